@@ -1,0 +1,368 @@
+"""The one declaration of the village workbook (SPEC "The exchange contract").
+
+Sheet names, Excel-table names, headers, field names, types, required flags and
+dropdown lists live here and nowhere else. The template builder, the reader,
+the writer and the validator all read this module; no other module names a
+sheet or a header literally.
+
+Field names (English, snake_case) are what the pure core sees; headers
+(Chinese) are what the clerk sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# --- value types -------------------------------------------------------------
+TEXT = "text"  # free text, kept as typed
+CODE = "code"  # identifier (户号, 编码, 编号): 101 and "101" and "１０１" are the same
+INT = "int"  # whole number
+NUMBER = "number"  # decimal number
+DATE = "date"  # calendar date (serial, date cell or typed text)
+MONTH = "month"  # "YYYY-MM" (written by the toolkit)
+NAMES = "names"  # several person names joined by 、
+
+# --- dropdown lists (SPEC) ----------------------------------------------------
+HUKOU_TYPES = ("本村户籍", "非本村户籍常住")
+HOUSEHOLD_STATUS = ("正常", "迁出", "注销")
+KIND_BASIC, KIND_CONTRIB, KIND_DEDUCT = "基础积分", "贡献积分", "扣分项目"
+INDICATOR_KINDS = (KIND_BASIC, KIND_CONTRIB, KIND_DEDUCT)
+GROUP_REVIEW, GROUP_SUPERVISE = "积分评议小组", "监督管理小组"
+GROUPS = (GROUP_REVIEW, GROUP_SUPERVISE)
+SOURCES = ("平时发现", "群众反映", "他人报告", "个人申报")
+ENTRY_PENDING, ENTRY_PUBLIC, ENTRY_CONFIRMED, ENTRY_WITHDRAWN = "待公示", "公示中", "已确认", "已撤销"
+ENTRY_STATUS = (ENTRY_PENDING, ENTRY_PUBLIC, ENTRY_CONFIRMED, ENTRY_WITHDRAWN)
+OBJ_KEEP, OBJ_CORRECT, OBJ_WITHDRAW = "维持", "更正", "撤销"
+OBJECTION_RESULTS = (OBJ_KEEP, OBJ_CORRECT, OBJ_WITHDRAW)  # blank = 待处理
+FUNDING_SOURCES = ("财政补贴", "社会组织捐赠", "帮扶单位支持", "企业爱心捐助", "村集体经济收入", "其他")
+LEVEL_ERROR, LEVEL_WARNING = "错误", "警告"
+LEVELS = (LEVEL_ERROR, LEVEL_WARNING)
+NAME_JOINER = "、"
+
+# Resolution placeholder written into the default catalogue (积分指标.决议依据).
+RESOLUTION_PLACEHOLDER = "待村民代表会议表决（请填写会议日期和决议文号）"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a sheet.
+
+    :param header: the Chinese header as displayed.
+    :param field: the English field name used by the core.
+    :param type: one of the value types above.
+    :param required: a blank cell is an error.
+    :param choices: allowed values (becomes a dropdown).
+    :param lookup: ``(sheet_key, field)`` whose values feed a dropdown.
+    :param width: column width in characters for the template.
+    :param number_format: Excel number format for the template.
+    :param hint: short help shown in the dropdown's input message and in 使用说明.
+    """
+
+    header: str
+    field: str
+    type: str = TEXT
+    required: bool = False
+    choices: tuple[str, ...] | None = None
+    lookup: tuple[str, str] | None = None
+    width: float = 12
+    number_format: str | None = None
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One sheet of the workbook.
+
+    :param key: English identifier used in code.
+    :param name: the Chinese sheet name (contract).
+    :param table: the Excel table (ListObject) name in the toolkit's template.
+    :param columns: ordered columns (template order; files may reorder them).
+    :param owned: the toolkit writes this sheet (``*`` in SPEC); clerks do not type in it.
+    :param key_field: the field that identifies a row, if any.
+    :param purpose: one line for 使用说明.
+    """
+
+    key: str
+    name: str
+    table: str
+    columns: tuple[ColumnSpec, ...]
+    owned: bool = False
+    key_field: str | None = None
+    purpose: str = ""
+    kv_rows: tuple[ColumnSpec, ...] = field(default=())
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    @property
+    def fields(self) -> list[str]:
+        return [c.field for c in self.columns]
+
+    def column(self, field_name: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.field == field_name:
+                return c
+        raise KeyError(field_name)
+
+    def header_of(self, field_name: str) -> str:
+        return self.column(field_name).header
+
+
+C = ColumnSpec
+
+SETTINGS = SheetSpec(
+    key="settings",
+    name="基本信息",
+    table="tblSettings",
+    purpose="本村基本信息：区县、镇街、村名、年度、公示天数、异议受理人和联系电话。",
+    columns=(C("项目", "item", TEXT, True, width=16), C("内容", "value", TEXT, width=36)),
+    # The rows of this key/value sheet, declared like columns: header = 项目 text.
+    kv_rows=(
+        C("区县", "district", TEXT, True),
+        C("镇街", "township", TEXT, True),
+        C("村", "village", TEXT, True),
+        C("年度", "year", INT, True),
+        C("公示天数", "publicity_days", INT, hint="默认 7 天"),
+        C("异议受理人", "objection_contact", TEXT),
+        C("联系电话", "phone", TEXT),
+    ),
+)
+
+HOUSEHOLDS = SheetSpec(
+    key="households",
+    name="住户名册",
+    table="tblHouseholds",
+    key_field="hh_id",
+    purpose="每户一行。非本村户籍常住村民同样登记，享受同等积分激励。",
+    columns=(
+        C("户号", "hh_id", CODE, True, width=10, number_format="@", hint="每户唯一编号"),
+        C("户主姓名", "head", TEXT, True, width=10),
+        C("户籍类型", "hukou", TEXT, True, choices=HUKOU_TYPES, width=16),
+        C("村民小组", "group", TEXT, width=10),
+        C("家庭人口", "members", INT, width=9, number_format="0"),
+        C("联系电话", "phone", TEXT, width=14, number_format="@"),
+        C("身份证号", "id_number", TEXT, width=20, number_format="@"),
+        C("状态", "status", TEXT, True, choices=HOUSEHOLD_STATUS, width=8),
+        C("上年累计积分", "carried_total", NUMBER, width=12, number_format="0.##"),
+        C("上年可用积分", "carried_available", NUMBER, width=12, number_format="0.##"),
+        C("备注", "note", TEXT, width=20),
+    ),
+)
+
+INDICATORS = SheetSpec(
+    key="indicators",
+    name="积分指标",
+    table="tblIndicators",
+    key_field="code",
+    purpose="积分指标由村民代表会议民主决定；改分值时新增一行并设生效/失效日期，旧登记按当日分值计算。",
+    columns=(
+        C("指标编码", "code", CODE, True, width=10, number_format="@"),
+        C("积分类型", "kind", TEXT, True, choices=INDICATOR_KINDS, width=10),
+        C("指标类别", "category", TEXT, True, width=10),
+        C("指标名称", "name", TEXT, True, width=28),
+        C("分值", "points", NUMBER, True, width=7, number_format="0.##", hint="扣分项目填负数"),
+        C("每月上限", "cap_month", NUMBER, width=9, number_format="0.##", hint="每户每月最多计分（绝对值）"),
+        C("每年上限", "cap_year", NUMBER, width=9, number_format="0.##", hint="每户每年最多计分（绝对值）"),
+        C("生效日期", "valid_from", DATE, True, width=11, number_format="yyyy-mm-dd"),
+        C("失效日期", "valid_to", DATE, width=11, number_format="yyyy-mm-dd"),
+        C("决议依据", "resolution", TEXT, True, width=30),
+        C("备注", "note", TEXT, width=20),
+    ),
+)
+
+MEMBERS = SheetSpec(
+    key="members",
+    name="小组成员",
+    table="tblMembers",
+    purpose="积分评议小组、监督管理小组各 3—5 人；同一人不能同时在两个小组。",
+    columns=(
+        C("姓名", "name", TEXT, True, width=10),
+        C("户号", "hh_id", CODE, lookup=("households", "hh_id"), width=10, number_format="@"),
+        C("小组", "group", TEXT, True, choices=GROUPS, width=14),
+        C("职务", "role", TEXT, width=10),
+        C("任期开始", "term_from", DATE, width=11, number_format="yyyy-mm-dd"),
+        C("任期结束", "term_to", DATE, width=11, number_format="yyyy-mm-dd"),
+    ),
+)
+
+ENTRIES = SheetSpec(
+    key="entries",
+    name="积分登记",
+    table="tblEntries",
+    key_field="entry_id",
+    purpose="每条加分或扣分一行；积分 = 数量 × 登记日期当天的分值（数量留空按 1 计）。",
+    columns=(
+        C("登记编号", "entry_id", CODE, True, width=12, number_format="@"),
+        C("日期", "date", DATE, True, width=11, number_format="yyyy-mm-dd"),
+        C("户号", "hh_id", CODE, True, lookup=("households", "hh_id"), width=8, number_format="@"),
+        C("户主姓名", "head", TEXT, width=10),
+        C("指标编码", "code", CODE, True, lookup=("indicators", "code"), width=10, number_format="@"),
+        C("指标名称", "item_name", TEXT, width=24),
+        C("数量", "qty", NUMBER, width=6, number_format="0", hint="留空按 1 计"),
+        C("积分", "points", NUMBER, width=7, number_format="0.##"),
+        C("来源", "source", TEXT, True, choices=SOURCES, width=10),
+        C("评议人", "scorers", NAMES, True, width=16, hint="多人用顿号“、”分隔"),
+        C("证明材料", "evidence", TEXT, width=16),
+        C("状态", "status", TEXT, True, choices=ENTRY_STATUS, width=8),
+        C("备注", "note", TEXT, width=20),
+    ),
+)
+
+OBJECTIONS = SheetSpec(
+    key="objections",
+    name="异议处理",
+    table="tblObjections",
+    key_field="objection_id",
+    purpose="公示期内的异议逐条登记；处理结果留空表示待处理。",
+    columns=(
+        C("异议编号", "objection_id", CODE, True, width=10, number_format="@"),
+        C("登记编号", "entry_id", CODE, True, lookup=("entries", "entry_id"), width=12, number_format="@"),
+        C("提出人", "raised_by", TEXT, True, width=10),
+        C("提出日期", "raised_on", DATE, True, width=11, number_format="yyyy-mm-dd"),
+        C("异议内容", "content", TEXT, width=30),
+        C("核实人", "checked_by", NAMES, width=12),
+        C("处理结果", "result", TEXT, choices=OBJECTION_RESULTS, width=9, hint="留空 = 待处理"),
+        C("更正后积分", "corrected_points", NUMBER, width=10, number_format="0.##"),
+        C("处理日期", "resolved_on", DATE, width=11, number_format="yyyy-mm-dd"),
+        C("备注", "note", TEXT, width=20),
+    ),
+)
+
+LEDGER = SheetSpec(
+    key="ledger",
+    name="月度台账",
+    table="tblLedger",
+    owned=True,
+    purpose="由工具生成：每户每月的积分汇总、累计积分、可用积分和村内排名。请勿手工修改。",
+    columns=(
+        C("月份", "month", MONTH, width=9),
+        C("户号", "hh_id", CODE, width=8),
+        C("户主姓名", "head", TEXT, width=10),
+        C("基础积分", "basic", NUMBER, width=9, number_format="0.##"),
+        C("贡献积分", "contrib", NUMBER, width=9, number_format="0.##"),
+        C("扣分", "deduct", NUMBER, width=8, number_format="0.##"),
+        C("当月积分", "month_total", NUMBER, width=9, number_format="0.##"),
+        C("累计积分", "cumulative", NUMBER, width=9, number_format="0.##"),
+        C("累计兑换", "spent", NUMBER, width=9, number_format="0.##"),
+        C("可用积分", "available", NUMBER, width=9, number_format="0.##"),
+        C("村内排名", "rank", INT, width=9, number_format="0"),
+    ),
+)
+
+GOODS = SheetSpec(
+    key="goods",
+    name="商品目录",
+    table="tblGoods",
+    key_field="goods_id",
+    purpose="爱心超市可兑换的商品及所需积分。",
+    columns=(
+        C("商品编码", "goods_id", CODE, True, width=10, number_format="@"),
+        C("商品名称", "name", TEXT, True, width=16),
+        C("规格", "spec", TEXT, width=10),
+        C("单位", "unit", TEXT, width=6),
+        C("兑换积分", "price", NUMBER, True, width=9, number_format="0.##"),
+        C("预警库存", "alert_level", INT, width=9, number_format="0"),
+        C("备注", "note", TEXT, width=20),
+    ),
+)
+
+RECEIPTS = SheetSpec(
+    key="receipts",
+    name="物资入库",
+    table="tblReceipts",
+    key_field="receipt_id",
+    purpose="爱心超市每次收到物资登记一行，注明资金或物资来源。",
+    columns=(
+        C("入库编号", "receipt_id", CODE, True, width=10, number_format="@"),
+        C("日期", "date", DATE, True, width=11, number_format="yyyy-mm-dd"),
+        C("来源类型", "funding", TEXT, True, choices=FUNDING_SOURCES, width=14),
+        C("捐赠方", "donor", TEXT, width=16),
+        C("商品编码", "goods_id", CODE, True, lookup=("goods", "goods_id"), width=10, number_format="@"),
+        C("数量", "qty", NUMBER, True, width=6, number_format="0"),
+        C("折合金额", "amount", NUMBER, width=9, number_format="0.00"),
+        C("经办人", "handler", TEXT, width=8),
+        C("备注", "note", TEXT, width=20),
+    ),
+)
+
+EXCHANGES = SheetSpec(
+    key="exchanges",
+    name="积分兑换",
+    table="tblExchanges",
+    key_field="exchange_id",
+    purpose="村民用积分兑换物品，每次一行。",
+    columns=(
+        C("兑换编号", "exchange_id", CODE, True, width=10, number_format="@"),
+        C("日期", "date", DATE, True, width=11, number_format="yyyy-mm-dd"),
+        C("户号", "hh_id", CODE, True, lookup=("households", "hh_id"), width=8, number_format="@"),
+        C("商品编码", "goods_id", CODE, True, lookup=("goods", "goods_id"), width=10, number_format="@"),
+        C("数量", "qty", NUMBER, True, width=6, number_format="0"),
+        C("消耗积分", "points", NUMBER, True, width=9, number_format="0.##"),
+        C("经办人", "handler", TEXT, width=8),
+        C("备注", "note", TEXT, width=20),
+    ),
+)
+
+STOCK = SheetSpec(
+    key="stock",
+    name="库存台账",
+    table="tblStock",
+    owned=True,
+    purpose="由工具生成：每种商品每月的期初、入库、出库和期末库存。请勿手工修改。",
+    columns=(
+        C("月份", "month", MONTH, width=9),
+        C("商品编码", "goods_id", CODE, width=10),
+        C("商品名称", "name", TEXT, width=16),
+        C("期初库存", "opening", NUMBER, width=9, number_format="0"),
+        C("本月入库", "received", NUMBER, width=9, number_format="0"),
+        C("本月出库", "issued", NUMBER, width=9, number_format="0"),
+        C("期末库存", "closing", NUMBER, width=9, number_format="0"),
+    ),
+)
+
+FINDINGS = SheetSpec(
+    key="findings",
+    name="校验结果",
+    table="tblFindings",
+    owned=True,
+    purpose="由工具生成：最近一次校验发现的问题。点击“问题说明”可跳到出错的单元格。",
+    columns=(
+        C("级别", "level", TEXT, width=6),
+        C("工作表", "sheet", TEXT, width=10),
+        C("行号", "row", INT, width=6, number_format="0"),
+        C("列名", "column", TEXT, width=10),
+        C("问题说明", "message", TEXT, width=48),
+        C("修改建议", "fix", TEXT, width=40),
+        C("规则编号", "rule", TEXT, width=9),
+    ),
+)
+
+#: Every sheet of the contract, in the template's tab order.
+SHEETS: tuple[SheetSpec, ...] = (
+    SETTINGS,
+    HOUSEHOLDS,
+    INDICATORS,
+    MEMBERS,
+    ENTRIES,
+    OBJECTIONS,
+    LEDGER,
+    GOODS,
+    RECEIPTS,
+    EXCHANGES,
+    STOCK,
+    FINDINGS,
+)
+BY_KEY: dict[str, SheetSpec] = {s.key: s for s in SHEETS}
+BY_NAME: dict[str, SheetSpec] = {s.name: s for s in SHEETS}
+
+#: The template's instructions sheet (not part of the exchange contract).
+HELP_SHEET_NAME = "使用说明"
+
+#: The seven keys of a finding, as printed by ``validate --json``.
+FINDING_HEADERS = tuple(FINDINGS.headers)
+
+
+def sheet(key: str) -> SheetSpec:
+    """Return the spec of sheet ``key`` (English key, e.g. ``"entries"``)."""
+    return BY_KEY[key]
