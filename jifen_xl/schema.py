@@ -24,7 +24,8 @@ NAMES = "names"  # several person names joined by 、
 
 # --- dropdown lists (SPEC) ----------------------------------------------------
 HUKOU_TYPES = ("本村户籍", "非本村户籍常住")
-HOUSEHOLD_STATUS = ("正常", "迁出", "注销")
+HH_ACTIVE = "正常"
+HOUSEHOLD_STATUS = (HH_ACTIVE, "迁出", "注销")
 KIND_BASIC, KIND_CONTRIB, KIND_DEDUCT = "基础积分", "贡献积分", "扣分项目"
 INDICATOR_KINDS = (KIND_BASIC, KIND_CONTRIB, KIND_DEDUCT)
 GROUP_REVIEW, GROUP_SUPERVISE = "积分评议小组", "监督管理小组"
@@ -107,6 +108,12 @@ class SheetSpec:
 
     def header_of(self, field_name: str) -> str:
         return self.column(field_name).header
+
+    def column_by_header(self, header: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.header == header:
+                return c
+        raise KeyError(header)
 
 
 C = ColumnSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, astuple
 
-from ..schema import FINDING_HEADERS, LEVEL_ERROR, LEVEL_WARNING
+from ..schema import FINDING_HEADERS, LEVEL_ERROR, LEVEL_WARNING, SHEETS
 
 
 @dataclass(frozen=True, order=True)
@@ -58,8 +58,10 @@ class Report:
     @classmethod
     def of(cls, problems) -> "Report":
         order = {LEVEL_ERROR: 0, LEVEL_WARNING: 1}
+        tabs = {s.name: i for i, s in enumerate(SHEETS)}
         return cls(tuple(sorted(set(problems), key=lambda p: (
-            order.get(p.level, 2), p.sheet, p.row if p.row is not None else 0, p.column, p.rule, p.message))))
+            order.get(p.level, 2), tabs.get(p.sheet, 99), p.sheet, p.row if p.row is not None else 0,
+            p.column, p.rule, p.message))))
 
     @property
     def errors(self) -> tuple[Problem, ...]:

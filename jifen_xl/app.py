@@ -1,0 +1,170 @@
+"""Use cases: read -> clean -> validate -> compute -> write. Called by the CLI (and later macros).
+
+Each function takes a path or a backend and plain arguments and returns a result
+object; none of them prints.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema as S
+from .core.clean import clean_frame, clean_settings
+from .core.ledger import compute_ledger
+from .core.problems import Problem, Report
+from .core.village import Village
+from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookUnreadable
+from .io.base import RawTable, WorkbookBackend
+from .validate import validate
+
+#: Sheets the app reads (the owned ones are only written).
+INPUT_SHEETS = tuple(s for s in S.SHEETS if not s.owned and s.key != "settings")
+
+
+@dataclass
+class Loaded:
+    """A workbook read and typed."""
+
+    backend: WorkbookBackend
+    village: Village
+    raw: dict[str, RawTable]
+    read_problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class ValidateResult:
+    report: Report
+    written: object | None = None  # xlsxwrite.WriteResult when 校验结果 was written
+
+
+@dataclass
+class LedgerResult:
+    ledger: pd.DataFrame
+    report: Report
+    through: str | None
+    written: object | None = None
+
+
+def open_backend(path: str | Path) -> WorkbookBackend:
+    """The file backend for ``path`` (reading checks what the file really is first)."""
+    from .io.xlsx import XlsxFile
+
+    return XlsxFile(path)
+
+
+def load(backend: WorkbookBackend) -> Loaded:
+    """Read every input sheet and type it; structural problems (missing sheets/headers) are
+    collected across the whole workbook and raised together."""
+    raw: dict[str, RawTable] = {}
+    structural: list[str] = []
+    for spec in (S.SETTINGS,) + INPUT_SHEETS:
+        try:
+            raw[spec.key] = backend.read_table(spec)
+        except (SheetMissing, HeaderMissing) as exc:
+            structural.append(str(exc))
+    if structural:
+        raise WorkbookUnreadable("\n".join(structural))
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for spec in INPUT_SHEETS:
+        table = raw[spec.key]
+        typed, found = clean_frame(spec, table.frame)
+        tables[spec.key] = typed
+        problems += table.problems + found
+    settings, settings_rows = clean_settings(raw["settings"].frame)
+    header_rows = {key: table.header_row for key, table in raw.items()}
+    return Loaded(backend, Village(settings, tables, header_rows, settings_rows), raw, problems)
+
+
+def finding_links(report: Report, loaded: Loaded) -> list[str | None]:
+    """For each finding, the cell it is about (``'积分登记'!C5``) for a hyperlink in 校验结果."""
+    by_name = {t.spec.name: t for t in loaded.raw.values()}
+    out = []
+    for p in report.problems:
+        table = by_name.get(p.sheet)
+        target = None
+        if table is not None:
+            field_name = next((c.field for c in table.spec.columns if c.header == p.column), None)
+            row = p.row or table.header_row
+            cell = table.cell(field_name, row) if field_name else f"A{row}"
+            target = f"'{table.sheet_name}'!{cell}"
+        out.append(target)
+    return out
+
+
+def findings_frame(report: Report) -> pd.DataFrame:
+    return pd.DataFrame([p.as_record() for p in report.problems], columns=list(S.FINDING_HEADERS)).rename(
+        columns=dict(zip(S.FINDING_HEADERS, S.FINDINGS.fields)))
+
+
+def check(path: str | Path, today: _dt.date | None = None) -> tuple[Loaded, Report]:
+    """Read and validate without writing anything."""
+    loaded = load(open_backend(path))
+    return loaded, validate(loaded.village, loaded.read_problems, today=today)
+
+
+def validate_book(path: str | Path, *, dry_run: bool = False, today: _dt.date | None = None) -> ValidateResult:
+    """Validate the workbook; unless ``dry_run``, write the findings to 校验结果 (linked to the cells).
+
+    :param path: the village workbook.
+    :param dry_run: report only, write nothing.
+    """
+    loaded, report = check(path, today)
+    written = None
+    if not dry_run:
+        written = loaded.backend.write_tables({"findings": findings_frame(report)},
+                                              links={"findings": finding_links(report, loaded)})
+    return ValidateResult(report, written)
+
+
+def parse_month(text: str | None, year: int | None) -> pd.Period | None:
+    """``YYYY-MM`` (also 2026-3, 2026年3月) -> Period; it must lie in the workbook's year."""
+    if text is None:
+        return None
+    from .core.clean import normalize_text
+    import re
+
+    m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?", normalize_text(text))
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise JifenError(f"月份「{text}」格式不对，请写成 YYYY-MM，例如 2026-03。")
+    period = pd.Period(f"{m.group(1)}-{int(m.group(2)):02d}", "M")
+    if year is not None and period.year != year:
+        raise JifenError(f"月份「{text}」不在工作簿的年度 {year} 内。请核对「基本信息」中的年度或所给月份。")
+    return period
+
+
+def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = False,
+                today: _dt.date | None = None) -> LedgerResult:
+    """Compute 月度台账 from confirmed entries; refuse while the workbook has errors.
+
+    :param month: last month to compute (``YYYY-MM``); default the last month with activity.
+    :param dry_run: compute only, write nothing.
+    :raises ValidationFailed: the workbook has 错误 (the report is attached).
+    """
+    loaded, report = check(path, today)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能生成月度台账。请先按下列提示改正后重试：")
+    through = parse_month(month, loaded.village.year)
+    ledger = compute_ledger(loaded.village, through)
+    written = None
+    if not dry_run:
+        written = loaded.backend.write_tables({"ledger": ledger})
+    label = ledger["month"].iloc[-1] if len(ledger) and through is None else (
+        f"{through.year:04d}-{through.month:02d}" if through is not None else None)
+    return LedgerResult(ledger, report, label, written)
+
+
+def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Path:
+    """Create a village workbook from the declared layout, with the default catalogue."""
+    from .io.template import build_workbook
+
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise JifenError(f"「{path.name}」的扩展名应为 .xlsx。")
+    if path.exists() and not overwrite:
+        raise JifenError(f"文件「{path}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名。")
+    return build_workbook(path, settings)

@@ -1,0 +1,169 @@
+"""The ``jifen-xl`` command line: thin click commands over ``app``.
+
+Exit codes: 0 fine, 1 problems found / refused, 2 the file cannot be read at all.
+Tracebacks only with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import unicodedata
+
+import click
+
+from . import __version__, app
+from . import schema as S
+from .core.ledger import ledger_records
+from .errors import JifenError, ValidationFailed
+
+
+class JifenCliError(click.ClickException):
+    """A JifenError shown to the clerk, with the error's own exit code."""
+
+    def __init__(self, exc: JifenError):
+        super().__init__(exc.message)
+        self.exit_code = exc.exit_code
+
+
+def handle_errors(func):
+    """Translate JifenError (and, without --verbose, anything unexpected) into a clean message."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        try:
+            return func(*args, **kwargs)
+        except ValidationFailed as exc:
+            _print_report(exc.report, as_json=bool(kwargs.get("as_json")), err=True)
+            raise JifenCliError(exc) from exc
+        except JifenError as exc:
+            if ctx.find_root().params.get("verbose"):
+                raise
+            raise JifenCliError(exc) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the clerk gets a message, developers use --verbose
+            if ctx.find_root().params.get("verbose"):
+                raise
+            err = JifenError(f"处理时出现意外错误（{type(exc).__name__}: {exc}）。文件未被改动。"
+                             f"请加 --verbose 重新运行，把输出发给技术人员。")
+            err.exit_code = 2
+            raise JifenCliError(err) from exc
+
+    return wrapper
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def format_table(headers: list[str], rows: list[list]) -> str:
+    """A plain aligned text table (CJK characters count double)."""
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def _print_report(report, as_json: bool, err: bool = False) -> None:
+    if as_json:
+        click.echo(json.dumps(report.records(), ensure_ascii=False, indent=1), err=err)
+        return
+    if not report.problems:
+        click.echo("校验通过：没有发现问题。", err=err)
+        return
+    rows = [[p.level, p.sheet, p.row or "", p.column, p.message, p.fix, p.rule] for p in report.problems]
+    click.echo(format_table(list(S.FINDING_HEADERS), rows), err=err)
+    click.echo(f"\n共 {len(report.errors)} 个错误、{len(report.warnings)} 个警告。", err=err)
+
+
+def _written(result) -> None:
+    if result is not None:
+        click.echo(f"已写入「{result.path.name}」；原文件备份在「{result.backup}」。")
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（便于其他程序读取）。")
+dry_run_option = click.option("--dry-run", is_flag=True, help="只检查和计算，不写入工作簿。")
+book_argument = click.argument("book", type=click.Path(dir_okay=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="jifen-xl")
+@click.option("--verbose", is_flag=True, help="出错时显示完整的技术信息（供技术人员排查）。")
+def cli(verbose):
+    """乡村治理积分制工具：校验积分登记、生成月度台账、管理爱心超市。"""
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--district", required=True, help="区县，例如 沙坪坝区。")
+@click.option("--township", required=True, help="镇街，例如 中梁镇。")
+@click.option("--village", required=True, help="村名，例如 永宁寺村。")
+@click.option("--year", required=True, type=click.IntRange(2000, 2100), help="年度，例如 2026。")
+@click.option("--publicity-days", default=7, show_default=True, type=click.IntRange(1, 60), help="公示天数。")
+@handle_errors
+def new(path, district, township, village, year, publicity_days):
+    """新建一个村级积分工作簿（含默认积分指标）。"""
+    settings = dict(district=district, township=township, village=village, year=year,
+                    publicity_days=publicity_days)
+    out = app.new_book(path, settings)
+    click.echo(f"已新建工作簿「{out}」：{village} {year} 年度，积分指标已按区委通知附件预置。")
+
+
+@cli.command(name="validate")
+@book_argument
+@json_option
+@dry_run_option
+@handle_errors
+def validate_cmd(book, as_json, dry_run):
+    """校验工作簿，列出全部问题，并写入“校验结果”工作表。"""
+    result = app.validate_book(book, dry_run=dry_run)
+    _print_report(result.report, as_json)
+    if not as_json:
+        _written(result.written)
+    sys.exit(0 if result.report.valid else 1)
+
+
+@cli.command()
+@book_argument
+@click.option("--month", metavar="YYYY-MM", help="计算到哪个月（默认：有记录的最后一个月）。")
+@json_option
+@dry_run_option
+@handle_errors
+def ledger(book, month, as_json, dry_run):
+    """根据已确认的积分登记生成“月度台账”（累计积分、可用积分、村内排名）。"""
+    result = app.ledger_book(book, month=month, dry_run=dry_run)
+    frame = result.ledger
+    shown = frame[frame["month"] == result.through] if month else frame
+    if as_json:
+        click.echo(json.dumps(ledger_records(shown), ensure_ascii=False, indent=1))
+        return
+    last = frame[frame["month"] == result.through]
+    click.echo(f"月度台账：{frame['month'].nunique()} 个月，{frame['hh_id'].nunique()} 户。"
+               f"{result.through or ''} 排名前 10：")
+    top = ledger_records(last.head(10))
+    click.echo(format_table(S.LEDGER.headers, [list(r.values()) for r in top]))
+    if result.report.warnings:
+        click.echo(f"另有 {len(result.report.warnings)} 个警告，可运行 jifen-xl validate 查看。")
+    _written(result.written)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--households", default=320, show_default=True, type=click.IntRange(10, 5000), help="户数。")
+@click.option("--seed", default=2026, show_default=True, type=int, help="随机种子（相同种子生成相同数据）。")
+@handle_errors
+def demo(directory, households, seed):
+    """生成一个示范村（数百户、一年的登记、异议、兑换和几处故意的错误）并跑一遍全流程。"""
+    from .demo import run_demo
+
+    for line in run_demo(directory, households=households, seed=seed):
+        click.echo(line)

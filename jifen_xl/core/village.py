@@ -1,0 +1,137 @@
+"""The village as typed frames, and the derived facts both validation and the ledger need.
+
+Pure: built from cleaned frames (see ``clean.clean_frame``); never sees a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import schema as S
+from .clean import ROW
+
+
+@dataclass(frozen=True)
+class Village:
+    """One village-year.
+
+    :param settings: 基本信息 by field name (district, township, village, year, publicity_days, ...).
+    :param tables: typed frames by sheet key (columns = spec fields + ``_row``).
+    :param header_rows: Excel row of each sheet's header (for findings about a whole sheet).
+    :param settings_rows: Excel row of each 基本信息 item, by field name.
+    """
+
+    settings: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    header_rows: dict[str, int] = field(default_factory=dict)
+    settings_rows: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        frame = self.tables.get(key)
+        if frame is None:
+            spec = S.sheet(key)
+            frame = pd.DataFrame({c: pd.Series(dtype=object) for c in spec.fields + [ROW]})
+        return frame
+
+    @property
+    def year(self) -> int | None:
+        y = self.settings.get("year")
+        return int(y) if y is not None else None
+
+
+def item_on_date(indicators: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+    """For each entry (by position), the catalogue row in force on the entry's date.
+
+    Returns a frame aligned with ``entries`` holding ``kind``, ``points`` (分值), ``name``,
+    ``cap_month``, ``cap_year``, ``found_code`` (the code exists at all) and ``in_force``.
+    A code with several rows (a value changed by resolution) picks the row whose period covers
+    the date; an entry outside every period has ``in_force`` False.
+    """
+    left = pd.DataFrame({"_pos": np.arange(len(entries)), "code": entries["code"].to_numpy(),
+                         "date": entries["date"].to_numpy()})
+    cat = indicators[["code", "kind", "points", "name", "cap_month", "cap_year", "valid_from", "valid_to"]]
+    cat = cat[cat["code"].notna()]
+    m = left.merge(cat, on="code", how="left", suffixes=("", "_item"))
+    found = m["kind"].notna() | m["points"].notna()
+    start_ok = m["valid_from"].isna() | (m["date"] >= m["valid_from"])
+    end_ok = m["valid_to"].isna() | (m["date"] <= m["valid_to"])
+    m["in_force"] = found & start_ok & end_ok & m["date"].notna()
+    m["found_code"] = found
+    # Prefer the row in force; among several, the latest start.
+    m = m.sort_values(["_pos", "in_force", "valid_from"], ascending=[True, False, False], kind="stable")
+    first = m.drop_duplicates("_pos", keep="first").set_index("_pos").reindex(np.arange(len(entries)))
+    in_force = first["in_force"].fillna(False).to_numpy(dtype=bool)
+    keep = pd.Series(in_force, index=entries.index)
+
+    def col(name: str, dtype=None) -> pd.Series:
+        values = pd.Series(first[name].to_numpy(dtype=dtype, copy=True), index=entries.index)
+        return values.where(keep)
+
+    out = pd.DataFrame({
+        "kind": col("kind", object),
+        "value": col("points", "float64"),
+        "name": col("name", object),
+        "cap_month": col("cap_month", "float64"),
+        "cap_year": col("cap_year", "float64"),
+        "found_code": first["found_code"].fillna(False).to_numpy(dtype=bool),
+        "in_force": in_force,
+    }, index=entries.index)
+    return out
+
+
+def objection_outcome(objections: pd.DataFrame) -> pd.DataFrame:
+    """Latest decided outcome per 登记编号: columns entry_id, result, corrected_points, open.
+
+    ``open`` is True where any objection to the entry has no 处理结果 yet.
+    """
+    obj = objections[objections["entry_id"].notna()]
+    if obj.empty:
+        return pd.DataFrame({"entry_id": pd.Series(dtype=object), "result": pd.Series(dtype=object),
+                             "corrected_points": pd.Series(dtype="float64"), "open": pd.Series(dtype=bool)})
+    opened = obj.assign(open=obj["result"].isna()).groupby("entry_id", sort=False)["open"].any()
+    decided = obj[obj["result"].notna()].sort_values(["resolved_on", ROW], na_position="first", kind="stable")
+    last = decided.drop_duplicates("entry_id", keep="last").set_index("entry_id")[["result", "corrected_points"]]
+    out = pd.DataFrame({"open": opened}).join(last, how="left")
+    return out.rename_axis("entry_id").reset_index()
+
+
+def effective_entries(village: Village) -> pd.DataFrame:
+    """Entries with the points that count after objections.
+
+    Adds ``kind`` (积分类型 of the item on the date), ``value`` (分值), ``computed``
+    (数量 × 分值), ``effective`` (corrected points where an objection was upheld as 更正,
+    the typed 积分 or else ``computed``), ``withdrawn`` (撤销 by objection or 状态 已撤销),
+    ``objection_open`` and ``corrected``.
+    """
+    entries = village["entries"]
+    items = item_on_date(village["indicators"], entries)
+    qty = entries["qty"].fillna(1.0)
+    out = entries.copy()
+    out["kind"] = items["kind"]
+    out["value"] = items["value"]
+    out["cap_month"] = items["cap_month"]
+    out["cap_year"] = items["cap_year"]
+    out["item_name"] = entries["item_name"]
+    out["catalogue_name"] = items["name"]
+    out["found_code"] = items["found_code"]
+    out["in_force"] = items["in_force"]
+    out["computed"] = qty * items["value"]
+    outcome = objection_outcome(village["objections"])
+    merged = out[["entry_id"]].merge(outcome, on="entry_id", how="left")
+    merged.index = out.index
+    out["objection_open"] = merged["open"].fillna(False).astype(bool)
+    out["corrected"] = merged["result"].eq(S.OBJ_CORRECT)
+    typed_or_computed = out["points"].where(out["points"].notna(), out["computed"])
+    out["effective"] = typed_or_computed.where(~out["corrected"], merged["corrected_points"])
+    out["withdrawn"] = merged["result"].eq(S.OBJ_WITHDRAW) | out["status"].eq(S.ENTRY_WITHDRAWN)
+    return out
+
+
+def counted_entries(eff: pd.DataFrame) -> pd.DataFrame:
+    """Entries that enter the ledger: 已确认, not withdrawn, with a known kind and points."""
+    ok = (eff["status"].eq(S.ENTRY_CONFIRMED) & ~eff["withdrawn"] & ~eff["objection_open"]
+          & eff["effective"].notna() & eff["date"].notna() & eff["hh_id"].notna())
+    return eff[ok]

@@ -1,0 +1,544 @@
+"""Build a new village workbook from the schema (the standard template).
+
+Everything the clerk sees here comes from ``schema.py``: sheet names, Excel
+table names, headers, dropdown lists, widths, number formats and hints. This
+module adds only layout: tables, dropdowns, frozen headers, print setup and the
+使用说明 sheet.
+
+Dropdowns that draw from another sheet (户号, 指标编码, …) go through a workbook
+defined name over a plain absolute range (``'住户名册'!$A$2:$A$5000``): Excel,
+WPS and LibreOffice all accept that in a list validation, whereas INDIRECT and
+structured references (``tblHouseholds[户号]``) are not portable.
+
+Only for NEW files: the whole workbook passes through openpyxl, which would drop
+buttons, shapes and charts of an existing file (GUIDE §2.6), so an existing
+path is refused unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import uuid
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+
+from .. import schema
+from ..core.catalogue import default_catalogue
+from ..errors import WorkbookLocked, WriteFailed, WriteRefused
+
+#: Rows covered by whole-column dropdowns and by lookup names (grows with the data).
+LIST_ROWS = 5000
+#: Spare rows kept below the data when the data is longer than ``LIST_ROWS``.
+SPARE_ROWS = 1000
+#: Comment on the header cells of sheets the toolkit writes.
+OWNED_NOTE = "由工具生成，请勿手工修改"
+#: Comment author.
+AUTHOR = "jifen-xl"
+#: Tab colours: sheets the toolkit writes are grey, the help sheet green.
+OWNED_TAB_COLOR = "808080"
+HELP_TAB_COLOR = "70AD47"
+TABLE_STYLE = "TableStyleMedium2"
+OWNED_TABLE_STYLE = "TableStyleLight15"
+#: Total column width (characters) above which a sheet prints landscape.
+PORTRAIT_MAX_WIDTH = 100
+#: Date range accepted by the date validations (Excel serials of 2000-01-01 and 2099-12-31).
+_DATE_MIN, _DATE_MAX = 36526, 73050
+_NUM_LIMIT = 1_000_000_000
+
+_TYPE_WORDS = {
+    schema.TEXT: "文字",
+    schema.CODE: "编码（按文本保存，如 001 不会变成 1）",
+    schema.INT: "整数",
+    schema.NUMBER: "数字",
+    schema.DATE: "日期，格式如 2025-03-15",
+    schema.MONTH: "月份，格式如 2025-03",
+    schema.NAMES: "姓名，多人用顿号“、”分隔",
+}
+
+
+def lookup_name(lookup: tuple[str, str]) -> str:
+    """The workbook defined name behind the dropdown of a ``lookup`` column.
+
+    :param lookup: ``(sheet_key, field)`` as in ``ColumnSpec.lookup``.
+    """
+    key, field = lookup
+    return f"list_{key}_{field}"
+
+
+def column_letter(spec: schema.SheetSpec, field: str) -> str:
+    """The template's column letter of ``field`` in ``spec`` (schema order)."""
+    return get_column_letter(spec.fields.index(field) + 1)
+
+
+def capacity(n_rows: int) -> int:
+    """Last worksheet row covered by dropdowns and lookup names for ``n_rows`` data rows."""
+    return max(LIST_ROWS, 1 + n_rows + SPARE_ROWS)
+
+
+def build_workbook(path, settings: dict, tables: dict[str, pd.DataFrame] | None = None, *,
+                   overwrite: bool = False) -> Path:
+    """Create a new village workbook (the standard template), optionally filled.
+
+    :param path: the ``.xlsx`` file to create.
+    :param settings: 基本信息 values keyed by the field names of ``schema.SETTINGS.kv_rows``
+        (``district``, ``township``, ``village``, ``year``, ``publicity_days`` (default 7),
+        ``objection_contact``, ``phone``); ``year`` is required.
+    :param tables: rows per sheet key (e.g. ``"households"``), columns = field names; DATE
+        columns hold ``datetime.date`` or NaT/None. Missing fields are left blank, columns
+        that are not fields are ignored. Without ``"indicators"`` the sheet is filled with
+        ``default_catalogue(year)``.
+    :param overwrite: replace an existing file. **Dangerous**: everything in it is lost.
+    :returns: the path written.
+    :raises WriteRefused: the file exists (and not ``overwrite``) or is not ``.xlsx``.
+    :raises WorkbookLocked: the file cannot be replaced (open in Excel or WPS).
+    :raises WriteFailed: the file could not be written; nothing was changed.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise WriteRefused(f"无法创建“{path.name}”：模板只能保存为 .xlsx 文件，请把文件名改为以 .xlsx 结尾。")
+    if path.exists() and not overwrite:
+        raise WriteRefused(f"文件“{path}”已存在。为避免覆盖已有数据，请换一个文件名，或先把原文件移走。")
+    values = _settings_values(settings)
+    frames = _frames(tables or {}, values["year"])
+    wb = _build(values, frames)
+    _save(wb, path)
+    return path
+
+
+# --- inputs ---------------------------------------------------------------------
+
+
+def _settings_values(settings: dict) -> dict:
+    known = {c.field: c for c in schema.SETTINGS.kv_rows}
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise ValueError(f"unknown settings {unknown}; expected {sorted(known)}")
+    out = {}
+    for field, col in known.items():
+        v = settings.get(field)
+        if _blank(v):
+            v = None
+        elif col.type == schema.INT:
+            v = int(v)
+        else:
+            v = _text(v)
+        out[field] = v
+    if out["year"] is None:
+        raise ValueError("settings['year'] is required")
+    if out["publicity_days"] is None:
+        out["publicity_days"] = 7
+    return out
+
+
+def _frames(tables: dict, year: int) -> dict[str, pd.DataFrame]:
+    unknown = sorted(set(tables) - set(schema.BY_KEY))
+    if unknown or schema.SETTINGS.key in tables:
+        raise ValueError(f"tables: unexpected keys {unknown or [schema.SETTINGS.key]}; "
+                         "settings go in the settings argument")
+    frames = dict(tables)
+    if schema.INDICATORS.key not in frames:
+        frames[schema.INDICATORS.key] = default_catalogue(year)
+    return frames
+
+
+def _blank(v) -> bool:
+    if v is None or v is pd.NaT or v is pd.NA:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and v == ""
+
+
+def _text(v) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if hasattr(v, "item"):  # numpy scalar
+        return _text(v.item())
+    return str(v)
+
+
+# --- value conversion (column-wise, for speed) ------------------------------------
+
+
+def _convert_date(v):
+    if isinstance(v, _dt.datetime):  # also pd.Timestamp
+        return v.date() if (v.hour, v.minute, v.second, v.microsecond) == (0, 0, 0, 0) else v.replace(tzinfo=None)
+    return v  # date, or text the clerk typed: written as it is
+
+
+def _convert_number(v):
+    if hasattr(v, "item"):
+        v = v.item()
+    return v
+
+
+def _convert_int(v):
+    v = _convert_number(v)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _convert_month(v):
+    if isinstance(v, (_dt.date, pd.Period)):
+        return f"{v.year:04d}-{v.month:02d}"
+    return _text(v)
+
+
+_CONVERTERS = {
+    schema.DATE: _convert_date,
+    schema.INT: _convert_int,
+    schema.NUMBER: _convert_number,
+    schema.MONTH: _convert_month,
+    schema.CODE: _text,
+    schema.TEXT: _text,
+    schema.NAMES: _text,
+}
+
+
+def _column_values(df: pd.DataFrame, col: schema.ColumnSpec, n: int) -> list:
+    if col.field not in df.columns:
+        return [None] * n
+    raw = df[col.field].tolist()
+    blank = df[col.field].isna().tolist()
+    conv = _CONVERTERS.get(col.type, _text)
+    return [None if b or _blank(v) else conv(v) for v, b in zip(raw, blank)]
+
+
+# --- workbook -----------------------------------------------------------------------
+
+
+def _build(settings: dict, frames: dict[str, pd.DataFrame]) -> Workbook:
+    wb = Workbook()
+    wb.remove(wb.active)
+    help_ws = wb.create_sheet(schema.HELP_SHEET_NAME)
+    n_rows = {s.key: len(frames.get(s.key, ())) for s in schema.SHEETS}
+    for spec in schema.SHEETS:
+        ws = wb.create_sheet(spec.name)
+        if spec.kv_rows:
+            _write_settings(ws, spec, settings)
+        else:
+            _write_table(ws, spec, frames.get(spec.key), n_rows)
+        _print_setup(ws, spec, settings)
+    _define_lookup_names(wb, n_rows)
+    _write_help(help_ws, settings)
+    wb.active = 0
+    help_ws.sheet_view.tabSelected = True
+    return wb
+
+
+def _write_settings(ws, spec: schema.SheetSpec, settings: dict) -> None:
+    ws.append(spec.headers)
+    for row, kv in enumerate(spec.kv_rows, start=2):
+        value = settings.get(kv.field)
+        ws.append([kv.header, value])
+        cell = ws.cell(row, 2)
+        if isinstance(value, str):
+            cell.data_type = "s"  # '=...' stays text
+        if kv.type != schema.INT:
+            cell.number_format = "@"
+        dv = _type_validation(kv)
+        if dv is None and _prompt(kv):
+            dv = DataValidation(allow_blank=True)  # input message only
+            _messages(dv, kv)
+        if dv is not None:
+            dv.add(cell.coordinate)
+            ws.add_data_validation(dv)
+    _set_widths(ws, spec)
+    _add_table(ws, spec, 1 + len(spec.kv_rows))
+    ws.freeze_panes = "A2"
+
+
+def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None, n_rows: dict) -> None:
+    ws.append(spec.headers)
+    n = 0 if df is None else len(df)
+    if n:
+        cols = [_column_values(df, c, n) for c in spec.columns]
+        protos = {i: _style_of(ws, c.number_format) for i, c in enumerate(spec.columns) if c.number_format}
+        for values in zip(*cols):
+            row = list(values)
+            for i, v in enumerate(row):
+                if v is None:
+                    continue
+                proto = protos.get(i)
+                if proto is not None:
+                    cell = Cell(ws, value=v, style_array=proto)  # Cell copies the array
+                elif isinstance(v, str) and v.startswith("="):
+                    cell = Cell(ws, value=v)
+                else:
+                    continue
+                if isinstance(v, str):
+                    cell.data_type = "s"  # text that looks like a formula stays text
+                row[i] = cell
+            ws.append(row)
+    _set_widths(ws, spec)
+    _add_table(ws, spec, 1 + max(n, 1))
+    if spec.owned:
+        ws.sheet_properties.tabColor = OWNED_TAB_COLOR
+        for cell in ws[1]:
+            cell.comment = _comment(OWNED_NOTE)
+    else:
+        _add_validations(ws, spec, capacity(n), n_rows)
+    ws.freeze_panes = "A2"
+
+
+def _style_of(ws, number_format: str):
+    proto = Cell(ws)
+    proto.number_format = number_format
+    return proto._style
+
+
+def _comment(text: str) -> Comment:
+    c = Comment(text, AUTHOR)
+    c.width, c.height = 200, 40
+    return c
+
+
+def _set_widths(ws, spec: schema.SheetSpec) -> None:
+    for i, col in enumerate(spec.columns, start=1):
+        dim = ws.column_dimensions[get_column_letter(i)]
+        dim.width = col.width
+        if col.number_format:
+            # Column style: cells the clerk adds below the data get the same format.
+            dim.number_format = col.number_format
+
+
+def _add_table(ws, spec: schema.SheetSpec, last_row: int) -> None:
+    ref = f"A1:{get_column_letter(len(spec.columns))}{last_row}"
+    table = Table(displayName=spec.table, ref=ref)
+    table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(spec.headers, start=1)]
+    table.autoFilter = AutoFilter(ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name=OWNED_TABLE_STYLE if spec.owned else TABLE_STYLE,
+                                          showRowStripes=True, showColumnStripes=False,
+                                          showFirstColumn=False, showLastColumn=False)
+    ws.add_table(table)
+
+
+# --- validations ------------------------------------------------------------------
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _messages(dv: DataValidation, col: schema.ColumnSpec, error: str | None = None) -> None:
+    prompt = _prompt(col)
+    if prompt:
+        dv.promptTitle = _clip(col.header, 32)
+        dv.prompt = _clip(prompt, 255)
+        dv.showInputMessage = True
+    if error:
+        dv.errorTitle = _clip(f"{col.header}填写有误", 32)
+        dv.error = _clip(error, 255)
+        dv.showErrorMessage = True
+        dv.errorStyle = "stop"
+
+
+def _prompt(col: schema.ColumnSpec) -> str:
+    parts = [col.hint] if col.hint else []
+    if col.choices:
+        parts.append("请从下拉列表中选择")
+    elif col.lookup:
+        ref = schema.sheet(col.lookup[0])
+        parts.append(f"请从下拉列表中选择“{ref.name}”中已有的{ref.header_of(col.lookup[1])}")
+    elif col.type in (schema.DATE, schema.MONTH, schema.CODE) or (col.type == schema.NAMES and not col.hint):
+        parts.append(_TYPE_WORDS[col.type])
+    if col.required:
+        parts.append("必填")
+    return "；".join(parts)
+
+
+def _type_validation(col: schema.ColumnSpec) -> DataValidation | None:
+    if col.type == schema.DATE:
+        dv = DataValidation(type="date", operator="between", formula1=str(_DATE_MIN),
+                            formula2=str(_DATE_MAX), allow_blank=True)
+        _messages(dv, col, f"“{col.header}”应填写日期，格式如 2025-03-15（年-月-日）。")
+        return dv
+    if col.type in (schema.INT, schema.NUMBER):
+        whole = col.type == schema.INT
+        dv = DataValidation(type="whole" if whole else "decimal", operator="between",
+                            formula1=str(-_NUM_LIMIT), formula2=str(_NUM_LIMIT), allow_blank=True)
+        _messages(dv, col, f"“{col.header}”应填写{'整数' if whole else '数字'}（半角阿拉伯数字）。")
+        return dv
+    return None
+
+
+def _add_validations(ws, spec: schema.SheetSpec, last_row: int, n_rows: dict) -> None:
+    for i, col in enumerate(spec.columns, start=1):
+        letter = get_column_letter(i)
+        if col.choices:
+            dv = DataValidation(type="list", formula1='"' + ",".join(col.choices) + '"', allow_blank=True)
+            _messages(dv, col, f"“{col.header}”只能填写：{'、'.join(col.choices)}。请从下拉列表中选择。")
+        elif col.lookup:
+            ref = schema.sheet(col.lookup[0])
+            what = ref.header_of(col.lookup[1])
+            dv = DataValidation(type="list", formula1=lookup_name(col.lookup), allow_blank=True)
+            _messages(dv, col, f"“{col.header}”必须是“{ref.name}”中已登记的{what}。"
+                               f"请先在“{ref.name}”中登记，再从下拉列表中选择。")
+        else:
+            dv = _type_validation(col)
+            if dv is None and col.hint:
+                dv = DataValidation(allow_blank=True)  # input message only
+                _messages(dv, col)
+        if dv is not None:
+            dv.add(f"{letter}2:{letter}{last_row}")
+            ws.add_data_validation(dv)
+
+
+def _define_lookup_names(wb: Workbook, n_rows: dict) -> None:
+    targets = sorted({c.lookup for s in schema.SHEETS for c in s.columns if c.lookup})
+    for key, field in targets:
+        ref = schema.sheet(key)
+        letter = column_letter(ref, field)
+        last = capacity(n_rows.get(key, 0))
+        text = f"{quote_sheetname(ref.name)}!${letter}$2:${letter}${last}"
+        wb.defined_names[lookup_name((key, field))] = DefinedName(lookup_name((key, field)), attr_text=text)
+
+
+# --- print ------------------------------------------------------------------------
+
+
+def _place(settings: dict) -> str:
+    return "".join(settings.get(k) or "" for k in ("township", "village"))
+
+
+def _print_setup(ws, spec: schema.SheetSpec | None, settings: dict, *, portrait: bool = False) -> None:
+    width = sum(c.width for c in spec.columns) if spec else 0
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "portrait" if portrait or width <= PORTRAIT_MAX_WIDTH else "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    if spec is not None:
+        ws.print_title_rows = "1:1"
+        # LibreOffice and WPS do not print table styles: grid lines keep the rows readable.
+        ws.print_options.gridLines = True
+    place = _place(settings).replace("&", "&&")
+    ws.oddHeader.center.text = f"{place} &A" if place else "&A"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.print_options.horizontalCentered = True
+
+
+# --- 使用说明 --------------------------------------------------------------------------
+
+
+def _help_rows(settings: dict) -> list[tuple[str, str, str, str]]:
+    """(style, A, B, C) rows of the help sheet."""
+    S = schema
+    year = settings.get("year")
+    place = "".join(settings.get(k) or "" for k in ("district", "township", "village"))
+    owned = [s.name for s in S.SHEETS if s.owned]
+    days = settings.get("publicity_days") or 7
+    days_header = next(c.header for c in S.SETTINGS.kv_rows if c.field == "publicity_days")
+    ind = S.INDICATORS
+    rows = [
+        ("title", f"{place}{year}年度乡村治理积分制工作簿 {S.HELP_SHEET_NAME}", "", ""),
+        ("text", f"本工作簿以户为积分单位，{S.HUKOU_TYPES[0]}和{S.HUKOU_TYPES[1]}村民同样建立积分卡、享受同等积分激励。"
+                 "积分累积使用，兑换后不清零、不作废，终生有效。", "", ""),
+        ("text", "扣分只影响积分，不得剥夺村民依法享有的政府补贴和集体经济收益。奖为主、罚为辅。", "", ""),
+        ("blank", "", "", ""),
+        ("section", "一、每月流程：登记 → 公示 → 异议 → 确认 → 台账", "", ""),
+        ("step", "1. 登记", f"评议小组根据{'、'.join(S.SOURCES)}，在“{S.ENTRIES.name}”逐条登记，"
+                          f"{S.ENTRIES.header_of('status')}填“{S.ENTRY_PENDING}”。", ""),
+        ("step", "2. 公示", f"每月通过公示栏、微信群、公众号公示当月积分，{S.ENTRIES.header_of('status')}改为"
+                          f"“{S.ENTRY_PUBLIC}”。公示期 {days} 天（见“{S.SETTINGS.name}”的{days_header}）。", ""),
+        ("step", "3. 异议", f"公示期内村民有异议的，在“{S.OBJECTIONS.name}”登记；评议小组调查核实后填写"
+                          f"{S.OBJECTIONS.header_of('result')}：{'、'.join(S.OBJECTION_RESULTS)}（留空表示待处理）。", ""),
+        ("step", "4. 确认", f"公示期满、异议已处理的登记改为“{S.ENTRY_CONFIRMED}”；撤销的改为“{S.ENTRY_WITHDRAWN}”。"
+                          f"只有{S.ENTRY_CONFIRMED}的积分计入台账。", ""),
+        ("step", "5. 台账", f"运行积分工具生成“{S.LEDGER.name}”，当月积分即固定。已关账的月份不再修改，"
+                          "以后发现的错误在后面月份新增一条更正登记。", ""),
+        ("blank", "", "", ""),
+        ("section", "二、注意事项", "", ""),
+        ("text", f"“{'”“'.join(owned)}”由工具自动写入（灰色标签），请勿手工修改，修改也会在下次运行时被覆盖。", "", ""),
+        ("text", "不要修改工作表名称和列标题；可以在表格右侧增加自己的列，也可以调整列的顺序。", "", ""),
+        ("text", "带下拉箭头的单元格请从列表中选择；日期按“年-月-日”填写，如 2025-03-15。", "", ""),
+        ("text", f"改{ind.header_of('points')}时不要直接改旧行：在“{ind.name}”新增一行并填写{ind.header_of('valid_from')}，"
+                 f"给旧行填写{ind.header_of('valid_to')}。", "", ""),
+        ("blank", "", "", ""),
+        ("section", "三、各工作表和列说明", "", ""),
+    ]
+    for spec in S.SHEETS:
+        tag = "（由工具生成）" if spec.owned else ""
+        rows.append(("sheet", spec.name + tag, spec.purpose, ""))
+        rows.append(("colhead", "", "列", "说明"))
+        for col in spec.kv_rows or spec.columns:
+            rows.append(("col", "必填" if col.required and not spec.owned else "", col.header, _describe(col)))
+    return rows
+
+
+def _describe(col: schema.ColumnSpec) -> str:
+    parts = []
+    if col.hint:
+        parts.append(col.hint)
+    if col.choices:
+        parts.append("下拉选择：" + "、".join(col.choices))
+    elif col.lookup:
+        ref = schema.sheet(col.lookup[0])
+        parts.append(f"下拉选择“{ref.name}”中的{ref.header_of(col.lookup[1])}")
+    elif not (col.type == schema.NAMES and col.hint):  # the hint already says how to join names
+        parts.append(_TYPE_WORDS.get(col.type, ""))
+    return "；".join(p for p in parts if p)
+
+
+def _write_help(ws, settings: dict) -> None:
+    bold = Font(bold=True)
+    fonts = {"title": Font(bold=True, size=14), "section": Font(bold=True, size=12),
+             "sheet": bold, "colhead": bold, "step": bold}
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for style, a, b, c in _help_rows(settings):
+        ws.append([a or None, b or None, c or None])
+        r = ws.max_row
+        if style in ("title", "section", "text"):
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
+        elif style in ("step", "sheet"):
+            ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=3)
+        for cell in ws[r]:
+            cell.alignment = wrap
+        if style in fonts:
+            ws.cell(r, 1).font = fonts[style]
+            if style == "colhead":
+                ws.cell(r, 2).font = ws.cell(r, 3).font = bold
+        # Merged wrapped cells do not grow by themselves: give long text room
+        # (a CJK character is about two width units).
+        text, per_line = {"title": (a, 40), "section": (a, 40), "text": (a, 44),
+                          "step": (b, 38), "sheet": (b, 38)}.get(style, (c, 29))
+        lines = math.ceil(len(text) / per_line) if text else 1
+        if lines > 1:
+            ws.row_dimensions[r].height = 16 * lines
+    for letter, width in zip("ABC", (14, 18, 60)):
+        ws.column_dimensions[letter].width = width
+    ws.sheet_properties.tabColor = HELP_TAB_COLOR
+    _print_setup(ws, None, settings, portrait=True)
+
+
+# --- save -------------------------------------------------------------------------
+
+
+def _save(wb: Workbook, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.xlsx")
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    except PermissionError as exc:
+        raise WorkbookLocked(f"无法写入“{path}”：文件可能正被 Excel 或 WPS 打开，请关闭后再试。") from exc
+    except OSError as exc:
+        raise WriteFailed(f"无法写入“{path}”：{exc.strerror or exc}。请检查文件夹是否存在、是否有写入权限。") from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()

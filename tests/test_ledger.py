@@ -1,0 +1,85 @@
+"""Ledger (core): the hand-worked village, and the SPEC invariants."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from jifen_xl import app
+from jifen_xl.core.ledger import compute_ledger, ledger_records
+
+from . import village_data as V
+from .conftest import TODAY, build, village_from_tables
+
+
+def as_expected(ledger: pd.DataFrame) -> dict:
+    out: dict = {}
+    for r in ledger.itertuples(index=False):
+        out.setdefault(r.month, {})[r.hh_id] = (r.basic, r.contrib, r.deduct, r.month_total, r.cumulative,
+                                                r.spent, r.available, r.rank)
+    return out
+
+
+def test_core_ledger_matches_hand_worked_figures(tables):
+    ledger = compute_ledger(village_from_tables(tables))
+    assert as_expected(ledger) == V.EXPECTED
+    # head names come from the registry; the household that moved away with no activity has no rows
+    assert set(ledger["head"]) == {"张大山", "李秀英", "王建国", "赵小红", "周明"}
+    assert "0005" not in set(ledger["hh_id"])
+
+
+def test_ledger_through_a_month_stops_there(tables):
+    ledger = compute_ledger(village_from_tables(tables), pd.Period("2026-02", "M"))
+    assert sorted(ledger["month"].unique()) == ["2026-01", "2026-02"]
+    assert as_expected(ledger)["2026-02"] == V.EXPECTED["2026-02"]
+
+
+def test_ties_share_the_best_rank(tables):
+    ledger = compute_ledger(village_from_tables(tables))
+    jan = ledger[ledger["month"] == "2026-01"]
+    assert list(jan["rank"]) == [1, 2, 3, 4, 4]
+
+
+def test_exchanges_never_lower_cumulative(tables):
+    base = compute_ledger(village_from_tables(tables))
+    more = dict(tables)
+    more["exchanges"] = V.frame("exchanges", V.EXCHANGES + [("DH-03", dt.date(2026, 2, 1), "0002", "SP-02", 1, 5, "王文书", None)])
+    after = compute_ledger(village_from_tables(more))
+    assert list(after["cumulative"]) == list(base["cumulative"])
+    feb = after[(after["month"] == "2026-02") & (after["hh_id"] == "0002")].iloc[0]
+    assert (feb.spent, feb.available) == (5, 50)
+
+
+def test_pending_entries_do_not_count_until_confirmed(tables):
+    confirmed = dict(tables)
+    entries = tables["entries"].copy()
+    entries.loc[entries["entry_id"] == "2026-010", "status"] = "已确认"
+    confirmed["entries"] = entries
+    mar = as_expected(compute_ledger(village_from_tables(confirmed)))["2026-03"]
+    assert mar["0002"] == (0, 30, 0, 30, 85, 0, 85, 2)
+
+
+def test_blank_rows_and_row_order_do_not_change_results(tables, tmp_path):
+    shuffled = {k: (v.sample(frac=1, random_state=7) if k != "indicators" else v) for k, v in tables.items()}
+    book = build(tmp_path / "乱序.xlsx", shuffled)
+    result = app.ledger_book(book, dry_run=True, today=TODAY)
+    assert as_expected(result.ledger) == V.EXPECTED
+
+
+def test_json_records_use_the_sheet_headers(tables):
+    recs = ledger_records(compute_ledger(village_from_tables(tables)))
+    assert list(recs[0]) == ["月份", "户号", "户主姓名", "基础积分", "贡献积分", "扣分", "当月积分", "累计积分",
+                             "累计兑换", "可用积分", "村内排名"]
+    assert recs[0] == {"月份": "2026-01", "户号": "0001", "户主姓名": "张大山", "基础积分": 6, "贡献积分": 0, "扣分": 0,
+                       "当月积分": 6, "累计积分": 106, "累计兑换": 20, "可用积分": 66, "村内排名": 1}
+
+
+def test_parse_month_accepts_clerk_forms_and_rejects_other_years():
+    assert str(app.parse_month("2026-3", 2026)) == "2026-03"
+    assert str(app.parse_month("2026年3月", 2026)) == "2026-03"
+    with pytest.raises(Exception, match="不在工作簿的年度 2026 内"):
+        app.parse_month("2025-12", 2026)
+    with pytest.raises(Exception, match="格式不对"):
+        app.parse_month("三月", 2026)
