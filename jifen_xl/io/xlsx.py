@@ -217,7 +217,9 @@ class XlsxFile:
                 shown = value.group(1).decode() if value else "#错误"
                 out.append(error(spec.name, r, col.header, "E-FMT-FORMULA",
                                  f"公式结果是错误值 {shown}", "请检查该单元格的公式，或直接填写数值"))
-            elif b"<f" in inner and b"<v" not in inner:
+            elif re.search(rb"<f[ >/]", inner) and not (b't="str"' in attrs or re.search(rb"<v>[^<]", inner)):
+                # No cached result (openpyxl and some web exports write <v></v> or nothing);
+                # an empty-string result is cached as t="str" with an empty <v>.
                 out.append(error(spec.name, r, col.header, "E-FMT-NOCALC",
                                  "公式没有计算结果（文件保存时未重新计算）",
                                  "请在 Excel/WPS 中打开文件，按 F9 重新计算后保存；或直接填写数值"))

@@ -1,0 +1,98 @@
+"""Reading what clerks really produce: every unreadable file gets one clear Chinese message."""
+
+from __future__ import annotations
+
+import shutil
+
+import openpyxl
+import pytest
+
+from jifen_xl import app
+from jifen_xl.errors import WorkbookUnreadable
+
+from .conftest import CORPUS, TODAY
+
+
+def unreadable(path) -> str:
+    with pytest.raises(WorkbookUnreadable) as info:
+        app.check(path, today=TODAY)
+    assert info.value.exit_code == 2
+    return str(info.value)
+
+
+def test_encrypted_workbook_says_how_to_remove_the_password(tmp_path):
+    book = shutil.copy(CORPUS / "pass_protected.xlsx", tmp_path / "加密.xlsx")
+    msg = unreadable(book)
+    assert msg.startswith("文件「加密.xlsx」设置了打开密码")
+    assert "保护工作簿" in msg and "WPS" in msg
+
+
+def test_truncated_file_is_reported_as_damaged(village_book, tmp_path):
+    data = village_book.read_bytes()
+    cut = tmp_path / "半截.xlsx"
+    cut.write_bytes(data[: len(data) // 2])
+    assert unreadable(cut).startswith("文件「半截.xlsx」已损坏")
+
+
+def test_empty_file(tmp_path):
+    empty = tmp_path / "空.xlsx"
+    empty.write_bytes(b"")
+    assert unreadable(empty) == "文件「空.xlsx」是空文件（0 字节），可能复制时中断。请重新复制原文件。"
+
+
+def test_html_saved_as_xls_names_what_it_is(tmp_path):
+    page = tmp_path / "导出.xls"
+    page.write_text("<html><body><table><tr><td>户号</td></tr></table></body></html>", encoding="utf-8")
+    msg = unreadable(page)
+    assert "其实是网页（HTML）格式" in msg and "另存为" in msg
+
+
+def test_csv_with_an_excel_name(tmp_path):
+    text = tmp_path / "名册.xlsx"
+    text.write_text("户号,户主姓名\n0001,张大山\n", encoding="gb18030")
+    assert "其实是文本（CSV/TXT）格式" in unreadable(text)
+
+
+def test_missing_file_and_folder(tmp_path):
+    assert unreadable(tmp_path / "没有.xlsx").startswith("找不到文件")
+    assert "是文件夹" in unreadable(tmp_path)
+
+
+def test_missing_sheet_and_renamed_header_are_all_named_at_once(village_book):
+    wb = openpyxl.load_workbook(village_book)
+    wb["物资入库"].title = "入库登记"
+    ws = wb["积分登记"]
+    header = next(c for c in ws[1] if c.value == "户号")
+    header.value = "户编号"
+    wb.save(village_book)
+    msg = unreadable(village_book)
+    assert "文件「永宁寺村.xlsx」缺少工作表「物资入库」。最接近的是「入库登记」，如果就是它，请把工作表名改为「物资入库」。" in msg
+    assert "工作表「积分登记」第 1 行缺少列：「户号」（最接近的是「户编号」，请改回「户号」）" in msg
+
+
+def test_not_a_workbook_zip(tmp_path):
+    import zipfile
+
+    z = tmp_path / "照片.xlsx"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("photo.jpg", b"\xff\xd8\xff")
+    assert "不是 Excel 工作簿" in unreadable(z)
+
+
+def test_xlsm_is_read_like_xlsx(village_book, tmp_path):
+    # The toolkit's reader goes by content, not by the name: a macro workbook reads the same.
+    xlsm = shutil.copy(village_book, tmp_path / "永宁寺村.xlsm")
+    loaded, report = app.check(xlsm, today=TODAY)
+    assert report.valid and len(loaded.village["entries"]) == 10
+
+
+def test_clerks_text_starting_with_equals_is_data_not_a_formula(village_book):
+    wb = openpyxl.load_workbook(village_book)
+    ws = wb["积分登记"]
+    note = [c.column for c in ws[1] if c.value == "备注"][0]
+    ws.cell(2, note).value = "=自愿申报"
+    ws.cell(2, note).data_type = "s"
+    wb.save(village_book)
+    loaded, report = app.check(village_book, today=TODAY)
+    assert loaded.village["entries"].loc[0, "note"] == "=自愿申报"
+    assert report.valid
