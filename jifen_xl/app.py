@@ -163,8 +163,9 @@ def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Pa
     from .io.template import build_workbook
 
     path = Path(path)
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise JifenError(f"「{path.name}」的扩展名应为 .xlsx。")
+    if path.suffix.lower() != ".xlsx":
+        # A macro workbook (.xlsm) is built from macros/ by the Excel integration, not here.
+        raise JifenError(f"「{path.name}」的扩展名应为 .xlsx，例如 永宁寺村.xlsx。")
     if path.exists() and not overwrite:
         raise JifenError(f"文件「{path}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名。")
     return build_workbook(path, settings)

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.filters import AutoFilter
@@ -102,7 +103,8 @@ def build_workbook(path, settings: dict, tables: dict[str, pd.DataFrame] | None 
         ``default_catalogue(year)``.
     :param overwrite: replace an existing file. **Dangerous**: everything in it is lost.
     :returns: the path written.
-    :raises WriteRefused: the file exists (and not ``overwrite``) or is not ``.xlsx``.
+    :raises WriteRefused: the file exists (and not ``overwrite``), is not ``.xlsx``, or a
+        text holds a control character Excel cannot store.
     :raises WorkbookLocked: the file cannot be replaced (open in Excel or WPS).
     :raises WriteFailed: the file could not be written; nothing was changed.
     """
@@ -233,7 +235,7 @@ def _build(settings: dict, frames: dict[str, pd.DataFrame]) -> Workbook:
         if spec.kv_rows:
             _write_settings(ws, spec, settings)
         else:
-            _write_table(ws, spec, frames.get(spec.key), n_rows)
+            _write_table(ws, spec, frames.get(spec.key))
         _print_setup(ws, spec, settings)
     _define_lookup_names(wb, n_rows)
     _write_help(help_ws, settings)
@@ -246,7 +248,11 @@ def _write_settings(ws, spec: schema.SheetSpec, settings: dict) -> None:
     ws.append(spec.headers)
     for row, kv in enumerate(spec.kv_rows, start=2):
         value = settings.get(kv.field)
-        ws.append([kv.header, value])
+        try:
+            ws.append([kv.header, value])
+        except IllegalCharacterError:
+            raise WriteRefused(f"“{spec.name}”的“{kv.header}”含有 Excel 不允许的控制字符，"
+                               "请删除这些看不见的字符后再试。") from None
         cell = ws.cell(row, 2)
         if isinstance(value, str):
             cell.data_type = "s"  # '=...' stays text
@@ -264,28 +270,17 @@ def _write_settings(ws, spec: schema.SheetSpec, settings: dict) -> None:
     ws.freeze_panes = "A2"
 
 
-def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None, n_rows: dict) -> None:
+def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None) -> None:
     ws.append(spec.headers)
     n = 0 if df is None else len(df)
     if n:
         cols = [_column_values(df, c, n) for c in spec.columns]
         protos = {i: _style_of(ws, c.number_format) for i, c in enumerate(spec.columns) if c.number_format}
-        for values in zip(*cols):
-            row = list(values)
-            for i, v in enumerate(row):
-                if v is None:
-                    continue
-                proto = protos.get(i)
-                if proto is not None:
-                    cell = Cell(ws, value=v, style_array=proto)  # Cell copies the array
-                elif isinstance(v, str) and v.startswith("="):
-                    cell = Cell(ws, value=v)
-                else:
-                    continue
-                if isinstance(v, str):
-                    cell.data_type = "s"  # text that looks like a formula stays text
-                row[i] = cell
-            ws.append(row)
+        for r, values in enumerate(zip(*cols), start=2):
+            try:
+                ws.append(_cells(ws, list(values), protos))
+            except IllegalCharacterError:
+                raise _illegal(spec, r, values) from None
     _set_widths(ws, spec)
     _add_table(ws, spec, 1 + max(n, 1))
     if spec.owned:
@@ -293,8 +288,33 @@ def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None, n_rows: di
         for cell in ws[1]:
             cell.comment = _comment(OWNED_NOTE)
     else:
-        _add_validations(ws, spec, capacity(n), n_rows)
+        _add_validations(ws, spec, capacity(n))
     ws.freeze_panes = "A2"
+
+
+def _cells(ws, row: list, protos: dict) -> list:
+    """Wrap the values that need a number format, or must stay text, in ready cells."""
+    for i, v in enumerate(row):
+        if v is None:
+            continue
+        proto = protos.get(i)
+        if proto is not None:
+            cell = Cell(ws, value=v, style_array=proto)  # Cell copies the array
+        elif isinstance(v, str) and v.startswith("="):
+            cell = Cell(ws, value=v)
+        else:
+            continue
+        if isinstance(v, str):
+            cell.data_type = "s"  # text that looks like a formula stays text
+        row[i] = cell
+    return row
+
+
+def _illegal(spec: schema.SheetSpec, row: int, values) -> WriteRefused:
+    header = next((c.header for c, v in zip(spec.columns, values)
+                   if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v)), "")
+    return WriteRefused(f"“{spec.name}”第 {row} 行“{header}”含有 Excel 不允许的控制字符（通常是从网页或其他软件"
+                        "复制带来的），请删除这些看不见的字符后再试。")
 
 
 def _style_of(ws, number_format: str):
@@ -378,7 +398,7 @@ def _type_validation(col: schema.ColumnSpec) -> DataValidation | None:
     return None
 
 
-def _add_validations(ws, spec: schema.SheetSpec, last_row: int, n_rows: dict) -> None:
+def _add_validations(ws, spec: schema.SheetSpec, last_row: int) -> None:
     for i, col in enumerate(spec.columns, start=1):
         letter = get_column_letter(i)
         if col.choices:
