@@ -101,9 +101,15 @@ def findings_frame(report: Report) -> pd.DataFrame:
         columns=dict(zip(S.FINDING_HEADERS, S.FINDINGS.fields)))
 
 
-def check(path: str | Path, today: _dt.date | None = None) -> tuple[Loaded, Report]:
-    """Read and validate without writing anything."""
-    loaded = load(open_backend(path))
+def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool = False) -> tuple[Loaded, Report]:
+    """Read and validate without writing anything.
+
+    :param for_writing: refuse first, before any work, a file that could not be written back.
+    """
+    backend = open_backend(path)
+    if for_writing:
+        backend.check_writable()
+    loaded = load(backend)
     return loaded, validate(loaded.village, loaded.read_problems, today=today)
 
 
@@ -113,7 +119,7 @@ def validate_book(path: str | Path, *, dry_run: bool = False, today: _dt.date | 
     :param path: the village workbook.
     :param dry_run: report only, write nothing.
     """
-    loaded, report = check(path, today)
+    loaded, report = check(path, today, for_writing=not dry_run)
     written = None
     if not dry_run:
         written = loaded.backend.write_tables({"findings": findings_frame(report)},
@@ -145,7 +151,7 @@ def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = F
     :param dry_run: compute only, write nothing.
     :raises ValidationFailed: the workbook has 错误 (the report is attached).
     """
-    loaded, report = check(path, today)
+    loaded, report = check(path, today, for_writing=not dry_run)
     if not report.valid:
         raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能生成月度台账。请先按下列提示改正后重试：")
     through = parse_month(month, loaded.village.year)

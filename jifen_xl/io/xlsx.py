@@ -226,6 +226,12 @@ class XlsxFile:
         return out
 
     # -- writing --------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Refuse early (before any work) a file that cannot be written: open in Excel, .xls, read-only."""
+        from .xlsxwrite import check_writable
+
+        check_writable(self.path)
+
     def write_tables(self, frames, links=None, **kwargs):
         """Write owned tables (月度台账, 校验结果, 库存台账) losslessly; see ``xlsxwrite.write_owned``."""
         from .xlsxwrite import write_owned
