@@ -56,9 +56,22 @@ def open_backend(path: str | Path) -> WorkbookBackend:
     return XlsxFile(path)
 
 
-def load(backend: WorkbookBackend) -> Loaded:
+def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
     """Read every input sheet and type it; structural problems (missing sheets/headers) are
-    collected across the whole workbook and raised together."""
+    collected across the whole workbook and raised together.
+
+    :param for_writing: once the file is known to be a village workbook, refuse it before the
+        real work if it could not be written back (open in Excel, .xls, read-only).
+    """
+    wanted = (S.SETTINGS,) + INPUT_SHEETS
+    found = [spec for spec in wanted if backend.has_sheet(spec)]
+    if len(found) * 2 < len(wanted):
+        names = "、".join(f"「{n}」" for n in backend.sheet_names[:5]) + ("等" if len(backend.sheet_names) > 5 else "")
+        raise WorkbookUnreadable(
+            f"文件「{backend.label}」不是村级积分工作簿：没有找到「{S.HOUSEHOLDS.name}」「{S.ENTRIES.name}」等工作表"
+            f"（它的工作表是 {names or '（无）'}）。请确认选择了正确的文件；新建工作簿可用 jifen-xl new。")
+    if for_writing:
+        backend.check_writable()
     raw: dict[str, RawTable] = {}
     structural: list[str] = []
     for spec in (S.SETTINGS,) + INPUT_SHEETS:
@@ -106,10 +119,7 @@ def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool 
 
     :param for_writing: refuse first, before any work, a file that could not be written back.
     """
-    backend = open_backend(path)
-    if for_writing:
-        backend.check_writable()
-    loaded = load(backend)
+    loaded = load(open_backend(path), for_writing=for_writing)
     return loaded, validate(loaded.village, loaded.read_problems, today=today)
 
 

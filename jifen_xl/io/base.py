@@ -45,6 +45,7 @@ class WorkbookBackend(Protocol):
     """What the app needs from a workbook, whoever holds it."""
 
     label: str
+    sheet_names: list[str]
 
     def has_sheet(self, spec: SheetSpec) -> bool: ...
 

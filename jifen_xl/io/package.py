@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,16 +88,22 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     name = path.name
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise WorkbookUnreadable(
-            f"文件「{name}」已损坏（压缩包结构不完整），可能是复制或下载时中断。请从原处重新复制，或用 Excel 打开后另存。"
-        ) from exc
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise WorkbookUnreadable(DAMAGED.format(name=name)) from exc
     check_zip_directory(zf, name)
     return zf
 
 
+DAMAGED = "文件「{name}」已损坏（压缩包结构不完整），可能是复制或下载时中断。请从原处重新复制，或用 Excel 打开后另存。"
+
+
+def part_name(name: str) -> str:
+    """A zip entry name as a package part name: forward slashes (some exporters write ``\\``)."""
+    return name.replace("\\", "/")
+
+
 def check_zip_directory(zf: zipfile.ZipFile, name: str) -> None:
-    """Refuse a package whose directory promises more than a workbook can hold."""
+    """Refuse a package whose directory promises more than a workbook can hold, or points outside itself."""
     infos = zf.infolist()
     if len(infos) > MAX_PARTS:
         raise WorkbookUnreadable(f"文件「{name}」包含 {len(infos)} 个部件，远超正常工作簿，已拒绝读取。请确认文件来源。")
@@ -107,13 +114,83 @@ def check_zip_directory(zf: zipfile.ZipFile, name: str) -> None:
             raise WorkbookUnreadable(
                 f"文件「{name}」中的「{info.filename}」压缩比异常（疑似“压缩炸弹”），已拒绝读取。请确认文件来源，或用 Excel 打开后另存。"
             )
-        normalized = posixpath.normpath(info.filename)
-        if info.filename.startswith("/") or normalized.startswith("..") or "\\" in info.filename:
+        part = part_name(info.filename)
+        if part.startswith("/") or re.match(r"^[A-Za-z]:", part) or ".." in part.split("/"):
             raise WorkbookUnreadable(f"文件「{name}」含有指向包外的路径「{info.filename}」，已拒绝读取。请确认文件来源。")
     if total > MAX_INFLATED:
         raise WorkbookUnreadable(
             f"文件「{name}」解压后超过 {MAX_INFLATED // 1_000_000} MB，远超正常工作簿，已拒绝读取。请确认文件来源。"
         )
+
+
+class Package:
+    """Read-only view of an OOXML/ODF zip package with part names normalised to ``/``.
+
+    Every read goes through the inflated-size limit checked on the directory, and a damaged
+    entry (bad CRC, truncated data) becomes one clear message instead of a zlib traceback.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.zf = open_zip(path)
+        self.names = {part_name(i.filename): i.filename for i in self.zf.infolist()}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.zf.close()
+
+    def has(self, part: str) -> bool:
+        return part in self.names
+
+    def read(self, part: str) -> bytes:
+        try:
+            return self.zf.read(self.names[part])
+        except KeyError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            raise WorkbookUnreadable(DAMAGED.format(name=self.path.name)) from exc
+
+    def main_part(self) -> str | None:
+        """The workbook part named by ``_rels/.rels`` (officeDocument), else the usual place."""
+        if self.has("_rels/.rels"):
+            for tag in _REL_RE.findall(self.read("_rels/.rels")):
+                a = _attrs(tag)
+                if a.get("Type", "").endswith("/officeDocument"):
+                    target = a.get("Target", "").lstrip("/")
+                    if self.has(target):
+                        return target
+        for guess in ("xl/workbook.xml", "xl/workbook.bin"):
+            if self.has(guess):
+                return guess
+        return None
+
+    def is_workbook(self) -> bool:
+        return self.main_part() is not None or self.has("content.xml")
+
+    def sheet_parts(self) -> dict[str, str]:
+        """Sheet name -> worksheet part (e.g. ``xl/worksheets/sheet3.xml``) of an xlsx/xlsm package."""
+        main = self.main_part()
+        if not main or not main.endswith(".xml"):
+            return {}
+        base = posixpath.dirname(main)
+        rels_part = posixpath.join(base, "_rels", posixpath.basename(main) + ".rels")
+        if not self.has(rels_part):
+            return {}
+        targets = {}
+        for tag in _REL_RE.findall(self.read(rels_part)):
+            a = _attrs(tag)
+            target = part_name(a.get("Target", ""))
+            targets[a.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                posixpath.join(base, target))
+        out = {}
+        for tag in _SHEET_RE.findall(self.read(main)):
+            a = _attrs(tag)
+            rid = a.get("id")
+            if a.get("name") and rid in targets:
+                out[a["name"]] = targets[rid]
+        return out
 
 
 _SHEET_RE = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?/?>")
@@ -124,27 +201,9 @@ _REL_RE = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*?/?>")
 def _attrs(tag: bytes) -> dict[str, str]:
     from xml.sax.saxutils import unescape
 
-    return {k.decode().split(":")[-1] if k.startswith(b"r:") else k.decode(): unescape(v.decode("utf-8"), {"&quot;": '"', "&apos;": "'"})
-            for k, v in _ATTR_RE.findall(tag)}
-
-
-def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> worksheet part path (e.g. ``xl/worksheets/sheet3.xml``) of an xlsx/xlsm package."""
-    try:
-        wb = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return {}
-    targets = {}
-    for tag in _REL_RE.findall(rels):
-        a = _attrs(tag)
-        target = a.get("Target", "")
-        targets[a.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join("xl", target))
     out = {}
-    for tag in _SHEET_RE.findall(wb):
-        a = _attrs(tag)
-        rid = a.get("id")
-        if a.get("name") and rid in targets:
-            out[a["name"]] = targets[rid]
+    for k, v in _ATTR_RE.findall(tag):
+        key = k.decode()
+        key = key.split(":", 1)[1] if ":" in key and not key.startswith("xmlns") else key
+        out[key] = unescape(v.decode("utf-8", "replace"), {"&quot;": '"', "&apos;": "'"})
     return out

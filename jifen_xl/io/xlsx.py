@@ -73,20 +73,18 @@ class XlsxFile:
             raise WorkbookUnreadable(_explain_kind(self.path, kind))
         self._parts: dict[str, str] = {}
         if kind == "zip":
-            with package.open_zip(self.path) as zf:
-                names = set(zf.namelist())
-                if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names and "content.xml" not in names:
+            with package.Package(self.path) as pkg:
+                if not pkg.is_workbook():
                     raise WorkbookUnreadable(
                         f"文件「{self.label}」是压缩包，但不是 Excel 工作簿（缺少 workbook 部件）。请确认选择了正确的文件。")
-                self._parts = package.sheet_parts(zf)
+                self._parts = pkg.sheet_parts()
         try:
             self._book = pc.CalamineWorkbook.from_path(str(self.path))
         except pc.PasswordError as exc:
             raise WorkbookUnreadable(_explain_kind(self.path, "encrypted")) from exc
         except Exception as exc:  # calamine raises several unrelated types for broken files
             raise WorkbookUnreadable(
-                f"文件「{self.label}」已损坏或格式无法识别（{type(exc).__name__}），请用 Excel 或 WPS 打开后另存为 .xlsx 再试。"
-            ) from exc
+                f"文件「{self.label}」已损坏或格式无法识别，请用 Excel 或 WPS 打开后另存为 .xlsx 再试。") from exc
         self.sheet_names: list[str] = list(self._book.sheet_names)
         self._by_norm = {norm_header(n): n for n in self.sheet_names}
 
@@ -113,10 +111,10 @@ class XlsxFile:
             sheet = self._book.get_sheet_by_name(sheet_name)
             rows = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
-        except Exception as exc:
+        except Exception as exc:  # calamine's errors for a damaged sheet vary by format
             raise WorkbookUnreadable(
-                f"文件「{self.label}」的工作表「{sheet_name}」无法读取（{type(exc).__name__}），"
-                f"可能已损坏。请用 Excel 或 WPS 打开后另存为 .xlsx 再试。") from exc
+                f"文件「{self.label}」的工作表「{sheet_name}」无法读取，可能已损坏。"
+                f"请用 Excel 或 WPS 打开后另存为 .xlsx 再试。") from exc
         return rows, merged
 
     # -- header ---------------------------------------------------------------
@@ -197,11 +195,10 @@ class XlsxFile:
         part = self._parts.get(sheet_name)
         if not part:
             return []
-        with package.open_zip(self.path) as zf:
-            try:
-                data = zf.read(part)
-            except KeyError:
+        with package.Package(self.path) as pkg:
+            if not pkg.has(part):
                 return []
+            data = pkg.read(part)
         if not re.search(rb"<f[ >/]", data) and b't="e"' not in data:
             return []
         by_letter = {col_letter(i): spec.column(f) for f, i in fields.items()}
