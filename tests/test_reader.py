@@ -96,3 +96,30 @@ def test_clerks_text_starting_with_equals_is_data_not_a_formula(village_book):
     loaded, report = app.check(village_book, today=TODAY)
     assert loaded.village["entries"].loc[0, "note"] == "=自愿申报"
     assert report.valid
+
+
+def _rewrite_part(book, part, fn):
+    import zipfile
+
+    tmp = book.with_suffix(".tmp")
+    with zipfile.ZipFile(book) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            zout.writestr(info, fn(data) if info.filename == part else data)
+    tmp.replace(book)
+
+
+def test_one_far_away_cell_is_refused_quickly_not_allocated(village_book):
+    import time
+
+    from jifen_xl.io.package import Package
+
+    with Package(village_book) as pkg:
+        part = pkg.sheet_parts()["积分登记"]
+    far = b'<row r="1048000"><c r="BZ1048000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    _rewrite_part(village_book, part, lambda d: d.replace(b"</sheetData>", far))
+    start = time.perf_counter()
+    msg = unreadable(village_book)
+    assert time.perf_counter() - start < 5
+    assert msg == ("文件「永宁寺村.xlsx」的工作表「积分登记」的数据范围延伸到 BZ1048000，远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。"
+                   "请在 Excel 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列后保存，再重试。")

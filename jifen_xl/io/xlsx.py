@@ -23,6 +23,19 @@ from . import package
 from .base import RawTable
 
 HEADER_SCAN_ROWS = 30  # a header row is looked for in the first rows only
+#: Largest rows x columns extent a sheet may span (a village-year is ~60,000 x 13; the
+#: reader allocates the whole rectangle, so one cell in XFD1048576 would cost gigabytes).
+MAX_CELLS = 40_000_000
+_ROW_NUM_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_WIDE_COL_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{2,3})\d+"')
+
+
+def _col_index(letters: str) -> int:
+    """Excel letters -> 0-based column index (A -> 0, AA -> 26)."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
 
 _PAREN_RE = re.compile(r"[（(][^）)]*[）)]$")
 
@@ -72,6 +85,7 @@ class XlsxFile:
         if kind not in ("zip", "ole"):
             raise WorkbookUnreadable(_explain_kind(self.path, kind))
         self._parts: dict[str, str] = {}
+        self._xml: dict[str, bytes | None] = {}
         if kind == "zip":
             with package.Package(self.path) as pkg:
                 if not pkg.is_workbook():
@@ -106,7 +120,37 @@ class XlsxFile:
             raise SheetMissing(f"文件「{self.label}」缺少工作表「{spec.name}」。{hint}")
         return name
 
+    def _sheet_xml(self, sheet_name: str) -> bytes | None:
+        """The worksheet XML of an xlsx/xlsm sheet (inflated once, within the package limits)."""
+        if sheet_name not in self._xml:
+            part = self._parts.get(sheet_name)
+            data = None
+            if part:
+                with package.Package(self.path) as pkg:
+                    data = pkg.read(part) if pkg.has(part) else None
+            self._xml[sheet_name] = data
+        return self._xml[sheet_name]
+
+    def _check_extent(self, sheet_name: str) -> None:
+        """Refuse a sheet whose cells span more than a village workbook can: the reader would
+        otherwise allocate rows x columns for a single far-away cell (a hostile file, or a stray
+        value typed in XFD1048576)."""
+        data = self._sheet_xml(sheet_name)
+        if not data:
+            return
+        rows = [int(r) for r in _ROW_NUM_RE.findall(data)] or [0]
+        last_row = max(max(rows), len(rows))
+        wide = set(_WIDE_COL_RE.findall(data))
+        last_col = max([26] + [_col_index(c.decode()) + 1 for c in wide])
+        if last_row * last_col > MAX_CELLS:
+            where = f"{col_letter(last_col - 1)}{last_row}"
+            raise WorkbookUnreadable(
+                f"文件「{self.label}」的工作表「{sheet_name}」的数据范围延伸到 {where}，"
+                f"远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。请在 Excel 中按 Ctrl+End 找到最后一个单元格，"
+                f"删除多余的行和列后保存，再重试。")
+
     def _rows(self, sheet_name: str) -> tuple[list[list], list]:
+        self._check_extent(sheet_name)
         try:
             sheet = self._book.get_sheet_by_name(sheet_name)
             rows = sheet.to_python(skip_empty_area=False)
@@ -192,13 +236,9 @@ class XlsxFile:
         """A formula whose result was never calculated reads as empty; report it instead.
 
         Also report cells whose formula result is an error (#DIV/0!, #REF! ...)."""
-        part = self._parts.get(sheet_name)
-        if not part:
+        data = self._sheet_xml(sheet_name)
+        if not data:
             return []
-        with package.Package(self.path) as pkg:
-            if not pkg.has(part):
-                return []
-            data = pkg.read(part)
         if not re.search(rb"<f[ >/]", data) and b't="e"' not in data:
             return []
         by_letter = {col_letter(i): spec.column(f) for f, i in fields.items()}
