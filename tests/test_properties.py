@@ -1,0 +1,143 @@
+"""Property tests of the ledger's invariants over generated villages (core, pure),
+and idempotence of the commands on their own output (files)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jifen_xl import app
+from jifen_xl import schema as S
+from jifen_xl.core.catalogue import default_catalogue
+from jifen_xl.core.ledger import compute_ledger
+
+from . import village_data as V
+from .conftest import TODAY, village_from_tables
+
+CATALOGUE = default_catalogue(2026)
+CODES = list(CATALOGUE["code"])
+VALUE = dict(zip(CATALOGUE["code"], CATALOGUE["points"]))
+
+
+@st.composite
+def villages(draw):
+    n_hh = draw(st.integers(1, 6))
+    hh_ids = [f"{i:04d}" for i in range(1, n_hh + 1)]
+    households = [(h, f"户主{h}", "本村户籍", None, 3, None, None,
+                   draw(st.sampled_from(["正常", "正常", "迁出"])),
+                   draw(st.one_of(st.none(), st.integers(0, 200))), draw(st.one_of(st.none(), st.integers(0, 50))),
+                   None) for h in hh_ids]
+    entries = []
+    for i in range(draw(st.integers(0, 25))):
+        code = draw(st.sampled_from(CODES))
+        qty = draw(st.integers(1, 3))
+        entries.append((f"E{i:03d}", dt.date(2026, draw(st.integers(1, 12)), draw(st.integers(1, 28))),
+                        draw(st.sampled_from(hh_ids)), None, code, None, qty,
+                        draw(st.sampled_from([None, qty * VALUE[code]])),
+                        "平时发现", "刘会计", "记录", draw(st.sampled_from(S.ENTRY_STATUS)), None))
+    objections = []
+    for j, e in enumerate(draw(st.lists(st.sampled_from(entries), max_size=4, unique_by=lambda e: e[0]))
+                          if entries else []):
+        result = draw(st.sampled_from([None, "维持", "更正", "撤销"]))
+        objections.append((f"Y{j}", e[0], "某人", e[1], "有异议", "陈老师", result,
+                           draw(st.integers(-10, 10)) if result == "更正" else None, e[1] if result else None, None))
+    exchanges = [(f"D{k}", dt.date(2026, draw(st.integers(1, 12)), 15), draw(st.sampled_from(hh_ids)), "SP-01", 1,
+                  draw(st.integers(1, 30)), "王文书", None) for k in range(draw(st.integers(0, 5)))]
+    return {
+        "households": V.frame("households", households),
+        "indicators": CATALOGUE,
+        "members": V.frame("members", V.MEMBERS),
+        "entries": V.frame("entries", entries),
+        "objections": V.frame("objections", objections),
+        "goods": V.frame("goods", V.GOODS),
+        "receipts": V.frame("receipts", V.RECEIPTS),
+        "exchanges": V.frame("exchanges", exchanges),
+    }
+
+
+def ledger_of(tables) -> pd.DataFrame:
+    return compute_ledger(village_from_tables(tables), pd.Period("2026-12", "M"))
+
+
+def confirmed_points(tables) -> dict[tuple[str, str], float]:
+    """Independent reading of SPEC: 已确认 entries, 更正 replaces, 撤销 withdraws, open objection holds."""
+    out: dict = {}
+    objections = tables["objections"]
+    for e in tables["entries"].itertuples(index=False):
+        if e.status != "已确认":
+            continue
+        objs = objections[objections["entry_id"] == e.entry_id]
+        if objs["result"].isna().any():
+            continue
+        points = e.qty * VALUE[e.code]
+        decided = objs[objs["result"].notna()]
+        if len(decided):
+            last = decided.iloc[-1]
+            if last["result"] == "撤销":
+                continue
+            if last["result"] == "更正":
+                points = float(last["corrected_points"])
+        key = (e.hh_id, f"2026-{e.date.month:02d}")
+        out[key] = out.get(key, 0.0) + points
+    return out
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(villages(), st.randoms(use_true_random=False))
+def test_row_order_never_changes_results(tables, rnd):
+    shuffled = {k: v.sample(frac=1, random_state=rnd.randint(0, 10**6)).reset_index(drop=True) for k, v in tables.items()}
+    a, b = ledger_of(tables), ledger_of(shuffled)
+    pd.testing.assert_frame_equal(a.sort_values(["month", "hh_id"]).reset_index(drop=True),
+                                  b.sort_values(["month", "hh_id"]).reset_index(drop=True))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(villages())
+def test_cumulative_is_carried_plus_confirmed_so_far_and_ignores_exchanges(tables):
+    ledger = ledger_of(tables)
+    no_exchanges = dict(tables, exchanges=tables["exchanges"].iloc[0:0])
+    without = ledger_of(no_exchanges).set_index(["month", "hh_id"])["cumulative"]
+    with_ex = ledger.set_index(["month", "hh_id"])["cumulative"]
+    # a household that moved away appears only when it has activity; where both have it, it is equal
+    assert (with_ex.reindex(without.index) == without).all()
+    left = set(tables["households"].loc[tables["households"]["status"] != "正常", "hh_id"])
+    assert {h for _, h in set(with_ex.index) - set(without.index)} <= left
+    points = confirmed_points(tables)
+    carried = tables["households"].set_index("hh_id")
+    for r in ledger.itertuples(index=False):
+        so_far = sum(v for (h, m), v in points.items() if h == r.hh_id and m <= r.month)
+        base = carried.loc[r.hh_id, "carried_total"]
+        assert abs(r.cumulative - ((0 if pd.isna(base) else base) + so_far)) < 1e-6
+        spent = tables["exchanges"]
+        spent = spent[(spent["hh_id"] == r.hh_id) & (spent["date"].map(lambda d: f"2026-{d.month:02d}") <= r.month)]
+        avail = carried.loc[r.hh_id, "carried_available"]
+        assert abs(r.available - ((0 if pd.isna(avail) else avail) + so_far - spent["points"].sum())) < 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(villages())
+def test_every_active_household_has_a_row_every_month_and_ranks_are_competition_ranks(tables):
+    ledger = ledger_of(tables)
+    active = set(tables["households"].loc[tables["households"]["status"] == "正常", "hh_id"])
+    for month, rows in ledger.groupby("month"):
+        assert active <= set(rows["hh_id"])
+        expected = rows["cumulative"].map(lambda c: 1 + (rows["cumulative"] > c).sum())
+        assert list(rows["rank"]) == list(expected)
+    assert sorted(ledger["month"].unique()) == [f"2026-{m:02d}" for m in range(1, 13)] or ledger.empty
+
+
+def test_rerunning_commands_on_their_own_output_changes_nothing(village_book):
+    first = app.validate_book(village_book, today=TODAY)
+    after_validate = village_book.read_bytes()
+    app.validate_book(village_book, today=TODAY)
+    assert village_book.read_bytes() == after_validate
+    app.ledger_book(village_book, today=TODAY)
+    after_ledger = village_book.read_bytes()
+    again = app.ledger_book(village_book, today=TODAY)
+    assert village_book.read_bytes() == after_ledger
+    _, report = app.check(village_book, today=TODAY)
+    assert report.problems == first.report.problems  # its own output sheets are not input
+    assert len(again.ledger) == 15
