@@ -51,9 +51,9 @@ class LedgerResult:
 
 def open_backend(path: str | Path) -> WorkbookBackend:
     """The file backend for ``path`` (reading checks what the file really is first)."""
-    from .io.xlsx import XlsxFile
+    from .io.xlsx import open_workbook
 
-    return XlsxFile(path)
+    return open_workbook(path)
 
 
 def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
@@ -69,7 +69,8 @@ def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
         names = "、".join(f"「{n}」" for n in backend.sheet_names[:5]) + ("等" if len(backend.sheet_names) > 5 else "")
         raise WorkbookUnreadable(
             f"文件「{backend.label}」不是村级积分工作簿：没有找到「{S.HOUSEHOLDS.name}」「{S.ENTRIES.name}」等工作表"
-            f"（它的工作表是 {names or '（无）'}）。请确认选择了正确的文件；新建工作簿可用 jifen-xl new。")
+            f"（它的工作表是 {names or '（无）'}）。请确认选择了正确的文件；新建工作簿可用 jifen-xl new。"
+            + getattr(backend, "format_note", ""))
     if for_writing:
         backend.check_writable()
     raw: dict[str, RawTable] = {}

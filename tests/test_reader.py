@@ -123,3 +123,45 @@ def test_one_far_away_cell_is_refused_quickly_not_allocated(village_book):
     assert time.perf_counter() - start < 5
     assert msg == ("文件「永宁寺村.xlsx」的工作表「积分登记」的数据范围延伸到 BZ1048000，远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。"
                    "请在 Excel 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列后保存，再重试。")
+
+
+def _html_village(path, tables):
+    """A web system's export: one captioned <table> per sheet (some named by a heading), saved as .xls."""
+    import html as h
+
+    from jifen_xl import schema as S
+
+    from . import village_data as V
+
+    parts = ["<html><head><meta charset='gb2312'></head><body>"]
+    kv = "".join(f"<tr><td>{c.header}</td><td>{V.SETTINGS.get(c.field, '') or ''}</td></tr>" for c in S.SETTINGS.kv_rows)
+    parts.append(f"<table><caption>{S.SETTINGS.name}</caption><tr><th>项目</th><th>内容</th></tr>{kv}</table>")
+    for i, (key, df) in enumerate(tables.items()):
+        spec = S.sheet(key)
+        head = "".join(f"<th>{c}</th>" for c in spec.headers)
+        body = "".join("<tr>" + "".join(f"<td>{'' if v is None or v != v else h.escape(str(v))}</td>" for v in row) + "</tr>"
+                       for row in df[spec.fields].itertuples(index=False))
+        title = f"<caption>{spec.name}</caption>" if i % 2 else ""
+        before = "" if i % 2 else f"<h3>{spec.name}</h3>"
+        parts.append(f"{before}<table border=1>{title}<tr><td colspan='{len(spec.headers)}'>{V.SETTINGS['village']}</td></tr>"
+                     f"<tr>{head}</tr>{body}</table>")
+    parts.append("</body></html>")
+    path.write_bytes("".join(parts).encode("gb18030"))
+    return path
+
+
+def test_html_export_that_follows_the_contract_is_read(tmp_path, tables):
+    from click.testing import CliRunner
+
+    from jifen_xl.cli import cli
+
+    from . import village_data as V
+    from .test_ledger import as_expected
+
+    book = _html_village(tmp_path / "网上导出.xls", tables)
+    loaded, report = app.check(book, today=TODAY)
+    assert report.valid, report.problems
+    assert as_expected(app.ledger_book(book, dry_run=True, today=TODAY).ledger) == V.EXPECTED
+    refused = CliRunner().invoke(cli, ["validate", str(book)])
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: 文件「网上导出.xls」只能读取，工具不能写入这种格式。请在 Excel 或 WPS 中打开它")

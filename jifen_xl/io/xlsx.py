@@ -7,56 +7,21 @@ columns ignored; merged header cells taken from their top-left cell).
 
 from __future__ import annotations
 
-import difflib
 import re
-import unicodedata
 from pathlib import Path
 
-import pandas as pd
 import python_calamine as pc
 
-from .. import schema as S
-from ..core.clean import ROW
 from ..core.problems import error
-from ..errors import HeaderMissing, SheetMissing, WorkbookUnreadable
+from ..errors import WorkbookUnreadable
 from . import package
-from .base import RawTable
+from .grid import GridBook, col_index, col_letter, norm_header  # noqa: F401 (re-exported)
 
-HEADER_SCAN_ROWS = 30  # a header row is looked for in the first rows only
 #: Largest rows x columns extent a sheet may span (a village-year is ~60,000 x 13; the
 #: reader allocates the whole rectangle, so one cell in XFD1048576 would cost gigabytes).
 MAX_CELLS = 40_000_000
 _ROW_NUM_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
 _WIDE_COL_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{2,3})\d+"')
-
-
-def _col_index(letters: str) -> int:
-    """Excel letters -> 0-based column index (A -> 0, AA -> 26)."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-_PAREN_RE = re.compile(r"[（(][^）)]*[）)]$")
-
-
-def norm_header(value) -> str:
-    """Header as compared: full-width folded, no spaces or line breaks, no ``*`` marks, no trailing (unit)."""
-    if not isinstance(value, str):
-        return ""
-    t = unicodedata.normalize("NFKC", value)
-    t = re.sub(r"\s+", "", t).replace("*", "")
-    return _PAREN_RE.sub("", t)
-
-
-def col_letter(index: int) -> str:
-    """0-based column index -> Excel letters (0 -> A, 26 -> AA)."""
-    s = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 def _explain_kind(path: Path, kind: str) -> str:
@@ -72,7 +37,19 @@ def _explain_kind(path: Path, kind: str) -> str:
     return f"文件「{name}」不是 Excel、WPS 或 LibreOffice 工作簿，无法读取。请确认选择了正确的文件。"
 
 
-class XlsxFile:
+def open_workbook(path: str | Path):
+    """The reader for whatever ``path`` really is: a spreadsheet (XlsxFile) or an HTML table
+    export named like one (HtmlFile); anything else gets one clear message."""
+    path = Path(path)
+    kind = package.sniff(path).kind
+    if kind == "html":
+        from .html import HtmlFile
+
+        return HtmlFile(path)
+    return XlsxFile(path)
+
+
+class XlsxFile(GridBook):
     """One workbook file (.xlsx, .xlsm; read-only also .xls, .xlsb, .ods).
 
     :param path: the workbook.
@@ -100,25 +77,7 @@ class XlsxFile:
             raise WorkbookUnreadable(
                 f"文件「{self.label}」已损坏或格式无法识别，请用 Excel 或 WPS 打开后另存为 .xlsx 再试。") from exc
         self.sheet_names: list[str] = list(self._book.sheet_names)
-        self._by_norm = {norm_header(n): n for n in self.sheet_names}
-
-    # -- sheets ---------------------------------------------------------------
-    def _find_sheet(self, spec: S.SheetSpec) -> str | None:
-        if spec.name in self.sheet_names:
-            return spec.name
-        return self._by_norm.get(norm_header(spec.name))
-
-    def has_sheet(self, spec: S.SheetSpec) -> bool:
-        return self._find_sheet(spec) is not None
-
-    def _require_sheet(self, spec: S.SheetSpec) -> str:
-        name = self._find_sheet(spec)
-        if name is None:
-            close = difflib.get_close_matches(spec.name, self.sheet_names, n=1, cutoff=0.3)
-            hint = f"最接近的是「{close[0]}」，如果就是它，请把工作表名改为「{spec.name}」。" if close else \
-                f"请从模板复制「{spec.name}」工作表（可用 jifen-xl new 生成模板）。"
-            raise SheetMissing(f"文件「{self.label}」缺少工作表「{spec.name}」。{hint}")
-        return name
+        self._index_sheets()
 
     def _sheet_xml(self, sheet_name: str) -> bytes | None:
         """The worksheet XML of an xlsx/xlsm sheet (inflated once, within the package limits)."""
@@ -141,7 +100,7 @@ class XlsxFile:
         rows = [int(r) for r in _ROW_NUM_RE.findall(data)] or [0]
         last_row = max(max(rows), len(rows))
         wide = set(_WIDE_COL_RE.findall(data))
-        last_col = max([26] + [_col_index(c.decode()) + 1 for c in wide])
+        last_col = max([26] + [col_index(c.decode()) + 1 for c in wide])
         if last_row * last_col > MAX_CELLS:
             where = f"{col_letter(last_col - 1)}{last_row}"
             raise WorkbookUnreadable(
@@ -160,74 +119,6 @@ class XlsxFile:
                 f"文件「{self.label}」的工作表「{sheet_name}」无法读取，可能已损坏。"
                 f"请用 Excel 或 WPS 打开后另存为 .xlsx 再试。") from exc
         return rows, merged
-
-    # -- header ---------------------------------------------------------------
-    @staticmethod
-    def _header_cells(rows, merged, r: int) -> list[str]:
-        cells = [norm_header(v) for v in rows[r]]
-        for (r0, c0), (r1, c1) in merged:
-            if r0 <= r <= r1:
-                top = norm_header(rows[r0][c0]) if r0 < len(rows) and c0 < len(rows[r0]) else ""
-                for c in range(c0, min(c1 + 1, len(cells))):
-                    if not cells[c]:
-                        cells[c] = top
-        return cells
-
-    def _locate_header(self, spec: S.SheetSpec, sheet_name: str, rows, merged, headers: list[str],
-                       required: list[str]) -> tuple[int, dict[str, int], int]:
-        wanted = {norm_header(h): h for h in headers}
-        best, best_score = None, 0
-        for r in range(min(len(rows), HEADER_SCAN_ROWS)):
-            cells = self._header_cells(rows, merged, r)
-            score = len(set(cells) & set(wanted))
-            if score > best_score:
-                best, best_score = r, score
-        if best is None or best_score < min(2, len(headers)):
-            raise HeaderMissing(
-                f"文件「{self.label}」的工作表「{sheet_name}」前 {HEADER_SCAN_ROWS} 行中找不到标题行"
-                f"（应包含：{'、'.join(headers)}）。请从模板复制标题行。")
-        cells = self._header_cells(rows, merged, best)
-        index: dict[str, int] = {}
-        for norm, header in wanted.items():
-            if norm in cells:
-                index[header] = cells.index(norm)
-        missing = [h for h in required if h not in index]
-        if missing:
-            found = [str(v).strip() for v in rows[best] if isinstance(v, str) and v.strip()
-                     and norm_header(v) not in wanted]
-            parts = []
-            for h in missing:
-                close = difflib.get_close_matches(h, found, n=1, cutoff=0.3)
-                parts.append(f"「{h}」（最接近的是「{close[0]}」，请改回「{h}」）" if close else f"「{h}」")
-            raise HeaderMissing(
-                f"文件「{self.label}」的工作表「{sheet_name}」第 {best + 1} 行缺少列：{'、'.join(parts)}。"
-                f"请按模板补上或改正列标题。")
-        # Data begins below the header and below any vertically merged header cell.
-        data_start = best + 1
-        for (r0, _c0), (r1, _c1) in merged:
-            if r0 <= best <= r1:
-                data_start = max(data_start, r1 + 1)
-        return best, index, data_start
-
-    # -- tables ---------------------------------------------------------------
-    def read_table(self, spec: S.SheetSpec) -> RawTable:
-        """Read declared sheet ``spec``: raw values under field names, ``_row`` = Excel row."""
-        sheet_name = self._require_sheet(spec)
-        rows, merged = self._rows(sheet_name)
-        required = [c.header for c in spec.columns if c.required]
-        hdr, index, start = self._locate_header(spec, sheet_name, rows, merged, spec.headers, required)
-        fields = {spec.column_by_header(h).field: i for h, i in index.items()}
-        body = rows[start:]
-        if body:
-            frame = pd.DataFrame(body, dtype=object).iloc[:, list(fields.values())]
-            frame.columns = list(fields)
-        else:
-            frame = pd.DataFrame({f: pd.Series(dtype=object) for f in fields})
-        frame[ROW] = range(start + 1, start + 1 + len(frame))
-        letters = {f: col_letter(i) for f, i in fields.items()}
-        table = RawTable(spec, sheet_name, hdr + 1, frame, letters)
-        table.problems.extend(self._formula_problems(spec, sheet_name, fields, start))
-        return table
 
     # -- formulas without cached values --------------------------------------
     _CELL_RE = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
