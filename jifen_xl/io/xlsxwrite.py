@@ -45,6 +45,7 @@ from defusedxml import ElementTree as SafeET
 
 from .. import errors
 from ..schema import BY_KEY, SheetSpec
+from .grid import col_index, col_letter, norm_header
 
 __all__ = ["WriteResult", "write_owned", "check_writable", "BACKUP_DIR_NAME"]
 
@@ -459,24 +460,18 @@ def _escape_text(s: str) -> str:
 
 
 def _norm_header(s: str) -> str:
-    """A header as compared: ``_xHHHH_`` decoded, all whitespace (incl. full-width) removed."""
-    s = _XHHHH_RE.sub(lambda m: chr(int(m.group(1), 16)), s)
-    return "".join(s.split())
+    """A header as compared: ``_xHHHH_`` decoded, then exactly as the reader compares it."""
+    return norm_header(_XHHHH_RE.sub(lambda m: chr(int(m.group(1), 16)), s))
 
 
 def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
+    """Excel letters -> 1-based column number."""
+    return col_index(letters.upper()) + 1
 
 
 def _col_letter(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
+    """1-based column number -> Excel letters."""
+    return col_letter(n - 1)
 
 
 def _parse_range(ref: str) -> tuple[int, int, int, int] | None:
