@@ -14,7 +14,22 @@ from jifen_xl.core.village import Village
 
 from . import village_data as V
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "calamine-tests"
+def _find_shared() -> Path:
+    """The read-only ``shared/`` folder: $JIFEN_SHARED, else beside the checkout (as CI lays it),
+    else any ancestor's ``shared/``, else the workplace's ``/work/shared``."""
+    import os
+
+    here = Path(__file__).resolve().parents[1]
+    candidates = [Path(os.environ["JIFEN_SHARED"])] if os.environ.get("JIFEN_SHARED") else []
+    candidates += [p / "shared" for p in here.parents] + [Path("/work/shared")]
+    for c in candidates:
+        if (c / "corpus" / "calamine-tests").is_dir():
+            return c
+    return candidates[0]
+
+
+SHARED = _find_shared()
+CORPUS = SHARED / "corpus" / "calamine-tests"
 TODAY = dt.date(2026, 11, 28)
 
 

@@ -32,7 +32,8 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from jifen_xl import schema
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "calamine-tests"
+from .conftest import CORPUS  # one place decides where shared/ is
+
 VBA_SOURCE = CORPUS / "vba.xlsm"
 
 CT_MACRO_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
