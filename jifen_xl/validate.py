@@ -293,7 +293,7 @@ def _scorer_problems(v: Village, eff: pd.DataFrame) -> list[Problem]:
         m["term_to"].isna() | (m["term_to"] >= m["date"]))
     m["ok"] = in_term
     ok_any = m.groupby(["index", "scorer"], sort=False)["ok"].any()
-    known_any = m.groupby(["index", "scorer"], sort=False)["name"].apply(lambda s: s.notna().any())
+    known_any = m["name"].notna().groupby([m["index"], m["scorer"]], sort=False).any()
     out = []
     for (idx, scorer), ok in ok_any.items():
         if ok:

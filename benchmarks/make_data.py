@@ -1,0 +1,141 @@
+"""Benchmark workbooks, generated once and cached under ``benchmarks/.data/``.
+
+* ``village_year()``: one village-year as the toolkit's own template writes it
+  (``io.template.build_workbook``: Excel tables, dropdowns, formats): 1,000 households,
+  60,000 entries. About 10 s to write the first time.
+* ``stress()``: 600,000 entries (10,000 households × 60; the catalogue's caps make 600
+  entries for one household impossible). ``build_workbook`` keeps every cell in memory
+  (≈ 90 s and several GB here), so this one is written by ``write_fast``: openpyxl's
+  write_only mode, the same sheets and headers, no tables or dropdowns; the toolkit's reader
+  does not need them.
+
+Run ``python benchmarks/make_data.py`` to (re)build both; ``--force`` rewrites the cache.
+Prints, never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from jifen_xl import schema as S
+from jifen_xl.demo import generate_village
+
+DATA = Path(__file__).resolve().parent / ".data"
+VILLAGE_YEAR = DATA / "village-year-1000hh-60k.xlsx"
+STRESS = DATA / "stress-10000hh-600k.xlsx"
+SEED = 2026
+
+
+def _cell(value):
+    """A value as openpyxl should store it: blanks as None, numpy scalars as Python, dates as dates."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return value
+
+
+def _column(df: pd.DataFrame, field: str, n: int) -> list:
+    if field not in df.columns:
+        return [None] * n
+    s = df[field]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        days = s.dt.date.astype(object)
+        return [None if pd.isna(v) else v for v in days.where(s.notna(), None).tolist()]
+    values = s.astype(object).where(s.notna(), None).tolist()
+    return [_cell(v) for v in values]
+
+
+def write_fast(path: Path, settings: dict, tables: dict[str, pd.DataFrame]) -> Path:
+    """Write a village workbook with openpyxl's write_only mode (streamed rows, no tables).
+
+    Same sheet names and header rows as the template, dates as date cells, codes as text,
+    the toolkit-owned sheets with their header only (so ``validate``/``ledger`` can write).
+    """
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    for spec in S.SHEETS:
+        ws = wb.create_sheet(spec.name)
+        ws.append(spec.headers)
+        if spec.kv_rows:
+            for kv in spec.kv_rows:
+                ws.append([kv.header, settings.get(kv.field)])
+            continue
+        df = tables.get(spec.key)
+        if df is None or not len(df):
+            continue
+        n = len(df)
+        for row in zip(*[_column(df, f, n) for f in spec.fields]):
+            ws.append(row)
+    tmp = path.with_suffix(".tmp.xlsx")
+    wb.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _report(label: str, path: Path, t_gen: float, t_write: float, how: str, n_entries: int) -> None:
+    size = path.stat().st_size / 1e6
+    print(f"{label}: {path.name}  {n_entries:,} entries  generate {t_gen:.1f} s  write {t_write:.1f} s ({how})"
+          f"  {size:.1f} MB")
+
+
+def village_year(force: bool = False) -> Path:
+    """The cached 1,000-household / 60,000-entry village-year, written by ``build_workbook``."""
+    from jifen_xl.io.template import build_workbook
+
+    if VILLAGE_YEAR.exists() and not force:
+        return VILLAGE_YEAR
+    DATA.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    settings, tables = generate_village(households=1000, seed=SEED, entries_per_household=60)
+    t1 = time.perf_counter()
+    build_workbook(VILLAGE_YEAR, settings, tables, overwrite=True)
+    t2 = time.perf_counter()
+    _report("village-year", VILLAGE_YEAR, t1 - t0, t2 - t1, "io.template.build_workbook", len(tables["entries"]))
+    return VILLAGE_YEAR
+
+
+def stress(force: bool = False) -> Path:
+    """The cached 600,000-entry stress workbook (10,000 households × 60), written by ``write_fast``."""
+    if STRESS.exists() and not force:
+        return STRESS
+    DATA.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    settings, tables = generate_village(households=10_000, seed=SEED, entries_per_household=60)
+    t1 = time.perf_counter()
+    write_fast(STRESS, settings, tables)
+    t2 = time.perf_counter()
+    _report("stress", STRESS, t1 - t0, t2 - t1, "openpyxl write_only (make_data.write_fast)", len(tables["entries"]))
+    return STRESS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rewrite the cached workbooks")
+    parser.add_argument("which", nargs="*", help="village-year and/or stress (default: both)")
+    args = parser.parse_args(argv)
+    unknown = set(args.which) - {"village-year", "stress"}
+    if unknown:
+        parser.error(f"unknown workbook(s) {sorted(unknown)}; choose village-year and/or stress")
+    for which in args.which or ["village-year", "stress"]:
+        path = (village_year if which == "village-year" else stress)(force=args.force)
+        stamp = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        print(f"{which}: {path} ({path.stat().st_size / 1e6:.1f} MB, {stamp:%Y-%m-%d %H:%M})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
