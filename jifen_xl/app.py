@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import schema as S
 from .core.clean import clean_frame, clean_settings
-from .core.ledger import compute_ledger
+from .core.ledger import compute_ledger, month_label, unsettled_months
 from .core.problems import Problem, Report
 from .core.village import Village
 from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookUnreadable
@@ -47,6 +47,7 @@ class LedgerResult:
     report: Report
     through: str | None
     written: object | None = None
+    unsettled: list[str] = field(default_factory=list)  # months after `through` still under publicity/objection
 
 
 def open_backend(path: str | Path) -> WorkbookBackend:
@@ -171,8 +172,9 @@ def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = F
     if not dry_run:
         written = loaded.backend.write_tables({"ledger": ledger})
     label = ledger["month"].iloc[-1] if len(ledger) and through is None else (
-        f"{through.year:04d}-{through.month:02d}" if through is not None else None)
-    return LedgerResult(ledger, report, label, written)
+        month_label(through) if through is not None else None)
+    pending = [month_label(m) for m in unsettled_months(loaded.village) if label is None or month_label(m) > label]
+    return LedgerResult(ledger, report, label, written, pending)
 
 
 def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Path:

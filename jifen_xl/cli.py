@@ -146,6 +146,8 @@ def ledger(book, month, as_json, dry_run):
     if as_json:
         click.echo(json.dumps(ledger_records(shown), ensure_ascii=False, indent=1))
         return
+    if result.unsettled:
+        click.echo(f"{'、'.join(result.unsettled)} 还有待公示/公示中的登记或未处理的异议，暂不计入台账。")
     last = frame[frame["month"] == result.through]
     click.echo(f"月度台账：{frame['month'].nunique()} 个月，{frame['hh_id'].nunique()} 户。"
                f"{result.through or ''} 排名前 10：")

@@ -943,14 +943,14 @@ def run_demo(directory, households: int = 320, seed: int = 2026):
 
     yield ""
     # The last month is still under publicity (and has an open objection): it cannot be closed
-    # yet (SPEC), so the ledger runs through the month before it.
-    closed = f"{year}-{last_month - 1:02d}" if last_month > 1 else None
-    result = app.ledger_book(clean_path, month=closed)
+    # yet (SPEC), so the ledger runs through the last settled month by default.
+    result = app.ledger_book(clean_path)
     led = result.ledger
-    if closed:
+    if result.unsettled:
         n_open = int(obj["result"].isna().sum())
         pending = f"（还有 {n_open} 条异议待处理）" if n_open else ""
-        yield f"{last_month} 月的登记仍在公示期内{pending}，不能关账；月度台账计算到 {last_month - 1} 月。"
+        yield (f"{'、'.join(result.unsettled)} 的登记仍在公示期内{pending}，不能关账；"
+               f"月度台账计算到 {result.through}。")
     yield (f"生成月度台账：{led['month'].nunique()} 个月 × {led['hh_id'].nunique()} 户 = {len(led)} 行，"
            f"已写入「{S.LEDGER.name}」工作表。")
     top = led[led["month"] == result.through].head(5)

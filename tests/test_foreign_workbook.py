@@ -35,5 +35,5 @@ def test_libreoffice_resaved_workbook_gives_exactly_the_planted_mistakes_and_tot
     resaved = lo_convert(book, fmt, tmp_path / "lo")
     loaded, report = app.check(resaved, today=TODAY)
     assert planted_view(loaded, report) == PLANTED
-    result = app.ledger_book(resaved, dry_run=True, today=TODAY)
+    result = app.ledger_book(resaved, month="2026-03", dry_run=True, today=TODAY)
     assert as_expected(result.ledger) == expected_ledger()

@@ -22,12 +22,24 @@ def as_expected(ledger: pd.DataFrame) -> dict:
     return out
 
 
+MARCH = pd.Period("2026-03", "M")
+
+
 def test_core_ledger_matches_hand_worked_figures(tables):
-    ledger = compute_ledger(village_from_tables(tables))
+    ledger = compute_ledger(village_from_tables(tables), MARCH)
     assert as_expected(ledger) == V.EXPECTED
     # head names come from the registry; the household that moved away with no activity has no rows
     assert set(ledger["head"]) == {"张大山", "李秀英", "王建国", "赵小红", "周明"}
     assert "0005" not in set(ledger["hh_id"])
+
+
+def test_default_stops_before_a_month_still_under_publicity(tables):
+    # 2026-010 (March) is still 公示中: March cannot be closed, so the default ledger ends in February
+    ledger = compute_ledger(village_from_tables(tables))
+    assert sorted(ledger["month"].unique()) == ["2026-01", "2026-02"]
+    settled = dict(tables, entries=tables["entries"].assign(
+        status=tables["entries"]["status"].replace({"公示中": "已确认"})))
+    assert compute_ledger(village_from_tables(settled))["month"].max() == "2026-03"
 
 
 def test_ledger_through_a_month_stops_there(tables):
@@ -37,16 +49,16 @@ def test_ledger_through_a_month_stops_there(tables):
 
 
 def test_ties_share_the_best_rank(tables):
-    ledger = compute_ledger(village_from_tables(tables))
+    ledger = compute_ledger(village_from_tables(tables), MARCH)
     jan = ledger[ledger["month"] == "2026-01"]
     assert list(jan["rank"]) == [1, 2, 3, 4, 4]
 
 
 def test_exchanges_never_lower_cumulative(tables):
-    base = compute_ledger(village_from_tables(tables))
+    base = compute_ledger(village_from_tables(tables), MARCH)
     more = dict(tables)
     more["exchanges"] = V.frame("exchanges", V.EXCHANGES + [("DH-03", dt.date(2026, 2, 1), "0002", "SP-02", 1, 5, "王文书", None)])
-    after = compute_ledger(village_from_tables(more))
+    after = compute_ledger(village_from_tables(more), MARCH)
     assert list(after["cumulative"]) == list(base["cumulative"])
     feb = after[(after["month"] == "2026-02") & (after["hh_id"] == "0002")].iloc[0]
     assert (feb.spent, feb.available) == (5, 50)
@@ -57,19 +69,19 @@ def test_pending_entries_do_not_count_until_confirmed(tables):
     entries = tables["entries"].copy()
     entries.loc[entries["entry_id"] == "2026-010", "status"] = "已确认"
     confirmed["entries"] = entries
-    mar = as_expected(compute_ledger(village_from_tables(confirmed)))["2026-03"]
+    mar = as_expected(compute_ledger(village_from_tables(confirmed), MARCH))["2026-03"]
     assert mar["0002"] == (0, 30, 0, 30, 85, 0, 85, 2)
 
 
 def test_blank_rows_and_row_order_do_not_change_results(tables, tmp_path):
     shuffled = {k: (v.sample(frac=1, random_state=7) if k != "indicators" else v) for k, v in tables.items()}
     book = build(tmp_path / "乱序.xlsx", shuffled)
-    result = app.ledger_book(book, dry_run=True, today=TODAY)
+    result = app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY)
     assert as_expected(result.ledger) == V.EXPECTED
 
 
 def test_json_records_use_the_sheet_headers(tables):
-    recs = ledger_records(compute_ledger(village_from_tables(tables)))
+    recs = ledger_records(compute_ledger(village_from_tables(tables), MARCH))
     assert list(recs[0]) == ["月份", "户号", "户主姓名", "基础积分", "贡献积分", "扣分", "当月积分", "累计积分",
                              "累计兑换", "可用积分", "村内排名"]
     assert recs[0] == {"月份": "2026-01", "户号": "0001", "户主姓名": "张大山", "基础积分": 6, "贡献积分": 0, "扣分": 0,

@@ -161,7 +161,7 @@ def test_html_export_that_follows_the_contract_is_read(tmp_path, tables):
     book = _html_village(tmp_path / "网上导出.xls", tables)
     loaded, report = app.check(book, today=TODAY)
     assert report.valid, report.problems
-    assert as_expected(app.ledger_book(book, dry_run=True, today=TODAY).ledger) == V.EXPECTED
+    assert as_expected(app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY).ledger) == V.EXPECTED
     refused = CliRunner().invoke(cli, ["validate", str(book)])
     assert refused.exit_code == 1
     assert refused.output.startswith("Error: 文件「网上导出.xls」只能读取，工具不能写入这种格式。请在 Excel 或 WPS 中打开它")

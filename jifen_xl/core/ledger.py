@@ -24,26 +24,38 @@ def month_label(period: pd.Period) -> str:
     return f"{period.year:04d}-{period.month:02d}"
 
 
-def last_active_month(village: Village) -> pd.Period | None:
-    """The latest month of the year holding a confirmed entry or an exchange."""
+def unsettled_months(village: Village) -> list[pd.Period]:
+    """Months of the year holding an entry still 待公示/公示中 or under an open objection."""
+    eff = effective_entries(village)
+    open_ = eff["date"].notna() & ~eff["withdrawn"] & (
+        eff["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC)) | eff["objection_open"])
+    dates = eff.loc[open_, "date"]
+    if village.year is not None:
+        dates = dates[dates.dt.year == village.year]
+    return sorted(set(dates.dt.to_period("M")))
+
+
+def last_settled_month(village: Village) -> pd.Period | None:
+    """The latest month of the year with confirmed entries and nothing still under publicity
+    or objection (SPEC: such a month cannot be closed yet)."""
     counted = counted_entries(effective_entries(village))
-    dates = pd.concat([counted["date"], village["exchanges"]["date"]]).dropna()
-    year = village.year
-    if year is not None:
-        dates = dates[dates.dt.year == year]
-    return dates.max().to_period("M") if len(dates) else None
+    dates = counted["date"]
+    if village.year is not None:
+        dates = dates[dates.dt.year == village.year]
+    months = set(dates.dt.to_period("M")) - set(unsettled_months(village))
+    return max(months) if months else None
 
 
 def compute_ledger(village: Village, through: pd.Period | None = None) -> pd.DataFrame:
     """Monthly ledger rows for January .. ``through`` of the village's year.
 
     :param village: the typed village (validated: the ledger trusts its input).
-    :param through: last month to include; default the last month with activity.
+    :param through: last month to include; default ``last_settled_month``.
     :returns: a frame with the 月度台账 fields, 月份 as ``YYYY-MM``, sorted by month then rank.
     """
     year = village.year
     if through is None:
-        through = last_active_month(village)
+        through = last_settled_month(village)
     if year is None or through is None:
         return pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS})
     months = pd.period_range(pd.Period(f"{year}-01", "M"), through, freq="M")
