@@ -20,8 +20,8 @@ from .grid import GridBook, col_index, col_letter, norm_header  # noqa: F401 (re
 #: Largest rows x columns extent a sheet may span (a village-year is ~60,000 x 13; the
 #: reader allocates the whole rectangle, so one cell in XFD1048576 would cost gigabytes).
 MAX_CELLS = 40_000_000
-_ROW_NUM_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-_WIDE_COL_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{2,3})\d+"')
+# One scan finds whether a sheet has any formula or error cell at all (most have neither).
+_FORMULA_OR_ERROR_RE = re.compile(rb'<(?:\w+:)?f[ >/]|t="e"')
 
 
 def _explain_kind(path: Path, kind: str) -> str:
@@ -65,6 +65,7 @@ class XlsxFile(GridBook):
         self._xml: dict[str, bytes | None] = {}
         if kind == "zip":
             with package.Package(self.path) as pkg:
+                pkg.check_xml_prologs()  # no DTD / entities reach any XML parser
                 if not pkg.is_workbook():
                     raise WorkbookUnreadable(
                         f"文件「{self.label}」是压缩包，但不是 Excel 工作簿（缺少 workbook 部件）。请确认选择了正确的文件。")
@@ -97,10 +98,8 @@ class XlsxFile(GridBook):
         data = self._sheet_xml(sheet_name)
         if not data:
             return
-        rows = [int(r) for r in _ROW_NUM_RE.findall(data)] or [0]
-        last_row = max(max(rows), len(rows))
-        wide = set(_WIDE_COL_RE.findall(data))
-        last_col = max([26] + [col_index(c.decode()) + 1 for c in wide])
+        last_row, last_col = package.sheet_extent(data)  # also cells without r, rows without r
+        last_col = max(last_col, 26)
         if last_row * last_col > MAX_CELLS:
             where = f"{col_letter(last_col - 1)}{last_row}"
             raise WorkbookUnreadable(
@@ -130,7 +129,7 @@ class XlsxFile(GridBook):
         data = self._sheet_xml(sheet_name)
         if not data:
             return []
-        if not re.search(rb"<f[ >/]", data) and b't="e"' not in data:
+        if not _FORMULA_OR_ERROR_RE.search(data):
             return []
         by_letter = {col_letter(i): spec.column(f) for f, i in fields.items()}
         out = []

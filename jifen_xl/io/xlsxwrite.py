@@ -34,6 +34,7 @@ import re
 import shutil
 import struct
 import tempfile
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,9 @@ __all__ = ["WriteResult", "write_owned", "check_writable", "BACKUP_DIR_NAME"]
 
 #: Folder beside the workbook that receives the backup made before each write.
 BACKUP_DIR_NAME = "备份"
+
+#: Suffix of the toolkit's temporary files (the new package, a backup being copied).
+TEMP_SUFFIX = ".jifen-tmp"
 
 #: Suffixes the writer accepts (zip packages of SpreadsheetML).
 WRITABLE_SUFFIXES = (".xlsx", ".xlsm")
@@ -144,7 +148,7 @@ def check_writable(path) -> None:
             magic = fh.read(4)
     except OSError as exc:
         raise errors.WriteRefused(
-            f"无法打开工作簿「{p}」（{exc.strerror or exc}）。请确认文件没有被其他程序占用，并且你有权限读取它。"
+            f"无法打开工作簿「{p}」（{_why(exc)}）。请确认文件没有被其他程序占用，并且你有权限读取它。"
         ) from exc
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         raise errors.WriteRefused(
@@ -1241,28 +1245,81 @@ def _retarget_table(data: bytes, part: str, ref: str) -> bytes:
 # =============================================================================
 
 def _make_backup(target: Path, now: dt.datetime) -> Path:
+    """Copy ``target`` into ``备份/`` under a timestamped name that never replaces another backup.
+
+    The copy is written under a temporary name and renamed only once complete and fsynced:
+    a process killed mid-copy leaves no truncated file posing as a backup (issue 3).
+    """
     folder = target.parent / BACKUP_DIR_NAME
     folder.mkdir(exist_ok=True)
-    stamp = now.strftime("%Y%m%d-%H%M%S")
-    n = 1
-    while True:
-        name = f"{target.stem}-{stamp}{'' if n == 1 else f'-{n}'}{target.suffix}"
-        dest = folder / name
-        try:
-            out = open(dest, "xb")  # never overwrite an existing backup
-        except FileExistsError:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=TEMP_SUFFIX, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out, open(target, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copystat(target, tmp)
+        stamp = now.strftime("%Y%m%d-%H%M%S")
+        n = 1
+        while not _rename_no_clobber(Path(tmp), dest := folder / (
+                f"{target.stem}-{stamp}{'' if n == 1 else f'-{n}'}{target.suffix}")):
             n += 1
-            continue
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(folder)
+    return dest
+
+
+def _rename_no_clobber(src: Path, dest: Path) -> bool:
+    """Give ``src`` the name ``dest`` unless a file has it already (then return False)."""
+    if os.name == "nt":
         try:
-            with out, open(target, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 20)
-                out.flush()
-                os.fsync(out.fileno())
-            shutil.copystat(target, dest)
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
-        return dest
+            os.rename(src, dest)  # Windows never replaces an existing file here
+        except FileExistsError:
+            return False
+        return True
+    try:
+        os.link(src, dest)  # atomic, and fails rather than replace
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links on this file system (FAT/exFAT sticks, some shares)
+        if os.path.lexists(dest):
+            return False
+        os.rename(src, dest)
+        return True
+    os.unlink(src)
+    return True
+
+
+def _sweep_stale_temps(target: Path, started: float) -> None:
+    """Delete the temporary files an earlier write of this workbook left when it was killed.
+
+    Only the toolkit's own names (``.{stem}.XXXXXXXX.jifen-tmp`` as ``tempfile.mkstemp`` makes
+    them) beside the workbook and in ``备份/``, and only files last written before this run
+    started, so a write in progress elsewhere is left alone.
+    """
+    own = re.compile(r"\.%s\.[a-z0-9_]{8}%s" % (re.escape(target.stem), re.escape(TEMP_SUFFIX)))
+    for folder in (target.parent, target.parent / BACKUP_DIR_NAME):
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:
+                    if own.fullmatch(entry.name) and entry.is_file(follow_symlinks=False) \
+                            and entry.stat(follow_symlinks=False).st_mtime < started:
+                        os.unlink(entry.path)
+        except OSError:
+            pass  # cleaning up is a courtesy; it never stops a write
+
+
+def _why(exc: BaseException) -> str:
+    """An OS error's reason, in Chinese where the clerk can act on it."""
+    import errno
+
+    reasons = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.EROFS: "磁盘是只读的",
+               errno.EACCES: "没有权限", errno.EPERM: "没有权限"}
+    if isinstance(exc, OSError) and exc.errno in reasons:
+        return reasons[exc.errno]
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -1304,6 +1361,7 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
     :raises errors.WorkbookUnreadable: the file is corrupt.
     :raises errors.WriteFailed: writing failed; the original is unchanged.
     """
+    started = time.time()
     path = Path(path)
     check_writable(path)
     if not frames:
@@ -1335,6 +1393,7 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
 
     target = Path(os.path.realpath(path))
     display = path.name
+    _sweep_stale_temps(target, started)
     before = os.stat(target)
     try:
         with open(target, "rb") as fh:
@@ -1362,7 +1421,7 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
                     bak = _make_backup(target, now or dt.datetime.now())
                 except OSError as exc:
                     raise errors.WriteRefused(
-                        f"无法在「{target.parent / BACKUP_DIR_NAME}」中创建备份（{exc.strerror or exc}），"
+                        f"无法在「{target.parent / BACKUP_DIR_NAME}」中创建备份（{_why(exc)}），"
                         f"为安全起见工具没有写入工作簿「{display}」。"
                         f"请确认该文件夹可写，且没有名为“{BACKUP_DIR_NAME}”的文件占用这个名字，再重试。") from exc
             tmp = _write_temp(zr, replace, target, display, bak)
@@ -1380,7 +1439,7 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
             "请在 Excel 或 WPS 中打开它，另存为 Excel 工作簿(*.xlsx) 后再试。") from exc
     except OSError as exc:  # reading the workbook itself failed (USB stick pulled, permissions)
         raise errors.WriteFailed(
-            f"读取工作簿「{display}」时出错（{exc.strerror or exc}），工具没有写入任何内容。"
+            f"读取工作簿「{display}」时出错（{_why(exc)}），工具没有写入任何内容。"
             "请确认文件还在、没有被其他程序占用，再重试。") from exc
 
     backup_note = f"写入前的备份在「{bak}」。" if bak else ""
@@ -1398,11 +1457,11 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
             os.replace(tmp, target)
         except PermissionError as exc:
             raise errors.WorkbookLocked(
-                f"无法替换工作簿「{display}」（{exc.strerror or exc}）：它可能正被 Excel 或 WPS 打开，或者是只读文件。"
+                f"无法替换工作簿「{display}」（{_why(exc)}）：它可能正被 Excel 或 WPS 打开，或者是只读文件。"
                 f"原文件保持不变。{backup_note}请关闭该工作簿、取消“只读”后重试。") from exc
         except OSError as exc:
             raise errors.WriteFailed(
-                f"写入工作簿「{display}」失败（{exc.strerror or exc}），原文件保持不变。{backup_note}"
+                f"写入工作簿「{display}」失败（{_why(exc)}），原文件保持不变。{backup_note}"
                 "请确认磁盘空间充足、文件夹可写后重试。") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -1416,10 +1475,10 @@ def _write_temp(zr: _ZipReader, replace: dict[str, bytes | None], target: Path, 
     """Write the new package next to ``target``; return the temp file's path."""
     backup_note = f"写入前的备份在「{bak}」。" if bak else ""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".jifen-tmp", dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=TEMP_SUFFIX, dir=target.parent)
     except OSError as exc:
         raise errors.WriteRefused(
-            f"无法在「{target.parent}」中写入（{exc.strerror or exc}）：文件夹是只读的或没有权限。"
+            f"无法在「{target.parent}」中写入（{_why(exc)}）：文件夹是只读的或没有权限。"
             f"工作簿「{display}」保持不变。{backup_note}"
             "请把工作簿复制到可写的文件夹（例如桌面或“文档”）后再试。") from exc
     try:
@@ -1432,12 +1491,12 @@ def _write_temp(zr: _ZipReader, replace: dict[str, bytes | None], target: Path, 
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, PermissionError):
             raise errors.WriteRefused(
-                f"无法在「{target.parent}」中写入（{exc.strerror or exc}）：文件夹是只读的或没有权限。"
+                f"无法在「{target.parent}」中写入（{_why(exc)}）：文件夹是只读的或没有权限。"
                 f"工作簿「{display}」保持不变。{backup_note}"
                 "请把工作簿复制到可写的文件夹后再试。") from exc
         if isinstance(exc, OSError):
             raise errors.WriteFailed(
-                f"写入工作簿「{display}」失败（{exc.strerror or exc}），原文件保持不变。{backup_note}"
+                f"写入工作簿「{display}」失败（{_why(exc)}），原文件保持不变。{backup_note}"
                 "请确认磁盘空间充足后重试。") from exc
         raise
     return tmp

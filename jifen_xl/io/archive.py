@@ -1,0 +1,441 @@
+"""Opening a zip of village workbooks safely (the township import takes such zips).
+
+A township officer collects the villages' workbooks as a zip made on Windows (names in GBK
+without the UTF-8 flag), on a Mac (``__MACOSX`` resource files), by WeChat or a web portal,
+sometimes a zip of zips. :func:`open_archive` extracts only the workbooks and answers every
+other member with a Chinese reason, member by member, without stopping at the first problem:
+
+* entries pointing outside the destination (``..``, absolute paths, drive letters, through a
+  backslash), symlinks and other special files, names Windows cannot hold;
+* duplicates after normalisation (case, Unicode form, ``\\`` versus ``/``);
+* encrypted members and compression methods the standard library cannot inflate;
+* bombs: a member larger than a workbook can be, an extreme compression ratio, more
+  inflated bytes in total than the archive may yield, more members than it may hold, zips
+  nested deeper than one level, headers whose sizes disagree;
+* extraction streams through a hard cap on the bytes actually written (the declared size is
+  not trusted), into a temporary name renamed into place only when complete.
+
+Whole-archive problems (not a zip, a damaged or absurd directory) raise
+:class:`~jifen_xl.errors.WorkbookUnreadable`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import struct
+import unicodedata
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..errors import WorkbookUnreadable
+from .package import MAX_RATIO, SPREADSHEET_SUFFIXES
+
+__all__ = ["ArchiveMember", "ArchiveLimits", "open_archive", "decode_member_name"]
+
+OK = "ok"
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class ArchiveMember:
+    """What became of one member of the archive.
+
+    :param name: the member's name as decoded (GBK names of Chinese Windows zips included);
+        members of a nested zip are named ``outer.zip/inner.xlsx``.
+    :param path: the extracted workbook, or None.
+    :param status: ``"ok"`` (extracted) or ``"refused"`` (skipped or refused; see ``reason``).
+    :param reason: why it was refused, in Chinese, naming the archive and the member; empty when ok.
+    """
+
+    name: str
+    path: Path | None
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What one archive may yield. The defaults fit a district's villages with room to spare."""
+
+    #: inflated bytes of one workbook (a village-year is ~10 MB; photos can add some)
+    member_bytes: int = 300_000_000
+    #: bytes written for the whole archive, nested zips included
+    total_bytes: int = 3_000_000_000
+    #: members looked at (the rest are refused one by one)
+    members: int = 10_000
+    #: a directory announcing more entries than this is not even listed
+    entries: int = 200_000
+    #: inflated / compressed, for members larger than ``ratio_from`` bytes
+    ratio: int = MAX_RATIO
+    ratio_from: int = 1_000_000
+    #: zips inside the zip are opened; zips inside those are not
+    depth: int = 1
+
+
+_CHUNK = 1 << 20
+_LFH = struct.Struct("<4sHHHHHIIIHH")
+_SUPPORTED_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+_WINDOWS_BAD = re.compile(r'[<>:"|?*\x00-\x1f]')
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.I)
+#: What a Chinese file name is made of besides ASCII: ideographs, CJK and full-width punctuation, "·", "—".
+_CJK = re.compile(r"[\u00b7\u2010-\u2027\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+
+def decode_member_name(info: zipfile.ZipInfo) -> str:
+    """The member's real name.
+
+    Zips made by Chinese Windows (Explorer, WinRAR, 360压缩, WeChat) store names in GBK (CP936)
+    without the UTF-8 flag (bit 0x800), and ``zipfile`` then decodes them as CP437 (``ÓÀÄþËÂ``).
+    The name is re-decoded: from the Info-ZIP Unicode Path extra field when present and
+    matching; else as UTF-8 when the bytes are valid UTF-8 (macOS, 7-Zip without the flag); else
+    as GBK / GB18030 when that yields Chinese text; else left as CP437. (A CP437 name whose
+    bytes happen to spell Chinese, like ``Übersicht`` -> ``歜ersicht``, is read as Chinese: these
+    are Chinese townships' zips.)
+    """
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.orig_filename.encode("cp437")
+    unicode_path = _unicode_path_field(info.extra, raw)
+    if unicode_path is not None:
+        return unicode_path
+    if raw.isascii():
+        return info.orig_filename
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    for encoding in ("gbk", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        non_ascii = [ch for ch in text if not ch.isascii()]
+        if non_ascii and all(_CJK.match(ch) for ch in non_ascii):
+            return text
+    return info.orig_filename
+
+
+def _unicode_path_field(extra: bytes, raw: bytes) -> str | None:
+    """The Info-ZIP Unicode Path extra field (0x7075), if it belongs to these name bytes."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, pos)
+        body = extra[pos + 4: pos + 4 + size]
+        if tag == 0x7075 and len(body) >= 5 and body[0] == 1:
+            (crc,) = struct.unpack_from("<I", body, 1)
+            if crc == zlib.crc32(raw):
+                try:
+                    return body[5:].decode("utf-8")
+                except UnicodeDecodeError:
+                    return None
+        pos += 4 + size
+    return None
+
+
+@dataclass
+class _Run:
+    """State shared by an archive and the zips nested in it."""
+
+    dest: Path  # real path of the destination folder
+    limits: ArchiveLimits
+    written: int = 0
+    looked_at: int = 0
+    seen: dict[str, str] = field(default_factory=dict)  # normalised relative path -> member name
+    results: list[ArchiveMember] = field(default_factory=list)
+
+
+def open_archive(zip_path: str | Path, dest_dir: str | Path, *, limits: ArchiveLimits | None = None
+                 ) -> list[ArchiveMember]:
+    """Extract the workbooks of zip ``zip_path`` into ``dest_dir``; say what became of every member.
+
+    Members keep their folders (two villages may both send ``积分台账.xlsx``). Only
+    ``.xlsx/.xlsm/.xls/.xlsb/.ods`` members are extracted, zips inside the zip are opened one
+    level deep, and an existing file in ``dest_dir`` is never overwritten. Directories are not
+    listed.
+
+    :param zip_path: the archive.
+    :param dest_dir: where the workbooks go (created if missing).
+    :param limits: sizes and counts the archive may reach (default :class:`ArchiveLimits`).
+    :raises WorkbookUnreadable: the archive is missing, not a zip, or its directory is damaged
+        or absurd (more than ``limits.entries`` entries).
+    """
+    zip_path = Path(zip_path)
+    limits = limits or ArchiveLimits()
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    run = _Run(Path(os.path.realpath(dest)), limits)
+    with _open_zip(zip_path, zip_path.name, limits) as zf:
+        _extract_all(zf, zip_path.name, "", PurePosixPath(), 0, run)
+    return run.results
+
+
+# -- the whole archive ----------------------------------------------------------------
+
+def _open_zip(path: Path, label: str, limits: ArchiveLimits) -> zipfile.ZipFile:
+    if not path.exists():
+        raise WorkbookUnreadable(f"找不到压缩包「{path}」。请检查文件名和所在文件夹。")
+    if not path.is_file():
+        raise WorkbookUnreadable(f"「{path}」不是文件。请选择 .zip 压缩包。")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"Rar!\x1a\x07"):
+        raise WorkbookUnreadable(f"压缩包「{label}」是 RAR 格式，工具只接受 zip 压缩包。{_REPACK}")
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        raise WorkbookUnreadable(f"压缩包「{label}」是 7z 格式，工具只接受 zip 压缩包。{_REPACK}")
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise WorkbookUnreadable(f"文件「{label}」不是 zip 压缩包（可能已损坏或被改了扩展名）。{_REPACK}")
+    entries = _announced_entries(path)
+    if entries is None:
+        raise WorkbookUnreadable(_ARCHIVE_DAMAGED.format(label=label))
+    if entries > limits.entries:
+        raise WorkbookUnreadable(
+            f"压缩包「{label}」声称含有 {entries} 个文件，远超村级工作簿汇总的规模，已拒绝打开。请确认压缩包来源。")
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise WorkbookUnreadable(_ARCHIVE_DAMAGED.format(label=label)) from exc
+
+
+_REPACK = "请在电脑上解压后，选中工作簿，右键→“发送到→压缩(zipped)文件夹”重新打包，再重试。"
+_ARCHIVE_DAMAGED = "压缩包「{label}」已损坏（目录不完整），可能是复制或下载时中断。请从原处重新复制，或重新打包后再试。"
+
+
+def _announced_entries(path: Path) -> int | None:
+    """The entry count of the zip's end-of-directory record (zip64 included), read before
+    ``zipfile`` builds one object per entry; None if there is no such record."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        tail_len = min(size, 22 + 0xFFFF)
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + 22 > len(tail):
+            return None
+        count = struct.unpack_from("<H", tail, at + 10)[0]
+        eocd = size - tail_len + at
+        if count == 0xFFFF and eocd >= 20:
+            fh.seek(eocd - 20)
+            locator = fh.read(20)
+            if locator[:4] == b"PK\x06\x07":
+                fh.seek(struct.unpack_from("<Q", locator, 8)[0])
+                record = fh.read(56)
+                if record[:4] == b"PK\x06\x06" and len(record) == 56:
+                    return struct.unpack_from("<Q", record, 32)[0]
+        return count
+
+
+# -- members ----------------------------------------------------------------------------
+
+def _extract_all(zf: zipfile.ZipFile, label: str, prefix: str, base: PurePosixPath, depth: int,
+                 run: _Run) -> None:
+    """Handle every member of ``zf`` (``label`` names the archive in messages; ``prefix`` and
+    ``base`` place a nested zip's members)."""
+    for info in zf.infolist():
+        name = decode_member_name(info)
+        if info.is_dir() or name.endswith(("/", "\\")):
+            continue
+        shown = prefix + name
+        where = f"压缩包「{label}」中的「{name}」"
+
+        def refuse(reason: str) -> None:
+            run.results.append(ArchiveMember(shown, None, REFUSED, where + reason))
+
+        run.looked_at += 1
+        if run.looked_at > run.limits.members:
+            refuse(f"未处理：压缩包中的文件超过 {run.limits.members} 个。请分成几个压缩包后重试。")
+            continue
+        rel, problem = _safe_relative(name)
+        if rel is None:
+            refuse(problem)
+            continue
+        kind = _file_type(info)
+        if kind == "symlink":
+            refuse("是符号链接（快捷方式），不是工作簿，已拒绝解压。请把真正的工作簿放进压缩包。")
+            continue
+        if kind == "special":
+            refuse("不是普通文件（设备、管道等），已拒绝解压。请确认压缩包来源。")
+            continue
+        leaf = rel.name
+        if rel.parts[0] == "__MACOSX" or leaf.startswith("._") or leaf == ".DS_Store":
+            refuse("是苹果电脑打包时附带的资源文件，不是工作簿，已跳过。")
+            continue
+        if leaf.startswith(("~$", ".~lock.")):
+            refuse("是 Excel、WPS 或 LibreOffice 打开工作簿时留下的临时锁定文件，不是工作簿，已跳过。")
+            continue
+        suffix = rel.suffix.lower()
+        nested = suffix == ".zip"
+        if not nested and suffix not in SPREADSHEET_SUFFIXES:
+            refuse("不是工作簿（只解压 .xlsx、.xlsm、.xls、.xlsb、.ods 文件），已跳过。")
+            continue
+        if nested and depth >= run.limits.depth:
+            refuse("是压缩包里又套的压缩包（超过一层），未解压。请把工作簿直接放进压缩包后重试。")
+            continue
+        target = base / (rel.with_suffix("") if nested else rel)
+        key = unicodedata.normalize("NFC", str(target)).casefold()
+        if key in run.seen:
+            refuse(f"与前面的「{run.seen[key]}」重名（不区分大小写），已拒绝解压，以免覆盖。请把其中一个改名后重新打包。")
+            continue
+        run.seen[key] = shown
+        problem = _check_declared(zf, info, run)
+        if problem:
+            refuse(problem)
+            continue
+        if nested:
+            _extract_nested(zf, info, name, shown, target, depth, run, refuse)
+            continue
+        path, problem = _extract_one(zf, info, target, run)
+        if problem:
+            refuse(problem)
+        else:
+            run.results.append(ArchiveMember(shown, path, OK))
+
+
+def _safe_relative(name: str) -> tuple[PurePosixPath | None, str]:
+    """The member's path below the destination, or None and the reason it has none."""
+    text = unicodedata.normalize("NFC", name).replace("\\", "/")
+    if "\x00" in text:
+        return None, "的文件名含有空字符，已拒绝解压。请确认压缩包来源。"
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        return None, "指向压缩包以外的位置（绝对路径或盘符），已拒绝解压。请确认压缩包来源。"
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return None, "指向压缩包以外的位置（路径中含有“..”），已拒绝解压。请确认压缩包来源。"
+    if not parts:
+        return None, "没有文件名，已跳过。"
+    for part in parts:
+        if _WINDOWS_BAD.search(part) or _WINDOWS_RESERVED.match(part) or part.endswith((" ", ".")) \
+                or len(part.encode("utf-8")) > 255:
+            return None, (f"的名称中「{part}」含有 Windows 不允许的字符、保留名或过长，已拒绝解压。"
+                          "请把文件或文件夹改名后重新打包。")
+    return PurePosixPath(*parts), ""
+
+
+def _file_type(info: zipfile.ZipInfo) -> str:
+    """``regular``, ``symlink`` or ``special`` from the Unix mode in ``external_attr``."""
+    if info.create_system != 3:  # MS-DOS / NTFS attributes carry no file type
+        return "regular"
+    mode = info.external_attr >> 16
+    kind = stat.S_IFMT(mode)
+    if kind == stat.S_IFLNK:
+        return "symlink"
+    if kind in (0, stat.S_IFREG, stat.S_IFDIR):
+        return "regular"
+    return "special"
+
+
+def _check_declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, run: _Run) -> str:
+    """Why the member must not be inflated, judged from its headers alone ("" if it may be)."""
+    limits = run.limits
+    if info.flag_bits & 0x01:
+        return "设置了解压密码，工具无法解压。请先解压出来，再不设密码重新打包（工作簿的打开密码也请取消）后重试。"
+    if info.compress_type not in _SUPPORTED_METHODS:
+        return "使用了工具不支持的压缩方式。" + _REPACK
+    if info.file_size > limits.member_bytes:
+        return (f"解压后有 {_mb(info.file_size)}，超过单个文件 {_mb(limits.member_bytes)} 的上限，"
+                "已拒绝解压。请确认文件来源。")
+    if info.file_size > limits.ratio_from and info.file_size > limits.ratio * max(info.compress_size, 1):
+        return "压缩比异常（疑似“压缩炸弹”），已拒绝解压。请确认文件来源。"
+    if run.written + info.file_size > limits.total_bytes:
+        return (f"未解压：整个压缩包解压后将超过 {_mb(limits.total_bytes)} 的上限（疑似“压缩炸弹”）。"
+                "请分成几个压缩包后重试。")
+    try:
+        zf.fp.seek(info.header_offset)
+        head = zf.fp.read(_LFH.size)
+    except (OSError, ValueError):
+        head = b""
+    if len(head) != _LFH.size or head[:4] != b"PK\x03\x04":
+        return "已损坏（找不到文件头），未解压。请重新打包后重试。"
+    _sig, _v, flags, method, _t, _d, crc, csize, usize, _n, _e = _LFH.unpack(head)
+    if not (flags & 0x08 or 0xFFFFFFFF in (csize, usize)) and \
+            (method, csize, usize, crc) != (info.compress_type, info.compress_size, info.file_size, info.CRC):
+        return "前后声明的大小不一致（疑似“压缩炸弹”或文件已损坏），已拒绝解压。请确认文件来源。"
+    return ""
+
+
+def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPath, run: _Run
+                 ) -> tuple[Path | None, str]:
+    """Stream one member to ``dest/target`` through a hard cap; (path, "") or (None, reason)."""
+    final = run.dest.joinpath(*target.parts)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return None, f"未解压：无法创建文件夹「{final.parent}」（{_os_reason(exc)}）。"
+    real_parent = Path(os.path.realpath(final.parent))
+    if real_parent != run.dest and run.dest not in real_parent.parents:
+        return None, "指向目标文件夹以外的位置（经由已有的链接），已拒绝解压。请换一个空文件夹重试。"
+    if final.exists() or final.is_symlink():
+        return None, f"未解压：目标位置已有同名文件「{final}」，工具不会覆盖它。请换一个空文件夹重试。"
+    cap = min(info.file_size, run.limits.member_bytes, run.limits.total_bytes - run.written)
+    temp = final.with_name(f".{final.name}.jifen-part")
+    written = 0
+    try:
+        with zf.open(info) as src, open(temp, "xb") as out:
+            while True:
+                block = src.read(_CHUNK)
+                if not block:
+                    break
+                written += len(block)
+                if written > cap:
+                    raise _TooMuch
+                out.write(block)
+        os.replace(temp, final)
+    except _TooMuch:
+        temp.unlink(missing_ok=True)
+        return None, "实际解压出的数据比声明的多（疑似“压缩炸弹”），已停止解压并删除。请确认文件来源。"
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
+        temp.unlink(missing_ok=True)
+        return None, f"已损坏（{_zip_reason(exc)}），未解压。请重新打包后重试。"
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        return None, f"写入「{final}」失败（{_os_reason(exc)}），已删除未写完的文件。"
+    finally:
+        run.written += written
+    return final, ""
+
+
+def _extract_nested(zf, info, name, shown, target, depth, run, refuse) -> None:
+    """A zip inside the zip: extract it to a temporary file, open its workbooks, delete it."""
+    holder = target.with_name(f".{target.name}.jifen-nested.zip")
+    path, problem = _extract_one(zf, info, holder, run)
+    if problem:
+        refuse(problem)
+        return
+    try:
+        try:
+            inner = _open_zip(path, name, run.limits)
+        except WorkbookUnreadable as exc:
+            refuse(f"不是可以打开的 zip 压缩包：{exc}")
+            return
+        with inner:
+            _extract_all(inner, name, shown + "/", target, depth + 1, run)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.0f} MB" if n >= 10_000_000 else f"{n / 1e6:.1f} MB"
+
+
+class _TooMuch(Exception):
+    """Internal: a member inflated past its cap."""
+
+
+def _zip_reason(exc: Exception) -> str:
+    text = str(exc)
+    if "CRC" in text:
+        return "校验失败"
+    if isinstance(exc, RuntimeError) and "encrypted" in text:
+        return "已加密"
+    return "数据不完整"
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    return {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.EACCES: "没有权限",
+            errno.EPERM: "没有权限", errno.EROFS: "磁盘是只读的", errno.ENAMETOOLONG: "文件名过长"
+            }.get(exc.errno, exc.strerror or str(exc))

@@ -1,0 +1,481 @@
+"""Hostile and broken files (issue 3): each gets a safe, correct reading or exactly one clear
+Chinese WorkbookUnreadable message (exit code 2 through ``jifen-xl validate``), in bounded
+time and memory, with nothing written.
+
+Every hostile file is built here, in ``tmp_path``, from a real village workbook
+(``conftest.build``) with the byte-level zip writer in ``tests/zipcraft.py``. Commands that
+might inflate a bomb run in a child process under a 3 GB address-space limit
+(``ulimit -v 3000000``); the child's own peak memory (``wait4``) and wall time are asserted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import python_calamine as pc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jifen_xl import app
+from jifen_xl.errors import WorkbookUnreadable
+from jifen_xl.io import package
+from jifen_xl.io.package import Package, prolog_verdict, sheet_extent
+
+from .conftest import CORPUS, TODAY, build
+from .zipcraft import Member, bomb, member, rewrite_members
+
+ADDRESS_SPACE = 3_000_000 * 1024  # ulimit -v 3000000 (KiB)
+SECONDS = 10  # per hostile file, child process start-up included
+PEAK_MB = 400  # the child's peak resident memory (Python + pandas + calamine ~ 80 MB)
+
+ENTRIES_SHEET = "积分登记"
+MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+SST_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+SST_REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+          + b"".join(b' <!ENTITY lol%d "%s">\n' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                     for i in range(1, 10))
+          + b"]>\n")
+
+
+# --- helpers -------------------------------------------------------------------
+
+@dataclass
+class Run:
+    code: int
+    output: str
+    seconds: float
+    peak_mb: float
+
+
+def _limit():
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def run_cli(*args, timeout: float = 60) -> Run:
+    """``python -m jifen_xl ARGS`` in a child under the address-space limit; its own peak RSS via wait4."""
+    out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"jifen-hostile-{os.getpid()}-{threading.get_ident()}.out"
+    with open(out_path, "w+b") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "jifen_xl", *map(str, args)], stdout=out,
+                                stderr=subprocess.STDOUT, preexec_fn=_limit)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    out_path.unlink()
+    return Run(proc.returncode, text, seconds, usage.ru_maxrss / 1024)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def refused(book: Path, *, command: str = "validate") -> str:
+    """Run the writing command on ``book``: exactly one Chinese message naming the file, exit 2,
+    fast, small, nothing written. Returns the message (without ``Error: ``)."""
+    before = digest(book.parent)
+    run = run_cli(command, book)
+    lines = run.output.strip().splitlines()
+    assert run.code == 2, run.output[-2000:]
+    assert "Traceback" not in run.output and len(lines) == 1, run.output[-2000:]
+    assert lines[0].startswith(f"Error: 文件「{book.name}」"), lines[0]
+    assert run.seconds < SECONDS, (run.seconds, lines[0])
+    assert run.peak_mb < PEAK_MB, (run.peak_mb, lines[0])
+    assert digest(book.parent) == before
+    assert not (book.parent / "备份").exists()
+    return lines[0][len("Error: "):]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("village") / "永宁寺村.xlsx")
+
+
+@pytest.fixture
+def book(template, tmp_path) -> Path:
+    dest = tmp_path / "永宁寺村.xlsx"
+    shutil.copyfile(template, dest)
+    return dest
+
+
+def part_of(book: Path, sheet: str = ENTRIES_SHEET) -> str:
+    with Package(book) as pkg:
+        return pkg.sheet_parts()[sheet]
+
+
+def with_shared_strings(book: Path, sst: Member | bytes) -> Path:
+    """Give ``book`` an ``xl/sharedStrings.xml`` part (the template writes inline strings)."""
+    sst_member = sst if isinstance(sst, Member) else member("xl/sharedStrings.xml", sst)
+    return rewrite_members(book, book, {
+        "[Content_Types].xml": lambda d: d.replace(
+            b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="' + SST_TYPE + b'"/></Types>'),
+        "xl/_rels/workbook.xml.rels": lambda d: d.replace(
+            b"</Relationships>",
+            b'<Relationship Id="rIdSst" Type="' + SST_REL + b'" Target="sharedStrings.xml"/></Relationships>'),
+    }, extra=[sst_member])
+
+
+def sst_xml(strings: list[str]) -> bytes:
+    body = "".join(f"<si><t>{s}</t></si>" for s in strings).encode()
+    return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="' + MAIN_NS
+            + b'" count="%d" uniqueCount="%d">' % (len(strings), len(strings)) + body + b"</sst>")
+
+
+# --- 1. zip bombs ----------------------------------------------------------------
+
+def test_extreme_compression_ratio_is_refused_before_inflating(book):
+    part = part_of(book)
+    zeros = bomb("", b"", b"\0" * (1 << 20), 200)  # 200 MB of zeros from ~200 KB
+    rewrite_members(book, book, {part: zeros})
+    msg = refused(book)
+    assert msg == (f"文件「永宁寺村.xlsx」中的「{part}」压缩比异常（疑似“压缩炸弹”），已拒绝读取。"
+                   "请确认文件来源，或用 Excel 打开后另存。")
+
+
+def test_total_inflated_size_over_the_limit_is_refused(book):
+    # 1,600 parts of just under 1 MB each (below the per-part ratio check): 1.6 GB in ~2 MB.
+    pad = bomb("", b"", b"\0" * 999_999, 1)
+    extra = [Member(b"xl/media/pad%04d.bin" % i, pad.data, pad.crc, pad.size) for i in range(1600)]
+    rewrite_members(book, book, {}, extra=extra)
+    assert book.stat().st_size < 5_000_000
+    assert refused(book) == ("文件「永宁寺村.xlsx」解压后超过 1500 MB，远超正常工作簿，已拒绝读取。请确认文件来源。")
+
+
+def test_too_many_parts_is_refused(book):
+    tiny = member("", b"<x/>")
+    extra = [Member(b"xl/media/p%05d.xml" % i, tiny.data, tiny.crc, tiny.size) for i in range(20_001)]
+    rewrite_members(book, book, {}, extra=extra)
+    msg = refused(book)
+    assert "个部件，远超正常工作簿，已拒绝读取" in msg
+
+
+GIGA = dict(head=b'<?xml version="1.0"?><sst xmlns="' + MAIN_NS + b'">', chunk=b"<si><t>a</t></si>" * 60_000,
+            copies=2000, tail=b"</sst>")  # 2 GB of shared strings from ~5 MB
+
+
+@pytest.mark.parametrize("lie", ["local", "central", "both"])
+def test_lying_sizes_are_refused_without_inflating(book, lie):
+    sizes = {"local": dict(local_size=50_000), "central": dict(central_size=50_000),
+             "both": dict(local_size=50_000, central_size=50_000)}[lie]
+    sst = bomb("xl/sharedStrings.xml", **GIGA, **sizes)
+    with_shared_strings(book, sst)
+    msg = refused(book)
+    if lie == "local":  # the directory is honest: its ratio gives the bomb away
+        assert "「xl/sharedStrings.xml」压缩比异常（疑似“压缩炸弹”）" in msg
+    elif lie == "central":  # the local header is honest: the two disagree
+        assert msg == ("文件「永宁寺村.xlsx」中的「xl/sharedStrings.xml」前后声明的大小不一致（疑似“压缩炸弹”或文件已损坏），"
+                       "已拒绝读取。请确认文件来源，或从原处重新复制；如果是自己的文件，请用 Excel 打开后另存。")
+    else:  # both lie alike: every reader stops at the declared size and finds the data wrong
+        assert "已损坏" in msg
+
+
+def test_sheet_part_lying_in_both_headers_is_refused_without_inflating(book):
+    part = part_of(book)
+    row = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>'
+    sheet = bomb("", b'<worksheet xmlns="' + MAIN_NS + b'"><sheetData>', row * 20_000, 4000,
+                 b"</sheetData></worksheet>", local_size=40_000, central_size=40_000)
+    rewrite_members(book, book, {part: sheet})
+    assert "已损坏" in refused(book)
+
+
+def test_local_header_smaller_than_the_data_is_refused(book):
+    part = part_of(book)
+    with zipfile.ZipFile(book) as zf:
+        honest = member(part, zf.read(part))
+    rewrite_members(book, book, {part: Member(honest.name, honest.data, honest.crc, honest.size, local_size=100)})
+    assert "前后声明的大小不一致" in refused(book)
+
+
+# --- 2. XML entity tricks ----------------------------------------------------------
+
+def _with_doctype(xml: bytes, doctype: bytes = LAUGHS) -> bytes:
+    body = re.sub(rb"^\s*<\?xml[^>]*\?>\s*", b"", xml)
+    return doctype + body
+
+
+@pytest.mark.parametrize("where", ["sheet", "sharedStrings", "workbook"])
+def test_billion_laughs_is_refused(book, where):
+    if where == "sheet":
+        part = part_of(book)
+        rewrite_members(book, book, {part: lambda d: _with_doctype(d).replace(
+            b"</sheetData>", b'<row r="90"><c r="A90" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData>')})
+    elif where == "sharedStrings":
+        part = "xl/sharedStrings.xml"
+        with_shared_strings(book, _with_doctype(sst_xml(["x"])).replace(b"<t>x", b"<t>&lol9;x"))
+    else:
+        part = "xl/workbook.xml"
+        rewrite_members(book, book, {part: lambda d: _with_doctype(d).replace(b'name="', b'name="&lol9;', 1)})
+    assert refused(book) == (
+        f"文件「永宁寺村.xlsx」中的「{part}」含有 DTD 或实体声明（<!DOCTYPE / <!ENTITY>），"
+        "Excel、WPS 和 LibreOffice 保存的工作簿里不会有这种内容，可能是恶意构造的文件，已拒绝读取。"
+        "请确认文件来源，向对方要一份用 Excel 或 WPS 正常保存的工作簿。")
+
+
+SECRET = "file:///etc/passwd"
+
+
+@pytest.mark.parametrize("disguise", ["plain", "padded", "utf16", "rels"])
+def test_external_entity_is_never_resolved(book, disguise):
+    doctype = b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY x SYSTEM "' + SECRET.encode() + b'">]>'
+    if disguise == "padded":  # 10 KB of comment before the DOCTYPE: past a naive 4 KB look
+        doctype = b'<?xml version="1.0"?>\n<!--' + b" " * 10_000 + b"-->\n" + doctype[21:]
+    part = part_of(book) if disguise != "rels" else "_rels/.rels"
+
+    def evil(d: bytes) -> bytes:
+        d = _with_doctype(d, doctype)
+        if disguise == "rels":
+            return d.replace(b'Target="', b'Target="&x;', 1)
+        d = d.replace(b"</sheetData>", b'<row r="90"><c r="A90" t="inlineStr"><is><t>&x;</t></is></c></row></sheetData>')
+        return d.decode().encode("utf-16") if disguise == "utf16" else d
+
+    rewrite_members(book, book, {part: evil})
+    msg = refused(book)
+    assert f"「{part}」含有 DTD 或实体声明" in msg
+    assert "root:" not in msg
+
+
+def test_writer_refuses_a_dtd_itself_without_expanding(book):
+    # The writer parses workbook.xml and .rels with defusedxml (forbid_dtd) and the owned sheet
+    # with regular expressions after refusing any <!DOCTYPE / <!ENTITY: called directly, it refuses too.
+    import pandas as pd
+
+    from jifen_xl import schema as S
+    from jifen_xl.io.xlsxwrite import write_owned
+
+    rewrite_members(book, book, {"xl/workbook.xml": lambda d: _with_doctype(d).replace(b'name="', b'name="&lol9;', 1)})
+    before = book.read_bytes()
+    start = time.perf_counter()
+    with pytest.raises(WorkbookUnreadable) as info:
+        write_owned(book, {"findings": pd.DataFrame(columns=S.FINDINGS.fields)}, backup=False)
+    assert time.perf_counter() - start < 2
+    assert "已损坏或不是有效的 Excel 工作簿" in str(info.value) and "lol" not in str(info.value)
+    assert book.read_bytes() == before
+
+
+def test_billion_laughs_in_an_xml_file_named_xls_is_not_expanded(tmp_path):
+    page = tmp_path / "导出.xls"
+    page.write_bytes(LAUGHS + b"<lolz><table><tr><td>&lol9;</td></tr></table></lolz>")
+    msg = refused(page)
+    assert "其实是网页（HTML）格式" in msg and "lol" not in msg
+
+
+@pytest.mark.parametrize("text, verdict", [
+    ('<?xml version="1.0"?><worksheet/>', "ok"),
+    ("\ufeff<worksheet>", "ok"),
+    ("<worksheet>", "ok"),
+    ('<?xml version="1.0"?>\n<!-- note --><?pi x?>\n<root>', "ok"),
+    ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "b">]><r/>', "dtd"),
+    ('<?xml version="1.0"?><!ENTITY a "b"><r/>', "dtd"),
+    ("<!doctype r><r/>", "dtd"),
+    ("<!-- " + "x" * 5000 + " --><!DOCTYPE r><r/>", "dtd"),
+    ('<?xml version="1.0"?><!-- unfinished', "more"),
+    ('<?xml version="1.0"', "more"),
+    ("   ", "more"),
+])
+def test_prolog_verdict(text, verdict):
+    assert prolog_verdict(text) == verdict
+
+
+def test_prolog_guard_costs_milliseconds_on_a_village_year(tmp_path):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / ".data" / "village-year-1000hh-60k.xlsx"
+    if not path.exists():
+        pytest.skip("benchmarks/.data/village-year-1000hh-60k.xlsx not built (python benchmarks/make_data.py)")
+    with Package(path) as pkg:
+        pkg.check_xml_prologs()
+        start = time.perf_counter()
+        pkg.check_xml_prologs()
+        assert time.perf_counter() - start < 0.05
+
+
+# --- 3. extents ---------------------------------------------------------------------
+
+def test_dimension_claiming_the_whole_grid_is_harmless(book, tmp_path):
+    honest = shutil.copyfile(book, tmp_path / "原样.xlsx")
+    rewrite_members(book, book, {part_of(book): lambda d: re.sub(rb'<dimension ref="[^"]*"',
+                                                                  b'<dimension ref="A1:XFD1048576"', d)})
+    run = run_cli("validate", "--dry-run", "--json", book)
+    assert run.code == run_cli("validate", "--dry-run", "--json", honest).code
+    assert run.seconds < SECONDS and run.peak_mb < PEAK_MB
+    assert app.check(book, today=TODAY)[1].records() == app.check(honest, today=TODAY)[1].records()
+
+
+CELL = b'<c t="inlineStr"><is><t>x</t></is></c>'
+
+
+@pytest.mark.parametrize("shape, where", [
+    # one row 16,384 cells wide and 20,000 rows below it, no r anywhere
+    (b"<row>" + CELL * 16384 + b"</row>" + b"<row><c><v>1</v></c></row>" * 20_000, "XFD20012"),
+    # rows numbered, cells not
+    (b'<row r="12">' + CELL * 16384 + b"</row>"
+     + b"".join(b'<row r="%d"><c><v>1</v></c></row>' % r for r in range(13, 20_000)), "XFD19999"),
+    # a cell whose reference lies far outside its row
+    (b'<row r="12"><c r="XFD1048576"><v>1</v></c></row>', "XFD1048576"),
+    # lower-case references (calamine accepts them)
+    (b'<row r="12"><c r="a12"><v>1</v></c><c r="xfd1048576"><v>1</v></c></row>', "XFD1048576"),
+    # a namespace-prefixed cell
+    (b'<row r="12"><x:c xmlns:x="' + MAIN_NS + b'" r="XFD1048576"><x:v>1</x:v></x:c></row>', "XFD1048576"),
+    # single quotes and spaces around the reference
+    (b"<row r='12'><c r = 'XFD1048576'><v>1</v></c></row>", "XFD1048576"),
+], ids=["no-r", "cells-without-r", "cell-outside-its-row", "lower-case", "prefixed", "single-quotes"])
+def test_far_cells_are_refused_whatever_the_spelling(book, shape, where):
+    rewrite_members(book, book, {part_of(book): lambda d: d.replace(b"</sheetData>", shape + b"</sheetData>")})
+    assert refused(book) == (
+        f"文件「永宁寺村.xlsx」的工作表「积分登记」的数据范围延伸到 {where}，远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。"
+        "请在 Excel 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列后保存，再重试。")
+
+
+@pytest.mark.parametrize("xml, bound", [
+    (b'<worksheet><cols><col min="1" max="3"/></cols><sheetData><row r="1"><c r="A1"/><c r="C1"/></row>'
+     b'<row r="7"><c r="B7"/></row></sheetData><conditionalFormatting sqref="A1"/></worksheet>', (7, 26)),
+    (b'<worksheet><sheetData><row r="2"><c r="AB2"/></row></sheetData></worksheet>', (2, 28)),
+    (b"<worksheet><sheetData/></worksheet>", (0, 0)),
+    # a fake end tag inside CDATA, and the real one missing (a truncated part)
+    (b'<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t><![CDATA[</sheetData>]]></t></is></c>'
+     b'<c r="XFD1048576"><v>1</v></c></row>', (1048576, 16384)),
+    # a decoy unprefixed sheetData in a comment, the real one prefixed
+    (b'<worksheet><!-- <sheetData></sheetData> --><x:sheetData xmlns:x="m"><x:row><x:c r="XFD9"/></x:row>'
+     b"</x:sheetData></worksheet>", (9, 16384)),
+    # cells continue after an r-less run: calamine places them after the previous cell of the row
+    (b'<worksheet><sheetData><row r="4"><c r="C4"/><c/><c/></row><row><c/></row></sheetData></worksheet>', (5, 5)),
+])
+def test_sheet_extent(xml, bound):
+    assert sheet_extent(xml) == bound
+
+
+_refs = st.one_of(st.none(), st.tuples(st.sampled_from(["A", "b", "Z", "AA", "zz", "XF"]),
+                                       st.integers(1, 400)))
+_cell = st.tuples(_refs, st.sampled_from(['<c{r}><v>1</v></c>', '<c{r} t="n"/>', "<x:c{r}/>"]))
+_row = st.tuples(st.one_of(st.none(), st.integers(1, 300)), st.lists(_cell, max_size=6))
+
+
+def _sheet_data(rows) -> bytes:
+    out = []
+    for r, cells in rows:
+        parts = []
+        for ref, fmt in cells:
+            attr = "" if ref is None else f' r="{ref[0]}{ref[1]}"'
+            parts.append(fmt.format(r=attr))
+        out.append(("<row>" if r is None else f'<row r="{r}">') + "".join(parts) + "</row>")
+    return "".join(out).encode()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_row, min_size=1, max_size=8))
+def test_extent_bound_is_never_below_what_calamine_allocates(template, tmp_path, rows):
+    path = tmp_path / "extent.xlsx"
+    part = part_of(template)
+    body = _sheet_data(rows)
+    rewrite_members(template, path, {part: lambda d: re.sub(
+        rb"<sheetData>.*</sheetData>", lambda _: b'<sheetData xmlns:x="' + MAIN_NS + b'">' + body + b"</sheetData>",
+        d, flags=re.S)})
+    with Package(path) as pkg:
+        bound = sheet_extent(pkg.read(part))
+    sheet = pc.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(ENTRIES_SHEET)
+    if sheet.height:
+        (_r0, _c0), (r1, c1) = sheet.start, sheet.end
+        assert bound[0] >= r1 + 1 and bound[1] >= c1 + 1, (body, bound, sheet.end)
+
+
+# --- 4. paths inside the zip --------------------------------------------------------
+
+@pytest.mark.parametrize("evil", ["../evil.xml", "/abs.xml", "C:\\evil.xml", "xl\\..\\..\\evil.xml"])
+def test_entries_pointing_outside_the_package_are_refused(book, evil):
+    rewrite_members(book, book, {}, extra=[member(evil, b"<x/>")])
+    with pytest.raises(WorkbookUnreadable) as info:
+        app.check(book, today=TODAY)
+    assert str(info.value) == f"文件「永宁寺村.xlsx」含有指向包外的路径「{evil}」，已拒绝读取。请确认文件来源。"
+
+
+def test_path_traversal_through_the_cli(book):
+    rewrite_members(book, book, {}, extra=[member("../evil.xml", b"<x/>")])
+    assert "含有指向包外的路径「../evil.xml」" in refused(book)
+
+
+# --- 5. not a workbook at all --------------------------------------------------------
+
+@pytest.mark.parametrize("name, data", [
+    ("名册.xlsx", "\ufeff户号,户主姓名\n0001,张大山\n".encode("utf-8")),
+    ("名册.xls", "户号,户主姓名\n0001,张大山\n".encode("gb18030")),
+    ("名册.xlsx", "户号\t户主姓名\n0001\t张大山\n".encode("gb18030")),
+])
+def test_csv_with_an_excel_name(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert refused(path) == (f"文件「{name}」其实是文本（CSV/TXT）格式，不是 Excel 工作簿。{package.SAVE_AS_XLSX}")
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_html_table_named_xls_that_is_not_a_village(tmp_path, bom):
+    page = tmp_path / "导出.xls"
+    page.write_bytes(bom + "<html><body><table><tr><td>姓名</td><td>金额</td></tr></table></body></html>".encode())
+    msg = refused(page)
+    assert msg.startswith("文件「导出.xls」不是村级积分工作簿") and "其实是网页（HTML）格式" in msg
+
+
+def _as_html(book: Path, encoding: str) -> bytes:
+    """The village workbook as a web system would export it: one captioned <table> per sheet."""
+    import html
+
+    wb = pc.CalamineWorkbook.from_path(str(book))
+    tables = []
+    for name in wb.sheet_names:
+        rows = wb.get_sheet_by_name(name).to_python()
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>" for row in rows)
+        tables.append(f"<table><caption>{html.escape(name)}</caption>{body}</table>")
+    charset = "gb2312" if encoding == "gb18030" else encoding
+    page = f'<html><head><meta charset="{charset}"></head><body>{"".join(tables)}</body></html>'
+    return page.encode(encoding)
+
+
+def _text(v) -> str:
+    import datetime as dt
+
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    return "" if v is None else str(v)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_html_export_of_a_village_reads_like_the_workbook(book, tmp_path, encoding):
+    page = tmp_path / "永宁寺村导出.xls"
+    page.write_bytes(_as_html(book, encoding))
+    loaded, report = app.check(page, today=TODAY)
+    _, want = app.check(book, today=TODAY)
+    assert report.records() == want.records()
+    assert len(loaded.village["entries"]) == 10
+    run = run_cli("validate", page)  # writing is refused: a web page cannot take 校验结果
+    assert run.code == 1 and "只能读取" in run.output and not (tmp_path / "备份").exists()
+
+
+# --- 6. encrypted ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["pass_protected.xlsx", "pass_protected.xlsb"])
+def test_encrypted_workbook_says_how_to_remove_the_password(tmp_path, name):
+    if not (CORPUS / name).exists():
+        pytest.skip(f"{CORPUS / name} not found")
+    path = shutil.copyfile(CORPUS / name, tmp_path / ("加密" + Path(name).suffix))
+    msg = refused(path)
+    assert msg == (f"文件「{path.name}」设置了打开密码，工具无法读取。请在 Excel 中打开它，点“文件→信息→保护工作簿→用密码进行加密”，"
+                   "清空密码后保存（WPS：“文件→文档加密→密码加密”，清空密码），然后重试。")
