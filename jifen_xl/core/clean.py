@@ -99,6 +99,10 @@ def _parse_date(v) -> np.datetime64 | None:
 
 def _code(v) -> str | None:
     if v.__class__ is str:
+        if v.isascii():  # fast path: "2026-00017", "JC-01", "0001"
+            t = v.strip().upper()
+            if t and " " not in t and "\t" not in t and "\n" not in t and not t.endswith(".0"):
+                return t
         t = v.strip()
         if not t:
             return None
@@ -138,9 +142,12 @@ def _map_unique(func, values: list) -> list:
     if bool in types or np.bool_ in types:
         return [func(v) for v in values]
     try:
-        mapping = {v: func(v) for v in set(values)}
+        distinct = set(values)
     except TypeError:  # an unhashable cell value (never from the readers, but be safe)
         return [func(v) for v in values]
+    if len(distinct) * 2 > len(values):  # mostly unique (登记编号): a lookup table would not pay
+        return [func(v) for v in values]
+    mapping = {v: func(v) for v in distinct}
     return [mapping[v] for v in values]
 
 
