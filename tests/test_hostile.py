@@ -296,17 +296,6 @@ def test_prolog_verdict(text, verdict):
     assert prolog_verdict(text) == verdict
 
 
-def test_prolog_guard_costs_milliseconds_on_a_village_year(tmp_path):
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / ".data" / "village-year-1000hh-60k.xlsx"
-    if not path.exists():
-        pytest.skip("benchmarks/.data/village-year-1000hh-60k.xlsx not built (python benchmarks/make_data.py)")
-    with Package(path) as pkg:
-        pkg.check_xml_prologs()
-        start = time.perf_counter()
-        pkg.check_xml_prologs()
-        assert time.perf_counter() - start < 0.05
-
-
 # --- 3. extents ---------------------------------------------------------------------
 
 def test_dimension_claiming_the_whole_grid_is_harmless(book, tmp_path):
