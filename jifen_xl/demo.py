@@ -727,7 +727,6 @@ def planted_mistakes(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.Data
     last_month = int(month.max())
     objected = ent["entry_id"].isin(obj["entry_id"])
     last = ent.index[(month == last_month) & ent["status"].eq(S.ENTRY_PUBLIC) & ~objected]
-    values = pd.Series(item_values(ent, ind), index=ent.index)
 
     def take(candidates) -> int | None:
         for i in candidates:

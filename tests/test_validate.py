@@ -14,7 +14,7 @@ from jifen_xl import app
 from jifen_xl.validate import validate
 
 from . import village_data as V
-from .conftest import TODAY, build, village_from_tables
+from .conftest import TODAY, village_from_tables
 
 D = dt.date
 
@@ -52,7 +52,7 @@ CASES = {
                      {("错误", "住户名册", 7, "户主姓名", "E-REQ")}),
     "户籍类型 outside list": (lambda t: edit(t, "households", 1, hukou="外地"),
                           {("错误", "住户名册", 3, "户籍类型", "E-CHOICE")}),
-    "状态 outside list": (lambda t: edit(t, "households", 1, status="死亡"),
+    "household 状态 outside list": (lambda t: edit(t, "households", 1, status="死亡"),
                         {("错误", "住户名册", 3, "状态", "E-CHOICE")}),
     # catalogue
     "overlapping periods": (lambda t: add(t, "indicators", ("JC-01", "基础积分", "公德美德", "文明礼貌", 3, None, None,
@@ -98,7 +98,7 @@ CASES = {
                         {("警告", "积分登记", 2, "指标名称", "W-ENT-09")}),
     "来源 outside list": (lambda t: edit(t, "entries", 0, source="电话"),
                         {("错误", "积分登记", 2, "来源", "E-CHOICE")}),
-    "状态 outside list": (lambda t: edit(t, "entries", 0, status="通过"),
+    "entry 状态 outside list": (lambda t: edit(t, "entries", 0, status="通过"),
                         {("错误", "积分登记", 2, "状态", "E-CHOICE")}),
     "评议人 missing": (lambda t: edit(t, "entries", 0, scorers=None),
                     {("错误", "积分登记", 2, "评议人", "E-REQ")}),
