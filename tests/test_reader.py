@@ -165,3 +165,23 @@ def test_html_export_that_follows_the_contract_is_read(tmp_path, tables):
     refused = CliRunner().invoke(cli, ["validate", str(book)])
     assert refused.exit_code == 1
     assert refused.output.startswith("Error: 文件「网上导出.xls」只能读取，工具不能写入这种格式。请在 Excel 或 WPS 中打开它")
+
+
+def test_cells_merged_over_several_rows_count_for_every_row(tmp_path, tables):
+    from .conftest import build
+    from .test_ledger import as_expected
+    from . import village_data as V
+
+    entries = tables["entries"].sort_values(["hh_id", "date"], kind="stable").reset_index(drop=True)
+    book = build(tmp_path / "合并.xlsx", dict(tables, entries=entries))
+    wb = openpyxl.load_workbook(book)
+    ws = wb["积分登记"]
+    col = [c.column for c in ws[1] if c.value == "户号"][0]
+    rows = [r for r in range(2, ws.max_row + 1) if ws.cell(r, col).value == "0002"]
+    assert len(rows) == 3 and rows == list(range(rows[0], rows[0] + 3))
+    ws.merge_cells(start_row=rows[0], start_column=col, end_row=rows[-1], end_column=col)  # keeps the top value
+    wb.save(book)
+    loaded, report = app.check(book, today=TODAY)
+    assert report.valid, report.problems
+    assert list(loaded.village["entries"].query("excel_row in @rows")["hh_id"]) == ["0002"] * 3
+    assert as_expected(app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY).ledger) == V.EXPECTED

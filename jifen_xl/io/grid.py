@@ -51,6 +51,23 @@ def col_index(letters: str) -> int:
     return n - 1
 
 
+def _fill_merged(body: list[list], merged, start: int, columns: set[int]) -> None:
+    """A merged block below the header shows its top-left value in every cell it covers
+    (clerks merge 户号 or 日期 over several rows of one household): read it that way."""
+    for (r0, c0), (r1, c1) in merged:
+        if r0 < start or r0 - start >= len(body):
+            continue
+        top = body[r0 - start]
+        if c0 >= len(top):
+            continue
+        value = top[c0]
+        for r in range(r0 - start, min(r1 - start + 1, len(body))):
+            row = body[r]
+            for c in range(c0, min(c1 + 1, len(row))):
+                if c in columns and (r, c) != (r0 - start, c0) and row[c] in ("", None):
+                    row[c] = value
+
+
 class GridBook:
     """Base of the file readers. Subclasses set ``path``, ``label``, ``sheet_names`` and
     implement ``_rows(sheet_name) -> (rows, merged ranges)``."""
@@ -144,6 +161,7 @@ class GridBook:
         hdr, index, start = self._locate_header(spec, sheet_name, rows, merged, spec.headers, required)
         fields = {spec.column_by_header(h).field: i for h, i in index.items()}
         body = rows[start:]
+        _fill_merged(body, merged, start, set(fields.values()))
         if body:
             frame = pd.DataFrame(body, dtype=object).iloc[:, list(fields.values())]
             frame.columns = list(fields)
