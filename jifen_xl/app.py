@@ -17,7 +17,7 @@ from .core.clean import clean_frame, clean_settings
 from .core.ledger import compute_ledger, month_label, unsettled_months
 from .core.problems import Problem, Report
 from .core.village import Village
-from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookUnreadable
+from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookUnreadable, WriteRefused
 from .io.base import RawTable, WorkbookBackend
 from .validate import validate
 
@@ -57,12 +57,14 @@ def open_backend(path: str | Path) -> WorkbookBackend:
     return open_workbook(path)
 
 
-def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
+def load(backend: WorkbookBackend, *, for_writing: bool = False, writes: tuple[S.SheetSpec, ...] = ()) -> Loaded:
     """Read every input sheet and type it; structural problems (missing sheets/headers) are
     collected across the whole workbook and raised together.
 
     :param for_writing: once the file is known to be a village workbook, refuse it before the
         real work if it could not be written back (open in Excel, .xls, read-only).
+    :param writes: the owned sheets the caller will write; each must be there (refused up front,
+        so the clerk is not told about a missing sheet only after the work).
     """
     wanted = (S.SETTINGS,) + INPUT_SHEETS
     found = [spec for spec in wanted if backend.has_sheet(spec)]
@@ -74,6 +76,11 @@ def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
             + getattr(backend, "format_note", ""))
     if for_writing:
         backend.check_writable()
+        for spec in writes:
+            if not backend.has_sheet(spec):
+                raise WriteRefused(
+                    f"文件「{backend.label}」缺少工作表「{spec.name}」，工具无法写入{spec.name}。"
+                    f"请从模板复制该工作表（jifen-xl new 可生成模板），或加 --dry-run 只查看结果、不写入。")
     raw: dict[str, RawTable] = {}
     structural: list[str] = []
     for spec in (S.SETTINGS,) + INPUT_SHEETS:
@@ -116,12 +123,13 @@ def findings_frame(report: Report) -> pd.DataFrame:
         columns=dict(zip(S.FINDING_HEADERS, S.FINDINGS.fields)))
 
 
-def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool = False) -> tuple[Loaded, Report]:
+def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool = False,
+          writes: tuple[S.SheetSpec, ...] = ()) -> tuple[Loaded, Report]:
     """Read and validate without writing anything.
 
     :param for_writing: refuse first, before any work, a file that could not be written back.
     """
-    loaded = load(open_backend(path), for_writing=for_writing)
+    loaded = load(open_backend(path), for_writing=for_writing, writes=writes)
     return loaded, validate(loaded.village, loaded.read_problems, today=today)
 
 
@@ -131,7 +139,7 @@ def validate_book(path: str | Path, *, dry_run: bool = False, today: _dt.date | 
     :param path: the village workbook.
     :param dry_run: report only, write nothing.
     """
-    loaded, report = check(path, today, for_writing=not dry_run)
+    loaded, report = check(path, today, for_writing=not dry_run, writes=(S.FINDINGS,))
     written = None
     if not dry_run:
         written = loaded.backend.write_tables({"findings": findings_frame(report)},
@@ -163,7 +171,7 @@ def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = F
     :param dry_run: compute only, write nothing.
     :raises ValidationFailed: the workbook has 错误 (the report is attached).
     """
-    loaded, report = check(path, today, for_writing=not dry_run)
+    loaded, report = check(path, today, for_writing=not dry_run, writes=(S.LEDGER,))
     if not report.valid:
         raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能生成月度台账。请先按下列提示改正后重试：")
     through = parse_month(month, loaded.village.year)
