@@ -141,3 +141,26 @@ def test_rerunning_commands_on_their_own_output_changes_nothing(village_book):
     _, report = app.check(village_book, today=TODAY)
     assert report.problems == first.report.problems  # its own output sheets are not input
     assert len(again.ledger) == 10  # January and February: March is still under publicity
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(min_value=2, max_value=12), min_size=1, max_size=4))
+def test_blank_rows_inserted_anywhere_never_change_results(tmp_path_factory, gaps):
+    """Clerks leave blank rows between entries: the ledger and the findings stay the same."""
+    import openpyxl
+
+    from .conftest import build
+
+    book = build(tmp_path_factory.mktemp("blank") / "空行.xlsx")
+    base = app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY).ledger
+    wb = openpyxl.load_workbook(book)
+    for sheet in ("积分登记", "住户名册", "积分兑换"):
+        ws = wb[sheet]
+        for at in sorted(set(gaps), reverse=True):
+            if at <= ws.max_row:
+                ws.insert_rows(at)
+    wb.save(book)
+    _, report = app.check(book, today=TODAY)
+    assert report.valid, report.problems
+    after = app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY).ledger
+    pd.testing.assert_frame_equal(base, after)
