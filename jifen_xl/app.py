@@ -47,7 +47,7 @@ class LedgerResult:
     report: Report
     through: str | None
     written: object | None = None
-    unsettled: list[str] = field(default_factory=list)  # months after `through` still under publicity/objection
+    unsettled: list[str] = field(default_factory=list)  # months with entries still under publicity/objection
 
 
 def open_backend(path: str | Path) -> WorkbookBackend:
@@ -173,7 +173,7 @@ def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = F
     """
     loaded, report = check(path, today, for_writing=not dry_run, writes=(S.LEDGER,))
     if not report.valid:
-        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能生成月度台账。请先按下列提示改正后重试：")
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能生成月度台账。请先按上面列出的问题改正后重试。")
     through = parse_month(month, loaded.village.year)
     ledger = compute_ledger(loaded.village, through)
     written = None
@@ -181,7 +181,7 @@ def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = F
         written = loaded.backend.write_tables({"ledger": ledger})
     label = ledger["month"].iloc[-1] if len(ledger) and through is None else (
         month_label(through) if through is not None else None)
-    pending = [month_label(m) for m in unsettled_months(loaded.village) if label is None or month_label(m) > label]
+    pending = [month_label(m) for m in unsettled_months(loaded.village)]
     return LedgerResult(ledger, report, label, written, pending)
 
 

@@ -114,7 +114,7 @@ def test_ledger_refuses_with_the_findings_while_there_are_errors(tmp_path, table
     before = book.read_bytes()
     result = run("ledger", book)
     assert result.exit_code == 1
-    assert result.output.endswith("Error: 工作簿有 1 个错误，不能生成月度台账。请先按下列提示改正后重试：\n")
+    assert result.output.endswith("Error: 工作簿有 1 个错误，不能生成月度台账。请先按上面列出的问题改正后重试。\n")
     assert "E-ENT-07" in result.output
     assert book.read_bytes() == before
 

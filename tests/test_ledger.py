@@ -95,3 +95,34 @@ def test_parse_month_accepts_clerk_forms_and_rejects_other_years():
         app.parse_month("2025-12", 2026)
     with pytest.raises(Exception, match="格式不对"):
         app.parse_month("三月", 2026)
+
+
+def test_default_stops_before_the_first_unsettled_month_even_when_later_ones_are_settled(tables):
+    entries = tables["entries"].copy()
+    entries.loc[entries["entry_id"] == "2026-010", "status"] = "已确认"  # March fully settled
+    entries.loc[entries["entry_id"] == "2026-005", "status"] = "公示中"  # February not yet
+    ledger = compute_ledger(village_from_tables(dict(tables, entries=entries)))
+    assert sorted(ledger["month"].unique()) == ["2026-01"]
+
+
+def test_a_later_keep_does_not_undo_an_earlier_correction(tables):
+    objections = V.frame("objections", V.OBJECTIONS + [
+        ("YY-04", "2026-007", "周明", dt.date(2026, 3, 6), "再议", "刘会计", "维持", None, dt.date(2026, 3, 8), None)])
+    ledger = compute_ledger(village_from_tables(dict(tables, objections=objections)), MARCH)
+    assert as_expected(ledger) == V.EXPECTED  # 0006 keeps the corrected 2, not the typed 3
+
+
+def test_equal_looking_totals_share_a_rank(tables):
+    hh = tables["households"].copy()
+    hh["carried_total"] = hh["carried_total"].astype(object)
+    hh.loc[hh["hh_id"] == "0003", "carried_total"] = 0.1
+    hh.loc[hh["hh_id"] == "0006", "carried_total"] = 0.3
+    entries = V.frame("entries", [("2026-001", dt.date(2026, 1, 5), "0003", "王建国", "JC-01", "文明礼貌", 1, 0.2,
+                                   "个人申报", "陈老师", None, "已确认", None)])
+    cat = tables["indicators"].copy()
+    cat.loc[cat["code"] == "JC-01", "points"] = 0.2
+    v = village_from_tables(dict(tables, households=hh, entries=entries, indicators=cat,
+                                 objections=tables["objections"].iloc[0:0], exchanges=tables["exchanges"].iloc[0:0]))
+    jan = compute_ledger(v, pd.Period("2026-01", "M")).set_index("hh_id")
+    assert jan.loc["0003", "cumulative"] == jan.loc["0006", "cumulative"] == 0.3
+    assert jan.loc["0003", "rank"] == jan.loc["0006", "rank"]

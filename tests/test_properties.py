@@ -39,11 +39,11 @@ def villages(draw):
                         draw(st.sampled_from([None, qty * VALUE[code]])),
                         "平时发现", "刘会计", "记录", draw(st.sampled_from(S.ENTRY_STATUS)), None))
     objections = []
-    for j, e in enumerate(draw(st.lists(st.sampled_from(entries), max_size=4, unique_by=lambda e: e[0]))
-                          if entries else []):
+    for j, e in enumerate(draw(st.lists(st.sampled_from(entries), max_size=5)) if entries else []):
         result = draw(st.sampled_from([None, "维持", "更正", "撤销"]))
+        resolved = dt.date(2026, 12, 1 + j) if result else None  # later objections are decided later
         objections.append((f"Y{j}", e[0], "某人", e[1], "有异议", "陈老师", result,
-                           draw(st.integers(-10, 10)) if result == "更正" else None, e[1] if result else None, None))
+                           draw(st.integers(-10, 10)) if result == "更正" else None, resolved, None))
     exchanges = [(f"D{k}", dt.date(2026, draw(st.integers(1, 12)), 15), draw(st.sampled_from(hh_ids)), "SP-01", 1,
                   draw(st.integers(1, 30)), "王文书", None) for k in range(draw(st.integers(0, 5)))]
     return {
@@ -73,13 +73,11 @@ def confirmed_points(tables) -> dict[tuple[str, str], float]:
         if objs["result"].isna().any():
             continue
         points = e.qty * VALUE[e.code]
-        decided = objs[objs["result"].notna()]
-        if len(decided):
-            last = decided.iloc[-1]
-            if last["result"] == "撤销":
-                continue
-            if last["result"] == "更正":
-                points = float(last["corrected_points"])
+        if (objs["result"] == "撤销").any():
+            continue
+        corrections = objs[objs["result"] == "更正"]
+        if len(corrections):  # the latest correction; 维持 never undoes one
+            points = float(corrections.iloc[-1]["corrected_points"])
         key = (e.hh_id, f"2026-{e.date.month:02d}")
         out[key] = out.get(key, 0.0) + points
     return out

@@ -36,13 +36,19 @@ def unsettled_months(village: Village) -> list[pd.Period]:
 
 
 def last_settled_month(village: Village) -> pd.Period | None:
-    """The latest month of the year with confirmed entries and nothing still under publicity
-    or objection (SPEC: such a month cannot be closed yet)."""
+    """The month before the first month still under publicity or objection (SPEC: months close
+    in order, and such a month cannot be closed yet); without one, the latest month with
+    confirmed entries."""
     counted = counted_entries(effective_entries(village))
     dates = counted["date"]
     if village.year is not None:
         dates = dates[dates.dt.year == village.year]
-    months = set(dates.dt.to_period("M")) - set(unsettled_months(village))
+    months = set(dates.dt.to_period("M"))
+    pending = unsettled_months(village)
+    if pending:
+        months = {m for m in months if m < pending[0]}
+        if not months and village.year is not None and pending[0].month > 1:
+            return pending[0] - 1
     return max(months) if months else None
 
 
@@ -95,6 +101,7 @@ def compute_ledger(village: Village, through: pd.Period | None = None) -> pd.Dat
     frame["spent"] = per_hh["month_spent"].cumsum()
     frame["cumulative"] = carried_total + earned
     frame["available"] = carried_avail + earned - frame["spent"]
+    frame["cumulative"] = _tidy(frame["cumulative"])  # rank what the clerk sees: 0.1 + 0.2 ties 0.3
     frame["rank"] = frame.groupby("month")["cumulative"].rank(method="min", ascending=False).astype("int64")
     frame["head"] = frame["hh_id"].map(carried["head"])
     frame["month"] = frame["month"].map(month_label)

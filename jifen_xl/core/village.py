@@ -83,8 +83,11 @@ def item_on_date(indicators: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFram
 
 
 def objection_outcome(objections: pd.DataFrame) -> pd.DataFrame:
-    """Latest decided outcome per 登记编号: columns entry_id, result, corrected_points, open.
+    """Outcome per 登记编号 of all its decided objections: columns entry_id, result,
+    corrected_points, open.
 
+    撤销 by any objection withdraws the entry; otherwise the latest 更正 (by 处理日期, then row)
+    sets its points; 维持 changes nothing (a later 维持 does not undo an earlier 更正).
     ``open`` is True where any objection to the entry has no 处理结果 yet.
     """
     obj = objections[objections["entry_id"].notna()]
@@ -93,7 +96,10 @@ def objection_outcome(objections: pd.DataFrame) -> pd.DataFrame:
                              "corrected_points": pd.Series(dtype="float64"), "open": pd.Series(dtype=bool)})
     opened = obj.assign(open=obj["result"].isna()).groupby("entry_id", sort=False)["open"].any()
     decided = obj[obj["result"].notna()].sort_values(["resolved_on", ROW], na_position="first", kind="stable")
-    last = decided.drop_duplicates("entry_id", keep="last").set_index("entry_id")[["result", "corrected_points"]]
+    weight = decided["result"].map({S.OBJ_KEEP: 0, S.OBJ_CORRECT: 1, S.OBJ_WITHDRAW: 2}).fillna(0)
+    # strongest outcome wins (撤销 > 更正 > 维持); among 更正, the latest (stable sort keeps time order)
+    ranked = decided.assign(_w=weight).sort_values("_w", kind="stable")
+    last = ranked.drop_duplicates("entry_id", keep="last").set_index("entry_id")[["result", "corrected_points"]]
     out = pd.DataFrame({"open": opened}).join(last, how="left")
     return out.rename_axis("entry_id").reset_index()
 
