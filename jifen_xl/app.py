@@ -97,7 +97,8 @@ def load(backend: WorkbookBackend, *, for_writing: bool = False, writes: tuple[S
         typed, found = clean_frame(spec, table.frame)
         tables[spec.key] = typed
         problems += table.problems + found
-    settings, settings_rows = clean_settings(raw["settings"].frame)
+    settings, settings_rows, found = clean_settings(raw["settings"].frame)
+    problems += found
     header_rows = {key: table.header_row for key, table in raw.items()}
     return Loaded(backend, Village(settings, tables, header_rows, settings_rows), raw, problems)
 

@@ -52,12 +52,19 @@ def _day(d) -> str:
 
 
 # -- generic: required cells and dropdown lists --------------------------------
-def check_generic(spec: S.SheetSpec, frame: pd.DataFrame) -> list[Problem]:
+def check_generic(spec: S.SheetSpec, frame: pd.DataFrame, unparsed: set[tuple[str, int, str]] = frozenset()
+                  ) -> list[Problem]:
+    """Required cells and dropdown lists. ``unparsed``: (sheet, row, header) of cells that hold a
+    value the cleaning could not read — already reported, so not "empty" as well."""
     out: list[Problem] = []
     for col in spec.columns:
         values = frame[col.field]
         if col.required:
-            out += _flag(frame, values.isna(), spec, col.field, "E-REQ",
+            missing = values.isna()
+            rows = [r for sheet, r, h in unparsed if sheet == spec.name and h == col.header]
+            if rows:
+                missing &= ~frame[ROW].isin(rows)
+            out += _flag(frame, missing, spec, col.field, "E-REQ",
                          f"「{col.header}」不能为空",
                          f"请填写「{col.header}」" + (f"（{col.hint}）" if col.hint else ""))
         if col.choices:
@@ -294,7 +301,9 @@ def _scorer_problems(v: Village, eff: pd.DataFrame) -> list[Problem]:
     rows = eff[ROW].to_numpy()
     header = spec.header_of("scorers")
     found: list[tuple[int, int, str, str]] = []  # (position, order, scorer, message kind)
-    for combo, positions in eff.groupby("scorers", sort=False).indices.items():
+    dated = eff[eff["date"].notna()]  # an unreadable date is reported by itself, not as "out of term"
+    for combo, positions in dated.groupby("scorers", sort=False).indices.items():
+        positions = dated.index.to_numpy()[positions]
         for order, scorer in enumerate(n for n in str(combo).split(S.NAME_JOINER) if n):
             spans = terms.get(scorer)
             if spans is None:
@@ -357,9 +366,17 @@ def _cap_problems(eff: pd.DataFrame) -> list[Problem]:
 
 
 # -- 异议处理 -------------------------------------------------------------------
-def check_objections(obj: pd.DataFrame, entries: pd.DataFrame) -> list[Problem]:
+def check_objections(obj: pd.DataFrame, entries: pd.DataFrame, eff: pd.DataFrame | None = None) -> list[Problem]:
     spec = S.OBJECTIONS
     out = []
+    if eff is not None:
+        kind = obj["entry_id"].map(eff.drop_duplicates("entry_id").set_index("entry_id")["kind"])
+        pts = obj["corrected_points"]
+        wrong = obj["result"].eq(S.OBJ_CORRECT) & pts.notna() & (
+            (kind.eq(S.KIND_DEDUCT) & (pts > 0)) | (kind.isin((S.KIND_BASIC, S.KIND_CONTRIB)) & (pts < 0)))
+        out += _flag(obj, wrong, spec, "corrected_points", "E-OBJ-05",
+                     lambda r: f"更正后积分 {_fmt(r.corrected_points)} 与被更正登记的积分类型正负不符",
+                     "扣分项目更正后填负数或 0，加分项目填正数或 0")
     dup = obj["objection_id"].notna() & obj.duplicated("objection_id", keep="first")
     out += _flag(obj, dup, spec, "objection_id", "E-OBJ-03",
                  lambda r: f"异议编号「{r.objection_id}」重复", "每条异议的编号必须唯一")
@@ -385,6 +402,11 @@ def check_exchanges(v: Village, eff: pd.DataFrame) -> list[Problem]:
     unknown = ex["hh_id"].notna() & ~ex["hh_id"].isin(hh["hh_id"].dropna())
     out += _flag(ex, unknown, spec, "hh_id", "E-EXC-01",
                  lambda r: f"户号「{r.hh_id}」不在「{S.HOUSEHOLDS.name}」中", "请改正户号")
+    qty = ex["qty"]
+    out += _flag(ex, qty.notna() & ((qty <= 0) | (qty != np.floor(qty.fillna(0)))), spec, "qty", "E-EXC-05",
+                 lambda r: f"数量 {_fmt(r.qty)} 不是正整数", "兑换数量填 1、2、3 这样的正整数")
+    out += _flag(ex, ex["points"].notna() & (ex["points"] <= 0), spec, "points", "E-EXC-06",
+                 lambda r: f"消耗积分 {_fmt(r.points)} 应为正数", "填写这次兑换用掉的积分（正数），退货请在备注说明并删除原兑换行")
     goods = v["goods"]["goods_id"].dropna()
     unknown_goods = ex["goods_id"].notna() & ~ex["goods_id"].isin(goods)
     out += _flag(ex, unknown_goods, spec, "goods_id", "E-EXC-02",
@@ -430,16 +452,17 @@ def validate(village: Village, read_problems: Iterable[Problem] = (), today: _dt
     """
     today = today or _dt.date.today()
     problems: list[Problem] = list(read_problems)
+    unparsed = {(p.sheet, p.row, p.column) for p in problems if p.rule.startswith("E-FMT")}
     problems += check_settings(village)
     for spec in S.SHEETS:
         if spec.owned or spec.key == "settings" or spec.key not in village.tables:
             continue
-        problems += check_generic(spec, village[spec.key])
+        problems += check_generic(spec, village[spec.key], unparsed)
     eff = effective_entries(village)
     problems += check_households(village["households"])
     problems += check_indicators(village["indicators"])
     problems += check_members(village, today)
     problems += check_entries(village, eff)
-    problems += check_objections(village["objections"], village["entries"])
+    problems += check_objections(village["objections"], village["entries"], eff)
     problems += check_exchanges(village, eff)
     return Report.of(problems)

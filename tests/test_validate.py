@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -166,8 +167,40 @@ def test_year_missing_is_reported_on_its_row(village_book):
     ws = wb["基本信息"]
     row = next(r for r in ws.iter_rows() if r[0].value == "年度")
     row[1].value = "今年"
+    days = next(r for r in ws.iter_rows() if r[0].value == "公示天数")
+    days[1].value = "7天"  # a unit after the number is fine
     wb.save(village_book)
-    _, report = app.check(village_book, today=TODAY)
+    loaded, report = app.check(village_book, today=TODAY)
+    assert loaded.village.settings["publicity_days"] == 7
+    assert {(p.row, p.rule) for p in report.problems} == {(row[1].row, "E-FMT-INT"), (row[1].row, "E-SET-01")}
     assert ("错误", "基本信息", "E-SET-01") in {(p.level, p.sheet, p.rule) for p in report.problems}
     (p,) = [p for p in report.problems if p.rule == "E-SET-01"]
     assert (p.row, p.column) == (row[1].row, "内容")
+
+
+MORE_CASES = {
+    "exchange with negative points": (lambda t: edit(t, "exchanges", 0, points=-20),
+                                      {("错误", "积分兑换", 2, "消耗积分", "E-EXC-06")}),
+    "exchange quantity not whole": (lambda t: edit(t, "exchanges", 0, qty=1.5),
+                                    {("错误", "积分兑换", 2, "数量", "E-EXC-05")}),
+    "deduction corrected to a reward": (lambda t: add(t, "objections", ("YY-09", "2026-003", "赵小红", D(2026, 2, 1),
+                                                                         "不是我家", "陈老师", "更正", 1, D(2026, 2, 3), None)),
+                                        {("错误", "异议处理", 5, "更正后积分", "E-OBJ-05")}),
+}
+
+
+@pytest.mark.parametrize("case", list(MORE_CASES))
+def test_more_planted_mistakes(tables, case):
+    mutate, expected = MORE_CASES[case]
+    assert findings(mutate(tables)) == expected
+
+
+def test_an_unreadable_date_is_one_finding_not_three(village_book):
+    wb = openpyxl.load_workbook(village_book)
+    ws = wb["积分登记"]
+    col = [c.column for c in ws[1] if c.value == "日期"][0]
+    ws.cell(2, col).value = "2026年13月5日"
+    wb.save(village_book)
+    _, report = app.check(village_book, today=TODAY)
+    assert [(p.row, p.column, p.rule, p.message) for p in report.problems] == [
+        (2, "日期", "E-FMT-DATE", "「2026年13月5日」不是有效日期")]

@@ -293,10 +293,11 @@ def clean_frame(spec: S.SheetSpec, raw: pd.DataFrame, rule_prefix: str = "E-FMT"
     return out, problems
 
 
-def clean_settings(raw: pd.DataFrame) -> tuple[dict[str, object], dict[str, int]]:
-    """Typed 基本信息 from its raw 项目/内容 rows: (values by field, Excel row by field).
+def clean_settings(raw: pd.DataFrame) -> tuple[dict[str, object], dict[str, int], list[Problem]]:
+    """Typed 基本信息 from its raw 项目/内容 rows: (values by field, Excel row by field, problems).
 
-    Items are matched like headers (full-width folded, spaces ignored); the first row of an item wins.
+    Items are matched like headers (full-width folded, spaces ignored); the first row of an item
+    wins. Whole numbers may carry their unit (2026年, 7天); anything else unreadable is a finding.
     """
 
     def norm(v) -> str:
@@ -309,13 +310,20 @@ def clean_settings(raw: pd.DataFrame) -> tuple[dict[str, object], dict[str, int]
             by_item.setdefault(norm(item), (value, int(row)))
     out: dict[str, object] = {}
     rows: dict[str, int] = {}
+    problems: list[Problem] = []
     for col in S.SETTINGS.kv_rows:
         value, row = by_item.get(norm(col.header), (None, None))
         if row is not None:
             rows[col.field] = row
         if col.type == S.INT:
-            f = None if _is_blank(value) else _parse_number(value)
-            out[col.field] = int(f) if f is not None and float(f).is_integer() else None
+            text = re.sub(r"\s*[年天日]$", "", normalize_text(value)) if value.__class__ is str else value
+            f = None if _is_blank(value) else _parse_number(text)
+            ok = f is not None and float(f).is_integer()
+            out[col.field] = int(f) if ok else None
+            if not ok and not _is_blank(value):
+                problems.append(error(S.SETTINGS.name, row, S.SETTINGS.header_of("value"), "E-FMT-INT",
+                                      f"「{col.header}」的内容「{_shown(value)}」不是整数",
+                                      "请填写整数，例如 2026" if col.field == "year" else "请填写整数，例如 7"))
         else:
             out[col.field] = _text(value)
-    return out, rows
+    return out, rows, problems
