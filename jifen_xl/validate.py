@@ -86,19 +86,21 @@ def check_settings(v: Village) -> list[Problem]:
         row = v.settings_rows.get(field_name)
         return (row, spec.header_of("value")) if row else (v.header_rows.get("settings"), spec.header_of("item"))
 
+    kv = {c.field: c.header for c in spec.kv_rows}
+    item, value = spec.header_of("item"), spec.header_of("value")
     year = settings.get("year")
     if year is None or not (2000 <= int(year) <= 2100):
         row, col = where("year")
-        out.append(error(spec.name, row, col, "E-SET-01", "「年度」未填写或不是四位年份",
-                         "请在「项目」为“年度”的那一行的「内容」填写年份，例如 2026"))
+        out.append(error(spec.name, row, col, "E-SET-01", f"「{kv['year']}」未填写或不是四位年份",
+                         f"请在「{item}」为“{kv['year']}”的那一行的「{value}」填写年份，例如 2026"))
     days = settings.get("publicity_days")
     if days is not None and not (1 <= days <= 60):
         row, col = where("publicity_days")
-        out.append(error(spec.name, row, col, "E-SET-02", f"「公示天数」{days} 不合理",
+        out.append(error(spec.name, row, col, "E-SET-02", f"「{kv['publicity_days']}」{days} 不合理",
                          "请填写 1—60 之间的整数，一般为 7"))
     if not settings.get("village"):
         row, col = where("village")
-        out.append(warning(spec.name, row, col, "W-SET-03", "「村」未填写", "请填写村名，公示和汇总时要用"))
+        out.append(warning(spec.name, row, col, "W-SET-03", f"「{kv['village']}」未填写", "请填写村名，公示和汇总时要用"))
     return out
 
 
@@ -131,11 +133,11 @@ def check_indicators(ind: pd.DataFrame) -> list[Problem]:
     deduct = ind["kind"].eq(S.KIND_DEDUCT)
     reward = ind["kind"].isin((S.KIND_BASIC, S.KIND_CONTRIB))
     out += _flag(ind, deduct & (ind["points"] > 0), spec, "points", "E-IND-02",
-                 lambda r: f"扣分项目的分值应为负数，这里是 {_fmt(r.points)}",
+                 lambda r: f"{S.KIND_DEDUCT}的分值应为负数，这里是 {_fmt(r.points)}",
                  lambda r: f"请把分值改为 -{_fmt(r.points)}")
     out += _flag(ind, reward & (ind["points"] < 0), spec, "points", "E-IND-02",
                  lambda r: f"{r.kind}的分值应为正数，这里是 {_fmt(r.points)}",
-                 "扣分请放在“扣分项目”下；或把分值改为正数")
+                 f"扣分请放在“{S.KIND_DEDUCT}”下；或把分值改为正数")
     out += _flag(ind, ind["points"].eq(0), spec, "points", "W-IND-05", "分值为 0，登记后不产生积分",
                  "请填写分值，或删除该指标")
     for cap in ("cap_month", "cap_year"):
@@ -146,7 +148,7 @@ def check_indicators(ind: pd.DataFrame) -> list[Problem]:
     pattern = "|".join(SUBSIDY_WORDS)
     takes = deduct & text.str.contains(pattern, regex=True)
     out += _flag(ind, takes, spec, "name", "W-IND-04",
-                 lambda r: f"扣分项目「{r.name}」涉及补贴或集体收益",
+                 lambda r: f"{S.KIND_DEDUCT}「{r.name}」涉及补贴或集体收益",
                  "区委通知规定：惩罚措施不得剥夺农民依法享有的政府补贴和集体经济收益等，请修改该指标")
     out += _overlapping_periods(ind)
     return out
@@ -256,7 +258,7 @@ def check_entries(v: Village, eff: pd.DataFrame) -> list[Problem]:
     out += _flag(eff, mismatch, spec, "points", "E-ENT-07",
                  lambda r: f"积分 {_fmt(r.points)} 与 数量×分值 = {_fmt(r.qty if r.qty == r.qty else 1)}×{_fmt(r.value)}"
                            f" = {_fmt(r.computed)} 不符",
-                 lambda r: f"请改为 {_fmt(r.computed)}，或清空「积分」由工具计算；如经异议更正，请在「{S.OBJECTIONS.name}」登记")
+                 lambda r: f"请改为 {_fmt(r.computed)}，或清空「{spec.header_of('points')}」由工具计算；如经异议更正，请在「{S.OBJECTIONS.name}」登记")
     heads = hh.drop_duplicates("hh_id").set_index("hh_id")["head"]
     known_head = eff["hh_id"].map(heads)
     head_diff = eff["head"].notna() & known_head.notna() & (eff["head"] != known_head)
@@ -350,8 +352,9 @@ def _cap_problems(eff: pd.DataFrame) -> list[Problem]:
     live = live.sort_values(["date", ROW], kind="stable").assign(
         absval=lambda f: f["effective"].abs(), month=lambda f: f["date"].dt.to_period("M"))
     out = []
-    for cap, keys, label in (("cap_month", ["hh_id", "code", "month"], "每月上限"),
-                             ("cap_year", ["hh_id", "code"], "每年上限")):
+    ind = S.INDICATORS
+    for cap, keys, label in (("cap_month", ["hh_id", "code", "month"], ind.header_of("cap_month")),
+                             ("cap_year", ["hh_id", "code"], ind.header_of("cap_year"))):
         sub = live[live[cap].notna()]
         if sub.empty:
             continue
