@@ -425,14 +425,14 @@ REORDERED = ["户号", "户主姓名", "月份", "村内排名", "备注（村�
              "基础积分", "贡献积分", "扣分", "累计兑换", "可用积分"]
 
 
-def _titled_ledger(path: Path, with_table: bool) -> Path:
+def _titled_ledger(path: Path, with_table: bool, clerk_note: str | None = None) -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = schema.LEDGER.name
     ws["A1"] = "永宁寺村 2025 年月度积分台账"
     ws.merge_cells("A1:L1")
     ws.append(REORDERED)
-    ws.append(["101", "张三", "2025-01", 1, "村里自己的备注", 5, 5, 5, 0, 0, 0, 5])
+    ws.append(["101", "张三", "2025-01", 1, clerk_note, 5, 5, 5, 0, 0, 0, 5])
     ws.append(["102", "李四", "2025-01", 2, None, 3, 3, 3, 0, 0, 0, 3])
     ws.merge_cells("E3:E4")  # a merge in the data area goes with the old rows
     if with_table:
@@ -457,6 +457,16 @@ def _check_reordered(path: Path, frame: pd.DataFrame) -> None:
         assert g["备注（村里填）"] == ""  # the clerk's extra column is blank on new rows
     xml = sheet_xml(path, schema.LEDGER.name)
     assert re.search(r"<mergeCell ref=\"A1:L1\" ?/>", xml) and "E3:E4" not in xml
+
+
+def test_clerk_text_in_an_extra_column_of_an_owned_sheet_is_never_overwritten(tmp_path):
+    path = _titled_ledger(tmp_path / "台账.xlsx", True, clerk_note="村里自己的备注")
+    before = path.read_bytes()
+    with pytest.raises(errors.WriteRefused) as info:
+        write_owned(path, {"ledger": ledger_frame(5)}, backup=False)
+    assert str(info.value) == ("「月度台账」工作表的第 E 列不是工具生成的列，但下面的行里有手工填写的内容；"
+                               "工具重写「月度台账」时会覆盖它。请把这一列移到别的工作表（或删除）后再试。")
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize("with_table", [True, False], ids=["table", "no-table"])
@@ -686,7 +696,7 @@ def test_any_text_round_trips(small_template, text):
     assert got[0]["问题说明"] == expected
 
 
-def test_side_table_sharing_the_header_row_is_left_alone(tmp_path):
+def test_side_table_with_clerk_data_beside_an_owned_table_is_never_overwritten(tmp_path):
     path = tmp_path / "旁表.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -696,10 +706,11 @@ def test_side_table_sharing_the_header_row_is_left_alone(tmp_path):
     ws.add_table(Table(displayName=schema.FINDINGS.table, ref="A1:G2"))
     ws.add_table(Table(displayName="tblClerkSide", ref="I1:J2"))
     wb.save(path)
-    side_before = table_xml(path, "tblClerkSide")
-    write_owned(path, {"findings": findings_frame()}, backup=False)
-    assert table_xml(path, "tblClerkSide") == side_before
-    assert ' ref="A1:G4"' in table_xml(path, schema.FINDINGS.table)
+    before = path.read_bytes()
+    # rewriting the owned rows would wipe the clerk's cells I2:J2: refused, file untouched
+    with pytest.raises(errors.WriteRefused, match="第 I 列不是工具生成的列"):
+        write_owned(path, {"findings": findings_frame()}, backup=False)
+    assert path.read_bytes() == before
 
 
 def test_prefixed_main_namespace(tmp_path):

@@ -746,8 +746,10 @@ class _Package:
 
     def sheet_part(self, sheet_name: str) -> tuple[str, str] | None:
         """(part name, sheetId) of the sheet called ``sheet_name``, or None."""
+        # Exactly as the reader finds a sheet (io/grid.py): the name itself, else the same
+        # name after folding full-width forms, spaces and a trailing （…）.
         wanted = [s for s in self.sheets if s[0] == sheet_name] or [
-            s for s in self.sheets if s[0].strip() == sheet_name]
+            s for s in self.sheets if norm_header(s[0]) == norm_header(sheet_name)]
         if not wanted:
             return None
         _, sheet_id, rid = wanted[0]
@@ -818,6 +820,7 @@ class _Package:
         kept_body, old_body = body[:split], body[split:]
 
         mapped = sorted((col, fld) for fld, col in colmap.items())
+        self._refuse_clerk_columns(spec, old_body, p, {c for c, _ in mapped}, tables)
         styles = _col_styles(head, p)
         need = {c for c, _ in mapped if c not in styles}
         row_attrs = None
@@ -910,6 +913,17 @@ class _Package:
             ref = f"{_col_letter(c1)}{r1}:{_col_letter(c2)}{max(header_row + 1, header_row + n)}"
             table_bytes[t.part] = _retarget_table(self.zr.read(self.zr.get(t.part)), t.part, ref)
         return _SheetPlan(sheet_xml, table_bytes, header_row)
+
+    def _refuse_clerk_columns(self, spec: SheetSpec, old_body: str, p: str, ours: set[int],
+                              tables: list[_Table]) -> None:
+        """The data rows of an owned sheet are rewritten whole. A column the toolkit does not
+        own that holds what a clerk typed there would be lost: refuse instead, naming it."""
+        for _attrs_text, content in _RowScanner(old_body, p).rows():
+            for _a, col, has_value in _cells(content, p, with_value=True):
+                if has_value and col not in ours:
+                    raise errors.WriteRefused(
+                        f"「{spec.name}」工作表的第 {_col_letter(col)} 列不是工具生成的列，但下面的行里有手工填写的内容；"
+                        f"工具重写「{spec.name}」时会覆盖它。请把这一列移到别的工作表（或删除）后再试。")
 
     def _tables_of(self, sheet_part: str) -> list[_Table]:
         out = []
@@ -1107,13 +1121,19 @@ class _RowScanner:
             yield rn, cells
 
 
-def _cells(content: str, p: str):
-    """(attribute text, column index) of each cell in one row's content."""
+def _cells(content: str, p: str, with_value: bool = False):
+    """(attribute text, column index) of each cell in one row's content; with ``with_value``,
+    (attribute text, column index, whether the cell holds a value or a formula)."""
     col = 0
-    for m in re.finditer(r"<%sc\b(%s)(?:/>|>.*?</%sc>)" % (re.escape(p), _ATTRS, re.escape(p)), content, re.S):
+    for m in re.finditer(r"<%sc\b(%s)(?:/>|>(.*?)</%sc>)" % (re.escape(p), _ATTRS, re.escape(p)), content, re.S):
         r = re.search(r"""\sr\s*=\s*["']\$?([A-Za-z]{1,3})""", " " + m.group(1))
         col = _col_index(r.group(1)) if r else col + 1
-        yield m.group(1), col
+        if with_value:
+            inner = m.group(2) or ""
+            yield m.group(1), col, bool(re.search(r"<%s(?:v|f|is)\b[^>]*>\s*[^<\s]|<%st\b[^>]*>\s*[^<\s]"
+                                                  % (re.escape(p), re.escape(p)), inner))
+        else:
+            yield m.group(1), col
 
 
 def _col_styles(head: str, p: str) -> dict[int, str]:
