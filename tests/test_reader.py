@@ -185,3 +185,27 @@ def test_cells_merged_over_several_rows_count_for_every_row(tmp_path, tables):
     assert report.valid, report.problems
     assert list(loaded.village["entries"].query("excel_row in @rows")["hh_id"]) == ["0002"] * 3
     assert as_expected(app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY).ledger) == V.EXPECTED
+
+
+def test_uncalculated_formula_found_in_a_prefixed_sheet(village_book):
+    """Some generators write <x:worksheet><x:sheetData><x:c r=.. ><x:f>: still reported."""
+    import re as _re
+
+    from jifen_xl.io.package import Package
+
+    with Package(village_book) as pkg:
+        part = pkg.sheet_parts()["积分登记"]
+
+    def prefixed(xml: bytes) -> bytes:
+        text = xml.decode()
+        header = _re.search(r'<c r="([A-Z]+)1"[^>]*>(?:(?!</c>).)*积分</t>', text)
+        assert header, "积分 header cell"
+        col = header.group(1)
+        text = _re.sub(rf'<c r="{col}2"[^>]*?(?:/>|>.*?</c>)', f'<c r="{col}2"><f>1+1</f><v></v></c>', text, count=1,
+                       flags=_re.S)
+        text = _re.sub(r"<(/?)([A-Za-z]\w*)(?=[\s/>])", r"<\1x:\2", text)
+        return text.replace('xmlns="http://schemas', 'xmlns:x="http://schemas', 1).encode()
+
+    _rewrite_part(village_book, part, prefixed)
+    _, report = app.check(village_book, today=TODAY)
+    assert [(p.row, p.column, p.rule) for p in report.problems] == [(2, "积分", "E-FMT-NOCALC")]

@@ -129,7 +129,15 @@ class XlsxFile(GridBook):
         return rows, merged
 
     # -- formulas without cached values --------------------------------------
-    _CELL_RE = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+    @staticmethod
+    def _cell_patterns(data: bytes):
+        """Regexes for cells, formulas and values in this sheet's own namespace prefix (some
+        generators write ``<x:c>``); ``r`` may stand anywhere among the attributes."""
+        m = _ROOT_PREFIX_RE.search(data[:4096])
+        p = re.escape(m.group(1) + b":") if m else b""
+        cell = re.compile(rb"<" + p + rb"c\b([^>]*?)\br=[\"']([A-Z]{1,3})(\d+)[\"']([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)",
+                          re.S)
+        return cell, re.compile(rb"<" + p + rb"f[ >/]"), re.compile(rb"<" + p + rb"v>([^<]*)</" + p + rb"v>")
 
     def _formula_problems(self, spec, sheet_name, fields, start) -> list:
         """A formula whose result was never calculated reads as empty; report it instead.
@@ -141,19 +149,20 @@ class XlsxFile(GridBook):
         if not _has_formula_or_error(data):
             return []
         by_letter = {col_letter(i): spec.column(f) for f, i in fields.items()}
+        cell_re, formula_re, value_re = self._cell_patterns(data)
         out = []
-        for letter, row, attrs, inner in self._CELL_RE.findall(data):
+        for before, letter, row, after, inner in cell_re.findall(data):
             col = by_letter.get(letter.decode())
             r = int(row)
             if col is None or r <= start:
                 continue
-            inner = inner or b""
+            attrs, inner = before + after, inner or b""
+            value = value_re.search(inner)
             if b't="e"' in attrs:
-                value = re.search(rb"<v>([^<]*)</v>", inner)
                 shown = value.group(1).decode() if value else "#错误"
                 out.append(error(spec.name, r, col.header, "E-FMT-FORMULA",
                                  f"公式结果是错误值 {shown}", "请检查该单元格的公式，或直接填写数值"))
-            elif re.search(rb"<f[ >/]", inner) and not (b't="str"' in attrs or re.search(rb"<v>[^<]", inner)):
+            elif formula_re.search(inner) and not (b't="str"' in attrs or (value and value.group(1))):
                 # No cached result (openpyxl and some web exports write <v></v> or nothing);
                 # an empty-string result is cached as t="str" with an empty <v>.
                 out.append(error(spec.name, r, col.header, "E-FMT-NOCALC",
