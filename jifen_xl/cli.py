@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import unicodedata
 
 import click
 
@@ -17,6 +16,7 @@ from . import __version__, app
 from . import schema as S
 from .core.ledger import ledger_records
 from .errors import JifenError, ValidationFailed
+from .render import text_table
 
 
 class JifenCliError(click.ClickException):
@@ -55,22 +55,9 @@ def handle_errors(func):
     return wrapper
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
 def format_table(headers: list[str], rows: list[list]) -> str:
     """A plain aligned text table (CJK characters count double)."""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in cells]
-    return "\n".join(lines)
+    return "\n".join(text_table(headers, rows))
 
 
 def _print_report(report, as_json: bool, err: bool = False) -> None:

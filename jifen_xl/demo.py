@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import schema as S
 from .core.catalogue import default_catalogue
+from .render import text_table
 
 DISTRICT, TOWNSHIP, VILLAGE = "沙坪坝区", "中梁镇", "永宁寺村"
 #: Entries per household and year when the caller does not ask for a number.
@@ -850,20 +851,8 @@ def planted_mistakes(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.Data
 # ======================================================================================
 # the demo
 # ======================================================================================
-def _cjk_width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _table(headers: list[str], rows: list[list]) -> list[str]:
-    cells = [[("" if v is None else str(v)) for v in r] for r in rows]
-    widths = [max([_cjk_width(h)] + [_cjk_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
-
-    def line(values):
-        return "  " + "  ".join(v + " " * (w - _cjk_width(v)) for v, w in zip(values, widths)).rstrip()
-
-    return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells]
+    return text_table(headers, rows, indent="  ")
 
 
 def _num(x) -> str:
