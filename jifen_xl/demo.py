@@ -22,6 +22,8 @@ import pandas as pd
 
 from . import schema as S
 from .core.catalogue import default_catalogue
+from .core.clean import ROW, clean_frame
+from .core.village import Village, counted_entries, effective_entries, item_on_date
 from .render import text_table
 
 DISTRICT, TOWNSHIP, VILLAGE = "沙坪坝区", "中梁镇", "永宁寺村"
@@ -445,38 +447,28 @@ def _scorers(rng: np.random.Generator, members: pd.DataFrame, hh_id: np.ndarray)
     return labels[pick]
 
 
+def _typed(key: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The core's view of a generated table (as if read from a sheet with its header on row 1)."""
+    raw = frame.astype(object).assign(**{ROW: np.arange(2, 2 + len(frame))})
+    return clean_frame(S.sheet(key), raw)[0]
+
+
 def item_values(entries: pd.DataFrame, indicators: pd.DataFrame) -> np.ndarray:
-    """分值 of each entry's item on the entry's date (NaN where no catalogue row is in force)."""
-    left = pd.DataFrame({"_pos": np.arange(len(entries)), "code": entries["code"].to_numpy(),
-                         "date": pd.to_datetime(entries["date"]).to_numpy()})
-    m = left.merge(indicators[["code", "points", "valid_from", "valid_to"]], on="code", how="left")
-    vf, vt = pd.to_datetime(m["valid_from"]), pd.to_datetime(m["valid_to"])
-    ok = (vf.isna() | (m["date"] >= vf)) & (vt.isna() | (m["date"] <= vt))
-    m = m[ok].drop_duplicates("_pos").set_index("_pos").reindex(range(len(entries)))
-    return m["points"].to_numpy(dtype="float64")
+    """分值 of each entry's item on the entry's date (NaN where no catalogue row is in force),
+    as the core reads it."""
+    typed = _typed("entries", entries)
+    return item_on_date(_typed("indicators", indicators), typed)["value"].to_numpy(dtype="float64")
 
 
 def effective_points(entries: pd.DataFrame, objections: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
-    """The demo's own bookkeeping: entries with ``effective`` points and ``counted`` (enters the ledger).
-
-    积分 typed or 数量 × 分值; an objection upheld as 更正 replaces it; 撤销 (or 状态 已撤销) withdraws
-    it; only 已确认 entries without an open objection count. Used to plan exchanges that never
-    overspend; the toolkit's ledger computes the same from the workbook.
-    """
-    pts = pd.to_numeric(entries["points"], errors="coerce").to_numpy(dtype="float64").copy()
-    qty = pd.to_numeric(entries["qty"], errors="coerce").fillna(1.0).to_numpy(dtype="float64")
-    blank = np.isnan(pts)
-    if blank.any():
-        pts[blank] = qty[blank] * item_values(entries[blank], indicators)
-    decided = objections[objections["result"].notna()].sort_values("resolved_on", kind="stable")
-    decided = decided.drop_duplicates("entry_id", keep="last").set_index("entry_id")
-    result = entries["entry_id"].map(decided["result"])
-    corrected = entries["entry_id"].map(decided["corrected_points"])
-    eff = pd.Series(pts, index=entries.index).where(~result.eq(S.OBJ_CORRECT), corrected)
-    opened = objections.loc[objections["result"].isna(), "entry_id"]
-    counted = (entries["status"].eq(S.ENTRY_CONFIRMED) & ~result.eq(S.OBJ_WITHDRAW)
-               & ~entries["entry_id"].isin(opened) & eff.notna())
-    return entries.assign(effective=eff, counted=counted)
+    """Entries with ``effective`` points and ``counted`` (enters the ledger), computed by the core
+    (core.village.effective_entries) so the demo plans exchanges exactly as the ledger counts."""
+    village = Village({}, {"entries": _typed("entries", entries), "objections": _typed("objections", objections),
+                           "indicators": _typed("indicators", indicators)})
+    eff = effective_entries(village)
+    counted = np.zeros(len(eff), dtype=bool)
+    counted[counted_entries(eff).index.to_numpy()] = True
+    return entries.assign(effective=eff["effective"].to_numpy(), counted=counted)
 
 
 def _objections(rng: np.random.Generator, hh: pd.DataFrame, members: pd.DataFrame, entries: pd.DataFrame,

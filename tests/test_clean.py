@@ -92,3 +92,12 @@ def test_format_problem_names_row_column_and_fix():
         ("积分登记", 7, "日期", "「三月五日」不是有效日期", "请填写日期，例如 2026-03-05 或 2026年3月5日"),
         ("积分登记", 7, "数量", "「两」不是数字", "请填写数字，例如 5 或 -2；不要带单位或文字"),
     }
+
+
+def test_missing_values_of_every_kind_are_blank_not_errors():
+    import numpy as np
+
+    values, bad = to_date(pd.Series([pd.NaT, None, float("nan"), np.nan, "  "], dtype=object))
+    assert not bad.any() and values.isna().all()
+    numbers, bad = to_number(pd.Series([pd.NaT, None, float("nan"), ""], dtype=object))
+    assert not bad.any() and numbers.isna().all()

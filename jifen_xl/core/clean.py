@@ -47,7 +47,7 @@ def normalize_text(value: str) -> str:
 
 
 def _is_blank(v) -> bool:
-    if v is None:
+    if v is None or v is pd.NaT:
         return True
     if v.__class__ is str:
         return not v.strip()
