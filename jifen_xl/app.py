@@ -120,8 +120,10 @@ def finding_links(report: Report, loaded: Loaded) -> list[str | None]:
 
 
 def findings_frame(report: Report) -> pd.DataFrame:
-    return pd.DataFrame([p.as_record() for p in report.problems], columns=list(S.FINDING_HEADERS)).rename(
-        columns=dict(zip(S.FINDING_HEADERS, S.FINDINGS.fields)))
+    """The findings as the 校验结果 table (columns = its field names)."""
+    fields = S.FINDINGS.fields
+    return pd.DataFrame([(p.level, p.sheet, p.row, p.column, p.message, p.fix, p.rule) for p in report.problems],
+                        columns=fields)
 
 
 def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool = False,

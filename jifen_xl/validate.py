@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from . import schema as S
-from .core.catalogue import SUBSIDY_WORDS
+from .core.catalogue import takes_entitlement
 from .core.clean import ROW
 from .core.problems import Problem, Report, error, warning
-from .core.village import Village, effective_entries
+from .core.village import Village, counted_entries, effective_entries
 
 Msg = Callable[[object], str]
 
@@ -144,11 +144,10 @@ def check_indicators(ind: pd.DataFrame) -> list[Problem]:
         out += _flag(ind, ind[cap] <= 0, spec, cap, "E-IND-06",
                      lambda r, c=cap: f"上限 {_fmt(getattr(r, c))} 应为正数（按绝对值计）",
                      "请填写正数，或留空表示不设上限")
-    text = (ind["name"].fillna("") + " " + ind["category"].fillna("") + " " + ind["note"].fillna(""))
-    pattern = "|".join(SUBSIDY_WORDS)
-    takes = deduct & text.str.contains(pattern, regex=True)
-    out += _flag(ind, takes, spec, "name", "W-IND-04",
-                 lambda r: f"{S.KIND_DEDUCT}「{r.name}」涉及补贴或集体收益",
+    words = ind["name"].fillna("") + " " + ind["category"].fillna("") + " " + ind["note"].fillna("")
+    found = words.map(takes_entitlement)
+    out += _flag(ind.assign(word=found), deduct & found.notna(), spec, "name", "W-IND-04",
+                 lambda r: f"{S.KIND_DEDUCT}「{r.name}」涉及补贴或集体收益（「{r.word}」）",
                  "区委通知规定：惩罚措施不得剥夺农民依法享有的政府补贴和集体经济收益等，请修改该指标")
     out += _overlapping_periods(ind)
     return out
@@ -424,8 +423,6 @@ def check_exchanges(v: Village, eff: pd.DataFrame) -> list[Problem]:
 
 def _overspent(v: Village, eff: pd.DataFrame, ex: pd.DataFrame) -> list[Problem]:
     """The exchange that spends points a household does not have (on that day)."""
-    from .core.village import counted_entries
-
     ex = ex[ex["hh_id"].notna() & ex["date"].notna() & ex["points"].notna()]
     if ex.empty:
         return []
