@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import WorkbookUnreadable
-from .package import MAX_RATIO, SPREADSHEET_SUFFIXES
+from .package import MAX_RATIO, SPREADSHEET_SUFFIXES, os_reason
 
 __all__ = ["ArchiveMember", "ArchiveLimits", "open_archive", "decode_member_name"]
 
@@ -363,7 +363,7 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPa
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return None, f"未解压：无法创建文件夹「{final.parent}」（{_os_reason(exc)}）。"
+        return None, f"未解压：无法创建文件夹「{final.parent}」（{os_reason(exc)}）。"
     real_parent = Path(os.path.realpath(final.parent))
     if real_parent != run.dest and run.dest not in real_parent.parents:
         return None, "指向目标文件夹以外的位置（经由已有的链接），已拒绝解压。请换一个空文件夹重试。"
@@ -391,7 +391,7 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPa
         return None, f"已损坏（{_zip_reason(exc)}），未解压。请重新打包后重试。"
     except OSError as exc:
         temp.unlink(missing_ok=True)
-        return None, f"写入「{final}」失败（{_os_reason(exc)}），已删除未写完的文件。"
+        return None, f"写入「{final}」失败（{os_reason(exc)}），已删除未写完的文件。"
     finally:
         run.written += written
     return final, ""
@@ -431,11 +431,3 @@ def _zip_reason(exc: Exception) -> str:
     if isinstance(exc, RuntimeError) and "encrypted" in text:
         return "已加密"
     return "数据不完整"
-
-
-def _os_reason(exc: OSError) -> str:
-    import errno
-
-    return {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.EACCES: "没有权限",
-            errno.EPERM: "没有权限", errno.EROFS: "磁盘是只读的", errno.ENAMETOOLONG: "文件名过长"
-            }.get(exc.errno, exc.strerror or str(exc))

@@ -40,6 +40,17 @@ class FileKind:
     kind: str
 
 
+def os_reason(exc: BaseException) -> str:
+    """An OS error's reason, in Chinese where the clerk can act on it (disk full, no permission)."""
+    import errno
+
+    reasons = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.EROFS: "磁盘是只读的",
+               errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENAMETOOLONG: "文件名过长"}
+    if isinstance(exc, OSError) and exc.errno in reasons:
+        return reasons[exc.errno]
+    return getattr(exc, "strerror", None) or str(exc)
+
+
 def sniff(path: Path) -> FileKind:
     """Classify ``path`` by its bytes; raise WorkbookUnreadable for what no reader can take."""
     name = path.name

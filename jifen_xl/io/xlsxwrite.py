@@ -47,6 +47,7 @@ from defusedxml import ElementTree as SafeET
 from .. import errors
 from ..schema import BY_KEY, SheetSpec
 from .grid import col_index, col_letter, norm_header
+from .package import os_reason
 
 __all__ = ["WriteResult", "write_owned", "check_writable", "BACKUP_DIR_NAME"]
 
@@ -148,7 +149,7 @@ def check_writable(path) -> None:
             magic = fh.read(4)
     except OSError as exc:
         raise errors.WriteRefused(
-            f"无法打开工作簿「{p}」（{_why(exc)}）。请确认文件没有被其他程序占用，并且你有权限读取它。"
+            f"无法打开工作簿「{p}」（{os_reason(exc)}）。请确认文件没有被其他程序占用，并且你有权限读取它。"
         ) from exc
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         raise errors.WriteRefused(
@@ -1331,17 +1332,6 @@ def _sweep_stale_temps(target: Path, started: float) -> None:
             pass  # cleaning up is a courtesy; it never stops a write
 
 
-def _why(exc: BaseException) -> str:
-    """An OS error's reason, in Chinese where the clerk can act on it."""
-    import errno
-
-    reasons = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.EROFS: "磁盘是只读的",
-               errno.EACCES: "没有权限", errno.EPERM: "没有权限"}
-    if isinstance(exc, OSError) and exc.errno in reasons:
-        return reasons[exc.errno]
-    return getattr(exc, "strerror", None) or str(exc)
-
-
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -1441,7 +1431,7 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
                     bak = _make_backup(target, now or dt.datetime.now())
                 except OSError as exc:
                     raise errors.WriteRefused(
-                        f"无法在「{target.parent / BACKUP_DIR_NAME}」中创建备份（{_why(exc)}），"
+                        f"无法在「{target.parent / BACKUP_DIR_NAME}」中创建备份（{os_reason(exc)}），"
                         f"为安全起见工具没有写入工作簿「{display}」。"
                         f"请确认该文件夹可写，且没有名为“{BACKUP_DIR_NAME}”的文件占用这个名字，再重试。") from exc
             tmp = _write_temp(zr, replace, target, display, bak)
@@ -1459,7 +1449,7 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
             "请在 Excel 或 WPS 中打开它，另存为 Excel 工作簿(*.xlsx) 后再试。") from exc
     except OSError as exc:  # reading the workbook itself failed (USB stick pulled, permissions)
         raise errors.WriteFailed(
-            f"读取工作簿「{display}」时出错（{_why(exc)}），工具没有写入任何内容。"
+            f"读取工作簿「{display}」时出错（{os_reason(exc)}），工具没有写入任何内容。"
             "请确认文件还在、没有被其他程序占用，再重试。") from exc
 
     backup_note = f"写入前的备份在「{bak}」。" if bak else ""
@@ -1477,11 +1467,11 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
             os.replace(tmp, target)
         except PermissionError as exc:
             raise errors.WorkbookLocked(
-                f"无法替换工作簿「{display}」（{_why(exc)}）：它可能正被 Excel 或 WPS 打开，或者是只读文件。"
+                f"无法替换工作簿「{display}」（{os_reason(exc)}）：它可能正被 Excel 或 WPS 打开，或者是只读文件。"
                 f"原文件保持不变。{backup_note}请关闭该工作簿、取消“只读”后重试。") from exc
         except OSError as exc:
             raise errors.WriteFailed(
-                f"写入工作簿「{display}」失败（{_why(exc)}），原文件保持不变。{backup_note}"
+                f"写入工作簿「{display}」失败（{os_reason(exc)}），原文件保持不变。{backup_note}"
                 "请确认磁盘空间充足、文件夹可写后重试。") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -1498,7 +1488,7 @@ def _write_temp(zr: _ZipReader, replace: dict[str, bytes | None], target: Path, 
         fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=TEMP_SUFFIX, dir=target.parent)
     except OSError as exc:
         raise errors.WriteRefused(
-            f"无法在「{target.parent}」中写入（{_why(exc)}）：文件夹是只读的或没有权限。"
+            f"无法在「{target.parent}」中写入（{os_reason(exc)}）：文件夹是只读的或没有权限。"
             f"工作簿「{display}」保持不变。{backup_note}"
             "请把工作簿复制到可写的文件夹（例如桌面或“文档”）后再试。") from exc
     try:
@@ -1511,12 +1501,12 @@ def _write_temp(zr: _ZipReader, replace: dict[str, bytes | None], target: Path, 
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, PermissionError):
             raise errors.WriteRefused(
-                f"无法在「{target.parent}」中写入（{_why(exc)}）：文件夹是只读的或没有权限。"
+                f"无法在「{target.parent}」中写入（{os_reason(exc)}）：文件夹是只读的或没有权限。"
                 f"工作簿「{display}」保持不变。{backup_note}"
                 "请把工作簿复制到可写的文件夹后再试。") from exc
         if isinstance(exc, OSError):
             raise errors.WriteFailed(
-                f"写入工作簿「{display}」失败（{_why(exc)}），原文件保持不变。{backup_note}"
+                f"写入工作簿「{display}」失败（{os_reason(exc)}），原文件保持不变。{backup_note}"
                 "请确认磁盘空间充足后重试。") from exc
         raise
     return tmp
