@@ -104,16 +104,22 @@ def check_settings(v: Village) -> list[Problem]:
     return out
 
 
+def _duplicates(frame: pd.DataFrame, spec: S.SheetSpec, field: str, rule: str, fix: str) -> list[Problem]:
+    """Every row whose ``field`` repeats an earlier row's, naming that row."""
+    dup = frame[field].notna() & frame.duplicated(field, keep="first")
+    if not dup.any():
+        return []
+    first = frame[frame[field].notna()].drop_duplicates(field).set_index(field)[ROW]
+    header = spec.header_of(field)
+    return _flag(frame, dup, spec, field, rule,
+                 lambda r: f"{header}「{getattr(r, field)}」重复（第 {first[getattr(r, field)]} 行已有）", fix)
+
+
 # -- 住户名册 -------------------------------------------------------------------
 def check_households(hh: pd.DataFrame) -> list[Problem]:
     spec = S.HOUSEHOLDS
     out = []
-    dup = hh["hh_id"].notna() & hh.duplicated("hh_id", keep="first")
-    if dup.any():
-        first = hh[hh["hh_id"].notna()].drop_duplicates("hh_id").set_index("hh_id")[ROW]
-        out += _flag(hh, dup, spec, "hh_id", "E-HH-01",
-                     lambda r: f"户号「{r.hh_id}」重复（第 {first[r.hh_id]} 行已有）",
-                     "每户只能登记一行；请删除重复行或改正户号")
+    out += _duplicates(hh, spec, "hh_id", "E-HH-01", "每户只能登记一行；请删除重复行或改正户号")
     over = hh["carried_available"].notna() & hh["carried_total"].notna() & (
         hh["carried_available"] > hh["carried_total"])
     out += _flag(hh, over, spec, "carried_available", "W-HH-02",
@@ -215,12 +221,7 @@ def check_entries(v: Village, eff: pd.DataFrame) -> list[Problem]:
     out = []
     hh = v["households"]
     hh_ids = hh["hh_id"].dropna()
-    dup = eff["entry_id"].notna() & eff.duplicated("entry_id", keep="first")
-    if dup.any():
-        first = eff[eff["entry_id"].notna()].drop_duplicates("entry_id").set_index("entry_id")[ROW]
-        out += _flag(eff, dup, spec, "entry_id", "E-ENT-01",
-                     lambda r: f"登记编号「{r.entry_id}」重复（第 {first[r.entry_id]} 行已有）",
-                     "每条登记的编号必须唯一；请改为未用过的编号")
+    out += _duplicates(eff, spec, "entry_id", "E-ENT-01", "每条登记的编号必须唯一；请改为未用过的编号")
     unknown_hh = eff["hh_id"].notna() & ~eff["hh_id"].isin(hh_ids)
     stripped = {str(h).lstrip("0"): h for h in hh_ids}
 
@@ -379,9 +380,7 @@ def check_objections(obj: pd.DataFrame, entries: pd.DataFrame, eff: pd.DataFrame
         out += _flag(obj, wrong, spec, "corrected_points", "E-OBJ-05",
                      lambda r: f"更正后积分 {_fmt(r.corrected_points)} 与被更正登记的积分类型正负不符",
                      "扣分项目更正后填负数或 0，加分项目填正数或 0")
-    dup = obj["objection_id"].notna() & obj.duplicated("objection_id", keep="first")
-    out += _flag(obj, dup, spec, "objection_id", "E-OBJ-03",
-                 lambda r: f"异议编号「{r.objection_id}」重复", "每条异议的编号必须唯一")
+    out += _duplicates(obj, spec, "objection_id", "E-OBJ-03", "每条异议的编号必须唯一；请改为未用过的编号")
     unknown = obj["entry_id"].notna() & ~obj["entry_id"].isin(entries["entry_id"].dropna())
     out += _flag(obj, unknown, spec, "entry_id", "E-OBJ-01",
                  lambda r: f"登记编号「{r.entry_id}」不在「{S.ENTRIES.name}」中",
