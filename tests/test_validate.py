@@ -135,6 +135,8 @@ CASES = {
     "spending points one does not have": (lambda t: edit(t, "exchanges", 1, points=30),
                                           {("错误", "积分兑换", 3, "消耗积分", "E-EXC-03")}),
     # supermarket and objections
+    "duplicate 异议编号": (lambda t: edit(t, "objections", 2, objection_id="YY-01"),
+                       {("错误", "异议处理", 4, "异议编号", "E-OBJ-03")}),
     "exchange with negative points": (lambda t: edit(t, "exchanges", 0, points=-20),
                                       {("错误", "积分兑换", 2, "消耗积分", "E-EXC-06")}),
     "exchange quantity not whole": (lambda t: edit(t, "exchanges", 0, qty=1.5),
