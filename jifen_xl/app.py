@@ -81,24 +81,22 @@ def load(backend: WorkbookBackend, *, for_writing: bool = False, writes: tuple[S
                 raise WriteRefused(
                     f"文件「{backend.label}」缺少工作表「{spec.name}」，工具无法写入{spec.name}。"
                     f"请从模板复制该工作表（jifen-xl new 可生成模板），或加 --dry-run 只查看结果、不写入。")
-    # The largest sheet (积分登记) may be parsed in the background meanwhile: read it last.
-    big = backend.prefetch(found) if hasattr(backend, "prefetch") else None
-    order = [s for s in wanted if s is not big] + ([big] if big is not None else [])
     raw: dict[str, RawTable] = {}
     structural: list[str] = []
-    problems: list[Problem] = []
-    tables: dict[str, pd.DataFrame] = {}
-    for spec in order:
+    for spec in (S.SETTINGS,) + INPUT_SHEETS:
         try:
-            raw[spec.key] = table = backend.read_table(spec)
+            raw[spec.key] = backend.read_table(spec)
         except (SheetMissing, HeaderMissing) as exc:
             structural.append(str(exc))
-            continue
-        if spec is not S.SETTINGS and not structural:
-            tables[spec.key], found_here = clean_frame(spec, table.frame)
-            problems += table.problems + found_here
     if structural:
         raise WorkbookUnreadable("\n".join(structural))
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for spec in INPUT_SHEETS:
+        table = raw[spec.key]
+        typed, found = clean_frame(spec, table.frame)
+        tables[spec.key] = typed
+        problems += table.problems + found
     settings, settings_rows, found = clean_settings(raw["settings"].frame)
     problems += found
     header_rows = {key: table.header_row for key, table in raw.items()}

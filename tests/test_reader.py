@@ -209,28 +209,3 @@ def test_uncalculated_formula_found_in_a_prefixed_sheet(village_book):
     _rewrite_part(village_book, part, prefixed)
     _, report = app.check(village_book, today=TODAY)
     assert [(p.row, p.column, p.rule) for p in report.problems] == [(2, "积分", "E-FMT-NOCALC")]
-
-
-@pytest.mark.parametrize("threshold", [0, 10**12], ids=["background", "inline"])
-def test_background_parse_of_the_largest_sheet_reads_the_same(village_book, monkeypatch, threshold):
-    """Large 积分登记 sheets are parsed on a second handle while the others are read; the result,
-    and the refusal of a far-away cell before any parse, are the same either way."""
-    import jifen_xl.io.xlsx as X
-    from jifen_xl.io.package import Package
-
-    from .test_ledger import as_expected
-    from . import village_data as V
-
-    monkeypatch.setattr(X, "PREFETCH_BYTES", threshold)
-    backend = app.open_backend(village_book)
-    big = backend.prefetch([s for s in app.INPUT_SHEETS])
-    assert (big is not None) == (threshold == 0)
-    loaded, report = app.check(village_book, today=TODAY)
-    assert report.valid and len(loaded.village["entries"]) == 10
-    assert as_expected(app.ledger_book(village_book, month="2026-03", dry_run=True, today=TODAY).ledger) == V.EXPECTED
-
-    with Package(village_book) as pkg:
-        part = pkg.sheet_parts()[big.name if big else "积分登记"]
-    far = b'<row r="1048000"><c r="BZ1048000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
-    _rewrite_part(village_book, part, lambda d: d.replace(b"</sheetData>", far))
-    assert "的数据范围延伸到 BZ1048000" in unreadable(village_book)

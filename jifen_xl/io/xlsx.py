@@ -7,9 +7,7 @@ columns ignored; merged header cells taken from their top-left cell).
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
 from pathlib import Path
 
 import python_calamine as pc
@@ -22,14 +20,6 @@ from .grid import GridBook, col_index, col_letter, norm_header  # noqa: F401 (re
 #: Largest rows x columns extent a sheet may span (a village-year is ~60,000 x 13; the
 #: reader allocates the whole rectangle, so one cell in XFD1048576 would cost gigabytes).
 MAX_CELLS = 40_000_000
-#: A sheet part at least this large is parsed in the background while the others are read.
-PREFETCH_BYTES = 2_000_000
-
-
-def _nothing():
-    return contextlib.nullcontext(None)
-
-
 _ROOT_PREFIX_RE = re.compile(rb"<(\w+):worksheet\b")
 
 
@@ -82,7 +72,6 @@ class XlsxFile(GridBook):
             raise WorkbookUnreadable(_explain_kind(self.path, kind))
         self._parts: dict[str, str] = {}
         self._xml: dict[str, bytes | None] = {}
-        self._pending: dict[str, tuple] = {}
         if kind == "zip":
             with package.Package(self.path) as pkg:
                 pkg.check_xml_prologs()  # no DTD / entities reach any XML parser
@@ -127,48 +116,7 @@ class XlsxFile(GridBook):
                 f"远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。请在 Excel 中按 Ctrl+End 找到最后一个单元格，"
                 f"删除多余的行和列后保存，再重试。")
 
-    def prefetch(self, specs) -> object | None:
-        """Start parsing the largest of ``specs`` (a village's 积分登记) on a second reader handle
-        in a background thread, after its safety check, and return its spec; the caller reads the
-        other sheets meanwhile (python-calamine releases the GIL while it parses). None when no
-        sheet is large enough to be worth it."""
-        sizes = []
-        with package.Package(self.path) if self._parts else _nothing() as pkg:
-            for spec in specs:
-                name = self._find_sheet(spec)
-                part = self._parts.get(name) if name else None
-                if pkg is not None and part and pkg.has(part):
-                    sizes.append((pkg.zf.getinfo(pkg.names[part]).file_size, spec, name))
-        if not sizes:
-            return None
-        size, spec, name = max(sizes, key=lambda t: t[0])
-        if size < PREFETCH_BYTES:
-            return None
-        self._check_extent(name)  # never hand calamine a sheet that would allocate gigabytes
-        result: dict = {}
-
-        def parse():
-            try:
-                sheet = pc.CalamineWorkbook.from_path(str(self.path)).get_sheet_by_name(name)
-                result["rows"] = (sheet.to_python(skip_empty_area=False), sheet.merged_cell_ranges or [])
-            except Exception as exc:  # reported by _rows, in the caller's thread
-                result["error"] = exc
-
-        worker = threading.Thread(target=parse, name=f"jifen-read-{spec.key}", daemon=True)
-        worker.start()
-        self._pending[name] = (worker, result)
-        return spec
-
     def _rows(self, sheet_name: str) -> tuple[list[list], list]:
-        pending = self._pending.pop(sheet_name, None)
-        if pending is not None:
-            worker, result = pending
-            worker.join()
-            if "rows" in result:
-                return result["rows"]
-            raise WorkbookUnreadable(
-                f"文件「{self.label}」的工作表「{sheet_name}」无法读取，可能已损坏。"
-                f"请用 Excel 或 WPS 打开后另存为 .xlsx 再试。") from result.get("error")
         self._check_extent(sheet_name)
         try:
             sheet = self._book.get_sheet_by_name(sheet_name)
