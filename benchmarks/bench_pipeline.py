@@ -205,22 +205,18 @@ def bench(label: str, path: Path, best_of_3_below: float, trace: bool) -> dict[s
         runs = ", ".join(f"{t:.2f}" for t in r["times"])
         print(f"{_pad(LABELS[step], 58)} {best[step]:>8.2f} {len(r['times']):>5} {_mb(r['rss_kb']):>10} "
               f"{_mb(r['rss_start_kb']):>13} {_mb(r['tracemalloc_peak'], 'b'):>12}   [{runs}]")
-    if "check" in best and "calamine" in best:
-        ratio = best["check"] / best["calamine"]
-        print(f"ratio app.check / calamine bare read      = {ratio:6.2f}x  (target <= {TARGET_CHECK_OVER_CALAMINE:g}x)"
-              f"  {'met' if ratio <= TARGET_CHECK_OVER_CALAMINE else 'NOT met'}")
-    if "validate" in best and "calamine" in best:
-        ratio = best["validate"] / best["calamine"]
-        print(f"ratio validate_book / calamine bare read  = {ratio:6.2f}x  (target <= {TARGET_CHECK_OVER_CALAMINE:g}x)"
-              f"  {'met' if ratio <= TARGET_CHECK_OVER_CALAMINE else 'NOT met'}")
-    if "openpyxl" in best and "check" in best:
-        ratio = best["openpyxl"] / best["check"]
-        print(f"ratio pandas-openpyxl / app.check         = {ratio:6.2f}x  (target >= {TARGET_OPENPYXL_OVER_CHECK:g}x)"
-              f"  {'met' if ratio >= TARGET_OPENPYXL_OVER_CHECK else 'NOT met'}")
-    if "openpyxl" in best and "validate" in best:
-        ratio = best["openpyxl"] / best["validate"]
-        print(f"ratio pandas-openpyxl / validate_book     = {ratio:6.2f}x  (target >= {TARGET_OPENPYXL_OVER_CHECK:g}x)"
-              f"  {'met' if ratio >= TARGET_OPENPYXL_OVER_CHECK else 'NOT met'}")
+    ratios = (  # (numerator, denominator, label, target, smaller is better)
+        ("check", "calamine", "app.check / calamine bare read", TARGET_CHECK_OVER_CALAMINE, True),
+        ("validate", "calamine", "validate_book / calamine bare read", TARGET_CHECK_OVER_CALAMINE, True),
+        ("openpyxl", "check", "pandas-openpyxl / app.check", TARGET_OPENPYXL_OVER_CHECK, False),
+        ("openpyxl", "validate", "pandas-openpyxl / validate_book", TARGET_OPENPYXL_OVER_CHECK, False),
+    )
+    for num, den, label, target, at_most in ratios:
+        if num in best and den in best:
+            ratio = best[num] / best[den]
+            met = ratio <= target if at_most else ratio >= target
+            print(f"ratio {label:<36}= {ratio:6.2f}x  (target {'<=' if at_most else '>='} {target:g}x)"
+                  f"  {'met' if met else 'NOT met'}")
     return best
 
 
