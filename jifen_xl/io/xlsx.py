@@ -55,19 +55,20 @@ def open_workbook(path: str | Path):
         from .html import HtmlFile
 
         return HtmlFile(path)
-    return XlsxFile(path)
+    return XlsxFile(path, kind=kind)
 
 
 class XlsxFile(GridBook):
     """One workbook file (.xlsx, .xlsm; read-only also .xls, .xlsb, .ods).
 
     :param path: the workbook.
+    :param kind: what ``package.sniff`` already said the file is (sniffed here when not given).
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, kind: str | None = None):
         self.path = Path(path)
         self.label = self.path.name
-        kind = package.sniff(self.path).kind
+        kind = kind or package.sniff(self.path).kind
         if kind not in ("zip", "ole"):
             raise WorkbookUnreadable(_explain_kind(self.path, kind))
         self._parts: dict[str, str] = {}
