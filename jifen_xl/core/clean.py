@@ -131,6 +131,31 @@ def _text(v) -> str | None:
 
 
 # -- column converters: (values) -> (typed array, bad positions) --------------------
+# What str.strip() removes among ASCII characters; a column without any of them (and without
+# non-ASCII text) needs no per-value normalising.
+_ASCII_SPACE = (" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def _codes(values: list) -> list:
+    """``_code`` over a column. Fast path: every cell is text already in canonical form (ASCII,
+    upper case, no spaces, no number-as-text ``101.0``), checked on the whole column at once."""
+    try:
+        joined = "\x00".join(values) + "\x00"  # TypeError when a cell is not text
+    except TypeError:
+        return _map_unique(_code, values)
+    if joined.isascii() and ".0\x00" not in joined and not any(c in joined for c in _ASCII_SPACE) \
+            and joined.upper() == joined:
+        return [v or None for v in values]
+    return _map_unique(_code, values)
+
+
+def _texts(values: list) -> list:
+    """``_text`` over a column. Fast path: every cell is text (blank cells read as "")."""
+    try:
+        stripped = list(map(str.strip, values))  # TypeError when a cell is not text
+    except TypeError:
+        return _map_unique(_text, values)
+    return [v or None for v in stripped]
 def _map_unique(func, values: list) -> list:
     """``[func(v) for v in values]``, calling ``func`` once per distinct value.
 
@@ -148,7 +173,7 @@ def _map_unique(func, values: list) -> list:
     if len(distinct) * 2 > len(values):  # mostly unique (登记编号): a lookup table would not pay
         return [func(v) for v in values]
     mapping = {v: func(v) for v in distinct}
-    return [mapping[v] for v in values]
+    return list(map(mapping.__getitem__, values))
 
 
 _BAD = object()
@@ -215,12 +240,12 @@ def to_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def to_code(s: pd.Series) -> pd.Series:
     """Identifiers: 101, 101.0, "101", "１０１" and " 101 " all become "101"; blank becomes None."""
-    return pd.Series(_map_unique(_code, list(s)), index=s.index, dtype=object)
+    return pd.Series(_codes(list(s)), index=s.index, dtype=object)
 
 
 def to_text(s: pd.Series) -> pd.Series:
     """Free text, trimmed; non-text cells shown as the clerk sees them; blank becomes None."""
-    return pd.Series(_map_unique(_text, list(s)), index=s.index, dtype=object)
+    return pd.Series(_texts(list(s)), index=s.index, dtype=object)
 
 
 def to_names(s: pd.Series) -> pd.Series:
@@ -253,10 +278,10 @@ def _convert(col: S.ColumnSpec, values: list) -> tuple[object, list[int]]:
         out, bad = _dates(values)
         return out.astype("datetime64[ns]"), bad
     if col.type == S.CODE:
-        return np.array(_map_unique(_code, values), dtype=object), []
+        return np.array(_codes(values), dtype=object), []
     if col.type == S.NAMES:
         return np.array(_names(values), dtype=object), []
-    return np.array(_map_unique(_text, values), dtype=object), []
+    return np.array(_texts(values), dtype=object), []
 
 
 def clean_frame(spec: S.SheetSpec, raw: pd.DataFrame, rule_prefix: str = "E-FMT") -> tuple[pd.DataFrame, list[Problem]]:
@@ -275,15 +300,22 @@ def clean_frame(spec: S.SheetSpec, raw: pd.DataFrame, rule_prefix: str = "E-FMT"
             values = raw[col.field].tolist()
             typed, bad = _convert(col, values)
             bad_cells += [(i, col, values[i]) for i in bad]
-            filled |= pd.notna(typed)
             filled[bad] = True
+            empty = np.flatnonzero(~filled)  # only rows not yet known to hold something are looked at
+            if len(empty) == n:
+                filled = pd.notna(typed)
+            elif len(empty):
+                filled[empty] = pd.notna(typed[empty])
         else:
             typed = np.full(n, np.nan) if col.type in (S.INT, S.NUMBER) else (
                 np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]") if col.type == S.DATE
                 else np.full(n, None, dtype=object))
         columns[col.field] = typed
     keep = np.flatnonzero(filled)
-    out = pd.DataFrame({f: (v[keep] if len(keep) < n else v) for f, v in columns.items()})
+    # Text columns stay object dtype (None = blank): inferring pandas' str dtype costs more
+    # than everything the validator does with them.
+    out = pd.DataFrame({f: pd.Series(v[keep] if len(keep) < n else v, dtype=v.dtype, copy=False)
+                        for f, v in columns.items()})
     out[ROW] = rows[keep]
     problems = []
     for i, col, value in bad_cells:
