@@ -405,18 +405,37 @@ def _greater_than(n: int) -> bytes:
     return b"(?:" + b"|".join(alts) + b")"
 
 
-def sheet_extent(xml: bytes) -> tuple[int, int]:
-    """An upper bound of (last row, last column), 1-based, of the cells in worksheet ``xml``.
-
-    The usual file (Excel, WPS, LibreOffice, openpyxl: every cell written ``<c r="...``, no
-    namespace prefix, at most 26 columns) is answered with a few byte scans (~90 ms on a
-    60,000-row sheet); anything else is measured exactly: every cell's reference, or, when
-    cells omit ``r`` or use a prefix, a walk over the row and cell tags.
-    """
+def plain_region(xml: bytes) -> tuple[int, int] | None:
+    """Byte offsets of ``<sheetData`` and ``</sheetData>`` when worksheet ``xml`` is laid out the
+    usual way (Excel, WPS, LibreOffice, openpyxl): no namespace prefixes on sheet data or cells,
+    no cell tag outside the sheet data. ``None`` otherwise."""
     start = xml.find(b"<sheetData")
     end = xml.rfind(b"</sheetData>")  # the last one: a fake end tag (in CDATA) only widens the region
     if 0 <= start < end and xml.find(b":sheetData") < 0 and not _prefixed_cell(xml, 0, len(xml)) \
             and _CELL_OPEN_RE.search(xml, 0, start) is None and _CELL_OPEN_RE.search(xml, end) is None:
+        return start, end
+    return None
+
+
+_COMPUTE = object()
+
+
+def sheet_extent(xml: bytes, span: tuple[int, int] | None = None, region=_COMPUTE) -> tuple[int, int]:
+    """An upper bound of (last row, last column), 1-based, of the cells in worksheet ``xml``.
+
+    The usual file (``plain_region``; every cell written ``<c r="...``, at most 26 columns) is
+    answered with a few byte scans (~90 ms on a 60,000-row sheet); anything else is measured
+    exactly: every cell's reference, or, when cells omit ``r`` or use a prefix, a walk over the
+    row and cell tags.
+
+    :param span: byte offsets within the sheet data: bound only the rows between them (a piece of
+        a split sheet: the sheet's own head and tail around some of its rows). A sheet that is not
+        plain is measured whole, which bounds every piece of it too.
+    :param region: ``plain_region(xml)`` when the caller already has it.
+    """
+    region = plain_region(xml) if region is _COMPUTE else region
+    if region is not None:
+        start, end = span or region
         at = xml.rfind(b'<row r="', start, end)
         m = _LAST_ROW_R_RE.match(xml, at) if at >= 0 else None
         last_row = int(m.group(1)) if m else 0

@@ -14,7 +14,7 @@ import python_calamine as pc
 
 from ..core.problems import error
 from ..errors import WorkbookUnreadable
-from . import package
+from . import chunked, package
 from .grid import GridBook, col_index, col_letter, norm_header  # noqa: F401 (re-exported)
 
 #: Largest rows x columns extent a sheet may span (a village-year is ~60,000 x 13; the
@@ -63,16 +63,22 @@ class XlsxFile(GridBook):
 
     :param path: the workbook.
     :param kind: what ``package.sniff`` already said the file is (sniffed here when not given).
+    :param pieces: how many pieces a worksheet is parsed in, in parallel (see ``chunked``):
+        ``None`` = one per core for sheets over ``chunked.MIN_SPLIT_BYTES`` of XML; ``1`` = never
+        split; ``n`` = every xlsx sheet cut into ``n`` pieces where it can be (tests).
     """
 
-    def __init__(self, path: str | Path, kind: str | None = None):
+    def __init__(self, path: str | Path, kind: str | None = None, pieces: int | None = None):
         self.path = Path(path)
+        self.pieces = pieces
         self.label = self.path.name
         kind = kind or package.sniff(self.path).kind
         if kind not in ("zip", "ole"):
             raise WorkbookUnreadable(_explain_kind(self.path, kind))
         self._parts: dict[str, str] = {}
         self._xml: dict[str, bytes | None] = {}
+        self._regions: dict[str, tuple[int, int] | None] = {}
+        self._formulas: dict[str, bool] = {}
         if kind == "zip":
             with package.Package(self.path) as pkg:
                 pkg.check_xml_prologs()  # no DTD / entities reach any XML parser
@@ -101,14 +107,46 @@ class XlsxFile(GridBook):
             self._xml[sheet_name] = data
         return self._xml[sheet_name]
 
-    def _check_extent(self, sheet_name: str) -> None:
+    def _check_piece_extent(self, sheet_name: str, span: tuple[int, int]) -> None:
+        """``_check_extent`` of a piece; a refusal names the whole sheet's extent, as reading it
+        whole would (the whole reaches at least as far as any piece)."""
+        try:
+            self._check_extent(sheet_name, span)
+        except WorkbookUnreadable:
+            self._check_extent(sheet_name)
+            raise
+
+    def _support_parts(self) -> dict[str, bytes] | None:
+        """The package's XML parts other than worksheets (workbook, relationships, shared strings,
+        styles ...), inflated: what a piece of a split sheet needs to read like the original.
+        ``None`` when they are too large to copy into every piece."""
+        sheets = set(self._parts.values())
+        out, total = {}, 0
+        with package.Package(self.path) as pkg:
+            for part in pkg.names:
+                if part.lower().endswith(package.XML_PART_SUFFIXES) and part not in sheets:
+                    out[part] = pkg.read(part)
+                    total += len(out[part])
+                    if total > chunked.MAX_SUPPORT_BYTES:
+                        return None
+        return out
+
+    def _region(self, sheet_name: str) -> tuple[int, int] | None:
+        """``package.plain_region`` of the sheet's XML (found once)."""
+        if sheet_name not in self._regions:
+            data = self._sheet_xml(sheet_name)
+            self._regions[sheet_name] = package.plain_region(data) if data else None
+        return self._regions[sheet_name]
+
+    def _check_extent(self, sheet_name: str, span: tuple[int, int] | None = None) -> None:
         """Refuse a sheet whose cells span more than a village workbook can: the reader would
         otherwise allocate rows x columns for a single far-away cell (a hostile file, or a stray
-        value typed in XFD1048576)."""
+        value typed in XFD1048576). ``span``: only a piece of the sheet's rows (see ``chunked``)."""
         data = self._sheet_xml(sheet_name)
         if not data:
             return
-        last_row, last_col = package.sheet_extent(data)  # also cells without r, rows without r
+        # also cells without r, rows without r
+        last_row, last_col = package.sheet_extent(data, span, self._region(sheet_name))
         last_col = max(last_col, 26)
         if last_row * last_col > MAX_CELLS:
             where = f"{col_letter(last_col - 1)}{last_row}"
@@ -118,6 +156,14 @@ class XlsxFile(GridBook):
                 f"删除多余的行和列后保存，再重试。")
 
     def _rows(self, sheet_name: str) -> tuple[list[list], list]:
+        data = self._sheet_xml(sheet_name)
+        pieces = (chunked.pieces_for(len(data)) if self.pieces is None else self.pieces) if data else 1
+        if pieces > 1 and (region := self._region(sheet_name)) and (support := self._support_parts()) is not None:
+            got = chunked.read_rows(support, self._parts[sheet_name], sheet_name, data, region, pieces,
+                                    lambda span: self._check_piece_extent(sheet_name, span),
+                                    meanwhile=lambda: self._has_formulas(sheet_name))
+            if got is not None:
+                return got
         self._check_extent(sheet_name)
         try:
             sheet = self._book.get_sheet_by_name(sheet_name)
@@ -130,6 +176,13 @@ class XlsxFile(GridBook):
         return rows, merged
 
     # -- formulas without cached values --------------------------------------
+    def _has_formulas(self, sheet_name: str) -> bool:
+        """Whether the sheet holds any formula or error cell (scanned once; most hold neither)."""
+        if sheet_name not in self._formulas:
+            data = self._sheet_xml(sheet_name)
+            self._formulas[sheet_name] = bool(data) and _has_formula_or_error(data)
+        return self._formulas[sheet_name]
+
     @staticmethod
     def _cell_patterns(data: bytes):
         """Regexes for cells, formulas and values in this sheet's own namespace prefix (some
@@ -145,9 +198,7 @@ class XlsxFile(GridBook):
 
         Also report cells whose formula result is an error (#DIV/0!, #REF! ...)."""
         data = self._sheet_xml(sheet_name)
-        if not data:
-            return []
-        if not _has_formula_or_error(data):
+        if not data or not self._has_formulas(sheet_name):
             return []
         by_letter = {col_letter(i): spec.column(f) for f, i in fields.items()}
         cell_re, formula_re, value_re = self._cell_patterns(data)

@@ -1,0 +1,191 @@
+"""Read one large worksheet on several cores: split its rows, parse the pieces in parallel.
+
+python-calamine parses a worksheet in Rust with the GIL released, but one sheet is one call on
+one core. The entries sheet of a village-year (60,000 rows, ~36 MB of XML) is most of a
+workbook's read time, so on a machine with more than one core it is cut at row boundaries
+into pieces; each piece is a complete worksheet (the original's XML before ``<sheetData>``,
+some of its rows, and everything after ``</sheetData>``) in a small uncompressed package that
+carries the workbook's other XML parts (workbook, relationships, shared strings, styles, so
+strings and dates read exactly as in the original). Rows keep their ``r`` numbers, so each
+piece's cells land where they were; the pieces' grids are stitched back into the grid the
+whole sheet would have given.
+
+Safety is kept piece by piece: ``check_extent`` (the caller's far-away-cell guard) runs on
+each piece before calamine sees it, and the next piece is checked while the previous one is
+being parsed. Anything unexpected (rows out of order across pieces, a piece calamine will not
+parse) returns ``None`` and the caller reads the sheet whole, as it always did, so this path
+can only change how fast a sheet is read, never what is read.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import re
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import python_calamine as pc
+
+#: Sheets whose XML is smaller than this are read whole (splitting would not pay).
+MIN_SPLIT_BYTES = 8_000_000
+#: Never more pieces than this (the township import runs files in parallel instead).
+MAX_PIECES = 4
+#: The first piece's share of the rows, by number of pieces (it is checked before any parsing
+#: starts; later pieces are checked while earlier ones parse). Measured on a village-year.
+FIRST_SHARE = {2: 0.54, 3: 0.37, 4: 0.28}
+#: A package whose other XML parts (copied into every piece) exceed this is read whole.
+MAX_SUPPORT_BYTES = 64_000_000
+
+# A row tag right after the end of the previous row: never text inside a value (Excel, WPS and
+# LibreOffice escape "<" in text and write no CDATA or comments in sheet data).
+_CUT_RE = re.compile(rb'(?:</row>|/>)\s*(<row r="\d+")')
+
+
+def pieces_for(size: int, cpus: int | None = None, min_bytes: int = MIN_SPLIT_BYTES) -> int:
+    """How many pieces a sheet of ``size`` XML bytes is cut into on this machine (1 = whole)."""
+    cpus = cpus if cpus is not None else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                          else os.cpu_count() or 1)
+    return max(1, min(cpus, MAX_PIECES, size // max(min_bytes, 1)))
+
+
+def cut_points(xml: bytes, region: tuple[int, int], pieces: int,
+               first_share: float | None = None) -> list[tuple[int, int]] | None:
+    """Where ``xml`` is cut: the ``(start, end)`` byte ranges of each piece's rows, at
+    ``<row r="...">`` tags; ``None`` when there is nothing to cut (no rows with ``r``). Everything
+    before the first range and from the end of the last one on is shared by all pieces (see
+    ``piece``).
+
+    :param region: ``package.plain_region(xml)``: where ``<sheetData`` and ``</sheetData>`` are
+        in a sheet without namespace prefixes (only such sheets are cut).
+    :param first_share: the first piece's share of the rows (default: an equal share). The first
+        piece is checked alone before any parsing starts; every later one is checked while the
+        previous ones are parsed, so a slightly larger first piece finishes with the rest.
+    """
+    open_at, close_at = region
+    body_start = xml.find(b">", open_at, close_at) + 1
+    if body_start <= 0 or xml[body_start - 2:body_start] == b"/>":
+        return None
+    size = close_at - body_start
+    first = first_share if first_share is not None else 1 / pieces
+    marks = [first + (1 - first) * k / (pieces - 1) for k in range(pieces - 1)] if pieces > 1 else []
+    cuts = [body_start]
+    for share in marks:
+        m = _CUT_RE.search(xml, body_start + int(size * share), close_at)
+        if m is None or m.start(1) <= cuts[-1]:
+            break
+        cuts.append(m.start(1))
+    if len(cuts) < 2:
+        return None
+    cuts.append(close_at)
+    return list(zip(cuts, cuts[1:]))
+
+
+def piece(xml: bytes, span: tuple[int, int], ranges: list[tuple[int, int]]) -> list:
+    """The pieces of worksheet ``xml`` holding only the rows in ``span`` (one of ``ranges``): its
+    head, those rows and its tail, as buffers (not yet joined: each is copied once, into the
+    package)."""
+    view = memoryview(xml)
+    return [view[:ranges[0][0]], view[span[0]:span[1]], view[ranges[-1][1]:]]
+
+
+def _write_package(path: str, parts: dict[str, bytes], sheet_part: str, sheet_xml: list) -> None:
+    """An uncompressed package of ``parts`` with ``sheet_part`` made of the buffers ``sheet_xml``.
+
+    Written to a temporary file by the calling thread: calamine then reads it lazily in Rust,
+    while a file-like object would be read through Python, and Python work in a worker waits
+    for the GIL behind the caller's long scans."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in parts.items():
+            if name != sheet_part:
+                zf.writestr(name, data)
+        with zf.open(zipfile.ZipInfo(sheet_part, date_time=(1980, 1, 1, 0, 0, 0)), "w",
+                     force_zip64=sum(map(len, sheet_xml)) > 0x7FFFFFFF) as out:
+            for chunk in sheet_xml:
+                out.write(chunk)
+
+
+def _parse(path: str, sheet_name: str):
+    """One piece, parsed by calamine (Rust, without the GIL: runs beside the other pieces)."""
+    book = pc.CalamineWorkbook.from_path(path)
+    try:
+        return book, book.get_sheet_by_name(sheet_name)
+    except BaseException:
+        book.close()
+        raise
+
+
+def _grid(book, sheet) -> tuple:
+    """A parsed piece as (start, end, rows, merged); turned into Python objects by the calling
+    thread, one piece at a time (two threads doing it at once only fight over the GIL)."""
+    try:
+        if sheet.start is None or sheet.height == 0:
+            return None, None, [], sheet.merged_cell_ranges or []
+        return sheet.start, sheet.end, sheet.to_python(skip_empty_area=True), sheet.merged_cell_ranges or []
+    finally:
+        book.close()
+
+
+def stitch(results) -> list[list] | None:
+    """The grid the whole sheet gives (``to_python(skip_empty_area=False)``: from A1 to the last
+    cell, every row as wide as the widest) from each piece's (start, end, rows); ``None`` when the
+    pieces overlap (rows out of order), which only a whole-sheet read places correctly."""
+    filled = [(s, e, rows) for s, e, rows in results if s is not None]
+    if not filled:
+        return []
+    for (_, prev_end, _), (start, _, _) in zip(filled, filled[1:]):
+        if start[0] <= prev_end[0]:
+            return None
+    width = max(e[1] for _, e, _ in filled) + 1
+    out: list[list] = []
+    for start, end, rows in filled:
+        out.extend([""] * width for _ in range(start[0] - len(out)))
+        left, right = [""] * start[1], [""] * (width - 1 - end[1])
+        if left:
+            for row in rows:
+                row[:0] = left
+        if right:
+            for row in rows:
+                row.extend(right)
+        out.extend(rows)
+    return out
+
+
+def read_rows(parts: dict[str, bytes], sheet_part: str, sheet_name: str, xml: bytes,
+              region: tuple[int, int], pieces: int,
+              check_extent: Callable[[tuple[int, int]], None], meanwhile: Callable[[], None] | None = None
+              ) -> tuple[list[list], list] | None:
+    """The sheet's rows and merged ranges, parsed in ``pieces`` parallel pieces; ``None`` when the
+    sheet cannot be cut or a piece fails (the caller then reads it whole).
+
+    :param region: ``package.plain_region(xml)`` (see ``cut_points``).
+    :param parts: every XML part of the package the reader needs besides worksheets
+        (workbook, relationships, content types, shared strings, styles), inflated.
+    :param check_extent: given a piece's byte span of the rows, raises (a clear refusal) when its
+        cells reach too far; run on each piece before it is parsed. Its refusal propagates; calamine's failures do not.
+    :param meanwhile: other work for this thread while the last pieces are parsed.
+    """
+    ranges = cut_points(xml, region, pieces, FIRST_SHARE.get(pieces))
+    if ranges is None:
+        return None
+    parts = dict(parts)
+    parts[sheet_part] = b""
+    with tempfile.TemporaryDirectory(prefix="jifen-xl-") as folder, \
+            ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+        futures = []
+        for k, span in enumerate(ranges):
+            check_extent(span)  # the first piece alone; every later one while the earlier are parsed
+            path = os.path.join(folder, f"{k}.xlsx")
+            _write_package(path, parts, sheet_part, piece(xml, span, ranges))
+            futures.append(pool.submit(_parse, path, sheet_name))
+        if meanwhile is not None:
+            meanwhile()
+        try:
+            results = [_grid(*f.result()) for f in futures]
+        except Exception:  # calamine refused a piece, or no room for it: read the sheet whole instead
+            return None
+    rows = stitch([(s, e, r) for s, e, r, _ in results])
+    if rows is None:
+        return None
+    return rows, results[0][3]

@@ -1,0 +1,190 @@
+"""A large sheet parsed in pieces on several cores reads exactly like the whole sheet.
+
+Every comparison here is against python-calamine reading the same sheet whole (the reader's
+own path for small sheets). The pieces are forced (``XlsxFile(pieces=n)``) so small test files
+take the parallel path; which rows each cut falls between changes with ``n``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from jifen_xl import app
+from jifen_xl.errors import WorkbookUnreadable
+from jifen_xl.io import chunked
+from jifen_xl.io.xlsx import XlsxFile
+
+from .conftest import CORPUS, TODAY
+from .foreign import write_foreign_workbook
+from .zipcraft import rewrite_members
+
+PIECES = (2, 3, 4, 5, 7)
+
+
+def whole_and_split(path: Path, sheet: str, pieces: int):
+    """(rows, merged) of ``sheet`` read whole and in ``pieces`` pieces; each is either the grid or
+    the message of the refusal."""
+    out = []
+    for n in (1, pieces):
+        try:
+            book = XlsxFile(path, pieces=n)
+            rows, merged = book._rows(sheet)
+            out.append((rows, sorted(merged)))
+        except WorkbookUnreadable as exc:
+            out.append(str(exc))
+    return out
+
+
+def split_was_used(path: Path, sheet: str, pieces: int) -> bool:
+    book = XlsxFile(path, pieces=pieces)
+    data, region = book._sheet_xml(sheet), book._region(sheet)
+    return bool(data and region and chunked.cut_points(data, region, pieces))
+
+
+def workbook(path: Path, rows: list[list], merged: tuple[str, ...] = ()) -> Path:
+    """A one-sheet workbook (sheet 数据) written by openpyxl: ``rows`` maps to Excel rows from 1;
+    a ``None`` row is left out of the file entirely (a gap)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "数据"
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row or [], start=1):
+            if value is not None:
+                ws.cell(r, c, value)
+    for rng in merged:
+        ws.merge_cells(rng)
+    wb.save(path)
+    return path
+
+
+SHAPES = {
+    # gaps of missing rows, a second block that starts one column further right, and a widest
+    # column that only some rows reach: the pieces' grids have different origins and widths
+    "gaps-and-widths": [["户号", "姓名", "积分"]] + [[f"{i:04d}", f"户主{i}", i] for i in range(1, 40)]
+    + [None] * 15 + [[None, f"B{i}", i * 1.5, None, "备注" if i % 9 == 0 else None] for i in range(60)]
+    + [None] * 3 + [[dt.datetime(2026, 3, 5), True, "末行", None, None, None, "远一点"]],
+    # leading empty rows and columns, text that looks like markup, numbers as text
+    "offset": [None] * 6 + [[None, None, "<row r=\"1\">", "1e5", "０１２"] for _ in range(50)]
+    + [[None, None, "&amp;", "=SUM(A1)", "-3"] for _ in range(50)],
+    # a single row: nothing to cut
+    "one-row": [["只有一行", 1, 2]],
+    # rows that are all empty in between (written with a value then blanked would not appear)
+    "sparse": [[f"r{i}"] if i % 7 == 0 else None for i in range(400)],
+}
+
+
+@pytest.mark.parametrize("pieces", PIECES)
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_crafted_shapes_read_the_same_in_pieces(tmp_path, shape, pieces):
+    path = workbook(tmp_path / f"{shape}.xlsx", SHAPES[shape], merged=("A2:A4",) if shape != "one-row" else ())
+    whole, split = whole_and_split(path, "数据", pieces)
+    assert split == whole
+    if shape != "one-row":
+        assert split_was_used(path, "数据", pieces)
+
+
+@pytest.mark.parametrize("pieces", PIECES)
+def test_village_workbook_reads_the_same_in_pieces(village_book, pieces):
+    for sheet in XlsxFile(village_book).sheet_names:
+        whole, split = whole_and_split(village_book, sheet, pieces)
+        assert split == whole, sheet
+    assert split_was_used(village_book, "积分登记", pieces)
+
+
+def test_foreign_workbook_with_merged_data_rows_and_formulas_reads_the_same(tmp_path):
+    book = write_foreign_workbook(tmp_path / "外来.xlsx")
+    for sheet in XlsxFile(book).sheet_names:
+        for pieces in (2, 3):
+            whole, split = whole_and_split(book, sheet, pieces)
+            assert split == whole, (sheet, pieces)
+
+
+def test_same_tables_and_findings_whole_or_in_pieces(village_book):
+    whole = app.load(XlsxFile(village_book, pieces=1))
+    split = app.load(XlsxFile(village_book, pieces=3))
+    for key, table in whole.village.tables.items():
+        assert split.village.tables[key].equals(table), key
+    from jifen_xl.validate import validate
+
+    assert validate(split.village, split.read_problems, today=TODAY).records() == \
+        validate(whole.village, whole.read_problems, today=TODAY).records()
+
+
+def corpus_xlsx():
+    return sorted(p for p in CORPUS.iterdir() if p.suffix.lower() in (".xlsx", ".xlsm")) if CORPUS.exists() else []
+
+
+@pytest.mark.parametrize("path", corpus_xlsx(), ids=lambda p: p.name)
+def test_corpus_sheets_read_the_same_in_pieces(path, tmp_path):
+    """Real-world files from the reader's test suite: same grid, or the same refusal."""
+    try:
+        names = XlsxFile(path).sheet_names
+    except WorkbookUnreadable:
+        return  # refused before any sheet is read: nothing to split
+    for sheet in names:
+        whole, split = whole_and_split(path, sheet, 3)
+        assert split == whole, sheet
+
+
+def test_rows_out_of_order_across_a_cut_fall_back_to_the_whole_read(tmp_path):
+    path = workbook(tmp_path / "乱序.xlsx", [[f"第{i}行", i] for i in range(1, 41)])
+    part = "xl/worksheets/sheet1.xml"
+
+    def swap(xml: bytes) -> bytes:  # move row 2 to the very end of the sheet data
+        start = xml.index(b'<row r="2"')
+        end = xml.index(b"</row>", start) + len(b"</row>")
+        row = xml[start:end]
+        xml = xml[:start] + xml[end:]
+        return xml.replace(b"</sheetData>", row + b"</sheetData>")
+
+    rewrite_members(path, path, {part: swap})
+    assert split_was_used(path, "数据", 2)
+    whole, split = whole_and_split(path, "数据", 2)
+    assert split == whole
+    assert whole[0][1] == ["第2行", 2.0]
+
+
+def test_a_far_cell_in_a_later_piece_is_refused_with_the_whole_sheet_message(tmp_path):
+    path = workbook(tmp_path / "远处.xlsx", [[f"第{i}行", i] for i in range(1, 41)])
+    far = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+    rewrite_members(path, path, {"xl/worksheets/sheet1.xml": lambda d: d.replace(b"</sheetData>", far)})
+    whole, split = whole_and_split(path, "数据", 3)
+    assert isinstance(whole, str) and "XFD1048576" in whole
+    assert split == whole
+
+
+def test_a_piece_calamine_refuses_falls_back_to_the_whole_read(tmp_path):
+    """A row tag spelled inside a CDATA section (no real producer writes one) is never a cut
+    point that damages the read: the cut is refused, or the result is checked, or the whole
+    sheet is read."""
+    rows = [[f"第{i}行", i] for i in range(1, 41)]
+    path = workbook(tmp_path / "怪.xlsx", rows)
+    trap = b'<c r="C20" t="inlineStr"><is><t><![CDATA[</row><row r="77"><c r="A77"><v>9</v></c>]]></t></is></c>'
+    rewrite_members(path, path, {"xl/worksheets/sheet1.xml":
+                                 lambda d: d.replace(b'<c r="B20" t="n"><v>20</v></c>', b'<c r="B20" t="n"><v>20</v></c>' + trap)})
+    assert b"CDATA" in XlsxFile(path)._sheet_xml("数据")
+    for pieces in PIECES:
+        whole, split = whole_and_split(path, "数据", pieces)
+        assert split == whole, pieces
+
+
+def test_pieces_follow_the_cores_and_the_size():
+    assert chunked.pieces_for(36_000_000, cpus=2) == 2
+    assert chunked.pieces_for(36_000_000, cpus=16) == chunked.MAX_PIECES
+    assert chunked.pieces_for(1_000_000, cpus=8) == 1
+    assert chunked.pieces_for(36_000_000, cpus=1) == 1
+
+
+def test_no_temporary_files_are_left_behind(village_book, tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "临时"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the pieces' packages go
+    XlsxFile(village_book, pieces=2)._rows("积分登记")
+    assert split_was_used(village_book, "积分登记", 2)
+    assert list(scratch.iterdir()) == []
