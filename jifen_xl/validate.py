@@ -303,7 +303,7 @@ def _scorer_problems(v: Village, eff: pd.DataFrame) -> list[Problem]:
     rows = eff[ROW].to_numpy()
     header = spec.header_of("scorers")
     found: list[tuple[int, int, str, str]] = []  # (position, order, scorer, message kind)
-    dated = eff[eff["date"].notna()]  # an unreadable date is reported by itself, not as "out of term"
+    dated = eff[["scorers"]][eff["date"].notna()]  # an unreadable date is reported by itself, not as "out of term"
     for combo, positions in dated.groupby("scorers", sort=False).indices.items():
         positions = dated.index.to_numpy()[positions]
         for order, scorer in enumerate(n for n in str(combo).split(S.NAME_JOINER) if n):
@@ -345,8 +345,9 @@ def _scorer_problems(v: Village, eff: pd.DataFrame) -> list[Problem]:
 def _cap_problems(eff: pd.DataFrame) -> list[Problem]:
     """Report the row that first takes a household past an item's monthly or yearly cap."""
     spec = S.ENTRIES
-    live = eff[~eff["withdrawn"] & eff["effective"].notna() & eff["date"].notna() & eff["hh_id"].notna()
-               & (eff["cap_month"].notna() | eff["cap_year"].notna())]
+    live = eff[["hh_id", "code", "date", "effective", "cap_month", "cap_year", ROW]][
+        ~eff["withdrawn"] & eff["effective"].notna() & eff["date"].notna() & eff["hh_id"].notna()
+        & (eff["cap_month"].notna() | eff["cap_year"].notna())]
     if live.empty:
         return []
     live = live.sort_values(["date", ROW], kind="stable").assign(
@@ -425,7 +426,7 @@ def _overspent(v: Village, eff: pd.DataFrame, ex: pd.DataFrame) -> list[Problem]
     ex = ex[ex["hh_id"].notna() & ex["date"].notna() & ex["points"].notna()]
     if ex.empty:
         return []
-    earned = counted_entries(eff)[["hh_id", "date", "effective"]]
+    earned = counted_entries(eff, ["hh_id", "date", "effective"])
     carried = v["households"].drop_duplicates("hh_id").set_index("hh_id")["carried_available"]
     events = pd.concat([
         pd.DataFrame({"hh_id": earned["hh_id"], "date": earned["date"], "delta": earned["effective"],

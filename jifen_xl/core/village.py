@@ -50,36 +50,50 @@ def item_on_date(indicators: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFram
     A code with several rows (a value changed by resolution) picks the row whose period covers
     the date; an entry outside every period has ``in_force`` False.
     """
-    left = pd.DataFrame({"_pos": np.arange(len(entries)), "code": entries["code"].to_numpy(),
-                         "date": entries["date"].to_numpy()})
-    cat = indicators[["code", "kind", "points", "name", "cap_month", "cap_year", "valid_from", "valid_to"]]
-    cat = cat[cat["code"].notna()]
-    m = left.merge(cat, on="code", how="left", suffixes=("", "_item"))
-    found = m["kind"].notna() | m["points"].notna()
-    start_ok = m["valid_from"].isna() | (m["date"] >= m["valid_from"])
-    end_ok = m["valid_to"].isna() | (m["date"] <= m["valid_to"])
-    m["in_force"] = found & start_ok & end_ok & m["date"].notna()
-    m["found_code"] = found
-    # Prefer the row in force; among several, the latest start.
-    m = m.sort_values(["_pos", "in_force", "valid_from"], ascending=[True, False, False], kind="stable")
-    first = m.drop_duplicates("_pos", keep="first").set_index("_pos").reindex(np.arange(len(entries)))
-    in_force = first["in_force"].fillna(False).to_numpy(dtype=bool)
-    keep = pd.Series(in_force, index=entries.index)
+    cat = indicators[indicators["code"].notna()].reset_index(drop=True)
+    n = len(entries)
+    codes, dates = entries["code"].to_numpy(), entries["date"].to_numpy()
+    # Most codes have one catalogue row: look them up directly. The entries whose code has
+    # several rows choose among them (the row in force; among several, the latest start).
+    single = ~cat["code"].duplicated(keep=False).to_numpy()
+    row = np.full(n, -1, dtype="int64")
+    hit = pd.Index(cat["code"][single]).get_indexer(codes)
+    found_single = hit >= 0
+    row[found_single] = np.flatnonzero(single)[hit[found_single]]
+    multi = cat[~single]
+    if len(multi):
+        pos = np.flatnonzero(pd.Index(multi["code"].unique()).get_indexer(codes) >= 0)
+        left = pd.DataFrame({"_pos": pos, "code": codes[pos], "date": dates[pos]})
+        m = left.merge(multi[["code", "valid_from", "valid_to"]].rename_axis("_row").reset_index(), on="code")
+        m["_ok"] = _in_period(m["date"], m["valid_from"], m["valid_to"])
+        m = m.sort_values(["_pos", "_ok", "valid_from"], ascending=[True, False, False], kind="stable")
+        first = m.drop_duplicates("_pos", keep="first")
+        row[first["_pos"].to_numpy()] = first["_row"].to_numpy()
+    found = row >= 0
+    picked = cat.take(np.where(found, row, 0)) if len(cat) else cat.reindex(range(n))
+    valid = (picked["kind"].notna() | picked["points"].notna()).to_numpy() & found
+    in_force = valid & _in_period(pd.Series(dates), picked["valid_from"].reset_index(drop=True),
+                                  picked["valid_to"].reset_index(drop=True)).to_numpy()
 
-    def col(name: str, dtype=None) -> pd.Series:
-        values = pd.Series(first[name].to_numpy(dtype=dtype, copy=True), index=entries.index)
-        return values.where(keep)
+    def col(name: str, dtype) -> pd.Series:
+        values = picked[name].to_numpy(dtype=dtype, copy=True)
+        values[~in_force] = None if dtype is object else np.nan
+        return pd.Series(values, index=entries.index, dtype=dtype)
 
-    out = pd.DataFrame({
+    return pd.DataFrame({
         "kind": col("kind", object),
         "value": col("points", "float64"),
         "name": col("name", object),
         "cap_month": col("cap_month", "float64"),
         "cap_year": col("cap_year", "float64"),
-        "found_code": first["found_code"].fillna(False).to_numpy(dtype=bool),
+        "found_code": valid,
         "in_force": in_force,
     }, index=entries.index)
-    return out
+
+
+def _in_period(dates: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
+    """A dated entry within [start, end] (either bound may be open)."""
+    return dates.notna() & (start.isna() | (dates >= start)) & (end.isna() | (dates <= end))
 
 
 def objection_outcome(objections: pd.DataFrame) -> pd.DataFrame:
@@ -126,8 +140,8 @@ def effective_entries(village: Village) -> pd.DataFrame:
     out["in_force"] = items["in_force"]
     out["computed"] = qty * items["value"]
     outcome = objection_outcome(village["objections"])
-    merged = out[["entry_id"]].merge(outcome, on="entry_id", how="left")
-    merged.index = out.index
+    at = pd.Index(outcome["entry_id"]).get_indexer(entries["entry_id"].to_numpy())  # unique ids
+    merged = outcome.reindex(at).set_axis(out.index)  # -1: no objection (all missing)
     out["objection_open"] = merged["open"].fillna(False).astype(bool)
     out["corrected"] = merged["result"].eq(S.OBJ_CORRECT)
     typed_or_computed = out["points"].where(out["points"].notna(), out["computed"])
@@ -136,8 +150,11 @@ def effective_entries(village: Village) -> pd.DataFrame:
     return out
 
 
-def counted_entries(eff: pd.DataFrame) -> pd.DataFrame:
-    """Entries that enter the ledger: 已确认, not withdrawn, with a known kind and points."""
+def counted_entries(eff: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """Entries that enter the ledger: 已确认, not withdrawn, with a known kind and points.
+
+    :param columns: only these columns (cheaper than filtering every column of ``eff``).
+    """
     ok = (eff["status"].eq(S.ENTRY_CONFIRMED) & ~eff["withdrawn"] & ~eff["objection_open"]
           & eff["effective"].notna() & eff["date"].notna() & eff["hh_id"].notna())
-    return eff[ok]
+    return (eff if columns is None else eff[columns])[ok]
