@@ -267,7 +267,7 @@ def profile(path: Path, top: int = 20) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Time the jifen-xl pipeline (prints, never asserts).")
-    parser.add_argument("which", nargs="*", help="village-year and/or stress (default: both)")
+    parser.add_argument("which", nargs="*", help="village-year, village-year-lo and/or stress (default: all)")
     parser.add_argument("--profile", action="store_true",
                         help="only profile app.check on the village-year (phases + cProfile top 20)")
     parser.add_argument("--best-of-3-below", type=float, default=20.0, metavar="SECONDS",
@@ -286,18 +286,19 @@ def main(argv: list[str] | None = None) -> int:
         phases(make_data.village_year())
         profile(make_data.village_year())
         return 0
-    unknown = set(args.which) - {"village-year", "stress"}
+    unknown = set(args.which) - set(make_data.BUILDERS)
     if unknown:
-        parser.error(f"unknown workbook(s) {sorted(unknown)}; choose village-year and/or stress")
+        parser.error(f"unknown workbook(s) {sorted(unknown)}; choose from {', '.join(make_data.BUILDERS)}")
     import platform
     from importlib.metadata import version
 
     print(f"Python {platform.python_version()}, pandas {version('pandas')}, python-calamine "
           f"{version('python-calamine')}, openpyxl {version('openpyxl')}, {os.cpu_count()} CPUs, "
           f"{platform.platform()}")
-    for which in args.which or ["village-year", "stress"]:
-        path = make_data.village_year() if which == "village-year" else make_data.stress()
-        bench(which, path, args.best_of_3_below, not args.no_tracemalloc)
+    for which in args.which or list(make_data.BUILDERS):
+        path = make_data.BUILDERS[which]()
+        if path is not None:
+            bench(which, path, args.best_of_3_below, not args.no_tracemalloc)
     return 0
 
 

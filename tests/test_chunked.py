@@ -173,9 +173,11 @@ def test_a_piece_calamine_refuses_falls_back_to_the_whole_read(tmp_path):
 
 
 def test_pieces_follow_the_cores_and_the_size():
-    assert chunked.pieces_for(36_000_000, cpus=2) == 2
-    assert chunked.pieces_for(36_000_000, cpus=16) == chunked.MAX_PIECES
-    assert chunked.pieces_for(1_000_000, cpus=8) == 1
+    assert chunked.pieces_for(36_000_000, cpus=2) == 4  # two per core: little else to re-read
+    assert chunked.pieces_for(36_000_000, support=3_000_000, cpus=2) == 2  # shared strings: one per core
+    assert chunked.pieces_for(36_000_000, cpus=64) == 36_000_000 // chunked.PIECE_BYTES
+    assert chunked.pieces_for(400_000_000, cpus=64) == chunked.MAX_PIECES
+    assert chunked.pieces_for(chunked.MIN_SPLIT_BYTES - 1, cpus=8) == 1
     assert chunked.pieces_for(36_000_000, cpus=1) == 1
 
 

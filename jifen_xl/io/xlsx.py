@@ -157,8 +157,9 @@ class XlsxFile(GridBook):
 
     def _rows(self, sheet_name: str) -> tuple[list[list], list]:
         data = self._sheet_xml(sheet_name)
-        pieces = (chunked.pieces_for(len(data)) if self.pieces is None else self.pieces) if data else 1
-        if pieces > 1 and (region := self._region(sheet_name)) and (support := self._support_parts()) is not None:
+        wanted = self.pieces if self.pieces is not None else chunked.pieces_for(len(data) if data else 0)
+        if wanted > 1 and (region := self._region(sheet_name)) and (support := self._support_parts()) is not None:
+            pieces = self.pieces or chunked.pieces_for(len(data), sum(map(len, support.values())))
             got = chunked.read_rows(support, self._parts[sheet_name], sheet_name, data, region, pieces,
                                     lambda span: self._check_piece_extent(sheet_name, span),
                                     meanwhile=lambda: self._has_formulas(sheet_name))
