@@ -190,3 +190,25 @@ def test_no_temporary_files_are_left_behind(village_book, tmp_path, monkeypatch)
     XlsxFile(village_book, pieces=2)._rows("积分登记")
     assert split_was_used(village_book, "积分登记", 2)
     assert list(scratch.iterdir()) == []
+
+
+def test_no_room_for_the_pieces_reads_the_sheet_whole(village_book, tmp_path, monkeypatch):
+    import tempfile
+
+    whole = XlsxFile(village_book, pieces=1)._rows("积分登记")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "不存在的文件夹"))  # cannot hold the pieces
+    assert XlsxFile(village_book, pieces=3)._rows("积分登记") == whole
+
+
+def test_a_refused_piece_leaves_no_temporary_files(tmp_path, monkeypatch):
+    import tempfile
+
+    path = workbook(tmp_path / "远处.xlsx", [[f"第{i}行", i] for i in range(1, 41)])
+    far = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+    rewrite_members(path, path, {"xl/worksheets/sheet1.xml": lambda d: d.replace(b"</sheetData>", far)})
+    scratch = tmp_path / "临时"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with pytest.raises(WorkbookUnreadable, match="XFD1048576"):
+        XlsxFile(path, pieces=4)._rows("数据")
+    assert list(scratch.iterdir()) == []

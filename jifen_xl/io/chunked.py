@@ -23,7 +23,7 @@ import os
 import tempfile
 import re
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable
 
 import python_calamine as pc
@@ -180,21 +180,40 @@ def read_rows(parts: dict[str, bytes], sheet_part: str, sheet_name: str, xml: by
         return None
     parts = dict(parts)
     parts[sheet_part] = b""
-    with tempfile.TemporaryDirectory(prefix="jifen-xl-") as folder, \
-            ThreadPoolExecutor(max_workers=min(len(ranges), max(cores(), 2))) as pool:
-        futures = []
-        for k, span in enumerate(ranges):
-            check_extent(span)  # the first piece alone; every later one while the earlier are parsed
-            path = os.path.join(folder, f"{k}.xlsx")
-            _write_package(path, parts, sheet_part, piece(xml, span, ranges))
-            futures.append(pool.submit(_parse, path, sheet_name))
-        if meanwhile is not None:
-            meanwhile()
-        try:
-            results = [_grid(*f.result()) for f in futures]
-        except Exception:  # calamine refused a piece, or no room for it: read the sheet whole instead
-            return None
+    try:
+        with tempfile.TemporaryDirectory(prefix="jifen-xl-", ignore_cleanup_errors=True) as folder:
+            results = _parse_pieces(xml, ranges, parts, sheet_part, sheet_name, folder, check_extent, meanwhile)
+    except OSError:  # no room for the temporary packages: read the sheet whole instead
+        return None
+    if results is None:
+        return None
     rows = stitch([(s, e, r) for s, e, r, _ in results])
     if rows is None:
         return None
     return rows, results[0][3]
+
+
+def _parse_pieces(xml, ranges, parts, sheet_part, sheet_name, folder, check_extent, meanwhile) -> list | None:
+    """Write, parse and convert every piece; ``None`` when calamine refuses one."""
+    with ThreadPoolExecutor(max_workers=min(len(ranges), max(cores(), 2))) as pool:
+        futures, results, attempted = [], [], 0
+        try:
+            for k, span in enumerate(ranges):
+                check_extent(span)  # the first piece alone; every later one while the earlier are parsed
+                path = os.path.join(folder, f"{k}.xlsx")
+                _write_package(path, parts, sheet_part, piece(xml, span, ranges))
+                futures.append(pool.submit(_parse, path, sheet_name))
+            if meanwhile is not None:
+                meanwhile()
+            for f in futures:
+                attempted += 1  # _parse or _grid closes this piece's book, whatever happens
+                try:
+                    results.append(_grid(*f.result()))
+                except Exception:  # calamine refused a piece: read the sheet whole instead
+                    return None
+            return results
+        finally:  # close every piece parsed but not converted (after a refusal or a failure above)
+            wait(futures)
+            for f in futures[attempted:]:
+                if f.exception() is None:
+                    f.result()[0].close()
