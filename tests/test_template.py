@@ -300,6 +300,20 @@ def test_validations_grow_with_data(tmp_path):
 # --- refusals ---------------------------------------------------------------------------
 
 
+def test_date_examples_are_in_the_workbooks_year(tmp_path):
+    """A clerk who copies an example date must not type a date outside the workbook's year."""
+    import re
+
+    path = build_workbook(tmp_path / "2027.xlsx", dict(SETTINGS, year=2027))
+    wb = openpyxl.load_workbook(path)
+    texts = [str(c.value) for row in wb[schema.HELP_SHEET_NAME].iter_rows() for c in row if c.value]
+    for ws in wb.worksheets:
+        for dv in ws.data_validations.dataValidation:
+            texts += [dv.prompt or "", dv.error or ""]
+    examples = {m for t in texts for m in re.findall(r"\b(20\d\d)-\d\d", t)}
+    assert examples == {"2027"}
+
+
 def test_existing_file_refused(tmp_path):
     path = tmp_path / "a.xlsx"
     path.write_bytes(b"clerk's data")
@@ -344,7 +358,7 @@ def test_any_text_round_trips(tmp_path, heads):
     hh = pd.DataFrame({"hh_id": [str(i) for i in range(len(heads))], "head": heads})
     path = build_workbook(tmp_path / "h.xlsx", {"year": YEAR}, {"households": hh}, overwrite=True)
     got = [r[1] for r in _rows(path, schema.HOUSEHOLDS.name)[1:1 + len(heads)]]
-    assert got == [h or None for h in heads]
+    assert got == [h if h.strip() else None for h in heads]  # only spaces is a blank cell
 
 
 # --- LibreOffice ----------------------------------------------------------------------

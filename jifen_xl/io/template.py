@@ -66,8 +66,8 @@ _TYPE_WORDS = {
     schema.CODE: "编码（按文本保存，如 001 不会变成 1）",
     schema.INT: "整数",
     schema.NUMBER: "数字",
-    schema.DATE: "日期，格式如 2025-03-15",
-    schema.MONTH: "月份，格式如 2025-03",
+    schema.DATE: "日期，格式如 {year}-03-15",
+    schema.MONTH: "月份，格式如 {year}-03",
     schema.NAMES: "姓名，多人用顿号“、”分隔",
 }
 
@@ -163,7 +163,9 @@ def _blank(v) -> bool:
         return True
     if isinstance(v, float) and math.isnan(v):
         return True
-    return isinstance(v, str) and v == ""
+    # Only spaces: blank to the reader (it strips text), and openpyxl would write it without
+    # xml:space="preserve", so every reader would drop it anyway.
+    return isinstance(v, str) and not v.strip()
 
 
 def _text(v) -> str:
@@ -237,7 +239,7 @@ def _build(settings: dict, frames: dict[str, pd.DataFrame]) -> Workbook:
         if spec.kv_rows:
             _write_settings(ws, spec, settings)
         else:
-            _write_table(ws, spec, frames.get(spec.key))
+            _write_table(ws, spec, frames.get(spec.key), settings["year"])
         _print_setup(ws, spec, settings)
     _define_lookup_names(wb, n_rows)
     _write_help(help_ws, settings)
@@ -260,10 +262,10 @@ def _write_settings(ws, spec: schema.SheetSpec, settings: dict) -> None:
             cell.data_type = "s"  # '=...' stays text
         if kv.type != schema.INT:
             cell.number_format = "@"
-        dv = _type_validation(kv)
-        if dv is None and _prompt(kv):
+        dv = _type_validation(kv, settings["year"])
+        if dv is None and _prompt(kv, settings["year"]):
             dv = DataValidation(allow_blank=True)  # input message only
-            _messages(dv, kv)
+            _messages(dv, kv, settings["year"])
         if dv is not None:
             dv.add(cell.coordinate)
             ws.add_data_validation(dv)
@@ -272,7 +274,7 @@ def _write_settings(ws, spec: schema.SheetSpec, settings: dict) -> None:
     ws.freeze_panes = "A2"
 
 
-def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None) -> None:
+def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None, year: int) -> None:
     ws.append(spec.headers)
     n = 0 if df is None else len(df)
     if n:
@@ -290,7 +292,7 @@ def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None) -> None:
         for cell in ws[1]:
             cell.comment = _comment(OWNED_NOTE)
     else:
-        _add_validations(ws, spec, capacity(n))
+        _add_validations(ws, spec, capacity(n), year)
     ws.freeze_panes = "A2"
 
 
@@ -362,8 +364,13 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _messages(dv: DataValidation, col: schema.ColumnSpec, error: str | None = None) -> None:
-    prompt = _prompt(col)
+def _type_words(col: schema.ColumnSpec, year: int) -> str:
+    """How a column of this type is filled in, with examples in the workbook's year."""
+    return _TYPE_WORDS.get(col.type, "").format(year=year)
+
+
+def _messages(dv: DataValidation, col: schema.ColumnSpec, year: int, error: str | None = None) -> None:
+    prompt = _prompt(col, year)
     if prompt:
         dv.promptTitle = _clip(col.header, 32)
         dv.prompt = _clip(prompt, 255)
@@ -375,7 +382,7 @@ def _messages(dv: DataValidation, col: schema.ColumnSpec, error: str | None = No
         dv.errorStyle = "stop"
 
 
-def _prompt(col: schema.ColumnSpec) -> str:
+def _prompt(col: schema.ColumnSpec, year: int) -> str:
     parts = [col.hint] if col.hint else []
     if col.choices:
         parts.append("请从下拉列表中选择")
@@ -383,44 +390,44 @@ def _prompt(col: schema.ColumnSpec) -> str:
         ref = schema.sheet(col.lookup[0])
         parts.append(f"请从下拉列表中选择“{ref.name}”中已有的{ref.header_of(col.lookup[1])}")
     elif col.type in (schema.DATE, schema.MONTH, schema.CODE) or (col.type == schema.NAMES and not col.hint):
-        parts.append(_TYPE_WORDS[col.type])
+        parts.append(_type_words(col, year))
     if col.required:
         parts.append("必填")
     return "；".join(parts)
 
 
-def _type_validation(col: schema.ColumnSpec) -> DataValidation | None:
+def _type_validation(col: schema.ColumnSpec, year: int) -> DataValidation | None:
     if col.type == schema.DATE:
         dv = DataValidation(type="date", operator="between", formula1=str(_DATE_MIN),
                             formula2=str(_DATE_MAX), allow_blank=True)
-        _messages(dv, col, f"“{col.header}”应填写日期，格式如 2025-03-15（年-月-日）。")
+        _messages(dv, col, year, f"“{col.header}”应填写日期，格式如 {year}-03-15（年-月-日）。")
         return dv
     if col.type in (schema.INT, schema.NUMBER):
         whole = col.type == schema.INT
         dv = DataValidation(type="whole" if whole else "decimal", operator="between",
                             formula1=str(-_NUM_LIMIT), formula2=str(_NUM_LIMIT), allow_blank=True)
-        _messages(dv, col, f"“{col.header}”应填写{'整数' if whole else '数字'}（半角阿拉伯数字）。")
+        _messages(dv, col, year, f"“{col.header}”应填写{'整数' if whole else '数字'}（半角阿拉伯数字）。")
         return dv
     return None
 
 
-def _add_validations(ws, spec: schema.SheetSpec, last_row: int) -> None:
+def _add_validations(ws, spec: schema.SheetSpec, last_row: int, year: int) -> None:
     for i, col in enumerate(spec.columns, start=1):
         letter = get_column_letter(i)
         if col.choices:
             dv = DataValidation(type="list", formula1='"' + ",".join(col.choices) + '"', allow_blank=True)
-            _messages(dv, col, f"“{col.header}”只能填写：{'、'.join(col.choices)}。请从下拉列表中选择。")
+            _messages(dv, col, year, f"“{col.header}”只能填写：{'、'.join(col.choices)}。请从下拉列表中选择。")
         elif col.lookup:
             ref = schema.sheet(col.lookup[0])
             what = ref.header_of(col.lookup[1])
             dv = DataValidation(type="list", formula1=lookup_name(col.lookup), allow_blank=True)
-            _messages(dv, col, f"“{col.header}”必须是“{ref.name}”中已登记的{what}。"
+            _messages(dv, col, year, f"“{col.header}”必须是“{ref.name}”中已登记的{what}。"
                                f"请先在“{ref.name}”中登记，再从下拉列表中选择。")
         else:
-            dv = _type_validation(col)
+            dv = _type_validation(col, year)
             if dv is None and col.hint:
                 dv = DataValidation(allow_blank=True)  # input message only
-                _messages(dv, col)
+                _messages(dv, col, year)
         if dv is not None:
             dv.add(f"{letter}2:{letter}{last_row}")
             ws.add_data_validation(dv)
@@ -493,7 +500,7 @@ def _help_rows(settings: dict) -> list[tuple[str, str, str, str]]:
         ("section", "二、注意事项", "", ""),
         ("text", f"“{'”“'.join(owned)}”由工具自动写入（灰色标签），请勿手工修改，修改也会在下次运行时被覆盖。", "", ""),
         ("text", "不要修改工作表名称和列标题；可以在表格右侧增加自己的列，也可以调整列的顺序。", "", ""),
-        ("text", "带下拉箭头的单元格请从列表中选择；日期按“年-月-日”填写，如 2025-03-15。", "", ""),
+        ("text", f"带下拉箭头的单元格请从列表中选择；日期按“年-月-日”填写，如 {year}-03-15。", "", ""),
         ("text", f"改{ind.header_of('points')}时不要直接改旧行：在“{ind.name}”新增一行并填写{ind.header_of('valid_from')}，"
                  f"给旧行填写{ind.header_of('valid_to')}。", "", ""),
         ("blank", "", "", ""),
@@ -504,11 +511,11 @@ def _help_rows(settings: dict) -> list[tuple[str, str, str, str]]:
         rows.append(("sheet", spec.name + tag, spec.purpose, ""))
         rows.append(("colhead", "", "列", "说明"))
         for col in spec.kv_rows or spec.columns:
-            rows.append(("col", "必填" if col.required and not spec.owned else "", col.header, _describe(col)))
+            rows.append(("col", "必填" if col.required and not spec.owned else "", col.header, _describe(col, year)))
     return rows
 
 
-def _describe(col: schema.ColumnSpec) -> str:
+def _describe(col: schema.ColumnSpec, year: int) -> str:
     parts = []
     if col.hint:
         parts.append(col.hint)
@@ -518,7 +525,7 @@ def _describe(col: schema.ColumnSpec) -> str:
         ref = schema.sheet(col.lookup[0])
         parts.append(f"下拉选择“{ref.name}”中的{ref.header_of(col.lookup[1])}")
     elif not (col.type == schema.NAMES and col.hint):  # the hint already says how to join names
-        parts.append(_TYPE_WORDS.get(col.type, ""))
+        parts.append(_type_words(col, year))
     return "；".join(p for p in parts if p)
 
 
