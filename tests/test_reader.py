@@ -47,6 +47,18 @@ def test_html_saved_as_xls_names_what_it_is(tmp_path):
     assert "其实是网页（HTML）格式" in msg and "另存为" in msg
 
 
+def test_xml_spreadsheet_2003_is_named_for_what_it_is(tmp_path):
+    page = tmp_path / "系统导出.xls"
+    page.write_text('<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+                    '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+                    'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="住户名册">'
+                    '<Table><Row><Cell><Data ss:Type="String">户号</Data></Cell></Row></Table>'
+                    "</Worksheet></Workbook>", encoding="utf-8")
+    msg = unreadable(page)
+    assert msg.startswith("文件「系统导出.xls」是“XML 电子表格 2003”格式")
+    assert "另存为" in msg and "HTML" not in msg
+
+
 def test_csv_with_an_excel_name(tmp_path):
     text = tmp_path / "名册.xlsx"
     text.write_text("户号,户主姓名\n0001,张大山\n", encoding="gb18030")

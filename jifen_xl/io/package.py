@@ -35,7 +35,7 @@ SAVE_AS_XLSX = "请在 Excel 或 WPS 中打开它，点“文件→另存为”�
 @dataclass(frozen=True)
 class FileKind:
     """What the bytes say a file is: ``zip`` (xlsx/xlsm/xlsb/ods), ``ole`` (xls), ``encrypted``,
-    ``html``, ``csv`` or ``other``."""
+    ``html``, ``xml2003`` (Excel's "XML Spreadsheet 2003"), ``csv`` or ``other``."""
 
     kind: str
 
@@ -70,6 +70,8 @@ def sniff(path: Path) -> FileKind:
     if head.startswith(OLE_MAGIC):
         return FileKind("encrypted" if _ole_is_encrypted(path) else "ole")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in text and b"<workbook" in text:
+        return FileKind("xml2003")  # "XML Spreadsheet 2003", another web-export favourite
     if text.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<table" in text[:2048]:
         return FileKind("html")
     if _looks_like_text(head):

@@ -41,6 +41,9 @@ def _explain_kind(path: Path, kind: str) -> str:
     if kind == "html":
         return (f"文件「{name}」其实是网页（HTML）格式，只是扩展名像 Excel 文件，常见于从网上系统导出的表格。"
                 f"{package.SAVE_AS_XLSX}")
+    if kind == "xml2003":
+        return (f"文件「{name}」是“XML 电子表格 2003”格式，只是扩展名像 Excel 文件，常见于从网上系统导出的表格，"
+                f"工具不能直接读取。{package.SAVE_AS_XLSX}")
     if kind == "csv":
         return f"文件「{name}」其实是文本（CSV/TXT）格式，不是 Excel 工作簿。{package.SAVE_AS_XLSX}"
     return f"文件「{name}」不是 Excel、WPS 或 LibreOffice 工作簿，无法读取。请确认选择了正确的文件。"
