@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import WorkbookUnreadable
-from .package import MAX_RATIO, SPREADSHEET_SUFFIXES, os_reason
+from .package import MAX_RATIO, SPREADSHEET_SUFFIXES, local_header_verdict, os_reason
 
 __all__ = ["ArchiveMember", "ArchiveLimits", "open_archive", "decode_member_name"]
 
@@ -77,7 +77,6 @@ class ArchiveLimits:
 
 
 _CHUNK = 1 << 20
-_LFH = struct.Struct("<4sHHHHHIIIHH")
 _SUPPORTED_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _WINDOWS_BAD = re.compile(r'[<>:"|?*\x00-\x1f]')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.I)
@@ -342,16 +341,10 @@ def _check_declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, run: _Run) -> st
     if run.written + info.file_size > limits.total_bytes:
         return (f"未解压：整个压缩包解压后将超过 {_mb(limits.total_bytes)} 的上限（疑似“压缩炸弹”）。"
                 "请分成几个压缩包后重试。")
-    try:
-        zf.fp.seek(info.header_offset)
-        head = zf.fp.read(_LFH.size)
-    except (OSError, ValueError):
-        head = b""
-    if len(head) != _LFH.size or head[:4] != b"PK\x03\x04":
+    verdict = local_header_verdict(zf, info)
+    if verdict == "damaged":
         return "已损坏（找不到文件头），未解压。请重新打包后重试。"
-    _sig, _v, flags, method, _t, _d, crc, csize, usize, _n, _e = _LFH.unpack(head)
-    if not (flags & 0x08 or 0xFFFFFFFF in (csize, usize)) and \
-            (method, csize, usize, crc) != (info.compress_type, info.compress_size, info.file_size, info.CRC):
+    if verdict == "mismatch":
         return "前后声明的大小不一致（疑似“压缩炸弹”或文件已损坏），已拒绝解压。请确认文件来源。"
     return ""
 
