@@ -44,6 +44,10 @@ NAME_JOINER = "、"
 RESOLUTION_PLACEHOLDER = "待村民代表会议表决（请填写会议日期和决议文号）"
 
 
+#: Text columns at least this wide (characters) wrap their text (see ``ColumnSpec.wraps``).
+WRAP_WIDTH = 28
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """One column of a sheet.
@@ -68,6 +72,11 @@ class ColumnSpec:
     width: float = 12
     number_format: str | None = None
     hint: str = ""
+
+    @property
+    def wraps(self) -> bool:
+        """Long text (问题说明, 修改建议, 异议内容 ...) wraps in its cell instead of being cut off."""
+        return self.type == TEXT and self.width >= WRAP_WIDTH
 
 
 @dataclass(frozen=True)

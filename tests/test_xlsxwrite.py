@@ -800,3 +800,32 @@ def test_header_found_deep_in_a_large_shared_string_table(tmp_path):
     rows = calamine_rows(path, schema.STOCK.name)
     assert rows == [schema.STOCK.headers, ["2025-03", "G01", "洗衣粉", 12, 0, 2, 10]]  # calamine starts at B3
     assert '<dimension ref="B3:H4"' in sheet_xml(path, schema.STOCK.name)
+
+
+# --- 5. printing: long findings get rows tall enough to show them ----------------------
+
+def test_long_findings_get_rows_tall_enough_to_print(village_book, tmp_path):
+    """Excel keeps a row's height and LibreOffice does not grow it when printing: a long 问题说明
+    would print as one cut-off line. Rows whose wrapped text needs more lines get that height,
+    and an independent application (LibreOffice) keeps it."""
+    long_message = "户号「0001」的指标「JC-01」累计 12 分后超过每月上限 10 分（从本行起超出），" * 2
+    frame = pd.DataFrame([
+        ["错误", "积分登记", 3, "积分", "数量不是数字", "请填写数字", "E-ENT-06"],
+        ["错误", "积分登记", 4, "积分", long_message, "请核对", "E-ENT-12"],
+        ["警告", "积分登记", 5, "备注", "第一行\n第二行\n第三行", "短", "W-ENT-15"],
+    ], columns=schema.FINDINGS.fields)
+    write_owned(village_book, {"findings": frame}, backup=False)
+    ws = openpyxl.load_workbook(village_book)[schema.FINDINGS.name]
+    width = ws.column_dimensions["E"].width  # 问题说明
+    lines = math.ceil(sum(2 if ord(ch) > 0x2E80 else 1 for ch in long_message) / (width - 1))
+    assert lines >= 3
+    assert ws.row_dimensions[2].height in (None, 15)  # one line: left to the application
+    assert ws.row_dimensions[3].height == 15 * lines and ws.row_dimensions[3].customHeight
+    assert ws.row_dimensions[4].height == 15 * 3
+    out = tmp_path / "lo-out"
+    proc = subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
+         "--convert-to", "xlsx", "--outdir", str(out), str(village_book)], capture_output=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    resaved = openpyxl.load_workbook(out / village_book.name)[schema.FINDINGS.name]
+    assert resaved.row_dimensions[3].height == pytest.approx(15 * lines, abs=1)

@@ -52,8 +52,6 @@ AUTHOR = "jifen-xl"
 OWNED_TAB_COLOR = "808080"
 HELP_TAB_COLOR = "70AD47"
 TABLE_STYLE = "TableStyleMedium2"
-#: Text columns at least this wide (characters) wrap.
-WRAP_WIDTH = 28
 OWNED_TABLE_STYLE = "TableStyleLight15"
 #: Total column width (characters) above which a sheet prints landscape.
 PORTRAIT_MAX_WIDTH = 100
@@ -340,7 +338,7 @@ def _set_widths(ws, spec: schema.SheetSpec) -> None:
         if col.number_format:
             # Column style: cells the clerk adds below the data get the same format.
             dim.number_format = col.number_format
-        if col.type == schema.TEXT and col.width >= WRAP_WIDTH:
+        if col.wraps:
             # Long text (问题说明, 修改建议, 异议内容 ...) wraps instead of being cut off in print;
             # the owned-sheet writer gives its cells the column's style.
             dim.alignment = Alignment(wrap_text=True, vertical="top")

@@ -35,6 +35,7 @@ import shutil
 import struct
 import tempfile
 import time
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -850,14 +851,16 @@ class _Package:
         append = new_rows.append
         row_open, row_close = f"<{p}row r=\"", f"</{p}row>"
         cell_open = f'<{p}c r="'
+        tall = _tall_rows(spec, frame, mapped, _col_widths(head, p), row_attrs)
         for i in range(n):
             rn = str(first + i)
             cells = "".join([cell_open + letter + rn + '"' + tails[i]
                              for letter, tails in columns if tails[i] is not None])
+            attrs = tall.get(i, row_attrs)
             if cells:
-                append(row_open + rn + '"' + row_attrs + ">" + cells + row_close)
+                append(row_open + rn + '"' + attrs + ">" + cells + row_close)
             else:
-                append(row_open + rn + '"' + row_attrs + "/>")
+                append(row_open + rn + '"' + attrs + "/>")
         last_row = first + n - 1 if n else header_row
         if n == 0:
             # Keep the look of the empty table (row height, column styles) for the next write.
@@ -1137,26 +1140,66 @@ def _cells(content: str, p: str, with_value: bool = False):
             yield m.group(1), col
 
 
-def _col_styles(head: str, p: str) -> dict[int, str]:
-    """Column index -> default style index from ``<cols><col style=...>``."""
-    out: dict[int, str] = {}
+def _col_attr(head: str, p: str, name: str, cast=str) -> dict:
+    """Column index -> attribute ``name`` of its ``<cols><col min max ...>`` entry (``cast`` applied)."""
+    out: dict = {}
     cols = re.search(r"<%scols\b.*?</%scols>" % (re.escape(p), re.escape(p)), head, re.S)
     if not cols:
         return out
     for m in re.finditer(r"<%scol\b(%s)/?>" % (re.escape(p), _ATTRS), cols.group(0), re.S):
         a = _attrs(m.group(1))
-        if "style" not in a:
-            continue
         try:
-            lo, hi = int(a.get("min", "0")), int(a.get("max", "0"))
-        except ValueError:
+            lo, hi, value = int(a.get("min", "0")), int(a.get("max", "0")), cast(a[name])
+        except (KeyError, ValueError):
             continue
         for c in range(max(lo, 1), min(hi, 16384) + 1):
-            out.setdefault(c, a["style"])
+            out.setdefault(c, value)
     return out
 
 
+def _col_styles(head: str, p: str) -> dict[int, str]:
+    """Column index -> default style index from ``<cols><col style=...>``."""
+    return _col_attr(head, p, "style")
+
+
 _ROW_ATTRS_DROPPED = {"r", "spans", "hidden", "outlineLevel", "collapsed"}
+#: Points per line of wrapped text (the default row height of an 11-point font).
+LINE_POINTS = 15.0
+#: Never taller than this (Excel's limit is 409 points).
+MAX_ROW_POINTS = 409.0
+
+
+def _col_widths(head: str, p: str) -> dict[int, float]:
+    """Column index -> width (characters) from ``<cols><col width=...>``."""
+    return _col_attr(head, p, "width", float)
+
+
+def _text_width(text: str) -> int:
+    """Display width in character cells: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str]], widths: dict[int, float],
+               row_attrs: str) -> dict[int, str]:
+    """Row attributes, by row position, for rows whose wrapping text needs more than one line.
+
+    Excel keeps the height a file gives a row and LibreOffice does not grow it for printing, so
+    a long 问题说明 would print cut off at one line: such rows get an explicit height."""
+    lines = np.ones(len(frame), dtype=int)
+    for col, fld in mapped:
+        column = spec.column(fld) if fld in spec.fields else None
+        if column is None or not column.wraps or fld not in frame.columns:
+            continue
+        per_line = max(widths.get(col, column.width) - 1, 4)
+        for i, v in enumerate(frame[fld].tolist()):
+            if isinstance(v, str) and len(v) * 2 > per_line or isinstance(v, str) and "\n" in v:
+                need = sum(max(1, math.ceil(_text_width(part) / per_line)) for part in v.split("\n"))
+                lines[i] = max(lines[i], need)
+    if not (lines > 1).any():
+        return {}
+    base = "".join(" " + m.group(0) for m in _ATTR_RE.finditer(row_attrs) if m.group(1) not in ("ht", "customHeight"))
+    return {int(i): f'{base} ht="{min(lines[i] * LINE_POINTS, MAX_ROW_POINTS):g}" customHeight="1"'
+            for i in np.flatnonzero(lines > 1)}
 
 
 def _template_row_attrs(attrs: str) -> str:
