@@ -29,21 +29,22 @@ def unsettled_months(village: Village) -> list[pd.Period]:
     eff = effective_entries(village)
     open_ = eff["date"].notna() & ~eff["withdrawn"] & (
         eff["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC)) | eff["objection_open"])
-    dates = eff.loc[open_, "date"]
-    if village.year is not None:
-        dates = dates[dates.dt.year == village.year]
-    return sorted(set(dates.dt.to_period("M")))
+    return _months(eff.loc[open_, "date"], village.year)
+
+
+def _months(dates: pd.Series, year: int | None) -> list[pd.Period]:
+    """The distinct months of ``dates`` (within ``year`` when given), in order."""
+    if year is not None:
+        dates = dates[dates.dt.year == year]
+    months = np.unique(dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]"))
+    return [pd.Period(m, "M") for m in months if not np.isnat(m)]
 
 
 def last_settled_month(village: Village) -> pd.Period | None:
     """The month before the first month still under publicity or objection (SPEC: months close
     in order, and such a month cannot be closed yet); without one, the latest month with
     confirmed entries."""
-    counted = counted_entries(effective_entries(village))
-    dates = counted["date"]
-    if village.year is not None:
-        dates = dates[dates.dt.year == village.year]
-    months = set(dates.dt.to_period("M"))
+    months = set(_months(counted_entries(effective_entries(village), ["date"])["date"], village.year))
     pending = unsettled_months(village)
     if pending:
         months = {m for m in months if m < pending[0]}

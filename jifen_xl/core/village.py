@@ -28,6 +28,8 @@ class Village:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     header_rows: dict[str, int] = field(default_factory=dict)
     settings_rows: dict[str, int] = field(default_factory=dict)
+    #: Facts derived from the tables, computed once (validation and the ledger both need them).
+    derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         frame = self.tables.get(key)
@@ -119,13 +121,21 @@ def objection_outcome(objections: pd.DataFrame) -> pd.DataFrame:
 
 
 def effective_entries(village: Village) -> pd.DataFrame:
-    """Entries with the points that count after objections.
+    """Entries with the points that count after objections (computed once per village; treat
+    the frame as read-only).
 
     Adds ``kind`` (积分类型 of the item on the date), ``value`` (分值), ``computed``
     (数量 × 分值), ``effective`` (corrected points where an objection was upheld as 更正,
     the typed 积分 or else ``computed``), ``withdrawn`` (撤销 by objection or 状态 已撤销),
     ``objection_open`` and ``corrected``.
     """
+    cached = village.derived.get("effective_entries")
+    if cached is None:
+        cached = village.derived["effective_entries"] = _effective_entries(village)
+    return cached
+
+
+def _effective_entries(village: Village) -> pd.DataFrame:
     entries = village["entries"]
     items = item_on_date(village["indicators"], entries)
     qty = entries["qty"].fillna(1.0)
