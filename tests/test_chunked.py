@@ -8,6 +8,7 @@ take the parallel path; which rows each cut falls between changes with ``n``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import openpyxl
@@ -40,9 +41,13 @@ def whole_and_split(path: Path, sheet: str, pieces: int):
 
 
 def split_was_used(path: Path, sheet: str, pieces: int) -> bool:
+    """Whether the parallel path itself gave the grid (it returns None to have the sheet read whole)."""
     book = XlsxFile(path, pieces=pieces)
     data, region = book._sheet_xml(sheet), book._region(sheet)
-    return bool(data and region and chunked.cut_points(data, region, pieces))
+    if not (data and region):
+        return False
+    return chunked.read_rows(book._support_parts(), book._parts[sheet], sheet, data, region, pieces,
+                             book._piece_checker(sheet)) is not None
 
 
 def workbook(path: Path, rows: list[list], merged: tuple[str, ...] = ()) -> Path:
@@ -142,7 +147,9 @@ def test_rows_out_of_order_across_a_cut_fall_back_to_the_whole_read(tmp_path):
         return xml.replace(b"</sheetData>", row + b"</sheetData>")
 
     rewrite_members(path, path, {part: swap})
-    assert split_was_used(path, "数据", 2)
+    book = XlsxFile(path)
+    assert chunked.cut_points(book._sheet_xml("数据"), book._region("数据"), 2)  # it is cut ...
+    assert not split_was_used(path, "数据", 2)  # ... and the stitch refuses the overlap
     whole, split = whole_and_split(path, "数据", 2)
     assert split == whole
     assert whole[0][1] == ["第2行", 2.0]
@@ -212,3 +219,39 @@ def test_a_refused_piece_leaves_no_temporary_files(tmp_path, monkeypatch):
     with pytest.raises(WorkbookUnreadable, match="XFD1048576"):
         XlsxFile(path, pieces=4)._rows("数据")
     assert list(scratch.iterdir()) == []
+
+
+def test_pieces_that_pass_alone_but_not_together_are_refused_like_the_whole(tmp_path):
+    """One stray value far to the right in the first piece, many rows in the others: each piece
+    is small, the stitched grid (all rows x that far column) is not."""
+    path = workbook(tmp_path / "宽.xlsx", [["x"]])
+    rows = b'<row r="1"><c r="A1"><v>1</v></c><c r="ZZ1"><v>1</v></c></row>' + b"".join(
+        b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (r, r) for r in range(2, 60_001))
+    rewrite_members(path, path, {"xl/worksheets/sheet1.xml": lambda d: re.sub(
+        rb"<sheetData>.*</sheetData>", b"<sheetData>" + rows + b"</sheetData>", d, flags=re.S)})
+    whole, split = whole_and_split(path, "数据", 4)
+    assert isinstance(whole, str) and "ZZ60000" in whole
+    assert split == whole
+
+
+@pytest.mark.parametrize("markup", [
+    b'<!-- </row><row r="21"><c r="C21"><v>9</v></c></row> -->',  # a comment spelling a row
+    b'<?pi </row><row r="21"?>',
+    b'<mergeCells count="1"><mergeCell ref="A1:A2"/></mergeCells>',
+], ids=["comment", "instruction", "merges-among-rows"])
+def test_markup_among_the_rows_is_read_whole(tmp_path, markup):
+    path = workbook(tmp_path / "怪.xlsx", [[f"第{i}行", i] for i in range(1, 41)])
+    rewrite_members(path, path, {"xl/worksheets/sheet1.xml": lambda d: d.replace(b'<row r="20"', markup + b'<row r="20"')})
+    for pieces in (2, 3, 5):
+        whole, split = whole_and_split(path, "数据", pieces)
+        assert split == whole
+        assert not split_was_used(path, "数据", pieces)
+
+
+def test_a_comment_before_the_sheet_data_is_read_whole(tmp_path):
+    path = workbook(tmp_path / "注释.xlsx", [[f"第{i}行", i] for i in range(1, 41)])
+    rewrite_members(path, path, {"xl/worksheets/sheet1.xml":
+                                 lambda d: d.replace(b"<sheetData>", b"<!-- old <sheetData> --><sheetData>", 1)})
+    whole, split = whole_and_split(path, "数据", 3)
+    assert split == whole and len(whole[0]) == 40
+    assert not split_was_used(path, "数据", 3)

@@ -198,3 +198,25 @@ def test_an_unreadable_date_is_one_finding_not_three(village_book):
     _, report = app.check(village_book, today=TODAY)
     assert [(p.row, p.column, p.rule, p.message) for p in report.problems] == [
         (2, "日期", "E-FMT-DATE", "「2026年13月5日」不是有效日期")]
+
+
+def test_an_unfinished_catalogue_row_never_wins_over_a_complete_one():
+    """A clerk starts a new row for JC-22 (生效日期 filled in, 积分类型 and 分值 not yet): the
+    complete row still in force keeps counting, and a date only the unfinished row covers is
+    "not in force", not "unknown code"."""
+    from jifen_xl.core.village import item_on_date
+
+    cat = pd.DataFrame({
+        "code": ["JC-22", "JC-22", "JC-23", "JC-23"],
+        "kind": ["基础积分", None, None, "基础积分"],
+        "points": [3.0, None, None, 2.0],
+        "name": ["门前三包", "门前三包", "垃圾分类", "垃圾分类"],
+        "cap_month": [None] * 4, "cap_year": [None] * 4,
+        "valid_from": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-01", "2026-07-01"]),
+        "valid_to": pd.to_datetime([None, None, "2026-06-30", None]),
+    })
+    entries = pd.DataFrame({"code": ["JC-22", "JC-23"], "date": pd.to_datetime(["2026-03-05", "2026-03-05"])})
+    got = item_on_date(cat, entries)
+    assert got["in_force"].tolist() == [True, False]  # JC-23 on that date: only the unfinished row
+    assert got["value"].tolist()[0] == 3.0
+    assert got["found_code"].tolist() == [True, True]

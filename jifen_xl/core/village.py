@@ -66,8 +66,10 @@ def item_on_date(indicators: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFram
     if len(multi):
         pos = np.flatnonzero(pd.Index(multi["code"].unique()).get_indexer(codes) >= 0)
         left = pd.DataFrame({"_pos": pos, "code": codes[pos], "date": dates[pos]})
-        m = left.merge(multi[["code", "valid_from", "valid_to"]].rename_axis("_row").reset_index(), on="code")
-        m["_ok"] = _in_period(m["date"], m["valid_from"], m["valid_to"])
+        m = left.merge(multi[["code", "kind", "points", "valid_from", "valid_to"]].rename_axis("_row").reset_index(),
+                       on="code")
+        # in force: a complete row (积分类型 or 分值 filled in) whose period covers the date
+        m["_ok"] = (m["kind"].notna() | m["points"].notna()) & _in_period(m["date"], m["valid_from"], m["valid_to"])
         m = m.sort_values(["_pos", "_ok", "valid_from"], ascending=[True, False, False], kind="stable")
         first = m.drop_duplicates("_pos", keep="first")
         row[first["_pos"].to_numpy()] = first["_row"].to_numpy()

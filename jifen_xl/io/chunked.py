@@ -42,12 +42,24 @@ MAX_PIECES = 16
 #: work: the first piece is checked alone before any parsing starts, every later one while
 #: earlier ones parse, and a parsed piece becomes Python objects while the next ones parse.
 SMALL_SUPPORT_BYTES = 1_000_000
+#: The pieces together never load more than this of other parts (calamine holds each piece's
+#: shared strings in memory while it parses).
+SUPPORT_BUDGET_BYTES = 128_000_000
 #: A package whose other XML parts (copied into every piece) exceed this is read whole.
 MAX_SUPPORT_BYTES = 64_000_000
 
 # A row tag right after the end of the previous row: never text inside a value (Excel, WPS and
 # LibreOffice escape "<" in text and write no CDATA or comments in sheet data).
 _CUT_RE = re.compile(rb'(?:</row>|/>)\s*(<row r="\d+")')
+#: Markup that does not belong among rows, whose meaning a cut could change (a comment or CDATA
+#: section spanning the cut, a second sheetData, merges written among the rows): a sheet holding
+#: any is read whole. Excel, WPS and LibreOffice write none of them there.
+_NOT_ROWS = (b"<!", b"<?", b"sheetData", b"<mergeCell")
+
+
+def only_rows(xml: bytes, span: tuple[int, int]) -> bool:
+    """Whether ``xml[span]`` (a piece's rows) holds nothing but rows (see ``_NOT_ROWS``)."""
+    return all(xml.find(t, *span) < 0 for t in _NOT_ROWS)
 
 
 def cores() -> int:
@@ -62,7 +74,8 @@ def pieces_for(size: int, support: int = 0, cpus: int | None = None) -> int:
     if cpus < 2 or size < MIN_SPLIT_BYTES:
         return 1
     per_core = 2 if support < SMALL_SUPPORT_BYTES else 1
-    return max(2, min(MAX_PIECES, cpus * per_core, size // PIECE_BYTES))
+    copies = SUPPORT_BUDGET_BYTES // support if support else MAX_PIECES  # each piece loads them again
+    return max(2, min(MAX_PIECES, cpus * per_core, size // PIECE_BYTES, copies))
 
 
 def cut_points(xml: bytes, region: tuple[int, int], pieces: int) -> list[tuple[int, int]] | None:
@@ -78,6 +91,10 @@ def cut_points(xml: bytes, region: tuple[int, int], pieces: int) -> list[tuple[i
     body_start = xml.find(b">", open_at, close_at) + 1
     if body_start <= 0 or xml[body_start - 2:body_start] == b"/>":
         return None
+    declaration = xml.find(b"<?xml", 0, 100)
+    declaration = xml.find(b"?>", declaration, open_at) + 2 if declaration >= 0 else 0
+    if xml.find(b"<!", declaration, open_at) >= 0 or xml.find(b"<?", declaration, open_at) >= 0:
+        return None  # a comment or instruction before the sheet data (one might spell <sheetData>)
     size = close_at - body_start
     cuts = [body_start]
     for k in range(1, pieces):
@@ -172,7 +189,8 @@ def read_rows(parts: dict[str, bytes], sheet_part: str, sheet_name: str, xml: by
     :param parts: every XML part of the package the reader needs besides worksheets
         (workbook, relationships, content types, shared strings, styles), inflated.
     :param check_extent: given a piece's byte span of the rows, raises (a clear refusal) when its
-        cells reach too far; run on each piece before it is parsed. Its refusal propagates; calamine's failures do not.
+        cells, or the grid stitched so far, reach too far; returns ``False`` to have the sheet read
+        whole instead. Run on each piece before it is parsed. Its refusal propagates; calamine's failures do not.
     :param meanwhile: other work for this thread while the last pieces are parsed.
     """
     ranges = cut_points(xml, region, pieces)
@@ -199,17 +217,24 @@ def _parse_pieces(xml, ranges, parts, sheet_part, sheet_name, folder, check_exte
         futures, results, attempted = [], [], 0
         try:
             for k, span in enumerate(ranges):
-                check_extent(span)  # the first piece alone; every later one while the earlier are parsed
+                # the first piece alone; every later one while the earlier ones are parsed
+                if not only_rows(xml, span) or check_extent(span) is False:
+                    return None
                 path = os.path.join(folder, f"{k}.xlsx")
                 _write_package(path, parts, sheet_part, piece(xml, span, ranges))
                 futures.append(pool.submit(_parse, path, sheet_name))
             if meanwhile is not None:
                 meanwhile()
             for f in futures:
-                attempted += 1  # _parse or _grid closes this piece's book, whatever happens
                 try:
-                    results.append(_grid(*f.result()))
+                    book, sheet = f.result()  # _parse closed the book if it failed
                 except Exception:  # calamine refused a piece: read the sheet whole instead
+                    attempted += 1
+                    return None
+                attempted += 1  # from here _grid closes this piece's book, whatever happens
+                try:
+                    results.append(_grid(book, sheet))
+                except Exception:
                     return None
             return results
         finally:  # close every piece parsed but not converted (after a refusal or a failure above)

@@ -110,14 +110,22 @@ class XlsxFile(GridBook):
             self._xml[sheet_name] = data
         return self._xml[sheet_name]
 
-    def _check_piece_extent(self, sheet_name: str, span: tuple[int, int]) -> None:
-        """``_check_extent`` of a piece; a refusal names the whole sheet's extent, as reading it
-        whole would (the whole reaches at least as far as any piece)."""
-        try:
-            self._check_extent(sheet_name, span)
-        except WorkbookUnreadable:
-            self._check_extent(sheet_name)
-            raise
+    def _piece_checker(self, sheet_name: str):
+        """``check_extent`` for ``chunked.read_rows``: bounds each piece AND the grid stitched from
+        the pieces so far (the rows of one piece times the columns of another); a refusal names the
+        whole sheet's extent, as reading it whole would. ``False`` (read the sheet whole) when the
+        pieces' bounds are looser than the whole sheet's and the whole sheet passes."""
+        data, region, most = self._sheet_xml(sheet_name), self._region(sheet_name), [0, 26]
+
+        def check(span: tuple[int, int]) -> bool:
+            last_row, last_col = package.sheet_extent(data, span, region)
+            most[0], most[1] = max(most[0], last_row), max(most[1], last_col)
+            if most[0] * most[1] > MAX_CELLS:
+                self._check_extent(sheet_name)  # raises the whole sheet's refusal
+                return False
+            return True
+
+        return check
 
     def _support_parts(self) -> dict[str, bytes] | None:
         """The package's XML parts other than worksheets (workbook, relationships, shared strings,
@@ -164,7 +172,7 @@ class XlsxFile(GridBook):
         if wanted > 1 and (region := self._region(sheet_name)) and (support := self._support_parts()) is not None:
             pieces = self.pieces or chunked.pieces_for(len(data), sum(map(len, support.values())))
             got = chunked.read_rows(support, self._parts[sheet_name], sheet_name, data, region, pieces,
-                                    lambda span: self._check_piece_extent(sheet_name, span),
+                                    self._piece_checker(sheet_name),
                                     meanwhile=lambda: self._has_formulas(sheet_name))
             if got is not None:
                 return got
