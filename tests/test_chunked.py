@@ -236,9 +236,11 @@ def test_pieces_that_pass_alone_but_not_together_are_refused_like_the_whole(tmp_
 
 @pytest.mark.parametrize("markup", [
     b'<!-- </row><row r="21"><c r="C21"><v>9</v></c></row> -->',  # a comment spelling a row
+    b'<![CDATA[</row><row r="21">]]>',
     b'<?pi </row><row r="21"?>',
-    b'<mergeCells count="1"><mergeCell ref="A1:A2"/></mergeCells>',
-], ids=["comment", "instruction", "merges-among-rows"])
+    b'</sheetData><sheetData>',
+    b'<mergeCells count="1"><mergeCell ref="B30:B31"/></mergeCells>',
+], ids=["comment", "cdata", "instruction", "second-sheetData", "merges-among-rows"])
 def test_markup_among_the_rows_is_read_whole(tmp_path, markup):
     path = workbook(tmp_path / "怪.xlsx", [[f"第{i}行", i] for i in range(1, 41)])
     rewrite_members(path, path, {"xl/worksheets/sheet1.xml": lambda d: d.replace(b'<row r="20"', markup + b'<row r="20"')})
