@@ -11,10 +11,11 @@ piece's cells land where they were; the pieces' grids are stitched back into the
 whole sheet would have given.
 
 Safety is kept piece by piece: ``check_extent`` (the caller's far-away-cell guard) runs on
-each piece before calamine sees it, and the next piece is checked while the previous one is
-being parsed. Anything unexpected (rows out of order across pieces, a piece calamine will not
-parse) returns ``None`` and the caller reads the sheet whole, as it always did, so this path
-can only change how fast a sheet is read, never what is read.
+each piece, and on the grid stitched from the pieces so far, before calamine sees the piece;
+the next piece is checked while the previous one is being parsed. Anything unexpected (markup
+no producer writes among rows, rows out of order across pieces, a piece calamine will not
+parse, no room for the temporary files) returns ``None`` and the caller reads the sheet whole,
+as it always did, so this path can only change how fast a sheet is read, never what is read.
 """
 
 from __future__ import annotations
