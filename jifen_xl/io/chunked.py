@@ -21,8 +21,8 @@ as it always did, so this path can only change how fast a sheet is read, never w
 from __future__ import annotations
 
 import os
-import tempfile
 import re
+import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable
@@ -52,6 +52,8 @@ MAX_SUPPORT_BYTES = 64_000_000
 # A row tag right after the end of the previous row: never text inside a value (Excel, WPS and
 # LibreOffice escape "<" in text and write no CDATA or comments in sheet data).
 _CUT_RE = re.compile(rb'(?:</row>|/>)\s*(<row r="\d+")')
+
+
 def only_rows(xml: bytes, span: tuple[int, int]) -> bool:
     """Whether ``xml[span]`` (a piece's rows) holds no markup whose meaning a cut could change: a
     comment, CDATA section or processing instruction (which could spell a row, or hide one), a
