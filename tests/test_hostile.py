@@ -333,6 +333,36 @@ def test_far_cells_are_refused_whatever_the_spelling(book, shape, where):
         "请在 Excel 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列后保存，再重试。")
 
 
+def test_a_far_cell_in_an_ods_gets_the_far_cell_answer(tmp_path):
+    """calamine reads a whole .ods on opening and refuses one that would need more cells than it
+    allows; the clerk gets the same answer as for a far cell in an .xlsx."""
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+    cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+               '<office:body><office:spreadsheet><table:table table:name="住户名册">'
+               f'<table:table-row>{cell.format("户号")}{cell.format("户主姓名")}</table:table-row>'
+               '<table:table-row table:number-rows-repeated="1048000"><table:table-cell/></table:table-row>'
+               '<table:table-row><table:table-cell table:number-columns-repeated="16000"/>'
+               '<table:table-cell office:value-type="float" office:value="1"/></table:table-row>'
+               "</table:table></office:spreadsheet></office:body></office:document-content>")
+    path = tmp_path / "远处.ods"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+        z.writestr("META-INF/manifest.xml",
+                   '<?xml version="1.0"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:'
+                   'manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/'
+                   'vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" '
+                   'manifest:media-type="text/xml"/></manifest:manifest>')
+    run = run_cli("validate", "--dry-run", path)
+    assert run.code == 2 and run.seconds < SECONDS and run.peak_mb < PEAK_MB
+    assert run.output.strip() == (
+        "Error: 文件「远处.ods」中有工作表的数据范围远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。"
+        "请在 Excel、WPS 或 LibreOffice 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列后保存，再重试。")
+
+
 @pytest.mark.parametrize("xml, bound", [
     (b'<worksheet><cols><col min="1" max="3"/></cols><sheetData><row r="1"><c r="A1"/><c r="C1"/></row>'
      b'<row r="7"><c r="B7"/></row></sheetData><conditionalFormatting sqref="A1"/></worksheet>', (7, 26)),

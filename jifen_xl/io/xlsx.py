@@ -33,6 +33,17 @@ def _has_formula_or_error(data: bytes) -> bool:
     return bool(re.search(tag + rb"[ >/]", data)) or b't="e"' in data
 
 
+#: What calamine says when a sheet would need more cells than it allows (it checks .ods sheets).
+_CELL_LIMIT = "Cell limit exceeded"
+
+
+def _too_far(label: str, sheet_name: str | None = None) -> str:
+    """The far-away-cell refusal when the reader, not the extent scan, found it (no cell address)."""
+    where = f"的工作表「{sheet_name}」" if sheet_name else "中有工作表"
+    return (f"文件「{label}」{where}的数据范围远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。"
+            f"请在 Excel、WPS 或 LibreOffice 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列后保存，再重试。")
+
+
 def _explain_kind(path: Path, kind: str) -> str:
     name = path.name
     if kind == "encrypted":
@@ -94,6 +105,8 @@ class XlsxFile(GridBook):
         except pc.PasswordError as exc:
             raise WorkbookUnreadable(_explain_kind(self.path, "encrypted")) from exc
         except Exception as exc:  # calamine raises several unrelated types for broken files
+            if _CELL_LIMIT in str(exc):  # an .ods is read whole on opening; calamine caps its cells
+                raise WorkbookUnreadable(_too_far(self.label)) from exc
             raise WorkbookUnreadable(
                 f"文件「{self.label}」已损坏或格式无法识别，请用 Excel 或 WPS 打开后另存为 .xlsx 再试。") from exc
         self.sheet_names: list[str] = list(self._book.sheet_names)
@@ -182,6 +195,8 @@ class XlsxFile(GridBook):
             rows = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
         except Exception as exc:  # calamine's errors for a damaged sheet vary by format
+            if _CELL_LIMIT in str(exc):
+                raise WorkbookUnreadable(_too_far(self.label, sheet_name)) from exc
             raise WorkbookUnreadable(
                 f"文件「{self.label}」的工作表「{sheet_name}」无法读取，可能已损坏。"
                 f"请用 Excel 或 WPS 打开后另存为 .xlsx 再试。") from exc
