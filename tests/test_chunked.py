@@ -257,3 +257,60 @@ def test_a_comment_before_the_sheet_data_is_read_whole(tmp_path):
     whole, split = whole_and_split(path, "数据", 3)
     assert split == whole and len(whole[0]) == 40
     assert not split_was_used(path, "数据", 3)
+
+
+_CHILD = """
+import json, sys
+from jifen_xl.errors import WorkbookUnreadable
+from jifen_xl.io.xlsx import XlsxFile
+try:
+    rows, merged = XlsxFile(sys.argv[1], pieces=int(sys.argv[2]))._rows("数据")
+    print(json.dumps(["read", len(rows), max(map(len, rows), default=0)]))
+except WorkbookUnreadable as exc:
+    print(json.dumps(["refused", str(exc)]))
+"""
+
+
+def _read_in_child(path: Path, pieces: int) -> list:
+    """The read in a child process under the hostile suite's address-space limit (a far cell that
+    got past the guard would make calamine abort the process, not raise)."""
+    import json
+    import subprocess
+    import sys
+
+    from .test_hostile import _limit
+
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(pieces)], capture_output=True,
+                          text=True, timeout=120, preexec_fn=_limit)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+_FAR_CELL = b'<c t="inlineStr"><is><t>x</t></is></c>'
+
+
+@pytest.mark.parametrize("shape", [
+    b'<row r="12"><c r="XFD1048576"><v>1</v></c></row>',  # a cell far outside its row
+    b'<row r="12"><c r="a12"><v>1</v></c><c r="xfd1048576"><v>1</v></c></row>',  # lower case
+    b"<row r='12'><c r = 'XFD1048576'><v>1</v></c></row>",  # quotes and spaces
+    b'<row r="12">' + _FAR_CELL * 16384 + b"</row>",  # a row 16,384 cells wide, cells without r
+    b'<row r="12"><x:c xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" r="XFD1048576">'
+    b"<x:v>1</x:v></x:c></row>",  # a namespace-prefixed cell
+], ids=["outside-its-row", "lower-case", "quotes", "wide-row-without-r", "prefixed"])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_far_cells_anywhere_are_refused_in_pieces_as_whole(tmp_path, shape, where):
+    """The hostile suite's far-cell spellings, placed in the first, a middle or the last piece,
+    read with the sheet forced into pieces: the same answer as the whole read, in a child that
+    stays within the memory limit."""
+    path = workbook(tmp_path / "远处.xlsx", [[f"第{i}行", i] for i in range(1, 301)])
+    row = {"first": 14, "middle": 150, "last": 290}[where]
+    rewrite_members(path, path, {"xl/worksheets/sheet1.xml": lambda d: d.replace(
+        b'<row r="%d"' % row, shape.replace(b'r="12"', b'r="%d"' % (row - 1)).replace(b"r='12'", b"r='%d'" % (row - 1))
+        + b'<row r="%d"' % row, 1)})
+    whole = _read_in_child(path, 1)
+    if b"1048576" in shape:
+        assert whole[0] == "refused" and "远超村级工作簿的规模" in whole[1]
+    else:  # 300 rows x 16,384 columns is within the limit: read, and read alike in pieces
+        assert whole == ["read", 300, 16384]
+    for pieces in (3, 5) if whole[0] == "refused" else (3,):  # (a 4.9-million-cell read is slow)
+        assert _read_in_child(path, pieces) == whole
