@@ -96,20 +96,27 @@ def _report(label: str, path: Path, t_gen: float, t_write: float, how: str, n_en
           f"  {size:.1f} MB")
 
 
+def _generated(path: Path, label: str, households: int, write, how: str, force: bool) -> Path:
+    """``path`` (cached) holding a generated village of ``households`` × 60 entries, written by ``write``."""
+    if path.exists() and not force:
+        return path
+    DATA.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    settings, tables = generate_village(households=households, seed=SEED, entries_per_household=60)
+    t1 = time.perf_counter()
+    write(path, settings, tables)
+    _report(label, path, t1 - t0, time.perf_counter() - t1, how, len(tables["entries"]))
+    return path
+
+
 def village_year(force: bool = False) -> Path:
     """The cached 1,000-household / 60,000-entry village-year, written by ``build_workbook``."""
     from jifen_xl.io.template import build_workbook
 
-    if VILLAGE_YEAR.exists() and not force:
-        return VILLAGE_YEAR
-    DATA.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    settings, tables = generate_village(households=1000, seed=SEED, entries_per_household=60)
-    t1 = time.perf_counter()
-    build_workbook(VILLAGE_YEAR, settings, tables, overwrite=True)
-    t2 = time.perf_counter()
-    _report("village-year", VILLAGE_YEAR, t1 - t0, t2 - t1, "io.template.build_workbook", len(tables["entries"]))
-    return VILLAGE_YEAR
+    def write(path, settings, tables):
+        build_workbook(path, settings, tables, overwrite=True)
+
+    return _generated(VILLAGE_YEAR, "village-year", 1000, write, "io.template.build_workbook", force)
 
 
 def village_year_lo(force: bool = False) -> Path | None:
@@ -135,25 +142,13 @@ def village_year_lo(force: bool = False) -> Path | None:
     return VILLAGE_YEAR_LO
 
 
-#: The benchmark workbooks by name, in the order they are built and timed.
-BUILDERS = {"village-year": village_year, "village-year-lo": village_year_lo}
-
-
 def stress(force: bool = False) -> Path:
     """The cached 600,000-entry stress workbook (10,000 households × 60), written by ``write_fast``."""
-    if STRESS.exists() and not force:
-        return STRESS
-    DATA.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    settings, tables = generate_village(households=10_000, seed=SEED, entries_per_household=60)
-    t1 = time.perf_counter()
-    write_fast(STRESS, settings, tables)
-    t2 = time.perf_counter()
-    _report("stress", STRESS, t1 - t0, t2 - t1, "openpyxl write_only (make_data.write_fast)", len(tables["entries"]))
-    return STRESS
+    return _generated(STRESS, "stress", 10_000, write_fast, "openpyxl write_only (make_data.write_fast)", force)
 
 
-BUILDERS["stress"] = stress
+#: The benchmark workbooks by name, in the order they are built and timed.
+BUILDERS = {"village-year": village_year, "village-year-lo": village_year_lo, "stress": stress}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,6 @@ import shutil
 import struct
 import tempfile
 import time
-import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ import pandas as pd
 from defusedxml import ElementTree as SafeET
 
 from .. import errors
+from ..render import display_width
 from ..schema import BY_KEY, SheetSpec
 from .grid import col_index, col_letter, norm_header
 from .package import os_reason
@@ -1174,11 +1174,6 @@ def _col_widths(head: str, p: str) -> dict[int, float]:
     return _col_attr(head, p, "width", float)
 
 
-def _text_width(text: str) -> int:
-    """Display width in character cells: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str]], widths: dict[int, float],
                row_attrs: str) -> dict[int, str]:
     """Row attributes, by row position, for rows whose wrapping text needs more than one line.
@@ -1187,24 +1182,26 @@ def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str
     a long 问题说明 would print cut off at one line: such rows get an explicit height."""
     lines = np.ones(len(frame), dtype=int)
     for col, fld in mapped:
-        column = spec.column(fld) if fld in spec.fields else None
-        if column is None or not column.wraps or fld not in frame.columns:
+        column = spec.column(fld)
+        if not column.wraps or fld not in frame.columns:
             continue
         per_line = max(widths.get(col, column.width) - 1, 4)
         for i, v in enumerate(frame[fld].tolist()):
-            if isinstance(v, str) and len(v) * 2 > per_line or isinstance(v, str) and "\n" in v:
-                need = sum(max(1, math.ceil(_text_width(part) / per_line)) for part in v.split("\n"))
-                lines[i] = max(lines[i], need)
+            if not isinstance(v, str) or (len(v) * 2 <= per_line and "\n" not in v):
+                continue  # one line, whatever its characters
+            need = sum(max(1, math.ceil(display_width(part) / per_line)) for part in v.split("\n"))
+            lines[i] = max(lines[i], need)
     if not (lines > 1).any():
         return {}
-    base = "".join(" " + m.group(0) for m in _ATTR_RE.finditer(row_attrs) if m.group(1) not in ("ht", "customHeight"))
+    base = _template_row_attrs(row_attrs, drop={"ht", "customHeight"})
     return {int(i): f'{base} ht="{min(lines[i] * LINE_POINTS, MAX_ROW_POINTS):g}" customHeight="1"'
             for i in np.flatnonzero(lines > 1)}
 
 
-def _template_row_attrs(attrs: str) -> str:
-    """The attributes of the first old data row worth repeating (height, style), as text."""
-    kept = [m.group(0) for m in _ATTR_RE.finditer(attrs) if m.group(1) not in _ROW_ATTRS_DROPPED]
+def _template_row_attrs(attrs: str, drop: set[str] = _ROW_ATTRS_DROPPED) -> str:
+    """The attributes of the first old data row worth repeating (height, style), as text; ``drop``
+    names the attributes left out."""
+    kept = [m.group(0) for m in _ATTR_RE.finditer(attrs) if m.group(1) not in drop]
     return "".join(" " + k for k in kept)
 
 
