@@ -61,6 +61,9 @@ class ColumnSpec:
     :param width: column width in characters for the template.
     :param number_format: Excel number format for the template.
     :param hint: short help shown in the dropdown's input message and in 使用说明.
+    :param patched: in a clerk's sheet, a column whose cells the toolkit may set row by row
+        (积分登记.状态 when a month is published or closed); every other cell of a clerk's
+        sheet is only read.
     """
 
     header: str
@@ -72,6 +75,7 @@ class ColumnSpec:
     width: float = 12
     number_format: str | None = None
     hint: str = ""
+    patched: bool = False
 
     @property
     def wraps(self) -> bool:
@@ -220,7 +224,7 @@ ENTRIES = SheetSpec(
         C("来源", "source", TEXT, True, choices=SOURCES, width=10),
         C("评议人", "scorers", NAMES, True, width=16, hint="多人用顿号“、”分隔"),
         C("证明材料", "evidence", TEXT, width=16),
-        C("状态", "status", TEXT, True, choices=ENTRY_STATUS, width=8),
+        C("状态", "status", TEXT, True, choices=ENTRY_STATUS, width=8, patched=True),
         C("备注", "note", TEXT, width=20),
     ),
 )

@@ -59,3 +59,21 @@ def tables():
 @pytest.fixture
 def village_book(tmp_path) -> Path:
     return build(tmp_path / "永宁寺村.xlsx")
+
+
+@pytest.fixture(scope="session")
+def rich_template(tmp_path_factory) -> Path:
+    """The workbook carrying everything a lossless write must keep (``fixtures_rich``), built once."""
+    from .fixtures_rich import build_rich_workbook
+
+    return build_rich_workbook(tmp_path_factory.mktemp("rich") / "村级积分台账.xlsm")
+
+
+@pytest.fixture
+def rich(rich_template, tmp_path) -> Path:
+    """A fresh copy of the rich workbook, as a clerk's file."""
+    import shutil
+
+    dest = tmp_path / "永宁寺村2025.xlsm"
+    shutil.copyfile(rich_template, dest)
+    return dest

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.worksheet.table import Table
 
-from .fixtures_rich import (CORPUS, add_content_override, add_relationship, build_rich_workbook, read_zip,
+from .fixtures_rich import (CORPUS, add_content_override, add_relationship, read_zip,
                            rewrite_zip, sheet_parts)
 from jifen_xl import errors, schema
 from jifen_xl.io.xlsxwrite import BACKUP_DIR_NAME, WriteResult, check_writable, write_owned
@@ -106,18 +106,6 @@ def findings_frame() -> pd.DataFrame:
 
 
 FINDING_LINKS = ["'积分登记'!H3", None, "'积分登记'!G4"]
-
-
-@pytest.fixture(scope="module")
-def rich_template(tmp_path_factory) -> Path:
-    return build_rich_workbook(tmp_path_factory.mktemp("rich") / "村级积分台账.xlsm")
-
-
-@pytest.fixture
-def rich(rich_template, tmp_path) -> Path:
-    dest = tmp_path / "永宁寺村2025.xlsm"
-    shutil.copyfile(rich_template, dest)
-    return dest
 
 
 # --- 1. the rich workbook: nothing lost, values right -------------------------

@@ -1,12 +1,14 @@
 """The backend interface every workbook backend implements (file now, live Excel later).
 
 A backend reads one declared table at a time as raw cell values (the core's
-``clean`` module types them) and writes whole owned tables in one call. The
+``clean`` module types them) and writes, in one call, whole owned tables and the few
+cells of clerks' sheets the schema lets the toolkit set (by row key). The
 app layer only talks to this protocol.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,6 +43,22 @@ class RawTable:
         return f"{letter}{row}" if letter and row else ""
 
 
+@dataclass(frozen=True)
+class ColumnPatch:
+    """New values for some cells of one column of a clerk's sheet (积分登记.状态 when a month
+    is published or closed), each row named by its key, never by its position.
+
+    :param sheet: the sheet key (``"entries"``); the sheet must declare a ``key_field``.
+    :param field: the column set; the schema must declare it ``patched``.
+    :param values: row key, as the core holds it (``core.clean.code_of``: "2026-00017") ->
+        the new value (text, number, date; None empties the cell).
+    """
+
+    sheet: str
+    field: str
+    values: Mapping[str, object]
+
+
 class WorkbookBackend(Protocol):
     """What the app needs from a workbook, whoever holds it."""
 
@@ -53,5 +71,7 @@ class WorkbookBackend(Protocol):
 
     def check_writable(self) -> None: ...
 
-    def write_tables(self, frames: dict[str, pd.DataFrame], links: dict[str, list[str | None]] | None = None):
-        ...
+    def write_tables(self, frames: dict[str, pd.DataFrame], links: dict[str, list[str | None]] | None = None,
+                     patches: Sequence[ColumnPatch] = ()):
+        """Write whole owned tables (``frames``) and single cells of declared columns of the
+        clerk's sheets (``patches``), all or nothing."""

@@ -180,5 +180,5 @@ class GridBook:
 
         raise WriteRefused(f"文件「{self.label}」只能读取，工具不能写入这种格式。{SAVE_AS_XLSX}")
 
-    def write_tables(self, frames, links=None, **kwargs):
+    def write_tables(self, frames, links=None, patches=(), **kwargs):
         self.check_writable()

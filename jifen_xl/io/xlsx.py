@@ -256,8 +256,9 @@ class XlsxFile(GridBook):
 
         check_writable(self.path)
 
-    def write_tables(self, frames, links=None, **kwargs):
-        """Write owned tables (月度台账, 校验结果, 库存台账) losslessly; see ``xlsxwrite.write_owned``."""
+    def write_tables(self, frames, links=None, patches=(), **kwargs):
+        """Write owned tables (月度台账, 校验结果, 库存台账) and patched cells losslessly; see
+        ``xlsxwrite.write_owned``."""
         from .xlsxwrite import write_owned
 
-        return write_owned(self.path, frames, links=links, **kwargs)
+        return write_owned(self.path, frames, links=links, patches=patches, **kwargs)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import decimal
+import functools
 import math
 import numbers
 import os
@@ -36,6 +37,7 @@ import struct
 import tempfile
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -46,11 +48,13 @@ from defusedxml import ElementTree as SafeET
 
 from .. import errors
 from ..render import display_width
+from ..core.clean import code_of
 from ..schema import BY_KEY, SheetSpec
+from .base import ColumnPatch
 from .grid import col_index, col_letter, norm_header
 from .package import os_reason
 
-__all__ = ["WriteResult", "write_owned", "check_writable", "BACKUP_DIR_NAME"]
+__all__ = ["ColumnPatch", "WriteResult", "write_owned", "check_writable", "BACKUP_DIR_NAME"]
 
 #: Folder beside the workbook that receives the backup made before each write.
 BACKUP_DIR_NAME = "备份"
@@ -699,6 +703,24 @@ class _Table:
 
 
 @dataclass
+class _Layout:
+    """A worksheet's XML text cut around ``<sheetData>``: ``head`` (up to and including the
+    opening tag), ``body`` (the rows) and ``tail`` (from ``</sheetData>`` on, which is
+    ``tail_start`` characters long); ``p`` is its namespace prefix with the colon."""
+
+    bom: bytes
+    p: str
+    head: str
+    body: str
+    tail: str
+    tail_start: int
+
+    def xml(self, body: str | None = None, head: str | None = None, tail: str | None = None) -> bytes:
+        return self.bom + ((self.head if head is None else head) + (self.body if body is None else body)
+                           + (self.tail if tail is None else tail)).encode("utf-8")
+
+
+@dataclass
 class _SheetPlan:
     """Result of rewriting one owned sheet."""
 
@@ -760,6 +782,15 @@ class _Package:
                 return _resolve(self.workbook_part, r["Target"]), sheet_id
         raise _Corrupt(f"工作表“{sheet_name}”的关系缺失")
 
+    def require_sheet(self, spec: SheetSpec) -> tuple[str, str]:
+        """(part name, sheetId) of the declared sheet; refused (nothing written) when it is missing."""
+        found = self.sheet_part(spec.name)
+        if found is None:
+            raise errors.WriteRefused(
+                f"工作簿「{self.display}」中没有工作表「{spec.name}」，工具没有写入。"
+                f"请从工具的模板工作簿中把「{spec.name}」工作表（含表头）复制到本工作簿，再重试。")
+        return found
+
     # -- shared strings (only the few indices needed, streamed) ---------------
     _SI_RE = re.compile(r"<(?:\w+:)?si(?:\s[^>]*)?(?:/>|>(.*?)</(?:\w+:)?si>)", re.S)
 
@@ -788,8 +819,8 @@ class _Package:
         return out
 
     # -- the owned sheet ------------------------------------------------------
-    def plan_sheet(self, spec: SheetSpec, part: str, frame: pd.DataFrame,
-                   links: list | None, link_field: str) -> _SheetPlan:
+    def _layout(self, spec: SheetSpec, part: str) -> "_Layout":
+        """The worksheet ``part`` cut around its sheet data (refused when it is not a worksheet)."""
         entry = self.zr.get(part)
         if entry is None:
             raise _Corrupt(f"找不到工作表部件“{part}”")
@@ -805,13 +836,17 @@ class _Package:
             raise _Corrupt(f"工作表“{spec.name}”缺少数据区")
         if sd.group(1):
             head, body, tail = text[:sd.start()] + f"<{p}sheetData>", "", f"</{p}sheetData>" + text[sd.end():]
-            tail_start = len(f"</{p}sheetData>")
         else:
             close = text.find(f"</{p}sheetData>", sd.end())
             if close < 0:
                 raise _Corrupt(f"工作表“{spec.name}”的数据区不完整")
             head, body, tail = text[:sd.end()], text[sd.end():close], text[close:]
-            tail_start = len(f"</{p}sheetData>")
+        return _Layout(bom, p, head, body, tail, len(f"</{p}sheetData>"))
+
+    def plan_sheet(self, spec: SheetSpec, part: str, frame: pd.DataFrame,
+                   links: list | None, link_field: str) -> _SheetPlan:
+        lay = self._layout(spec, part)
+        bom, p, head, body, tail, tail_start = lay.bom, lay.p, lay.head, lay.body, lay.tail, lay.tail_start
 
         rows = _RowScanner(body, p)
         tables = self._tables_of(part)
@@ -918,6 +953,125 @@ class _Package:
             table_bytes[t.part] = _retarget_table(self.zr.read(self.zr.get(t.part)), t.part, ref)
         return _SheetPlan(sheet_xml, table_bytes, header_row)
 
+    # -- cells of a clerk's sheet ------------------------------------------------
+    def plan_patches(self, spec: SheetSpec, part: str, patches: list[ColumnPatch]) -> bytes:
+        """The worksheet ``part`` with the patched cells set and every other byte as it was.
+
+        Each row is found by its key (``spec.key_field``) as the reader types it, so a row that
+        moved since the workbook was read is still the right one; a key on no row or on two is
+        refused, as is a patched cell holding a formula. A new value keeps the cell's style."""
+        lay = self._layout(spec, part)
+        p, body = lay.p, lay.body
+        rows = _RowScanner(body, p)
+        header_row, colmap = self._find_header(spec, rows, self._tables_of(part),
+                                               need={spec.key_field, *(pt.field for pt in patches)})
+        key_col = colmap[spec.key_field]
+        wanted = set().union(*(pt.values for pt in patches))
+        where = self._rows_by_key(rows, header_row, key_col, wanted)
+        key_header = spec.header_of(spec.key_field)
+        missing = sorted(wanted - set(where))
+        if missing:
+            shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 个" if len(missing) > 5 else "")
+            raise errors.WriteRefused(
+                f"工作簿「{self.display}」的工作表「{spec.name}」中找不到{key_header}为 {shown} 的行，工具没有写入。"
+                f"可能是读取之后工作簿被修改过（改了{key_header}或删了行）：请保存工作簿后重新运行。")
+        for key in sorted(wanted):
+            found = where[key]
+            if len(found) > 1:
+                shown = "、".join(str(r[4]) for r in found[:5])
+                raise errors.WriteRefused(
+                    f"工作簿「{self.display}」的工作表「{spec.name}」第 {shown} 行的{key_header}都是 {key}，"
+                    f"工具无法确定该改哪一行，没有写入。请把重复的{key_header}改为各不相同后重试。")
+
+        maker = _CellMaker(p, self.date1904)
+        col_styles = _col_styles(lay.head, p)
+        edits: dict[int, list[tuple[int, int, str]]] = {}  # row start -> edits within its content
+        for pt in patches:
+            col = colmap[pt.field]
+            letter = _col_letter(col)
+            keys = sorted(pt.values)
+            tails = maker.column(pd.Series([pt.values[k] for k in keys], dtype=object), None)
+            for key, tail in zip(keys, tails):
+                start, _end, row_attrs, content, rn = where[key][0]
+                cell = _find_cell(content, p, col, rn)
+                if cell is None:
+                    at, style = _insert_at(content, p, col), col_styles.get(col) or _row_style(row_attrs)
+                    if at is None:
+                        raise errors.WriteRefused(
+                            f"工作簿「{self.display}」的工作表「{spec.name}」第 {rn} 行的单元格没有写明位置，"
+                            f"工具无法在「{spec.header_of(pt.field)}」列（{letter}{rn}）安全地补上内容，没有写入。"
+                            f"请在 Excel 或 WPS 中打开工作簿、保存一次后重试。")
+                    span, keep = (at, at), f' s="{style}"' if style and style != "0" else ""
+                else:
+                    cs, ce, attrs, inner = cell
+                    if _formula_re(p).search(inner):
+                        raise errors.WriteRefused(
+                            f"工作簿「{self.display}」的工作表「{spec.name}」第 {rn} 行「{spec.header_of(pt.field)}」列"
+                            f"（{letter}{rn}）是公式，工具不会覆盖公式，没有写入。请把该单元格改为直接填写的内容后重试。")
+                    a = _attrs(attrs)
+                    span, keep = (cs, ce), "".join(f' {n}="{_escape_attr(a[n])}"' for n in ("s", "ph") if n in a)
+                new = f'<{p}c r="{letter}{rn}"{keep}{tail}' if tail is not None else (
+                    f'<{p}c r="{letter}{rn}"{keep}/>' if keep else "")
+                edits.setdefault(start, []).append((*span, col, new))
+
+        out, pos = [], 0
+        for start, end, _attrs_text, content, _rn in sorted({r[0]: r for found in where.values()
+                                                            for r in found}.values()):
+            if start not in edits:
+                continue
+            content_end = end - len(rows.close)
+            content_start = content_end - len(content)
+            # from the end, so earlier offsets hold; two new cells at one place: the right one first
+            for s_, e_, _col, new in sorted(edits[start], key=lambda e: e[:3], reverse=True):
+                content = content[:s_] + new + content[e_:]
+            out += [body[pos:content_start], content]
+            pos = content_end
+        out.append(body[pos:])
+        return lay.xml(body="".join(out))
+
+    def _rows_by_key(self, rows: "_RowScanner", header_row: int, key_col: int, wanted: set[str]) -> dict[str, list]:
+        """Key (typed as the reader types it) -> the rows below ``header_row`` that carry it, in
+        sheet order, for the keys in ``wanted``; each row as ``_RowScanner._iter`` gives it."""
+        found: dict[str, list] = {}
+        shared: list[tuple[int, object]] = []
+        for where, (kind, text) in self._key_cells(rows, header_row, key_col):
+            if kind == "s":
+                if text.strip().isdigit():
+                    shared.append((int(text), where))
+                continue
+            key = _key_of(kind, text)
+            if key in wanted:
+                found.setdefault(key, []).append(where)
+        if shared:
+            texts = self.shared_strings({i for i, _ in shared})
+            for i, where in shared:
+                key = code_of(texts.get(i))
+                if key in wanted:
+                    found.setdefault(key, []).append(where)
+        return {key: [rows.around(w) if isinstance(w, int) else w for w in sorted(places, key=_offset)]
+                for key, places in found.items()}
+
+    @staticmethod
+    def _key_cells(rows: "_RowScanner", header_row: int, key_col: int):
+        """(row or offset, (type, text)) of the key cell of every row below ``header_row`` that
+        has one: the row as ``_RowScanner._iter`` gives it, or the cell's offset in the sheet
+        data (``_RowScanner.around`` gives its row).
+
+        When every cell of the sheet starts ``<c r="`` (Excel, WPS, LibreOffice), the key cells are
+        found with one search over the sheet data; otherwise row by row."""
+        body, p = rows.body, rows.p
+        if _plain_cell_re(p).search(body) is not None:  # a cell spelled otherwise: row by row
+            for row in rows._iter():
+                if row[4] > header_row and row[3]:
+                    cell = _find_cell(row[3], p, key_col, row[4])
+                    if cell is not None:
+                        yield row, _cell_text(_attrs(cell[2]), cell[3], p)
+            return
+        for m in _key_cell_re(p, _col_letter(key_col)).finditer(body):
+            if int(m.group(1)) > header_row:
+                t = _T_ATTR_RE.search(m.group(2))
+                yield m.start(), _cell_text({"t": t.group(1)} if t else {}, m.group(3) or "", p)
+
     def _refuse_clerk_columns(self, spec: SheetSpec, old_body: str, p: str, ours: set[int],
                               tables: list[_Table]) -> None:
         """The data rows of an owned sheet are rewritten whole. A column the toolkit does not
@@ -946,9 +1100,14 @@ class _Package:
                               cols))
         return out
 
-    def _find_header(self, spec: SheetSpec, rows: "_RowScanner", tables: list[_Table]) -> tuple[int, dict[str, int]]:
-        """Header row number and field -> column index, via the sheet's table or by scanning rows."""
+    def _find_header(self, spec: SheetSpec, rows: "_RowScanner", tables: list[_Table],
+                     need: set[str] | None = None) -> tuple[int, dict[str, int]]:
+        """Header row number and field -> column index, via the sheet's table or by scanning rows.
+
+        :param need: the fields whose columns must be found (default: all of them); the header
+            row is the one naming the most declared headers either way."""
         wanted = {_norm_header(c.header): c.field for c in spec.columns}
+        need = set(spec.fields) if need is None else need
         ordered = sorted(tables, key=lambda t: t.name.lower() != spec.table.lower())
         for t in ordered:
             if t.ref is None or t.header_rows == 0:
@@ -958,7 +1117,7 @@ class _Package:
                 fld = wanted.get(_norm_header(name))
                 if fld and fld not in found:
                     found[fld] = t.ref[0] + i
-            if len(found) == len(wanted):
+            if len(found) == len(wanted) or (need <= set(found) and t.name.lower() == spec.table.lower()):
                 return t.ref[1], found
 
         # No table names all headers: look at the cells of the top rows.
@@ -983,7 +1142,9 @@ class _Package:
                 best = (rn, len(found), found)
             if len(found) == len(wanted):
                 return rn, found
-        missing = [c.header for c in spec.columns if c.field not in best[2]]
+        missing = [c.header for c in spec.columns if c.field in need and c.field not in best[2]]
+        if best[1] and not missing:
+            return best[0], best[2]
         if best[1] == 0:
             raise errors.WriteRefused(
                 f"工作簿「{self.display}」的工作表「{spec.name}」里找不到表头行（应包含：{'、'.join(spec.headers)}）。"
@@ -1047,11 +1208,22 @@ class _Package:
 
 
 def _rich_text(inner: str, p: str) -> str:
-    """Plain text of an ``<si>`` / ``<is>`` body: all ``<t>`` runs, phonetic runs skipped."""
+    """Plain text of an ``<si>`` / ``<is>`` body: all ``<t>`` runs, phonetic runs skipped.
+
+    :param p: the namespace prefix as a regex (``"x:"`` escaped, or ``(?:\\w+:)?``)."""
+    plain = _plain_text_re(p).fullmatch(inner)  # one run, as nearly every producer writes text
+    if plain:
+        return _unescape(plain.group(1))
     if "rPh" in inner:
         inner = re.sub(r"<%srPh\b.*?</%srPh>" % (p, p), "", inner, flags=re.S)
     return "".join(_unescape(m.group(1) or "")
                    for m in re.finditer(r"<%st(?:\s[^>]*)?(?:/>|>(.*?)</%st>)" % (p, p), inner, re.S))
+
+
+@functools.lru_cache(maxsize=8)
+def _plain_text_re(p: str) -> re.Pattern:
+    """``<t>text</t>`` (within ``<is>`` or not) and nothing else."""
+    return re.compile(r'(?:<%sis>)?<%st(?: xml:space="preserve")?>([^<]*)</%st>(?:</%sis>)?' % (p, p, p, p))
 
 
 _ROW_NUMBER_RE = re.compile(r"""(?:^|\s)r\s*=\s*["']([0-9]+)["']""")
@@ -1063,8 +1235,8 @@ class _RowScanner:
     def __init__(self, body: str, p: str):
         self.body = body
         self.p = p
-        self._row_re = re.compile(r"<%srow\b(%s)(/?)>" % (re.escape(p), _ATTRS), re.S)
-        self._close = f"</{p}row>"
+        self.row_re = re.compile(r"<%srow\b(%s)(/?)>" % (re.escape(p), _ATTRS), re.S)
+        self.close = f"</{p}row>"
 
     def _iter(self):
         """(start, end, attrs, content, row number) of each row."""
@@ -1072,7 +1244,7 @@ class _RowScanner:
         pos = 0
         body = self.body
         while True:
-            m = self._row_re.search(body, pos)
+            m = self.row_re.search(body, pos)
             if m is None:
                 return
             r = _ROW_NUMBER_RE.search(m.group(1))
@@ -1081,11 +1253,23 @@ class _RowScanner:
                 yield m.start(), m.end(), m.group(1), "", rn
                 pos = m.end()
             else:
-                end = body.find(self._close, m.end())
+                end = body.find(self.close, m.end())
                 if end < 0:
                     raise _Corrupt("工作表的行不完整")
-                yield m.start(), end + len(self._close), m.group(1), body[m.end():end], rn
-                pos = end + len(self._close)
+                yield m.start(), end + len(self.close), m.group(1), body[m.end():end], rn
+                pos = end + len(self.close)
+
+    def around(self, offset: int) -> tuple[int, int, str, str, int]:
+        """The row (as ``_iter`` gives it) holding the cell that starts at ``offset``; its number
+        is the cell's row (the reference a plain cell carries is where readers place it)."""
+        body = self.body
+        start = body.rfind(f"<{self.p}row", 0, offset)
+        tag = self.row_re.match(body, start) if start >= 0 else None
+        end = body.find(self.close, offset)
+        ref = _ROW_OF_CELL_RE.match(body, offset)
+        if tag is None or tag.group(2) or end < 0 or ref is None:
+            raise _Corrupt("工作表的行不完整")
+        return start, end + len(self.close), tag.group(1), body[tag.end():end], int(ref.group(1))
 
     def split_at(self, header_row: int) -> int:
         """Offset of the first row below ``header_row`` (or the end of the body)."""
@@ -1105,39 +1289,127 @@ class _RowScanner:
 
     def head_cells(self, limit: int):
         """(row number, {col: (type, text)}) for the rows numbered up to ``limit``."""
-        p = re.escape(self.p)
-        v_re = re.compile(r"<%sv(?:\s[^>]*)?>(.*?)</%sv>" % (p, p), re.S)
         for _s, _e, _a, content, rn in self._iter():
             if rn > limit:
                 return
-            cells = {}
-            for m in re.finditer(r"<%sc\b(%s)(?:/>|>(.*?)</%sc>)" % (p, _ATTRS, p), content, re.S):
-                a = _attrs(m.group(1))
-                inner = m.group(2) or ""
-                col = _col_index(_CELLREF_RE.match(a["r"]).group(1)) if _CELLREF_RE.match(a.get("r", "")) \
-                    else (max(cells) + 1 if cells else 1)
-                kind = a.get("t", "n")
-                if kind == "inlineStr":
-                    cells[col] = ("inlineStr", _rich_text(inner, p))
-                else:
-                    v = v_re.search(inner)
-                    cells[col] = (kind, _unescape(v.group(1)) if v else "")
-            yield rn, cells
+            yield rn, {col: _cell_text(_attrs(attrs), inner, self.p)
+                       for _cs, _ce, attrs, inner, col in _cell_spans(content, self.p)}
+
+
+def _cell_text(attrs: dict[str, str], inner: str, p: str) -> tuple[str, str]:
+    """(type, text) of a cell: ``t`` (``"n"`` when absent) and its inline text or ``<v>``."""
+    kind = attrs.get("t", "n")
+    if kind == "inlineStr":
+        return kind, _rich_text(inner, re.escape(p))
+    v = _value_re(p).search(inner)
+    return kind, _unescape(v.group(1)) if v else ""
+
+
+@functools.lru_cache(maxsize=8)
+def _value_re(p: str) -> re.Pattern:
+    return re.compile(r"<%sv(?:\s[^>]*)?>(.*?)</%sv>" % (re.escape(p), re.escape(p)), re.S)
+
+
+def _cell_spans(content: str, p: str):
+    """(start, end, attribute text, inner XML, column index) of each cell in one row's content;
+    a cell without ``r`` stands right of the previous one (as Excel reads it)."""
+    col = 0
+    for m in _cell_re(p).finditer(content):
+        r = _CELL_COL_RE.search(" " + m.group(1))
+        col = _col_index(r.group(1)) if r else col + 1
+        yield m.start(), m.end(), m.group(1), m.group(2) or "", col
 
 
 def _cells(content: str, p: str, with_value: bool = False):
     """(attribute text, column index) of each cell in one row's content; with ``with_value``,
     (attribute text, column index, whether the cell holds a value or a formula)."""
-    col = 0
-    for m in re.finditer(r"<%sc\b(%s)(?:/>|>(.*?)</%sc>)" % (re.escape(p), _ATTRS, re.escape(p)), content, re.S):
-        r = re.search(r"""\sr\s*=\s*["']\$?([A-Za-z]{1,3})""", " " + m.group(1))
-        col = _col_index(r.group(1)) if r else col + 1
-        if with_value:
-            inner = m.group(2) or ""
-            yield m.group(1), col, bool(re.search(r"<%s(?:v|f|is)\b[^>]*>\s*[^<\s]|<%st\b[^>]*>\s*[^<\s]"
-                                                  % (re.escape(p), re.escape(p)), inner))
+    filled = None
+    if with_value:
+        filled = re.compile(r"<%s(?:v|f|is)\b[^>]*>\s*[^<\s]|<%st\b[^>]*>\s*[^<\s]" % (re.escape(p), re.escape(p)))
+    for _s, _e, attrs, inner, col in _cell_spans(content, p):
+        if filled is not None:
+            yield attrs, col, bool(filled.search(inner))
         else:
-            yield m.group(1), col
+            yield attrs, col
+
+
+def _offset(where) -> int:
+    """Where a row (``_RowScanner._iter`` tuple) or a cell offset lies in the sheet data."""
+    return where if isinstance(where, int) else where[0]
+
+
+def _find_cell(content: str, p: str, col: int, rn: int) -> tuple[int, int, str, str] | None:
+    """(start, end, attribute text, inner XML) of the cell in column ``col`` of row ``rn``'s
+    content, or None. Excel, WPS and LibreOffice write ``<c r="L5"`` first: found with one
+    search; any other spelling is found by walking the row's cells."""
+    at = content.find(f'<{p}c r="{_col_letter(col)}{rn}"')
+    if at >= 0:
+        m = _cell_re(p).match(content, at)
+        if m:
+            return m.start(), m.end(), m.group(1), m.group(2) or ""
+    for start, end, attrs, inner, c in _cell_spans(content, p):
+        if c == col:
+            return start, end, attrs, inner
+    return None
+
+
+def _insert_at(content: str, p: str, col: int) -> int | None:
+    """Where a new cell in column ``col`` goes in a row's content (cells stay in column order);
+    None when a cell of the row has no ``r`` (a cell placed before it would move it)."""
+    at = len(content)
+    for start, _end, attrs, _inner, c in _cell_spans(content, p):
+        if _CELL_COL_RE.search(" " + attrs) is None:
+            return None
+        if c > col and at == len(content):
+            at = start
+    return at
+
+
+def _row_style(row_attrs: str) -> str | None:
+    """The style a row gives its empty cells (``s`` with ``customFormat="1"``)."""
+    a = _attrs(row_attrs)
+    return a.get("s") if a.get("customFormat", "").lower() in ("1", "true") else None
+
+
+def _key_of(kind: str, text: str) -> str | None:
+    """A key cell's value typed as the reader types a key (``core.clean.code_of``)."""
+    if kind == "n":
+        try:
+            return code_of(float(text))
+        except ValueError:
+            return code_of(text)
+    return code_of(text) if kind in ("str", "inlineStr") else None
+
+
+_ROW_OF_CELL_RE = re.compile(r'<(?:[\w.-]+:)?c r="[A-Za-z]+([0-9]+)"')
+_T_ATTR_RE = re.compile(r"""\st\s*=\s*["'](\w+)["']""")
+
+
+@functools.lru_cache(maxsize=8)
+def _plain_cell_re(p: str) -> re.Pattern:
+    """A cell tag that does not start ``<c r="`` (its reference elsewhere, or none)."""
+    return re.compile(r'<%sc(?! r=")[\s/>]' % re.escape(p))
+
+
+@functools.lru_cache(maxsize=64)
+def _key_cell_re(p: str, letter: str) -> re.Pattern:
+    """The cells of column ``letter`` written ``<c r="L5" ...>``: (row, attributes, inner XML)."""
+    return re.compile(r'<%sc r="%s([0-9]+)"(%s)(?:/>|>(.*?)</%sc>)' % (re.escape(p), letter, _ATTRS, re.escape(p)),
+                      re.S)
+
+
+@functools.lru_cache(maxsize=8)
+def _formula_re(p: str) -> re.Pattern:
+    return re.compile(r"<%sf[\s>/]" % re.escape(p))
+
+
+_CELL_COL_RE = re.compile(r"""\sr\s*=\s*["']\$?([A-Za-z]{1,3})""")
+
+
+@functools.lru_cache(maxsize=8)
+def _cell_re(p: str) -> re.Pattern:
+    """A cell element (``<c .../>`` or ``<c ...>...</c>``) in namespace prefix ``p``."""
+    return re.compile(r"<%sc\b(%s)(?:/>|>(.*?)</%sc>)" % (re.escape(p), _ATTRS, re.escape(p)), re.S)
 
 
 def _col_attr(head: str, p: str, name: str, cast=str) -> dict:
@@ -1389,33 +1661,66 @@ def _fsync_dir(folder: Path) -> None:
 # Public entry point
 # =============================================================================
 
-def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[str | None]] | None = None,
-                link_field: str = "message", backup: bool = True, now: dt.datetime | None = None) -> WriteResult:
-    """Replace the data rows of the toolkit-owned sheets in a clerk's workbook, losing nothing else.
+def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
+                links: dict[str, list[str | None]] | None = None, link_field: str = "message",
+                patches: Sequence[ColumnPatch] = (), backup: bool = True,
+                now: dt.datetime | None = None) -> WriteResult:
+    """Write the toolkit's sheets into a clerk's workbook, losing nothing else: replace the data
+    rows of owned sheets (``frames``) and set single cells of declared columns in the clerk's own
+    sheets (``patches``), all in one atomic write.
 
     Every part of the package the toolkit does not own (other sheets, macros, buttons,
-    images, charts, comments, styles) is copied byte for byte, without recompression.
-    The write is atomic and preceded by a timestamped backup in ``备份/`` beside the file.
+    images, charts, comments, styles) is copied byte for byte, without recompression; a
+    patched sheet keeps every byte but the cells it sets. The write is atomic and preceded
+    by a timestamped backup in ``备份/`` beside the file.
 
-    :param path: the ``.xlsx`` / ``.xlsm`` workbook; it must already contain the owned sheets.
+    :param path: the ``.xlsx`` / ``.xlsm`` workbook; it must already contain the sheets written.
     :param frames: sheet key (``"ledger"``, ``"stock"``, ``"findings"``) -> DataFrame whose
         columns are the spec's field names. A field missing from the frame leaves its column empty.
     :param links: sheet key -> one internal hyperlink target per data row (e.g. ``'积分登记'!C5``)
         or None; placed on the cell of ``link_field``.
     :param link_field: the field whose cells carry the hyperlinks.
+    :param patches: new values for columns the schema declares ``patched`` (积分登记.状态), by
+        row key; see :class:`ColumnPatch`. Every key must be on exactly one row of the file.
     :param backup: make the timestamped backup first (turning it off is for tests and
         callers that already made one).
     :param now: the time stamped on the backup's name (default: now).
     :raises errors.WorkbookLocked: the workbook is open in Excel, WPS or LibreOffice.
-    :raises errors.WriteRefused: wrong format, read-only, not an owned sheet, owned sheet or header missing.
+    :raises errors.WriteRefused: wrong format, read-only, not an owned sheet, owned sheet or
+        header missing, a patched row not found (or found twice), a patched cell holding a formula.
     :raises errors.WorkbookUnreadable: the file is corrupt.
     :raises errors.WriteFailed: writing failed; the original is unchanged.
     """
     started = time.time()
     path = Path(path)
     check_writable(path)
-    if not frames:
+    owned = _owned_plans(frames or {}, links, link_field)
+    by_sheet = _patch_plans(patches)
+    if not owned and not by_sheet:
         return WriteResult(path, None)
+
+    def plan(pkg: _Package) -> dict[str, bytes | None]:
+        replace: dict[str, bytes | None] = {}
+        cut: dict[str, int] = {}
+        for spec, frame, row_links in owned:
+            part, sheet_id = pkg.require_sheet(spec)
+            plan = pkg.plan_sheet(spec, part, frame, row_links, link_field)
+            replace[_key(part)] = plan.sheet_xml
+            for tpart, data in plan.tables.items():
+                replace[_key(tpart)] = data
+            cut[sheet_id] = plan.header_row
+        for spec, sheet_patches in by_sheet.items():
+            part, _sheet_id = pkg.require_sheet(spec)
+            replace[_key(part)] = pkg.plan_patches(spec, part, sheet_patches)
+        replace.update(pkg.plan_calc_chain(cut))
+        return replace
+
+    return _rewrite(path, plan, backup=backup, now=now, started=started)
+
+
+def _owned_plans(frames: dict[str, pd.DataFrame], links, link_field: str
+                 ) -> list[tuple[SheetSpec, pd.DataFrame, list | None]]:
+    """The owned sheets to rewrite, with their frames and links, checked against the schema."""
     plans: list[tuple[SheetSpec, pd.DataFrame, list | None]] = []
     for key, frame in frames.items():
         spec = BY_KEY.get(key)
@@ -1440,7 +1745,30 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
         stray = set(links) - set(frames)
         if stray:
             raise ValueError(f"links given for sheets that are not written: {sorted(stray)}")
+    return plans
 
+
+def _patch_plans(patches: Sequence[ColumnPatch]) -> dict[SheetSpec, list[ColumnPatch]]:
+    """The patches grouped by sheet, checked against the schema (only declared columns)."""
+    out: dict[SheetSpec, list[ColumnPatch]] = {}
+    for patch in patches:
+        spec = BY_KEY.get(patch.sheet)
+        if spec is None:
+            raise errors.WriteRefused(f"没有名为“{patch.sheet}”的工作表定义，工具没有写入。")
+        if spec.owned or spec.key_field is None or patch.field not in spec.fields \
+                or not spec.column(patch.field).patched:
+            raise ValueError(f"{patch.sheet}.{patch.field} is not a column the schema lets the toolkit patch")
+        if any(p.field == patch.field for p in out.get(spec, [])):
+            raise ValueError(f"two patches for {patch.sheet}.{patch.field}")
+        if patch.values:
+            out.setdefault(spec, []).append(patch)
+    return out
+
+
+def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started: float) -> WriteResult:
+    """The one way the toolkit changes a workbook: ``plan(package)`` returns the new bytes of the
+    parts it changes (None = drop the part); then the backup, the new package in a temporary
+    file beside the original, and ``os.replace``, unless the file changed or was opened meanwhile."""
     target = Path(os.path.realpath(path))
     display = path.name
     _sweep_stale_temps(target, started)
@@ -1448,23 +1776,7 @@ def write_owned(path, frames: dict[str, pd.DataFrame], *, links: dict[str, list[
     try:
         with open(target, "rb") as fh:
             zr = _ZipReader(fh, before.st_size)
-            pkg = _Package(zr, display)
-            replace: dict[str, bytes | None] = {}
-            cut: dict[str, int] = {}
-            for spec, frame, row_links in plans:
-                found = pkg.sheet_part(spec.name)
-                if found is None:
-                    raise errors.WriteRefused(
-                        f"工作簿「{display}」中没有工作表「{spec.name}」，工具没有写入。"
-                        f"请从工具的模板工作簿中把「{spec.name}」工作表（含表头）复制到本工作簿，再重试。")
-                part, sheet_id = found
-                plan = pkg.plan_sheet(spec, part, frame, row_links, link_field)
-                replace[_key(part)] = plan.sheet_xml
-                for tpart, data in plan.tables.items():
-                    replace[_key(tpart)] = data
-                cut[sheet_id] = plan.header_row
-            replace.update(pkg.plan_calc_chain(cut))
-
+            replace = plan(_Package(zr, display))
             bak = None
             if backup:
                 try:

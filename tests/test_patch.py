@@ -1,0 +1,293 @@
+"""Setting single cells of a clerk's sheet (积分登记.状态) losslessly: ``write_owned(patches=...)``.
+
+Rows are named by their key (登记编号), never by position. Every byte of the workbook other than
+the patched cells must stay; the refusals must leave the file exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from jifen_xl import app, errors
+from jifen_xl import schema as S
+from jifen_xl.io.base import ColumnPatch
+from jifen_xl.io.xlsxwrite import BACKUP_DIR_NAME, write_owned
+
+from .fixtures_rich import SAMPLE, read_zip, rewrite_zip, sheet_parts
+from .foreign import write_foreign_workbook
+from .lo import lo_convert, needs_lo
+from .test_xlsxwrite import NOW, TRICKY, calamine_rows, ledger_frame, raw_members
+
+STATUS = S.ENTRIES.header_of("status")
+KEY = S.ENTRIES.header_of("entry_id")
+
+
+def status_patch(values: dict) -> list[ColumnPatch]:
+    return [ColumnPatch("entries", "status", values)]
+
+
+def entries_part(path: Path) -> str:
+    parts, _ = read_zip(path)
+    return sheet_parts(parts)[S.ENTRIES.name][0]
+
+
+def cell_elements(xml: str) -> dict[str, str]:
+    """Cell reference -> the whole ``<c>`` element, for every cell of a worksheet."""
+    return {m.group(1): m.group(0) for m in re.finditer(r'<c r="([A-Z]+[0-9]+)"[^>]*?(?:/>|>.*?</c>)', xml, re.S)}
+
+
+def undo_cells(new_xml: str, old_xml: str, refs: list[str]) -> str:
+    """``new_xml`` with the cells ``refs`` put back as they were in ``old_xml`` (removed when
+    they were not there): equal to ``old_xml`` iff nothing else changed."""
+    old = cell_elements(old_xml)
+    for ref in refs:
+        new_xml = re.sub(r'<c r="%s"[^>]*?(?:/>|>.*?</c>)' % ref, lambda m: old.get(ref, ""), new_xml, count=1,
+                         flags=re.S)
+    return new_xml
+
+
+def table_of(path: Path, sheet: str, header_row: int = 1) -> list[dict]:
+    rows = calamine_rows(path, sheet)
+    header = rows[header_row - 1]
+    return [{h: v for h, v in zip(header, r) if h} for r in rows[header_row:]]
+
+
+def statuses(path: Path, sheet: str = S.ENTRIES.name, header_row: int = 1) -> dict[str, str]:
+    return {str(r[KEY]): r[STATUS] for r in table_of(path, sheet, header_row) if r.get(KEY)}
+
+
+# --- the rich workbook: only the patched cells change ----------------------------
+
+def edit_sheet(path: Path, sheet: str, edit) -> str:
+    """Rewrite one worksheet's XML with ``edit(xml) -> xml`` (as another program might have
+    saved it); return the new XML."""
+    parts, order = read_zip(path)
+    part = sheet_parts(parts)[sheet][0]
+    parts[part] = edit(parts[part].decode()).encode()
+    rewrite_zip(path, parts, order)
+    return parts[part].decode()
+
+
+def test_patch_sets_the_cells_and_every_other_byte_stays(rich):
+    old_xml = edit_sheet(rich, S.ENTRIES.name, lambda x: x.replace('<c r="L3" t=', '<c r="L3" s="1" t='))
+    before_raw = raw_members(rich)
+    result = write_owned(rich, patches=status_patch({"E0002": "已确认", "E0003": "已撤销"}), now=NOW)
+
+    assert statuses(rich) == {"E0001": "已确认", "E0002": "已确认", "E0003": "已撤销"}
+    part = entries_part(rich)
+    after_raw = raw_members(rich)
+    assert set(after_raw) == set(before_raw)
+    assert [n for n in before_raw if before_raw[n] != after_raw[n]] == [part]
+    new_xml = read_zip(rich)[0][part].decode()
+    assert undo_cells(new_xml, old_xml, ["L3", "L4"]) == old_xml
+    assert cell_elements(new_xml)["L3"].startswith('<c r="L3" s="1" t="inlineStr">')  # its style kept
+    assert result.backup is not None and result.backup.parent.name == BACKUP_DIR_NAME
+    assert result.backup.read_bytes() != rich.read_bytes()
+
+
+def test_patch_keeps_formulas_comments_validation_and_links_for_another_reader(rich):
+    write_owned(rich, patches=status_patch({"E0001": "公示中"}), backup=False)
+    wb = openpyxl.load_workbook(rich)  # an independent reader
+    ws = wb[S.ENTRIES.name]
+    assert ws["L2"].value == "公示中"
+    assert ws["H2"].value == "=G2*5" and ws["H3"].value == "=G3*-5"
+    assert ws["B2"].comment is not None and ws["B2"].comment.text == "评议小组现场核实"
+    assert any("L2:L1000" in str(dv.sqref) for dv in ws.data_validations.dataValidation)
+    assert ws["K3"].hyperlink is not None
+
+
+def test_patch_and_owned_sheet_in_one_atomic_write_with_one_backup(rich):
+    write_owned(rich, {"ledger": ledger_frame(2)}, patches=status_patch({"E0003": "公示中"}), now=NOW)
+    assert statuses(rich)["E0003"] == "公示中"
+    assert [r[S.LEDGER.header_of("hh_id")] for r in table_of(rich, S.LEDGER.name)] == ["101", "102"]
+    assert len(list((rich.parent / BACKUP_DIR_NAME).iterdir())) == 1
+
+
+def test_patched_text_is_never_a_formula(rich):
+    write_owned(rich, patches=status_patch({"E0001": TRICKY[0]}), backup=False)
+    xml = read_zip(rich)[0][entries_part(rich)].decode()
+    cell = cell_elements(xml)["L2"]
+    assert "<f>" not in cell and 't="inlineStr"' in cell
+    assert statuses(rich)["E0001"] == TRICKY[0]
+
+
+def test_blank_value_empties_the_cell_but_keeps_its_style(rich):
+    write_owned(rich, patches=status_patch({"E0002": None}), backup=False)
+    assert statuses(rich)["E0002"] == ""
+    xml = read_zip(rich)[0][entries_part(rich)].decode()
+    assert "<v>" not in cell_elements(xml).get("L3", "<c/>")
+
+
+# --- refusals: clear, and the file untouched ----------------------------------------
+
+def refused(path: Path, patches, match: str):
+    before = path.read_bytes()
+    with pytest.raises(errors.WriteRefused, match=match) as exc:
+        write_owned(path, patches=patches, now=NOW)
+    assert path.read_bytes() == before
+    assert not (path.parent / BACKUP_DIR_NAME).exists()
+    return str(exc.value)
+
+
+def test_a_key_on_no_row_is_refused_naming_it(rich):
+    message = refused(rich, status_patch({"E0002": "已确认", "E9999": "已确认"}), "E9999")
+    assert "积分登记" in message and KEY in message and "重新运行" in message
+
+
+def test_a_key_on_two_rows_is_refused_naming_the_rows(rich):
+    edit_sheet(rich, S.ENTRIES.name, lambda x: x.replace("<t>E0003</t>", "<t>E0002</t>"))
+    message = refused(rich, status_patch({"E0002": "已确认"}), "第 3、4 行")
+    assert "重复" in message and KEY in message
+
+
+def test_a_formula_in_the_patched_cell_is_refused_naming_the_cell(rich):
+    edit_sheet(rich, S.ENTRIES.name, lambda x: x.replace(
+        cell_elements(x)["L3"], '<c r="L3" t="str"><f>"公示"&amp;"中"</f><v>公示中</v></c>'))
+    message = refused(rich, status_patch({"E0002": "已确认"}), "L3")
+    assert "公式" in message and "第 3 行" in message and STATUS in message
+
+
+def test_only_declared_columns_of_clerk_sheets_can_be_patched(rich):
+    before = rich.read_bytes()
+    for bad in (ColumnPatch("entries", "points", {"E0001": 3}), ColumnPatch("ledger", "rank", {"101": 1}),
+                ColumnPatch("households", "status", {"101": "迁出"})):
+        with pytest.raises(ValueError, match="patch"):
+            write_owned(rich, patches=[bad])
+    with pytest.raises(errors.WriteRefused, match="没有名为"):
+        write_owned(rich, patches=[ColumnPatch("nope", "status", {"x": 1})])
+    assert rich.read_bytes() == before
+
+
+def test_patch_refused_while_the_workbook_is_open(rich):
+    (rich.parent / f"~${rich.name}").write_bytes(b"")
+    before = rich.read_bytes()
+    with pytest.raises(errors.WorkbookLocked):
+        write_owned(rich, patches=status_patch({"E0001": "已撤销"}))
+    assert rich.read_bytes() == before
+
+
+# --- cells and rows spelled otherwise ------------------------------------------------
+
+def test_a_missing_cell_is_inserted_in_column_order_with_the_column_style(tmp_path):
+    from .conftest import build
+
+    book = build(tmp_path / "永宁寺村.xlsx")
+
+    def drop_status_cell(x: str) -> str:  # row 4 has no 状态 cell; column L has a style
+        x = x.replace(cell_elements(x)["L4"], "")
+        return re.sub(r'(<col [^>]*min="12" max="12")', r'\1 style="5"', x, count=1)
+
+    old_xml = edit_sheet(book, S.ENTRIES.name, drop_status_cell)
+    key = table_of(book, S.ENTRIES.name)[2][KEY]
+    write_owned(book, patches=status_patch({key: "公示中"}), backup=False)
+    new_xml = read_zip(book)[0][entries_part(book)].decode()
+    assert statuses(book)[key] == "公示中"
+    row4 = re.search(r'<row r="4".*?</row>', new_xml, re.S).group(0)
+    refs = re.findall(r'<c r="([A-Z]+)4"', row4)
+    assert refs == sorted(refs) and "L" in refs
+    assert cell_elements(new_xml)["L4"].startswith('<c r="L4" s="5" t="inlineStr">')
+    assert undo_cells(new_xml, old_xml, ["L4"]) == old_xml
+
+
+def test_a_new_cell_is_refused_in_a_row_whose_cells_carry_no_reference(tmp_path):
+    """Placing a cell among cells without ``r`` would move the ones after it: refused."""
+    path = no_reference_book(tmp_path)
+    edit_sheet(path, S.ENTRIES.name, lambda x: re.sub(  # E0003's last two cells (状态, 备注) dropped
+        r'<c t="inlineStr"><is><t>待公示</t></is></c><c t="inlineStr"><is><t>无</t></is></c>', "", x))
+    assert statuses(path)["E0003"] == ""
+    message = refused(path, status_patch({"E0003": "公示中"}), "保存一次")
+    assert "第 4 行" in message
+
+
+def entries_book(path: Path, rows: list[list]) -> Path:
+    """A workbook with only 积分登记 (header on row 1), written by openpyxl."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = S.ENTRIES.name
+    ws.append(S.ENTRIES.headers)
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
+def no_reference_book(tmp_path) -> Path:
+    """积分登记 as some web exports write it: ``<c>`` without ``r`` (placed by position)."""
+    path = entries_book(tmp_path / "无引用.xlsx",  # no gaps: a cell's place is its position
+                        [["无" if v is None else v for v in row] for row in SAMPLE["entries"]])
+    edit_sheet(path, S.ENTRIES.name, lambda x: re.sub(r' r="[A-Z]+[0-9]+"', "", x))
+    return path
+
+
+def test_cells_written_without_references_are_found_by_position(tmp_path):
+    path = no_reference_book(tmp_path)
+    assert statuses(path) == {"E0001": "已确认", "E0002": "公示中", "E0003": "待公示"}
+    write_owned(path, patches=status_patch({"E0002": "已撤销"}), backup=False)
+    assert statuses(path) == {"E0001": "已确认", "E0002": "已撤销", "E0003": "待公示"}
+
+
+def test_keys_typed_as_numbers_or_full_width_text_are_found(tmp_path):
+    path = entries_book(tmp_path / "数字编号.xlsx",
+                        [[key] + row[1:] for key, row in zip([1001, "１００２", " 1003 "], SAMPLE["entries"])])
+    write_owned(path, patches=status_patch({"1001": "已撤销", "1002": "公示中", "1003": "已确认"}), backup=False)
+    rows = table_of(path, S.ENTRIES.name)
+    assert [r[STATUS] for r in rows] == ["已撤销", "公示中", "已确认"]
+
+
+# --- a workbook written by others, and read back by another application ---------------
+
+@needs_lo
+def test_patch_a_foreign_workbook_resaved_by_libreoffice_and_read_back(tmp_path):
+    """Title row above the header, columns in another order, blank rows, 户号 as numbers, shared
+    strings (LibreOffice): the toolkit finds the rows by 登记编号; LibreOffice reads the result."""
+    made = write_foreign_workbook(tmp_path / "外来.xlsx")
+    book = lo_convert(made, "xlsx", tmp_path / "lo")
+    loaded, report = app.check(book)
+    entries = loaded.village.tables["entries"]
+    wanted = {k: "已撤销" for k in entries["entry_id"].tolist()[::2]}
+    old = read_zip(book)[0]
+    write_owned(book, patches=status_patch(wanted), backup=False)
+
+    after, _ = app.check(book)
+    got = dict(zip(after.village.tables["entries"]["entry_id"], after.village.tables["entries"]["status"]))
+    expected = dict(zip(entries["entry_id"], entries["status"])) | wanted
+    assert got == expected
+    new = read_zip(book)[0]
+    assert [n for n in old if old[n] != new[n]] == [entries_part(book)]
+
+    again = lo_convert(book, "xlsx", tmp_path / "again")  # LibreOffice opens and re-saves it
+    reread, _ = app.check(again)
+    e3 = reread.village.tables["entries"]
+    assert dict(zip(e3["entry_id"], e3["status"])) == expected
+
+
+def test_patch_the_demo_village_year_keeps_what_validation_sees(tmp_path):
+    """The toolkit's own template (inline strings, tables, dropdowns): statuses change, nothing else."""
+    from .conftest import build
+
+    book = build(tmp_path / "永宁寺村.xlsx")
+    loaded, report = app.check(book)
+    entries = loaded.village.tables["entries"]
+    first = entries["entry_id"].iloc[0]
+    write_owned(book, patches=status_patch({first: S.ENTRY_WITHDRAWN}), backup=False)
+    after, report2 = app.check(book)
+    e2 = after.village.tables["entries"]
+    assert e2.loc[e2["entry_id"] == first, "status"].tolist() == [S.ENTRY_WITHDRAWN]
+    rest = e2["entry_id"] != first
+    assert e2.loc[rest].drop(columns="status").equals(entries.loc[rest].drop(columns="status"))
+    with zipfile.ZipFile(book) as z:
+        assert z.testzip() is None
+
+
+def test_patching_a_copy_leaves_the_original_alone(rich, tmp_path):
+    copy = tmp_path / "副本.xlsm"
+    shutil.copyfile(rich, copy)
+    before = rich.read_bytes()
+    write_owned(copy, patches=status_patch({"E0001": "已撤销"}), backup=False)
+    assert rich.read_bytes() == before
