@@ -19,7 +19,7 @@ from .core.clean import clean_frame, clean_settings
 from .core.ledger import compute_ledger, month_label, unsettled_months
 from .core.problems import Problem, Report
 from .core.village import Village
-from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookUnreadable, WriteRefused
+from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookUnreadable
 from .io.base import RawTable, WorkbookBackend
 from .validate import validate
 
@@ -73,23 +73,19 @@ def collector_paused():
             gc.enable()
 
 
-def load(backend: WorkbookBackend, *, for_writing: bool = False, writes: tuple[S.SheetSpec, ...] = ()) -> Loaded:
+def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
     with collector_paused():
-        return _load(backend, for_writing=for_writing, writes=writes)
+        return _load(backend, for_writing=for_writing)
 
 
-def _load(backend: WorkbookBackend, *, for_writing: bool = False, writes: tuple[S.SheetSpec, ...] = ()) -> Loaded:
+def _load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
     """Read every input sheet and type it; structural problems (missing sheets/headers) are
     collected across the whole workbook and raised together.
 
     :param for_writing: once the file is known to be a village workbook, refuse it before the
         real work if it could not be written back (open in Excel, .xls, read-only).
-    :param writes: the owned sheets the caller will write; each must be there (refused up front,
-        so the clerk is not told about a missing sheet only after the work).
     """
-    wanted = (S.SETTINGS,) + INPUT_SHEETS
-    found = [spec for spec in wanted if backend.has_sheet(spec)]
-    if len(found) * 2 < len(wanted):
+    if not S.is_village_workbook(backend.has_sheet):
         names = "、".join(f"「{n}」" for n in backend.sheet_names[:5]) + ("等" if len(backend.sheet_names) > 5 else "")
         raise WorkbookUnreadable(
             f"文件「{backend.label}」不是村级积分工作簿：没有找到「{S.HOUSEHOLDS.name}」「{S.ENTRIES.name}」等工作表"
@@ -97,11 +93,6 @@ def _load(backend: WorkbookBackend, *, for_writing: bool = False, writes: tuple[
             + getattr(backend, "format_note", ""))
     if for_writing:
         backend.check_writable()
-        for spec in writes:
-            if not backend.has_sheet(spec):
-                raise WriteRefused(
-                    f"文件「{backend.label}」缺少工作表「{spec.name}」，工具无法写入{spec.name}。"
-                    f"请从模板复制该工作表（jifen-xl new 可生成模板），或加 --dry-run 只查看结果、不写入。")
     raw: dict[str, RawTable] = {}
     structural: list[str] = []
     for spec in (S.SETTINGS,) + INPUT_SHEETS:
@@ -147,14 +138,13 @@ def findings_frame(report: Report) -> pd.DataFrame:
                         columns=fields)
 
 
-def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool = False,
-          writes: tuple[S.SheetSpec, ...] = ()) -> tuple[Loaded, Report]:
+def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool = False) -> tuple[Loaded, Report]:
     """Read and validate without writing anything.
 
     :param for_writing: refuse first, before any work, a file that could not be written back.
     """
     with collector_paused():
-        loaded = load(open_backend(path), for_writing=for_writing, writes=writes)
+        loaded = load(open_backend(path), for_writing=for_writing)
         return loaded, validate(loaded.village, loaded.read_problems, today=today)
 
 
@@ -164,7 +154,7 @@ def validate_book(path: str | Path, *, dry_run: bool = False, today: _dt.date | 
     :param path: the village workbook.
     :param dry_run: report only, write nothing.
     """
-    loaded, report = check(path, today, for_writing=not dry_run, writes=(S.FINDINGS,))
+    loaded, report = check(path, today, for_writing=not dry_run)
     written = None
     if not dry_run:
         written = loaded.backend.write_tables({"findings": findings_frame(report)},
@@ -196,7 +186,7 @@ def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = F
     :param dry_run: compute only, write nothing.
     :raises ValidationFailed: the workbook has 错误 (the report is attached).
     """
-    loaded, report = check(path, today, for_writing=not dry_run, writes=(S.LEDGER,))
+    loaded, report = check(path, today, for_writing=not dry_run)
     if not report.valid:
         raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能生成月度台账。请先按上面列出的问题改正后重试。")
     through = parse_month(month, loaded.village.year)

@@ -74,6 +74,8 @@ def _print_report(report, as_json: bool, err: bool = False) -> None:
 
 def _written(result) -> None:
     if result is not None:
+        for name in result.added:
+            click.echo(f"工作簿原来没有「{name}」工作表，已在最后新增。")
         click.echo(f"已写入「{result.path.name}」；原文件备份在「{result.backup}」。")
 
 

@@ -383,6 +383,17 @@ HELP_SHEET_NAME = "使用说明"
 FINDING_HEADERS = tuple(FINDINGS.headers)
 
 
+#: The sheets clerks fill in (the toolkit reads them, never rewrites them whole).
+CLERK_SHEETS: tuple[SheetSpec, ...] = tuple(s for s in SHEETS if not s.owned)
+
+
+def is_village_workbook(has_sheet) -> bool:
+    """Whether a workbook is a village workbook, judged by which clerk sheets it has
+    (``has_sheet(spec)``): at least half of them. The reader refuses anything else, and the
+    writer adds a missing owned sheet only to a village workbook."""
+    return sum(1 for spec in CLERK_SHEETS if has_sheet(spec)) * 2 >= len(CLERK_SHEETS)
+
+
 def sheet(key: str) -> SheetSpec:
     """Return the spec of sheet ``key`` (English key, e.g. ``"entries"``)."""
     return BY_KEY[key]

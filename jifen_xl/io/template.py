@@ -39,6 +39,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from .. import schema
 from ..core.catalogue import default_catalogue
 from ..errors import WorkbookLocked, WriteFailed, WriteRefused
+from .look import FOOTER, HELP_TAB_COLOR, OWNED_TAB_COLOR, OWNED_TABLE_STYLE, PAPER_A4, TABLE_STYLE, orientation
 
 #: Rows covered by whole-column dropdowns and by lookup names (grows with the data).
 LIST_ROWS = 5000
@@ -48,13 +49,6 @@ SPARE_ROWS = 1000
 OWNED_NOTE = "由工具生成，请勿手工修改"
 #: Comment author.
 AUTHOR = "jifen-xl"
-#: Tab colours: sheets the toolkit writes are grey, the help sheet green.
-OWNED_TAB_COLOR = "808080"
-HELP_TAB_COLOR = "70AD47"
-TABLE_STYLE = "TableStyleMedium2"
-OWNED_TABLE_STYLE = "TableStyleLight15"
-#: Total column width (characters) above which a sheet prints landscape.
-PORTRAIT_MAX_WIDTH = 100
 #: Date range accepted by the date validations (Excel serials of 2000-01-01 and 2099-12-31).
 _DATE_MIN, _DATE_MAX = 36526, 73050
 _NUM_LIMIT = 1_000_000_000
@@ -449,9 +443,8 @@ def _place(settings: dict) -> str:
 
 
 def _print_setup(ws, spec: schema.SheetSpec | None, settings: dict, *, portrait: bool = False) -> None:
-    width = sum(c.width for c in spec.columns) if spec else 0
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "portrait" if portrait or width <= PORTRAIT_MAX_WIDTH else "landscape"
+    ws.page_setup.paperSize = PAPER_A4
+    ws.page_setup.orientation = orientation(spec, portrait)
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
@@ -461,7 +454,7 @@ def _print_setup(ws, spec: schema.SheetSpec | None, settings: dict, *, portrait:
         ws.print_options.gridLines = True
     place = _place(settings).replace("&", "&&")
     ws.oddHeader.center.text = f"{place} &A" if place else "&A"
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.text = FOOTER
     ws.print_options.horizontalCentered = True
 
 

@@ -49,9 +49,10 @@ from defusedxml import ElementTree as SafeET
 from .. import errors
 from ..render import display_width
 from ..core.clean import code_of
-from ..schema import BY_KEY, SheetSpec
+from ..schema import BY_KEY, SheetSpec, is_village_workbook
 from .base import ColumnPatch
 from .grid import col_index, col_letter, norm_header
+from . import look
 from .package import os_reason
 
 __all__ = ["ColumnPatch", "WriteResult", "write_owned", "check_writable", "BACKUP_DIR_NAME"]
@@ -95,10 +96,12 @@ class WriteResult:
 
     :param path: the workbook that was written.
     :param backup: the timestamped copy made before writing, or None.
+    :param added: owned sheets the workbook lacked and now has (their names).
     """
 
     path: Path
     backup: Path | None
+    added: tuple[str, ...] = ()
 
 
 # =============================================================================
@@ -184,6 +187,9 @@ _EOCD = struct.Struct("<4sHHHHIIH")
 _CDH = struct.Struct("<4sHHHHHHIIIHHHHHII")
 _LFH = struct.Struct("<4sHHHHHIIIHH")
 _U32 = 0xFFFFFFFF
+
+
+_CONTENT_TYPES = "[Content_Types].xml"
 
 
 def _key(name: str) -> str:
@@ -360,6 +366,12 @@ def _deflate(data: bytes) -> bytes:
     return c.compress(data) + c.flush()
 
 
+def _dos_now() -> tuple[int, int]:
+    """(time, date) of now in the zip's MS-DOS format."""
+    t = time.localtime()
+    return (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2), ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
+
+
 def _copy_range(src, out, offset: int, length: int, name: str) -> None:
     """Append bytes ``[offset, offset + length)`` of ``src`` to ``out`` (1 MB blocks)."""
     src.seek(offset)
@@ -375,8 +387,9 @@ def _copy_range(src, out, offset: int, length: int, name: str) -> None:
 def _write_package(zr: _ZipReader, replace: dict[str, bytes | None], out) -> None:
     """Write the package to ``out``: raw copies of untouched entries, new data for ``replace``.
 
-    ``replace`` maps lower-case part names to new bytes, or None to drop the part.
-    Entry order and each entry's timestamps, attributes and comment are kept.
+    ``replace`` maps lower-case part names to new bytes, or None to drop the part; names that
+    are not in the package are added after its entries. Entry order and each entry's
+    timestamps, attributes and comment are kept.
     """
     pos = 0
     central: list[bytes] = []
@@ -403,6 +416,21 @@ def _write_package(zr: _ZipReader, replace: dict[str, bytes | None], out) -> Non
             central.append(e.cd_raw[:42] + struct.pack("<I", pos) + e.cd_raw[46:])
             _copy_range(src, out, e.local_offset, e.record_end - e.local_offset, e.name)
             pos += e.record_end - e.local_offset
+        if pos > _U32:
+            raise _Zip64()
+    known = {_key(e.name) for e in zr.entries}
+    mtime, mdate = _dos_now()
+    for name, data in replace.items():  # parts that are new (a sheet the workbook lacked)
+        if name in known or data is None:
+            continue
+        raw_name = name.encode("ascii")  # the toolkit's own part names
+        comp, crc = _deflate(data), zlib.crc32(data)
+        local = _LFH.pack(b"PK\x03\x04", 20, 0, 8, mtime, mdate, crc, len(comp), len(data), len(raw_name), 0)
+        central.append(_CDH.pack(b"PK\x01\x02", 20, 20, 0, 8, mtime, mdate, crc, len(comp), len(data),
+                                 len(raw_name), 0, 0, 0, 0, 0, pos) + raw_name)
+        out.write(local + raw_name)
+        out.write(comp)
+        pos += len(local) + len(raw_name) + len(comp)
         if pos > _U32:
             raise _Zip64()
     cd = b"".join(central)
@@ -735,6 +763,9 @@ class _Package:
     def __init__(self, zr: _ZipReader, display: str):
         self.zr = zr
         self.display = display  # file name for messages
+        #: parts planned so far (lower-case name -> bytes): new ones, and package parts changed to
+        #: hold them (workbook, relationships, content types); read before the package's own.
+        self.overlay: dict[str, bytes] = {}
         root_rels = self._rels("")
         wb = next((_resolve("", r["Target"]) for r in root_rels if r["Type"].endswith("/officeDocument")), None)
         if wb is None or self.zr.get(wb) is None:
@@ -751,13 +782,23 @@ class _Package:
                 self.sheets.append((el.get("name", ""), el.get("sheetId", ""), _attr_local(el, "id") or ""))
         self.wb_rels = self._rels(wb)
 
+    def has(self, name: str) -> bool:
+        return _key(name) in self.overlay or self.zr.get(name) is not None
+
+    def read(self, name: str) -> bytes | None:
+        """A part's bytes as planned so far (``overlay``), else as in the package; None if absent."""
+        if _key(name) in self.overlay:
+            return self.overlay[_key(name)]
+        entry = self.zr.get(name)
+        return None if entry is None else self.zr.read(entry)
+
     # -- relationships --------------------------------------------------------
     def _rels(self, part: str) -> list[dict[str, str]]:
         name = "_rels/.rels" if part == "" else _rels_part(part)
-        entry = self.zr.get(name)
-        if entry is None:
+        data = self.read(name)
+        if data is None:
             return []
-        tree = _xml_tree(self.zr.read(entry), name)
+        tree = _xml_tree(data, name)
         return [{"Id": el.get("Id", ""), "Type": el.get("Type", ""), "Target": el.get("Target", ""),
                  "TargetMode": el.get("TargetMode", "")}
                 for el in tree.iter() if _local(el.tag) == "Relationship"]
@@ -818,13 +859,105 @@ class _Package:
             buf = buf[pos:]
         return out
 
+    # -- an owned sheet the workbook lacks ---------------------------------------
+    def add_sheet(self, spec: SheetSpec) -> None:
+        """Plan a new owned sheet after the last one: its header row, widths, frozen header, an
+        Excel table with filter buttons, A4 print setup with the header repeated on every page.
+
+        The workbook's other sheets, names and parts stay as they are; only the workbook part,
+        its relationships and the content types gain an entry each (and the print-titles name).
+        Its data rows are then written like those of any owned sheet (``plan_sheet``)."""
+        wb_part = self.workbook_part
+        wb_text, wb_bom = _decode(self.read(wb_part), wb_part)
+        root = re.search(r"<(?:([A-Za-z_][\w.-]*):)?workbook\b(%s)>" % _ATTRS, wb_text, re.S)
+        p = root.group(1) + ":" if root and root.group(1) else ""
+        declared = _attrs(root.group(2)) if root else {}
+        first = re.search(r"<%ssheet\b(%s)/?>" % (re.escape(p), _ATTRS), wb_text, re.S)
+        rel_prefix = re.search(r"(?:^|\s)([A-Za-z_][\w.-]*):id\s*=", first.group(1)) if first else None
+        close = wb_text.find(f"</{p}sheets>")
+        if declared.get(f"xmlns:{p[:-1]}" if p else "xmlns") != _MAIN_NS or rel_prefix is None or close < 0:
+            raise errors.WriteRefused(  # e.g. a "Strict Open XML" workbook
+                f"工作簿「{self.display}」中没有工作表「{spec.name}」，而这个工作簿的格式不便由工具添加工作表，工具没有写入。"
+                f"请从工具的模板工作簿中把「{spec.name}」工作表（含表头）复制到本工作簿，"
+                f"或在 Excel 中另存为“Excel 工作簿(*.xlsx)”后重试。")
+        rel_prefix = rel_prefix.group(1)
+
+        sheet_id = max([int(sid) for _, sid, _ in self.sheets if sid.isdigit()] + [0]) + 1
+        rid = _fresh(lambda n: f"rId{n}", {r["Id"] for r in self.wb_rels})
+        part = _fresh(lambda n: f"xl/worksheets/sheet{n}.xml", None, self.has)
+        table_part = _fresh(lambda n: f"xl/tables/table{n}.xml", None, self.has)
+        table_ids, names = self._table_ids_and_names()
+        table_name = _fresh(lambda n: spec.table if n == 1 else f"{spec.table}{n}",
+                            names | _defined_names(wb_text), start=1)
+        index = len(self.sheets)  # localSheetId of the new sheet: it comes last
+
+        quoted = "'" + spec.name.replace("'", "''") + "'"
+        titles = (f'<{p}definedName name="_xlnm.Print_Titles" localSheetId="{index}">'
+                  f"{_escape_text(quoted)}!$1:$1</{p}definedName>")
+        new_sheet = f'<{p}sheet name="{_escape_attr(spec.name)}" sheetId="{sheet_id}" {rel_prefix}:id="{rid}"/>'
+        wb_text = wb_text[:close] + new_sheet + wb_text[close:]
+        names_close = wb_text.find(f"</{p}definedNames>")
+        if names_close >= 0:
+            wb_text = wb_text[:names_close] + titles + wb_text[names_close:]
+        else:  # definedNames comes after sheets (and functionGroups, externalReferences), before these
+            after = re.compile(r"<%s(?:%s)\b" % (re.escape(p), "|".join(_AFTER_DEFINED_NAMES)))
+            m = after.search(wb_text, wb_text.find(f"</{p}sheets>"))
+            at = m.start() if m else wb_text.rfind(f"</{p}workbook>")
+            wb_text = wb_text[:at] + f"<{p}definedNames>{titles}</{p}definedNames>" + wb_text[at:]
+        self.overlay[_key(wb_part)] = wb_bom + wb_text.encode("utf-8")
+
+        rels_name = _rels_part(wb_part)
+        target = posixpath.relpath(part, posixpath.dirname(wb_part) or ".")
+        self._add_relationship(rels_name, rid, _REL_WORKSHEET, target)
+        self._add_relationship(_rels_part(part), "rId1", _REL_TABLE,
+                               posixpath.relpath(table_part, posixpath.dirname(part)))
+        self._add_content_types({part: _CT_WORKSHEET, table_part: _CT_TABLE})
+        self.overlay[_key(part)] = _new_sheet_xml(spec).encode("utf-8")
+        self.overlay[_key(table_part)] = _new_table_xml(spec, max(table_ids, default=0) + 1, table_name).encode("utf-8")
+        self.sheets.append((spec.name, str(sheet_id), rid))
+        self.wb_rels.append({"Id": rid, "Type": _REL_WORKSHEET, "Target": target, "TargetMode": ""})
+
+    def _table_ids_and_names(self) -> tuple[set[int], set[str]]:
+        """The ids and (lower-case) names of every table in the package (both must stay unique)."""
+        ids, names = set(), set()
+        for e in self.zr.entries:
+            if re.fullmatch(r"xl/tables/[^/]+\.xml", _key(e.name)):
+                tree = _xml_tree(self.read(e.name), e.name)
+                if tree.get("id", "").isdigit():
+                    ids.add(int(tree.get("id")))
+                names |= {tree.get(a, "").lower() for a in ("name", "displayName")}
+        return ids, names
+
+    def _add_relationship(self, rels_name: str, rid: str, rel_type: str, target: str) -> None:
+        data = self.read(rels_name)
+        text, bom = _decode(data, rels_name) if data is not None else (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_RELS_NS}"></Relationships>',
+            b"")
+        close = re.search(r"</(?:[\w.-]+:)?Relationships>\s*$", text)
+        if close is None:
+            raise _Corrupt(f"关系部件“{rels_name}”格式错误")
+        prefix = re.match(r"</([\w.-]+:)?", close.group(0)).group(1) or ""
+        rel = f'<{prefix}Relationship Id="{rid}" Type="{rel_type}" Target="{_escape_attr(target)}"/>'
+        self.overlay[_key(rels_name)] = bom + (text[:close.start()] + rel + text[close.start():]).encode("utf-8")
+
+    def _add_content_types(self, overrides: dict[str, str]) -> None:
+        text, bom = _decode(self.read(_CONTENT_TYPES) or b"", _CONTENT_TYPES)
+        close = re.search(r"</(?:[\w.-]+:)?Types>\s*$", text)
+        if close is None:
+            raise _Corrupt("内容类型部件格式错误")
+        prefix = re.match(r"</([\w.-]+:)?", close.group(0)).group(1) or ""
+        new = "".join(f'<{prefix}Override PartName="/{name}" ContentType="{ct}"/>' for name, ct in overrides.items())
+        if not re.search(r"""<(?:[\w.-]+:)?Default\b[^>]*Extension=["']rels["']""", text, re.I):
+            new += f'<{prefix}Default Extension="rels" ContentType="{_CT_RELS}"/>'
+        self.overlay[_key(_CONTENT_TYPES)] = bom + (text[:close.start()] + new + text[close.start():]).encode("utf-8")
+
     # -- the owned sheet ------------------------------------------------------
     def _layout(self, spec: SheetSpec, part: str) -> "_Layout":
         """The worksheet ``part`` cut around its sheet data (refused when it is not a worksheet)."""
-        entry = self.zr.get(part)
-        if entry is None:
+        data = self.read(part)
+        if data is None:
             raise _Corrupt(f"找不到工作表部件“{part}”")
-        text, bom = _decode(self.zr.read(entry), part)
+        text, bom = _decode(data, part)
         root = re.search(r"<(?:([A-Za-z_][\w.-]*):)?(worksheet|chartsheet|dialogsheet|macrosheet)\b", text)
         if root is None or root.group(2) != "worksheet":
             raise errors.WriteRefused(
@@ -950,7 +1083,7 @@ class _Package:
             if not any(c1 <= c <= c2 for c, _ in mapped):
                 continue  # a clerk's side table that merely shares the header row
             ref = f"{_col_letter(c1)}{r1}:{_col_letter(c2)}{max(header_row + 1, header_row + n)}"
-            table_bytes[t.part] = _retarget_table(self.zr.read(self.zr.get(t.part)), t.part, ref)
+            table_bytes[t.part] = _retarget_table(self.read(t.part), t.part, ref)
         return _SheetPlan(sheet_xml, table_bytes, header_row)
 
     # -- cells of a clerk's sheet ------------------------------------------------
@@ -1089,13 +1222,13 @@ class _Package:
             if not r["Type"].endswith("/table") or r["TargetMode"] == "External":
                 continue
             part = _resolve(sheet_part, r["Target"])
-            entry = self.zr.get(part)
-            if entry is None:
+            data = self.read(part)
+            if data is None:
                 continue
-            tree = _xml_tree(self.zr.read(entry), part)
+            tree = _xml_tree(data, part)
             cols = [c.get("name", "") for c in tree.iter() if _local(c.tag) == "tableColumn"]
             header_rows = tree.get("headerRowCount", "1").strip()
-            out.append(_Table(entry.name, tree.get("name", "") or tree.get("displayName", ""),
+            out.append(_Table(part, tree.get("name", "") or tree.get("displayName", ""),
                               _parse_range(tree.get("ref", "")), int(header_rows) if header_rows.isdigit() else 1,
                               cols))
         return out
@@ -1163,10 +1296,10 @@ class _Package:
         if not cut or target is None:
             return {}
         rid, part = target
-        entry = self.zr.get(part)
-        if entry is None:
+        data = self.read(part)
+        if data is None:
             return {}
-        text, bom = _decode(self.zr.read(entry), part)
+        text, bom = _decode(data, part)
         matches = list(re.finditer(r"<(?:\w+:)?c\b(%s)(?:/>|>\s*</(?:\w+:)?c>)" % _ATTRS, text, re.S))
         cur, kept, removed, prev_emitted = "0", [], 0, None
         for m in matches:
@@ -1192,19 +1325,88 @@ class _Package:
         # Nothing left: drop the part, its relationship and its content-type override.
         out: dict[str, bytes | None] = {_key(part): None}
         rels_name = _rels_part(self.workbook_part)
-        rels_text, rels_bom = _decode(self.zr.read(self.zr.get(rels_name)), rels_name)
+        rels_text, rels_bom = _decode(self.read(rels_name), rels_name)
         rels_text = re.sub(r"<(?:\w+:)?Relationship\b%s/?>" % _ATTRS,
                            lambda m: "" if _attrs(m.group(0)[1:]).get("Id") == rid else m.group(0),
                            rels_text, flags=re.S)
         out[_key(rels_name)] = rels_bom + rels_text.encode("utf-8")
-        ct_entry = self.zr.get("[Content_Types].xml")
-        if ct_entry is not None:
-            ct_text, ct_bom = _decode(self.zr.read(ct_entry), "[Content_Types].xml")
+        ct = self.read(_CONTENT_TYPES)
+        if ct is not None:
+            ct_text, ct_bom = _decode(ct, _CONTENT_TYPES)
             ct_text = re.sub(r"<(?:\w+:)?Override\b%s/?>" % _ATTRS,
                              lambda m: "" if _attrs(m.group(0)[1:]).get("PartName", "").lower()
                              == "/" + part.lower() else m.group(0), ct_text, flags=re.S)
-            out[_key(ct_entry.name)] = ct_bom + ct_text.encode("utf-8")
+            out[_key(_CONTENT_TYPES)] = ct_bom + ct_text.encode("utf-8")
         return out
+
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_REL_WORKSHEET = _DOC_RELS + "/worksheet"
+_REL_TABLE = _DOC_RELS + "/table"
+_CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+_CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
+#: What may follow ``<definedNames>`` in a workbook part (ECMA-376 CT_Workbook), in order.
+_AFTER_DEFINED_NAMES = ("calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+                        "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")
+
+
+def _fresh(name, taken: set[str] | None, exists=None, start: int = 1) -> str:
+    """The first ``name(n)``, n = start, start + 1 ..., not in ``taken`` (compared in lower case) and
+    for which ``exists`` is false."""
+    lowered = {t.lower() for t in taken} if taken is not None else set()
+    n = start
+    while name(n).lower() in lowered or (exists is not None and exists(name(n))):
+        n += 1
+    return name(n)
+
+
+def _defined_names(wb_text: str) -> set[str]:
+    return {m.group(1).lower() for m in re.finditer(r"""<(?:[\w.-]+:)?definedName\b[^>]*?\sname\s*=\s*["']([^"']*)""",
+                                                    wb_text)}
+
+
+def _new_sheet_xml(spec: SheetSpec) -> str:
+    """An owned sheet with only its header row, as the template makes it (look.py)."""
+    last = _col_letter(len(spec.columns))
+    cols = "".join(f'<col min="{i}" max="{i}" width="{c.width:g}" customWidth="1"/>'
+                   for i, c in enumerate(spec.columns, start=1))
+    header = "".join(f'<c r="{_col_letter(i)}1" t="inlineStr"><is><t>{_escape_text(c.header)}</t></is></c>'
+                     for i, c in enumerate(spec.columns, start=1))
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_DOC_RELS}">'
+        f'<sheetPr><tabColor rgb="FF{look.OWNED_TAB_COLOR}"/><pageSetUpPr fitToPage="1"/></sheetPr>'
+        f'<dimension ref="A1:{last}1"/>'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+        'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+        '<sheetFormatPr defaultRowHeight="15"/>'
+        f"<cols>{cols}</cols>"
+        f'<sheetData><row r="1">{header}</row></sheetData>'
+        '<printOptions horizontalCentered="1" gridLines="1"/>'
+        '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        f'<pageSetup paperSize="{look.PAPER_A4}" orientation="{look.orientation(spec)}" fitToWidth="1" '
+        'fitToHeight="0"/>'
+        f'<headerFooter><oddHeader>&amp;C&amp;A</oddHeader><oddFooter>&amp;C{_escape_text(look.FOOTER)}</oddFooter>'
+        "</headerFooter>"
+        '<tableParts count="1"><tablePart r:id="rId1"/></tableParts>'
+        "</worksheet>")
+
+
+def _new_table_xml(spec: SheetSpec, table_id: int, name: str) -> str:
+    """The Excel table of a new owned sheet (header row and one data row; ``plan_sheet`` sizes it)."""
+    ref = f"A1:{_col_letter(len(spec.columns))}2"
+    columns = "".join(f'<tableColumn id="{i}" name="{_escape_attr(c.header)}"/>'
+                      for i, c in enumerate(spec.columns, start=1))
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<table xmlns="{_MAIN_NS}" id="{table_id}" name="{_escape_attr(name)}" displayName="{_escape_attr(name)}" '
+        f'ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
+        f'<tableColumns count="{len(spec.columns)}">{columns}</tableColumns>'
+        f'<tableStyleInfo name="{look.OWNED_TABLE_STYLE}" showFirstColumn="0" showLastColumn="0" '
+        'showRowStripes="1" showColumnStripes="0"/></table>')
 
 
 def _rich_text(inner: str, p: str) -> str:
@@ -1674,7 +1876,8 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
     patched sheet keeps every byte but the cells it sets. The write is atomic and preceded
     by a timestamped backup in ``备份/`` beside the file.
 
-    :param path: the ``.xlsx`` / ``.xlsm`` workbook; it must already contain the sheets written.
+    :param path: the ``.xlsx`` / ``.xlsm`` workbook. An owned sheet it lacks is added after its
+        last sheet (with header, table, widths and print setup); a patched sheet must be there.
     :param frames: sheet key (``"ledger"``, ``"stock"``, ``"findings"``) -> DataFrame whose
         columns are the spec's field names. A field missing from the frame leaves its column empty.
     :param links: sheet key -> one internal hyperlink target per data row (e.g. ``'积分登记'!C5``)
@@ -1699,7 +1902,13 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
     if not owned and not by_sheet:
         return WriteResult(path, None)
 
+    added: list[str] = []
+
     def plan(pkg: _Package) -> dict[str, bytes | None]:
+        for spec, _frame, _links in owned:  # a village workbook made before the sheet was declared
+            if pkg.sheet_part(spec.name) is None and is_village_workbook(lambda s: pkg.sheet_part(s.name)):
+                pkg.add_sheet(spec)
+                added.append(spec.name)
         replace: dict[str, bytes | None] = {}
         cut: dict[str, int] = {}
         for spec, frame, row_links in owned:
@@ -1713,9 +1922,10 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
             part, _sheet_id = pkg.require_sheet(spec)
             replace[_key(part)] = pkg.plan_patches(spec, part, sheet_patches)
         replace.update(pkg.plan_calc_chain(cut))
-        return replace
+        return {**pkg.overlay, **replace}
 
-    return _rewrite(path, plan, backup=backup, now=now, started=started)
+    result = _rewrite(path, plan, backup=backup, now=now, started=started)
+    return WriteResult(result.path, result.backup, tuple(added))
 
 
 def _owned_plans(frames: dict[str, pd.DataFrame], links, link_field: str

@@ -1,0 +1,188 @@
+"""An owned sheet the clerk's workbook lacks (made before the sheet was declared, or by hand
+without it) is added by the lossless writer: after the last sheet, with its header, an Excel
+table, widths, frozen header and print setup; every other part stays as it was."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from jifen_xl import errors
+from jifen_xl import schema as S
+from jifen_xl.io.xlsxwrite import write_owned
+
+from .fixtures_rich import read_zip, rewrite_zip, sheet_parts
+from .lo import lo_convert, needs_lo
+from .test_cli import run
+from .test_xlsxwrite import NOW, calamine_rows, findings_frame, ledger_frame, raw_members
+
+WB, WB_RELS, CT = "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"
+
+
+def drop_sheet(path: Path, name: str) -> None:
+    """Remove sheet ``name`` from the package as if it had never been there: its entry in the
+    workbook, its relationship, its part, its tables and their content types."""
+    parts, order = read_zip(path)
+    part, _ = sheet_parts(parts)[name]
+    wb = parts[WB].decode()
+    rid = re.search(r'<sheet name="%s"[^>]*r:id="([^"]+)"' % name, wb).group(1)
+    parts[WB] = re.sub(r'<sheet name="%s"[^>]*/>' % name, "", wb).encode()
+    parts[WB_RELS] = re.sub(r'<Relationship [^>]*Id="%s"[^>]*/>' % rid, "", parts[WB_RELS].decode()).encode()
+    folder, base = part.rsplit("/", 1)
+    rels = f"{folder}/_rels/{base}.rels"
+    gone = {part, rels} | {posixpath.normpath(posixpath.join(folder, t)).lstrip("/") for t in
+                           re.findall(r'Target="([^"]*tables/[^"]*)"', parts.get(rels, b"").decode())}
+    ct = parts[CT].decode()
+    for g in gone:
+        ct = re.sub(r'<Override PartName="/%s"[^>]*/>' % re.escape(g), "", ct)
+    parts[CT] = ct.encode()
+    rewrite_zip(path, parts, [n for n in order if n not in gone])
+    assert name not in sheet_parts(read_zip(path)[0])
+
+
+def without(text: str, *pieces: str) -> str:
+    """``text`` with each of ``pieces`` (which must be there) taken out once."""
+    for piece in pieces:
+        assert piece in text, piece
+        text = text.replace(piece, "", 1)
+    return text
+
+
+def test_missing_findings_sheet_is_added_and_nothing_else_changes(rich):
+    drop_sheet(rich, S.FINDINGS.name)
+    before, _ = read_zip(rich)
+    before_raw = raw_members(rich)
+    result = write_owned(rich, {"findings": findings_frame()}, now=NOW)
+    assert result.added == (S.FINDINGS.name,)
+
+    after, order = read_zip(rich)
+    changed = sorted(n for n in before if before[n] != after[n])
+    assert changed == sorted([WB, WB_RELS, CT])
+    unchanged_raw = {n for n in before_raw if n not in changed}
+    assert all(raw_members(rich)[n] == before_raw[n] for n in unchanged_raw)
+    new_parts = [n for n in order if n not in before]
+    part = sheet_parts(after)[S.FINDINGS.name][0]
+    assert part in new_parts and any(n.startswith("xl/tables/") for n in new_parts)
+
+    # workbook: one sheet after the last, one print-titles name; nothing else touched
+    new_wb = after[WB].decode()
+    sheet_tag = re.search(r'<sheet name="%s"[^>]*/>' % S.FINDINGS.name, new_wb).group(0)
+    rid = re.search(r'r:id="([^"]+)"', sheet_tag).group(1)
+    assert sheet_tag == f'<sheet name="{S.FINDINGS.name}" sheetId="13" r:id="{rid}"/>'
+    titles = (f'<definedName name="_xlnm.Print_Titles" localSheetId="12">\'{S.FINDINGS.name}\'!$1:$1'
+              "</definedName>")
+    assert new_wb.index(sheet_tag) + len(sheet_tag) == new_wb.index("</sheets>")
+    assert without(new_wb, sheet_tag, titles) == before[WB].decode()
+    new_rels = after[WB_RELS].decode()
+    rel = re.search(r'<Relationship Id="%s"[^>]*/>' % rid, new_rels).group(0)
+    assert f'Target="{posixpath.relpath(part, "xl")}"' in rel
+    assert without(new_rels, rel) == before[WB_RELS].decode()
+    new_ct = after[CT].decode()
+    overrides = [re.search(r'<Override PartName="/%s"[^>]*/>' % re.escape(n), new_ct).group(0)
+                 for n in new_parts if not n.endswith(".rels")]
+    assert len(overrides) == 2 and without(new_ct, *overrides) == before[CT].decode()
+
+    rows = calamine_rows(rich, S.FINDINGS.name)
+    assert rows[0] == S.FINDINGS.headers
+    assert [r[6] for r in rows[1:]] == findings_frame()["rule"].tolist()
+
+
+def test_the_added_sheet_looks_like_the_templates_to_another_reader(rich):
+    drop_sheet(rich, S.LEDGER.name)
+    write_owned(rich, {"ledger": ledger_frame(4)}, backup=False)
+    wb = openpyxl.load_workbook(rich)
+    ws = wb[S.LEDGER.name]
+    assert wb.sheetnames[-1] == S.LEDGER.name
+    assert ws.freeze_panes == "A2"
+    assert ws.print_title_rows in ("1:1", "$1:$1")
+    assert ws.page_setup.paperSize in (9, "9")
+    (table,) = ws.tables.values()
+    assert table.name == S.LEDGER.table and table.ref == "A1:K5"
+    assert [c.name for c in table.tableColumns] == S.LEDGER.headers
+    assert ws.column_dimensions["A"].width == S.LEDGER.columns[0].width
+    # the clerk's own defined names and sheets are where they were
+    assert wb.defined_names["村名"].attr_text == "'基本信息'!$B$4"
+    assert wb.sheetnames[:-1] == [n for n in [S.HELP_SHEET_NAME] + [s.name for s in S.SHEETS] if n != S.LEDGER.name]
+
+
+def test_table_name_taken_elsewhere_gets_a_fresh_one(rich):
+    drop_sheet(rich, S.FINDINGS.name)
+    parts, order = read_zip(rich)
+    # the clerk named a table of 积分兑换 like ours
+    name = next(n for n, d in parts.items() if n.startswith("xl/tables/") and b'"tblExchanges"' in d)
+    parts[name] = parts[name].replace(b'"tblExchanges"', f'"{S.FINDINGS.table}"'.encode())
+    rewrite_zip(rich, parts, order)
+    write_owned(rich, {"findings": findings_frame()}, backup=False)
+    wb = openpyxl.load_workbook(rich)
+    assert list(wb[S.FINDINGS.name].tables) == [f"{S.FINDINGS.table}2"]
+    ids = [int(re.search(rb' id="(\d+)"', d).group(1)) for n, d in read_zip(rich)[0].items()
+           if n.startswith("xl/tables/")]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_workbook_without_defined_names_gets_them_in_schema_order(tmp_path):
+    path = tmp_path / "无名称.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "草稿"
+    for spec in S.CLERK_SHEETS:  # a village workbook by hand: the clerk's sheets with their headers
+        wb.create_sheet(spec.name).append(spec.headers)
+    wb.save(path)
+    write_owned(path, {"findings": findings_frame()}, backup=False)
+    text = read_zip(path)[0][WB].decode()
+    assert text.index("</sheets>") < text.index("<definedNames>") < text.index("<calcPr")
+    assert openpyxl.load_workbook(path)[S.FINDINGS.name].print_title_rows in ("1:1", "$1:$1")
+
+
+@needs_lo
+def test_libreoffice_opens_the_added_sheet_and_keeps_it(rich, tmp_path):
+    drop_sheet(rich, S.FINDINGS.name)
+    write_owned(rich, {"findings": findings_frame()}, backup=False)
+    again = lo_convert(rich, "xlsx", tmp_path / "lo")
+    rows = calamine_rows(again, S.FINDINGS.name)
+    assert rows[0] == S.FINDINGS.headers
+    assert [r[0] for r in rows[1:]] == findings_frame()["level"].tolist()
+    assert calamine_rows(again, S.ENTRIES.name)[1][0] == "E0001"
+
+
+def test_validate_and_ledger_add_their_sheets_and_say_so(village_book):
+    for spec in (S.FINDINGS, S.LEDGER):
+        drop_sheet(village_book, spec.name)
+    first = run("validate", village_book)
+    assert first.exit_code == 0, first.output
+    assert f"工作簿原来没有「{S.FINDINGS.name}」工作表，已在最后新增。" in first.output
+    ledger = run("ledger", village_book)
+    assert ledger.exit_code == 0, ledger.output
+    assert f"工作簿原来没有「{S.LEDGER.name}」工作表，已在最后新增。" in ledger.output
+    again = run("validate", village_book)
+    assert again.exit_code == 0 and "新增" not in again.output
+    names = openpyxl.load_workbook(village_book, read_only=True).sheetnames
+    assert names[-2:] == [S.FINDINGS.name, S.LEDGER.name] and names.count(S.FINDINGS.name) == 1
+    assert len(calamine_rows(village_book, S.LEDGER.name)) > 1
+
+
+def test_a_strict_workbook_is_not_extended_but_refused_with_the_template_advice(rich):
+    drop_sheet(rich, S.FINDINGS.name)
+    parts, order = read_zip(rich)
+    parts[WB] = parts[WB].replace(b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
+                                  b'xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main"')
+    rewrite_zip(rich, parts, order)
+    before = rich.read_bytes()
+    with pytest.raises(errors.WriteRefused, match="模板工作簿中把「校验结果」工作表"):
+        write_owned(rich, {"findings": findings_frame()})
+    assert rich.read_bytes() == before
+
+
+def test_a_workbook_that_is_not_a_village_workbook_gets_no_sheet(tmp_path):
+    path = tmp_path / "别的表.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "草稿"
+    wb.create_sheet(S.ENTRIES.name).append(S.ENTRIES.headers)  # one clerk sheet of nine
+    wb.save(path)
+    before = path.read_bytes()
+    with pytest.raises(errors.WriteRefused, match="中没有工作表「校验结果」"):
+        write_owned(path, {"findings": findings_frame()})
+    assert path.read_bytes() == before
