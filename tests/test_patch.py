@@ -146,6 +146,12 @@ def test_a_key_on_two_rows_is_refused_naming_the_rows(rich):
     assert "重复" in message and KEY in message
 
 
+def test_a_duplicate_key_written_with_a_lower_case_reference_is_still_found(rich):
+    edit_sheet(rich, S.ENTRIES.name, lambda x: x.replace('<c r="A4" t="inlineStr"><is><t>E0003</t>',
+                                                         '<c r="a4" t="inlineStr"><is><t>E0002</t>'))
+    refused(rich, status_patch({"E0002": "已确认"}), "第 3、4 行")
+
+
 def test_a_formula_in_the_patched_cell_is_refused_naming_the_cell(rich):
     edit_sheet(rich, S.ENTRIES.name, lambda x: x.replace(
         cell_elements(x)["L3"], '<c r="L3" t="str"><f>"公示"&amp;"中"</f><v>公示中</v></c>'))

@@ -1596,7 +1596,8 @@ def _plain_cell_re(p: str) -> re.Pattern:
 @functools.lru_cache(maxsize=64)
 def _key_cell_re(p: str, letter: str) -> re.Pattern:
     """The cells of column ``letter`` written ``<c r="L5" ...>``: (row, attributes, inner XML)."""
-    return re.compile(r'<%sc r="%s([0-9]+)"(%s)(?:/>|>(.*?)</%sc>)' % (re.escape(p), letter, _ATTRS, re.escape(p)),
+    letters = "".join(f"[{c}{c.lower()}]" for c in letter)  # readers take "a5" for "A5"
+    return re.compile(r'<%sc r="%s([0-9]+)"(%s)(?:/>|>(.*?)</%sc>)' % (re.escape(p), letters, _ATTRS, re.escape(p)),
                       re.S)
 
 
