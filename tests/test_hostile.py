@@ -381,6 +381,38 @@ def test_sheet_extent(xml, bound):
     assert sheet_extent(xml) == bound
 
 
+def _plain_sheet(extra: bytes, row: int) -> bytes:
+    """2,000 rows of three plain cells, ``extra`` appended to row ``row``."""
+    rows = [b'<row r="%d"><c r="A%d" s="1"><v>1</v></c><c r="B%d" t="inlineStr"><is><t>x</t></is></c>'
+            b'<c r="C%d"/></row>' % (r, r, r, r) for r in range(1, 2001)]
+    rows[row - 1] = rows[row - 1].replace(b"</row>", extra + b"</row>")
+    return b"<worksheet><sheetData>" + b"".join(rows) + b"</sheetData></worksheet>"
+
+
+RICH_RUN = b'<is><r><rPr><color rgb="FFFF0000"/><charset val="134"/></rPr><t>x</t></r></is>'
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last", "last, the span ending on it"])
+@pytest.mark.parametrize("extra, bound", [
+    (b"", (2000, 26)),
+    (b'<c r="D1999"/>', (2000, 26)),
+    (b'<c r="A2001x"/>', (2000, 26)),  # not a reference
+    (b'<c r="AA7"/>', (2000, 27)),
+    (b'<c r="a2001"/>', (2001, 3)),
+    (b'<c r="B10000"/>', (10000, 3)),
+    (b'<c r="C02000"/>', (2000, 3)),
+    (b'<c r="D1" t="inlineStr">' + RICH_RUN + b"</c>", (2000, 4)),
+    (b'<c t="inlineStr">' + RICH_RUN + b"</c>", (2000, 4)),
+    (b"<c r='XFD1048576'/>", (1048576, 16384)),
+])
+def test_sheet_extent_finds_one_odd_cell_anywhere_in_a_plain_sheet(extra, bound, where):
+    xml = _plain_sheet(extra, {"first": 1, "middle": 1000}.get(where, 2000))
+    span = None
+    if where.startswith("last,"):  # the odd cell (or row 2000's last cell) ends the span
+        span = (package.plain_region(xml)[0], xml.rindex(b"</row>"))
+    assert sheet_extent(xml, span) == bound
+
+
 _refs = st.one_of(st.none(), st.tuples(st.sampled_from(["A", "b", "Z", "AA", "zz", "XF"]),
                                        st.integers(1, 400)))
 _cell = st.tuples(_refs, st.sampled_from(['<c{r}><v>1</v></c>', '<c{r} t="n"/>', "<x:c{r}/>"]))

@@ -18,6 +18,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import WorkbookUnreadable
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -434,7 +436,7 @@ def sheet_extent(xml: bytes, span: tuple[int, int] | None = None, region=_COMPUT
     """An upper bound of (last row, last column), 1-based, of the cells in worksheet ``xml``.
 
     The usual file (``plain_region``; every cell written ``<c r="...``, at most 26 columns) is
-    answered with a few byte scans (~90 ms on a 60,000-row sheet); anything else is measured
+    answered with a few array scans (~30 ms on a 60,000-row sheet); anything else is measured
     exactly: every cell's reference, or, when cells omit ``r`` or use a prefix, a walk over the
     row and cell tags.
 
@@ -451,7 +453,7 @@ def sheet_extent(xml: bytes, span: tuple[int, int] | None = None, region=_COMPUT
         last_row = int(m.group(1)) if m else 0
         # Anything but "<c r=" + one letter + a row up to the last row's number sends us on.
         odd = re.compile(rb'<c(?: r="[A-Za-z](?:[A-Za-z]|' + _greater_than(last_row) + rb'")|(?! r="))')
-        if odd.search(xml, start, end) is None:
+        if not _finds_odd_cell(xml, start, end, last_row, odd):
             return last_row, 26
         n_plain = xml.count(_CELL_R, start, end)
         if n_plain == len(_CELL_OPEN_RE.findall(xml, start, end)):
@@ -460,6 +462,54 @@ def sheet_extent(xml: bytes, span: tuple[int, int] | None = None, region=_COMPUT
                 return (max((int(r) for _, r in refs), default=0),
                         max((_letters_to_col(c) for c in set(c for c, _ in refs)), default=0))
     return _walk_extent(xml)
+
+
+_LT_C = int.from_bytes(b"<c", "little")
+_SPACE_R_QUOTE = int.from_bytes(b' r="', "little")
+# The 16 bytes from a "<c": the 4 after it (' r="'), the reference's first two characters, and
+# (big-endian, so that byte order is number order) the 8 from the second one.
+_CELL_HEAD = np.dtype({"names": ["r", "c6", "c7", "num"], "formats": ["<u4", "u1", "u1", ">u8"],
+                       "offsets": [2, 6, 7, 7], "itemsize": 16})
+_IS_LETTER = np.zeros(256, dtype=bool)
+_IS_LETTER[[*range(65, 91), *range(97, 123)]] = True
+_IS_DIGIT = np.zeros(256, dtype=bool)
+_IS_DIGIT[48:58] = True
+_MAX_SUSPECTS = 1000
+
+
+def _finds_odd_cell(xml: bytes, start: int, end: int, last_row: int, odd: re.Pattern) -> bool:
+    """``odd.search(xml, start, end) is not None``, for ``odd`` as ``sheet_extent`` builds it, at
+    array speed: every ``<c`` of the region is found with two vector compares, and the bytes
+    after it are checked all at once. A ``<c`` not followed by `` r="`` answers at once; a cell
+    whose reference could be two letters, or a letter and a number above ``last_row``, is asked
+    to ``odd`` itself (on a plain sheet there is none)."""
+    n, digits = end - start, str(last_row).encode()
+    width = len(digits)
+    if width > 8 or n < 64 or start < 0 or end > len(xml):
+        return odd.search(xml, start, end) is not None
+    heads = np.ndarray((n - 15,), "V16", xml, start, (1,))  # the 16 bytes from every offset
+    above = int.from_bytes(digits, "big")
+    suspects = []
+    for parity in (0, 1):
+        pairs = np.frombuffer(xml, "<u2", (n - parity) // 2, start + parity)
+        at = np.flatnonzero(pairs == _LT_C) * 2 + parity
+        near_end = int(np.searchsorted(at, n - 15))
+        suspects += at[near_end:].tolist()  # too close to the end for 16 bytes: ask the regex
+        at = at[:near_end]
+        head = heads[at]
+        cell = head.view(_CELL_HEAD)
+        if (cell["r"] != _SPACE_R_QUOTE).any():
+            return True
+        ref = head.view(np.uint8).reshape(-1, 16)
+        maybe = _IS_DIGIT[ref[:, 6 + width]] & (
+            _IS_DIGIT[ref[:, 7 + width]] | ((cell["num"] >> np.uint64(8 * (8 - width))) > above))
+        maybe |= _IS_LETTER[cell["c7"]]
+        maybe &= _IS_LETTER[cell["c6"]]
+        at = at[maybe]
+        if len(suspects) + at.size > _MAX_SUSPECTS:  # e.g. columns past Z: the regex finds one soon
+            return odd.search(xml, start, end) is not None
+        suspects += at.tolist()
+    return any(odd.match(xml, start + at, end) for at in suspects)
 
 
 _COLON_C_RE = re.compile(rb":c[\s/>]")
