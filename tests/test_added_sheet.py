@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from jifen_xl import errors
@@ -70,9 +71,10 @@ def test_missing_findings_sheet_is_added_and_nothing_else_changes(rich):
 
     # workbook: one sheet after the last, one print-titles name; nothing else touched
     new_wb = after[WB].decode()
-    sheet_tag = re.search(r'<sheet name="%s"[^>]*/>' % S.FINDINGS.name, new_wb).group(0)
+    sheet_tag = re.search(r'<sheet [^>]*name="%s"[^>]*/>' % S.FINDINGS.name, new_wb).group(0)
     rid = re.search(r'r:id="([^"]+)"', sheet_tag).group(1)
-    assert sheet_tag == f'<sheet name="{S.FINDINGS.name}" sheetId="13" r:id="{rid}"/>'
+    rns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    assert sheet_tag == f'<sheet xmlns:r="{rns}" name="{S.FINDINGS.name}" sheetId="13" r:id="{rid}"/>'
     titles = (f'<definedName name="_xlnm.Print_Titles" localSheetId="12">\'{S.FINDINGS.name}\'!$1:$1'
               "</definedName>")
     assert new_wb.index(sheet_tag) + len(sheet_tag) == new_wb.index("</sheets>")
@@ -186,3 +188,57 @@ def test_a_workbook_that_is_not_a_village_workbook_gets_no_sheet(tmp_path):
     with pytest.raises(errors.WriteRefused, match="中没有工作表「校验结果」"):
         write_owned(path, {"findings": findings_frame()})
     assert path.read_bytes() == before
+
+
+def test_a_workbook_declaring_its_namespaces_on_each_sheet_opens_after_the_addition(rich):
+    """The Open XML SDK writes <x:workbook> with xmlns:r on every <x:sheet>, not on the root."""
+    rns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    drop_sheet(rich, S.FINDINGS.name)
+    parts, order = read_zip(rich)
+    wb = parts[WB].decode().replace(f' xmlns:r="{rns}"', "")
+    wb = re.sub(r"<(/?)(?![?!])([A-Za-z])", r"<\1x:\2", wb).replace(f'xmlns="{main}"', f'xmlns:x="{main}"')
+    parts[WB] = re.sub(r"(<x:sheet [^>]*?)\s*/>", r'\1 xmlns:r="%s"/>' % rns, wb).encode()
+    rewrite_zip(rich, parts, order)
+    write_owned(rich, {"findings": findings_frame()}, backup=False)
+    assert openpyxl.load_workbook(rich).sheetnames[-1] == S.FINDINGS.name
+
+
+def test_an_empty_defined_names_element_is_filled_not_repeated(rich):
+    drop_sheet(rich, S.FINDINGS.name)
+    parts, order = read_zip(rich)
+    parts[WB] = re.sub(rb"<definedNames>.*?</definedNames>", b"<definedNames />", parts[WB])
+    rewrite_zip(rich, parts, order)
+    write_owned(rich, {"findings": findings_frame()}, backup=False)
+    text = read_zip(rich)[0][WB].decode()
+    assert text.count("<definedNames") == 1 and "_xlnm.Print_Titles" in text
+
+
+def test_two_sheets_added_in_one_write_get_their_own_tables(rich):
+    for spec in (S.LEDGER, S.STOCK):
+        drop_sheet(rich, spec.name)
+    result = write_owned(rich, {"ledger": ledger_frame(2), "stock": pd.DataFrame(columns=S.STOCK.fields)},
+                         backup=False)
+    assert result.added == (S.LEDGER.name, S.STOCK.name)
+    tables = [d for n, d in read_zip(rich)[0].items() if n.startswith("xl/tables/")]
+    ids = [re.search(rb' id="(\d+)"', d).group(1) for d in tables]
+    names = [re.search(rb' name="([^"]+)"', d).group(1) for d in tables]
+    assert len(set(ids)) == len(ids) and len(set(names)) == len(names)
+    wb = openpyxl.load_workbook(rich)
+    assert wb.sheetnames[-2:] == [S.LEDGER.name, S.STOCK.name]
+
+
+def test_names_left_behind_by_a_deleted_sheet_are_not_reused(rich):
+    """A tool that deleted a sheet left its content-type entry and its relationships part."""
+    drop_sheet(rich, S.FINDINGS.name)
+    parts, order = read_zip(rich)
+    taken = {n for n in parts if n.startswith("xl/worksheets/sheet")}
+    ghost = next(f"xl/worksheets/sheet{n}.xml" for n in range(1, 99) if f"xl/worksheets/sheet{n}.xml" not in taken)
+    parts[CT] = parts[CT].replace(b"</Types>", f'<Override PartName="/{ghost}" ContentType="application/'
+                                  'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'.encode())
+    rewrite_zip(rich, parts, order)
+    write_owned(rich, {"findings": findings_frame()}, backup=False)
+    after = read_zip(rich)[0]
+    part = sheet_parts(after)[S.FINDINGS.name][0]
+    assert part != ghost and after[CT].decode().count(f'PartName="/{part}"') == 1
+    assert openpyxl.load_workbook(rich)[S.FINDINGS.name].max_row == 4

@@ -16,7 +16,9 @@ import pytest
 
 from jifen_xl import app, errors
 from jifen_xl import schema as S
+from jifen_xl.core.clean import to_code
 from jifen_xl.io.base import ColumnPatch
+from jifen_xl.io.xlsx import XlsxFile
 from jifen_xl.io.xlsxwrite import BACKUP_DIR_NAME, write_owned
 
 from .fixtures_rich import SAMPLE, read_zip, rewrite_zip, sheet_parts
@@ -297,3 +299,107 @@ def test_patching_a_copy_leaves_the_original_alone(rich, tmp_path):
     before = rich.read_bytes()
     write_owned(copy, patches=status_patch({"E0001": "已撤销"}), backup=False)
     assert rich.read_bytes() == before
+
+
+# --- the writer and the reader never disagree about rows and columns -------------------------
+
+def reader_statuses(path: Path) -> dict[str, str]:
+    """登记编号 -> 状态 as the toolkit's reader sees 积分登记 (merged headers, any column order)."""
+    frame = XlsxFile(path).read_table(S.ENTRIES).frame
+    return dict(zip(to_code(frame["entry_id"]), frame["status"]))
+
+
+def row_of(key: str, status: str = "待公示") -> list:
+    return [key, "2026-01-05", "0001", "张三", "JC-01", "指标", 1, 5, "平时发现", "李四", "", status, ""]
+
+
+def test_the_column_the_reader_took_is_the_one_patched(tmp_path):
+    """登记编号（旧） left of the clerk's table: the reader takes the first 登记编号 it finds (A); the
+    patch must name rows by that column too, not by the table's."""
+    from openpyxl.worksheet.table import Table
+
+    path = tmp_path / "两个编号.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = S.ENTRIES.name
+    ws.append(["登记编号（旧）"] + S.ENTRIES.headers)
+    ws.append(["E0002"] + row_of("E0001"))
+    ws.append(["E0001"] + row_of("E0002"))
+    ws.add_table(Table(displayName="tblEntries", ref="B1:N3"))
+    wb.save(path)
+    write_owned(path, patches=status_patch({"E0001": "已确认"}), backup=False)
+    assert reader_statuses(path) == {"E0001": "已确认", "E0002": "待公示"}
+
+
+def test_keys_spelled_with_escapes_are_read_as_the_reader_reads_them(tmp_path):
+    """Excel writes a carriage return in text as _x000D_; the reader decodes and trims it."""
+    path = entries_book(tmp_path / "转义.xlsx", [row_of("E0001"), row_of("E0002")])
+    edit_sheet(path, S.ENTRIES.name, lambda x: x.replace("<t>E0002</t>", "<t>E0002_x000D_</t>"))
+    write_owned(path, patches=status_patch({"E0002": "已确认"}), backup=False)
+    assert statuses(path)["E0002\r"] == "已确认"
+
+
+def test_rows_without_numbers_are_placed_where_their_cells_say(tmp_path):
+    """Rows written without r, a blank row not written at all: a row's cells name its place."""
+    path = entries_book(tmp_path / "无行号.xlsx", [row_of("E0001")])
+    wb = openpyxl.load_workbook(path)
+    for j, v in enumerate(row_of("E0002"), start=1):
+        wb.active.cell(4, j, v)
+    wb.save(path)
+    edit_sheet(path, S.ENTRIES.name, lambda x: re.sub(r'<c r="([A-Z]+\d+)"( t="\w+")', r'<c\2 r="\1"',
+                                                      re.sub(r'<row r="\d+"', "<row", x)))
+    write_owned(path, patches=status_patch({"E0002": "已确认"}), backup=False)
+    rows = calamine_rows(path, S.ENTRIES.name)
+    assert [r[11] for r in rows] == [STATUS, "待公示", "", "已确认"]
+
+
+def test_a_header_merged_over_two_rows_is_found_as_the_reader_finds_it(tmp_path):
+    path = tmp_path / "两行表头.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = S.ENTRIES.name
+    ws["A1"], ws["B1"] = KEY, "登记内容"
+    for j, h in enumerate(S.ENTRIES.headers[1:], start=2):
+        ws.cell(2, j, h)
+    ws.merge_cells("A1:A2")
+    ws.merge_cells("B1:M1")
+    for r in (row_of("E0001"), row_of("E0002")):
+        ws.append(r)
+    wb.save(path)
+    write_owned(path, patches=status_patch({"E0002": "已确认"}), backup=False)
+    assert reader_statuses(path) == {"E0001": "待公示", "E0002": "已确认"}
+
+
+def test_a_cell_in_a_merged_block_is_refused(tmp_path):
+    path = entries_book(tmp_path / "合并.xlsx", [row_of("E0001"), row_of("E0002", None), row_of("E0003")])
+    wb = openpyxl.load_workbook(path)
+    wb.active.merge_cells("L2:L3")
+    wb.save(path)
+    message = refused(path, status_patch({"E0001": "已确认"}), "合并单元格")
+    assert "第 2 行" in message and "L2" in message and "取消合并" in message
+
+
+def test_a_cell_in_an_array_formulas_range_is_refused(tmp_path):
+    path = entries_book(tmp_path / "数组公式.xlsx", [row_of("E0001"), row_of("E0002")])
+    edit_sheet(path, S.ENTRIES.name, lambda x: re.sub(
+        r'<c r="L2".*?</c>', '<c r="L2" t="str"><f t="array" ref="L2:L3">IF(H2:H3&gt;0,"待公示","")</f>'
+        "<v>待公示</v></c>", x, count=1, flags=re.S).replace(
+        cell_elements(x)["L3"], '<c r="L3" t="str"><v>待公示</v></c>'))
+    message = refused(path, status_patch({"E0002": "已确认"}), "数组公式")
+    assert "L3" in message
+
+
+def test_what_does_not_read_back_as_planned_is_refused(tmp_path):
+    """A row holding the same cell twice: readers keep the last one, the writer would set the
+    first. Reading the new file back before it replaces the old one catches it."""
+    path = entries_book(tmp_path / "重复单元格.xlsx", [row_of("E0001")])
+    edit_sheet(path, S.ENTRIES.name, lambda x: x.replace(
+        "</row></sheetData>", '<c r="L2" t="inlineStr"><is><t>公示中</t></is></c></row></sheetData>'))
+    assert statuses(path)["E0001"] == "公示中"
+    before = path.read_bytes()
+    with pytest.raises(errors.WriteRefused, match="写入后核对.*第 2 行「状态」列") as exc:
+        write_owned(path, patches=status_patch({"E0001": "已确认"}), now=NOW)
+    assert "原文件保持不变" in str(exc.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, BACKUP_DIR_NAME])  # no temp left
+    assert [b.read_bytes() for b in (tmp_path / BACKUP_DIR_NAME).iterdir()] == [before]

@@ -48,9 +48,9 @@ from defusedxml import ElementTree as SafeET
 
 from .. import errors
 from ..render import display_width
-from ..core.clean import code_of
+from ..core.clean import ROW, to_code, to_text
 from ..schema import BY_KEY, SheetSpec, is_village_workbook
-from .base import ColumnPatch
+from .base import ColumnPatch, RawTable
 from .grid import col_index, col_letter, norm_header
 from . import look
 from .package import os_reason
@@ -881,12 +881,18 @@ class _Package:
                 f"请从工具的模板工作簿中把「{spec.name}」工作表（含表头）复制到本工作簿，"
                 f"或在 Excel 中另存为“Excel 工作簿(*.xlsx)”后重试。")
         rel_prefix = rel_prefix.group(1)
+        rel_ns = re.search(r"""xmlns:%s\s*=\s*["']([^"']+)["']""" % re.escape(rel_prefix), wb_text)
+        if rel_ns is None:
+            raise _Corrupt("工作簿部件的命名空间不完整")
 
         sheet_id = max([int(sid) for _, sid, _ in self.sheets if sid.isdigit()] + [0]) + 1
         rid = _fresh(lambda n: f"rId{n}", {r["Id"] for r in self.wb_rels})
-        part = _fresh(lambda n: f"xl/worksheets/sheet{n}.xml", None, self.has)
-        table_part = _fresh(lambda n: f"xl/tables/table{n}.xml", None, self.has)
+        taken = self._taken_part_names()
+        part = _fresh(lambda n: f"xl/worksheets/sheet{n}.xml", taken,
+                      lambda name: _rels_part(name).lower() in taken)  # no leftover .rels either
+        table_part = _fresh(lambda n: f"xl/tables/table{n}.xml", taken)
         table_ids, names = self._table_ids_and_names()
+        table_id = max(table_ids, default=0) + 1
         table_name = _fresh(lambda n: spec.table if n == 1 else f"{spec.table}{n}",
                             names | _defined_names(wb_text), start=1)
         index = len(self.sheets)  # localSheetId of the new sheet: it comes last
@@ -894,11 +900,16 @@ class _Package:
         quoted = "'" + spec.name.replace("'", "''") + "'"
         titles = (f'<{p}definedName name="_xlnm.Print_Titles" localSheetId="{index}">'
                   f"{_escape_text(quoted)}!$1:$1</{p}definedName>")
-        new_sheet = f'<{p}sheet name="{_escape_attr(spec.name)}" sheetId="{sheet_id}" {rel_prefix}:id="{rid}"/>'
+        # (the prefix declared on the element itself: some writers declare it on each <sheet>)
+        new_sheet = (f'<{p}sheet xmlns:{rel_prefix}="{_escape_attr(rel_ns.group(1))}" name="{_escape_attr(spec.name)}" '
+                     f'sheetId="{sheet_id}" {rel_prefix}:id="{rid}"/>')
         wb_text = wb_text[:close] + new_sheet + wb_text[close:]
         names_close = wb_text.find(f"</{p}definedNames>")
+        empty = re.search(r"<%sdefinedNames\b[^>]*/>" % re.escape(p), wb_text)
         if names_close >= 0:
             wb_text = wb_text[:names_close] + titles + wb_text[names_close:]
+        elif empty:  # <definedNames/> (openpyxl writes it): one element, now holding the name
+            wb_text = wb_text[:empty.start()] + f"<{p}definedNames>{titles}</{p}definedNames>" + wb_text[empty.end():]
         else:  # definedNames comes after sheets (and functionGroups, externalReferences), before these
             after = re.compile(r"<%s(?:%s)\b" % (re.escape(p), "|".join(_AFTER_DEFINED_NAMES)))
             m = after.search(wb_text, wb_text.find(f"</{p}sheets>"))
@@ -913,16 +924,31 @@ class _Package:
                                posixpath.relpath(table_part, posixpath.dirname(part)))
         self._add_content_types({part: _CT_WORKSHEET, table_part: _CT_TABLE})
         self.overlay[_key(part)] = _new_sheet_xml(spec).encode("utf-8")
-        self.overlay[_key(table_part)] = _new_table_xml(spec, max(table_ids, default=0) + 1, table_name).encode("utf-8")
+        self.overlay[_key(table_part)] = _new_table_xml(spec, table_id, table_name).encode("utf-8")
         self.sheets.append((spec.name, str(sheet_id), rid))
         self.wb_rels.append({"Id": rid, "Type": _REL_WORKSHEET, "Target": target, "TargetMode": ""})
 
+    def _taken_part_names(self) -> set[str]:
+        """Part names (lower case) a new part must not take: the package's parts, the ones planned,
+        and the ones content types still name."""
+        ct = self.read(_CONTENT_TYPES) or b""
+        named = {m.decode("utf-8", "replace").lstrip("/").lower()
+                 for m in re.findall(rb"""PartName\s*=\s*["']([^"']+)""", ct)}
+        return {_key(e.name) for e in self.zr.entries} | set(self.overlay) | named
+
     def _table_ids_and_names(self) -> tuple[set[int], set[str]]:
-        """The ids and (lower-case) names of every table in the package (both must stay unique)."""
+        """The ids and (lower-case) names of every table in the package and planned so far
+        (both must stay unique): parts the content types call tables, and any under xl/tables/."""
+        ct = self.read(_CONTENT_TYPES) or b""
+        typed = {m.decode("utf-8", "replace").lstrip("/").lower() for m in re.findall(
+            rb"""PartName\s*=\s*["']([^"']+)["'][^>]*?ContentType\s*=\s*["'][^"']*table\+xml""", ct)}
         ids, names = set(), set()
-        for e in self.zr.entries:
-            if re.fullmatch(r"xl/tables/[^/]+\.xml", _key(e.name)):
-                tree = _xml_tree(self.read(e.name), e.name)
+        for name in sorted(({_key(e.name) for e in self.zr.entries} | set(self.overlay))):
+            if name in typed or re.fullmatch(r"xl/tables/[^/]+\.xml", name):
+                data = self.read(name)
+                if data is None:
+                    continue
+                tree = _xml_tree(data, name)
                 if tree.get("id", "").isdigit():
                     ids.add(int(tree.get("id")))
                 names |= {tree.get(a, "").lower() for a in ("name", "displayName")}
@@ -1087,60 +1113,73 @@ class _Package:
         return _SheetPlan(sheet_xml, table_bytes, header_row)
 
     # -- cells of a clerk's sheet ------------------------------------------------
-    def plan_patches(self, spec: SheetSpec, part: str, patches: list[ColumnPatch]) -> bytes:
+    def plan_patches(self, spec: SheetSpec, part: str, patches: list[ColumnPatch], seen: RawTable) -> bytes:
         """The worksheet ``part`` with the patched cells set and every other byte as it was.
 
-        Each row is found by its key (``spec.key_field``) as the reader types it, so a row that
-        moved since the workbook was read is still the right one; a key on no row or on two is
-        refused, as is a patched cell holding a formula. A new value keeps the cell's style."""
+        Which row holds which key, and which column is which, is what the toolkit's reader saw
+        in this very file (``seen``): the key column typed as the reader types it names the row,
+        so the writer never disagrees with the reader about it. A key on no row or on two is
+        refused, as is a patched cell that holds a formula or lies in an array formula's range
+        or a merged block. A new value keeps the cell's style."""
         lay = self._layout(spec, part)
         p, body = lay.p, lay.body
-        rows = _RowScanner(body, p)
-        header_row, colmap = self._find_header(spec, rows, self._tables_of(part),
-                                               need={spec.key_field, *(pt.field for pt in patches)})
-        key_col = colmap[spec.key_field]
-        wanted = set().union(*(pt.values for pt in patches))
-        where = self._rows_by_key(rows, header_row, key_col, wanted)
         key_header = spec.header_of(spec.key_field)
-        missing = sorted(wanted - set(where))
+        wanted = set().union(*(pt.values for pt in patches))
+        rows_of: dict[str, list[int]] = {}
+        for key, rn in zip(to_code(seen.frame[spec.key_field]).tolist(), seen.frame[ROW].tolist()):
+            if key in wanted:
+                rows_of.setdefault(key, []).append(int(rn))
+        missing = sorted(wanted - set(rows_of))
         if missing:
             shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 个" if len(missing) > 5 else "")
             raise errors.WriteRefused(
                 f"工作簿「{self.display}」的工作表「{spec.name}」中找不到{key_header}为 {shown} 的行，工具没有写入。"
                 f"可能是读取之后工作簿被修改过（改了{key_header}或删了行）：请保存工作簿后重新运行。")
         for key in sorted(wanted):
-            found = where[key]
-            if len(found) > 1:
-                shown = "、".join(str(r[4]) for r in found[:5])
+            if len(rows_of[key]) > 1:
+                shown = "、".join(map(str, rows_of[key][:5]))
                 raise errors.WriteRefused(
                     f"工作簿「{self.display}」的工作表「{spec.name}」第 {shown} 行的{key_header}都是 {key}，"
                     f"工具无法确定该改哪一行，没有写入。请把重复的{key_header}改为各不相同后重试。")
 
+        rows = _RowScanner(body, p)
+        located = rows.locate({found[0] for found in rows_of.values()})
+        covered = _merged_ranges(lay.tail, p) + _array_ranges(body, p)
         maker = _CellMaker(p, self.date1904)
         col_styles = _col_styles(lay.head, p)
-        edits: dict[int, list[tuple[int, int, str]]] = {}  # row start -> edits within its content
+        edits: dict[int, list[tuple[int, int, int, str]]] = {}  # row start -> edits within its content
         for pt in patches:
-            col = colmap[pt.field]
-            letter = _col_letter(col)
+            letter = seen.letters[pt.field]
+            col = _col_index(letter)
             keys = sorted(pt.values)
             tails = maker.column(pd.Series([pt.values[k] for k in keys], dtype=object), None)
             for key, tail in zip(keys, tails):
-                start, _end, row_attrs, content, rn = where[key][0]
+                rn = rows_of[key][0]
+                where = (f"工作簿「{self.display}」的工作表「{spec.name}」第 {rn} 行"
+                         f"「{spec.header_of(pt.field)}」列（{letter}{rn}）")
+                inside = [kind for c1, r1, c2, r2, kind in covered if c1 <= col <= c2 and r1 <= rn <= r2]
+                if inside:
+                    raise errors.WriteRefused(
+                        f"{where}在{inside[0]}里，工具不会改写它，没有写入。"
+                        + ("请取消合并单元格后重试。" if inside[0] == "合并单元格" else "请把公式改为直接填写的内容后重试。"))
+                row = located.get(rn)
+                if row is None:
+                    raise errors.WriteRefused(
+                        f"{where}：工具在文件中找不到这一行，没有写入。请在 Excel 或 WPS 中打开工作簿、保存一次后重试。")
+                start, _end, row_attrs, content, _rn = row
                 cell = _find_cell(content, p, col, rn)
                 if cell is None:
                     at, style = _insert_at(content, p, col), col_styles.get(col) or _row_style(row_attrs)
                     if at is None:
                         raise errors.WriteRefused(
-                            f"工作簿「{self.display}」的工作表「{spec.name}」第 {rn} 行的单元格没有写明位置，"
-                            f"工具无法在「{spec.header_of(pt.field)}」列（{letter}{rn}）安全地补上内容，没有写入。"
+                            f"{where}：这一行的单元格没有写明位置，工具无法安全地补上内容，没有写入。"
                             f"请在 Excel 或 WPS 中打开工作簿、保存一次后重试。")
                     span, keep = (at, at), f' s="{style}"' if style and style != "0" else ""
                 else:
                     cs, ce, attrs, inner = cell
                     if _formula_re(p).search(inner):
                         raise errors.WriteRefused(
-                            f"工作簿「{self.display}」的工作表「{spec.name}」第 {rn} 行「{spec.header_of(pt.field)}」列"
-                            f"（{letter}{rn}）是公式，工具不会覆盖公式，没有写入。请把该单元格改为直接填写的内容后重试。")
+                            f"{where}是公式，工具不会覆盖公式，没有写入。请把该单元格改为直接填写的内容后重试。")
                     a = _attrs(attrs)
                     span, keep = (cs, ce), "".join(f' {n}="{_escape_attr(a[n])}"' for n in ("s", "ph") if n in a)
                 new = f'<{p}c r="{letter}{rn}"{keep}{tail}' if tail is not None else (
@@ -1148,8 +1187,7 @@ class _Package:
                 edits.setdefault(start, []).append((*span, col, new))
 
         out, pos = [], 0
-        for start, end, _attrs_text, content, _rn in sorted({r[0]: r for found in where.values()
-                                                            for r in found}.values()):
+        for start, end, _attrs_text, content, _rn in sorted(located.values()):
             if start not in edits:
                 continue
             content_end = end - len(rows.close)
@@ -1161,49 +1199,6 @@ class _Package:
             pos = content_end
         out.append(body[pos:])
         return lay.xml(body="".join(out))
-
-    def _rows_by_key(self, rows: "_RowScanner", header_row: int, key_col: int, wanted: set[str]) -> dict[str, list]:
-        """Key (typed as the reader types it) -> the rows below ``header_row`` that carry it, in
-        sheet order, for the keys in ``wanted``; each row as ``_RowScanner._iter`` gives it."""
-        found: dict[str, list] = {}
-        shared: list[tuple[int, object]] = []
-        for where, (kind, text) in self._key_cells(rows, header_row, key_col):
-            if kind == "s":
-                if text.strip().isdigit():
-                    shared.append((int(text), where))
-                continue
-            key = _key_of(kind, text)
-            if key in wanted:
-                found.setdefault(key, []).append(where)
-        if shared:
-            texts = self.shared_strings({i for i, _ in shared})
-            for i, where in shared:
-                key = code_of(texts.get(i))
-                if key in wanted:
-                    found.setdefault(key, []).append(where)
-        return {key: [rows.around(w) if isinstance(w, int) else w for w in sorted(places, key=_offset)]
-                for key, places in found.items()}
-
-    @staticmethod
-    def _key_cells(rows: "_RowScanner", header_row: int, key_col: int):
-        """(row or offset, (type, text)) of the key cell of every row below ``header_row`` that
-        has one: the row as ``_RowScanner._iter`` gives it, or the cell's offset in the sheet
-        data (``_RowScanner.around`` gives its row).
-
-        When every cell of the sheet starts ``<c r="`` (Excel, WPS, LibreOffice), the key cells are
-        found with one search over the sheet data; otherwise row by row."""
-        body, p = rows.body, rows.p
-        if _plain_cell_re(p).search(body) is not None:  # a cell spelled otherwise: row by row
-            for row in rows._iter():
-                if row[4] > header_row and row[3]:
-                    cell = _find_cell(row[3], p, key_col, row[4])
-                    if cell is not None:
-                        yield row, _cell_text(_attrs(cell[2]), cell[3], p)
-            return
-        for m in _key_cell_re(p, _col_letter(key_col)).finditer(body):
-            if int(m.group(1)) > header_row:
-                t = _T_ATTR_RE.search(m.group(2))
-                yield m.start(), _cell_text({"t": t.group(1)} if t else {}, m.group(3) or "", p)
 
     def _refuse_clerk_columns(self, spec: SheetSpec, old_body: str, p: str, ours: set[int],
                               tables: list[_Table]) -> None:
@@ -1233,14 +1228,9 @@ class _Package:
                               cols))
         return out
 
-    def _find_header(self, spec: SheetSpec, rows: "_RowScanner", tables: list[_Table],
-                     need: set[str] | None = None) -> tuple[int, dict[str, int]]:
-        """Header row number and field -> column index, via the sheet's table or by scanning rows.
-
-        :param need: the fields whose columns must be found (default: all of them); the header
-            row is the one naming the most declared headers either way."""
+    def _find_header(self, spec: SheetSpec, rows: "_RowScanner", tables: list[_Table]) -> tuple[int, dict[str, int]]:
+        """Header row number and field -> column index, via the sheet's table or by scanning rows."""
         wanted = {_norm_header(c.header): c.field for c in spec.columns}
-        need = set(spec.fields) if need is None else need
         ordered = sorted(tables, key=lambda t: t.name.lower() != spec.table.lower())
         for t in ordered:
             if t.ref is None or t.header_rows == 0:
@@ -1250,7 +1240,7 @@ class _Package:
                 fld = wanted.get(_norm_header(name))
                 if fld and fld not in found:
                     found[fld] = t.ref[0] + i
-            if len(found) == len(wanted) or (need <= set(found) and t.name.lower() == spec.table.lower()):
+            if len(found) == len(wanted):
                 return t.ref[1], found
 
         # No table names all headers: look at the cells of the top rows.
@@ -1275,9 +1265,7 @@ class _Package:
                 best = (rn, len(found), found)
             if len(found) == len(wanted):
                 return rn, found
-        missing = [c.header for c in spec.columns if c.field in need and c.field not in best[2]]
-        if best[1] and not missing:
-            return best[0], best[2]
+        missing = [c.header for c in spec.columns if c.field not in best[2]]
         if best[1] == 0:
             raise errors.WriteRefused(
                 f"工作簿「{self.display}」的工作表「{spec.name}」里找不到表头行（应包含：{'、'.join(spec.headers)}）。"
@@ -1450,7 +1438,13 @@ class _RowScanner:
             if m is None:
                 return
             r = _ROW_NUMBER_RE.search(m.group(1))
-            rn = int(r.group(1)) if r else rn + 1
+            if r:
+                rn = int(r.group(1))
+            elif not m.group(2) and (first := _FIRST_CELL_ROW_RE.search(body, m.end())) \
+                    and first.start() < body.find(self.close, m.end()):
+                rn = int(first.group(1))  # a row without its number: its cells' say where it is
+            else:
+                rn += 1
             if m.group(2):
                 yield m.start(), m.end(), m.group(1), "", rn
                 pos = m.end()
@@ -1461,17 +1455,26 @@ class _RowScanner:
                 yield m.start(), end + len(self.close), m.group(1), body[m.end():end], rn
                 pos = end + len(self.close)
 
-    def around(self, offset: int) -> tuple[int, int, str, str, int]:
-        """The row (as ``_iter`` gives it) holding the cell that starts at ``offset``; its number
-        is the cell's row (the reference a plain cell carries is where readers place it)."""
-        body = self.body
-        start = body.rfind(f"<{self.p}row", 0, offset)
-        tag = self.row_re.match(body, start) if start >= 0 else None
-        end = body.find(self.close, offset)
-        ref = _ROW_OF_CELL_RE.match(body, offset)
-        if tag is None or tag.group(2) or end < 0 or ref is None:
-            raise _Corrupt("工作表的行不完整")
-        return start, end + len(self.close), tag.group(1), body[tag.end():end], int(ref.group(1))
+    def locate(self, numbers: set[int]) -> dict[int, tuple[int, int, str, str, int]]:
+        """The rows (as ``_iter`` gives them) numbered ``numbers``. When every row says its number
+        (Excel, WPS, LibreOffice) they are found with one search; otherwise by walking the rows."""
+        body, p = self.body, self.p
+        if body.count(f"<{p}row") == body.count(f'<{p}row r="'):
+            out = {}
+            for m in re.finditer(r'<%srow r="([0-9]+)"' % re.escape(p), body):
+                rn = int(m.group(1))
+                if rn in numbers and rn not in out:
+                    tag = self.row_re.match(body, m.start())
+                    if tag is None:
+                        raise _Corrupt("工作表的行不完整")
+                    if tag.group(2):
+                        continue  # <row r="5"/>: no cells, so not the row a cell was read from
+                    end = body.find(self.close, tag.end())
+                    if end < 0:
+                        raise _Corrupt("工作表的行不完整")
+                    out[rn] = (m.start(), end + len(self.close), tag.group(1), body[tag.end():end], rn)
+            return out
+        return {row[4]: row for row in self._iter() if row[4] in numbers and body[row[1] - 2:row[1]] != "/>"}
 
     def split_at(self, header_row: int) -> int:
         """Offset of the first row below ``header_row`` (or the end of the body)."""
@@ -1535,11 +1538,6 @@ def _cells(content: str, p: str, with_value: bool = False):
             yield attrs, col
 
 
-def _offset(where) -> int:
-    """Where a row (``_RowScanner._iter`` tuple) or a cell offset lies in the sheet data."""
-    return where if isinstance(where, int) else where[0]
-
-
 def _find_cell(content: str, p: str, col: int, rn: int) -> tuple[int, int, str, str] | None:
     """(start, end, attribute text, inner XML) of the cell in column ``col`` of row ``rn``'s
     content, or None. Excel, WPS and LibreOffice write ``<c r="L5"`` first: found with one
@@ -1573,32 +1571,31 @@ def _row_style(row_attrs: str) -> str | None:
     return a.get("s") if a.get("customFormat", "").lower() in ("1", "true") else None
 
 
-def _key_of(kind: str, text: str) -> str | None:
-    """A key cell's value typed as the reader types a key (``core.clean.code_of``)."""
-    if kind == "n":
-        try:
-            return code_of(float(text))
-        except ValueError:
-            return code_of(text)
-    return code_of(text) if kind in ("str", "inlineStr") else None
+_FIRST_CELL_ROW_RE = re.compile(r"""<(?:[\w.-]+:)?c\b[^>]*?\sr\s*=\s*["']\$?[A-Za-z]{1,3}\$?([0-9]+)""")
 
 
-_ROW_OF_CELL_RE = re.compile(r'<(?:[\w.-]+:)?c r="[A-Za-z]+([0-9]+)"')
-_T_ATTR_RE = re.compile(r"""\st\s*=\s*["'](\w+)["']""")
+def _merged_ranges(tail: str, p: str) -> list[tuple[int, int, int, int, str]]:
+    """(first col, first row, last col, last row, "合并单元格") of each merged block (1-based)."""
+    out = []
+    for m in re.finditer(r"<%smergeCell\b(%s)/?>" % (re.escape(p), _ATTRS), tail, re.S):
+        rng = _parse_range(_attrs(m.group(1)).get("ref", ""))
+        if rng:
+            out.append((*rng, "合并单元格"))
+    return out
 
 
-@functools.lru_cache(maxsize=8)
-def _plain_cell_re(p: str) -> re.Pattern:
-    """A cell tag that does not start ``<c r="`` (its reference elsewhere, or none)."""
-    return re.compile(r'<%sc(?! r=")[\s/>]' % re.escape(p))
-
-
-@functools.lru_cache(maxsize=64)
-def _key_cell_re(p: str, letter: str) -> re.Pattern:
-    """The cells of column ``letter`` written ``<c r="L5" ...>``: (row, attributes, inner XML)."""
-    letters = "".join(f"[{c}{c.lower()}]" for c in letter)  # readers take "a5" for "A5"
-    return re.compile(r'<%sc r="%s([0-9]+)"(%s)(?:/>|>(.*?)</%sc>)' % (re.escape(p), letters, _ATTRS, re.escape(p)),
-                      re.S)
+def _array_ranges(body: str, p: str) -> list[tuple[int, int, int, int, str]]:
+    """The ranges of array formulas (and Excel 365 spills): only their first cell holds the
+    formula, the others only its results."""
+    if "array" not in body:
+        return []
+    out = []
+    for m in re.finditer(r"<%sf\b(%s)>" % (re.escape(p), _ATTRS), body, re.S):
+        a = _attrs(m.group(1))
+        rng = _parse_range(a.get("ref", "")) if a.get("t") == "array" else None
+        if rng:
+            out.append((*rng, "数组公式的范围"))
+    return out
 
 
 @functools.lru_cache(maxsize=8)
@@ -1885,7 +1882,10 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
         or None; placed on the cell of ``link_field``.
     :param link_field: the field whose cells carry the hyperlinks.
     :param patches: new values for columns the schema declares ``patched`` (积分登记.状态), by
-        row key; see :class:`ColumnPatch`. Every key must be on exactly one row of the file.
+        row key; see :class:`ColumnPatch`. Every key must be on exactly one row of the file. The
+        rows and columns are the ones the toolkit's reader finds in the file, and the new
+        package is read back before it replaces the old one: every cell of the patched sheet
+        must read as before except the patched ones (refused otherwise).
     :param backup: make the timestamped backup first (turning it off is for tests and
         callers that already made one).
     :param now: the time stamped on the backup's name (default: now).
@@ -1904,6 +1904,8 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
         return WriteResult(path, None)
 
     added: list[str] = []
+    before = os.stat(os.path.realpath(path))  # a change from here on is refused (see _rewrite)
+    seen = _read_patched(path, by_sheet)
 
     def plan(pkg: _Package) -> dict[str, bytes | None]:
         for spec, _frame, _links in owned:  # a village workbook made before the sheet was declared
@@ -1921,11 +1923,12 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
             cut[sheet_id] = plan.header_row
         for spec, sheet_patches in by_sheet.items():
             part, _sheet_id = pkg.require_sheet(spec)
-            replace[_key(part)] = pkg.plan_patches(spec, part, sheet_patches)
+            replace[_key(part)] = pkg.plan_patches(spec, part, sheet_patches, seen[spec])
         replace.update(pkg.plan_calc_chain(cut))
         return {**pkg.overlay, **replace}
 
-    result = _rewrite(path, plan, backup=backup, now=now, started=started)
+    verify = (lambda tmp: _verify_patches(tmp, path.name, seen, by_sheet)) if by_sheet else None
+    result = _rewrite(path, plan, backup=backup, now=now, started=started, verify=verify, before=before)
     return WriteResult(result.path, result.backup, tuple(added))
 
 
@@ -1976,14 +1979,59 @@ def _patch_plans(patches: Sequence[ColumnPatch]) -> dict[SheetSpec, list[ColumnP
     return out
 
 
-def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started: float) -> WriteResult:
+def _read_patched(path: Path, by_sheet: dict[SheetSpec, list[ColumnPatch]]) -> dict[SheetSpec, RawTable]:
+    """The sheets to patch as the toolkit's reader sees them in ``path`` (rows, keys, columns)."""
+    if not by_sheet:
+        return {}
+    from .xlsx import XlsxFile
+
+    book = XlsxFile(path)
+    return {spec: book.read_table(spec) for spec in by_sheet}
+
+
+def _verify_patches(tmp: str, display: str, seen: dict[SheetSpec, RawTable],
+                    by_sheet: dict[SheetSpec, list[ColumnPatch]]) -> None:
+    """Read the new package back with the reader: every cell of the patched sheets reads as it
+    did, except the patched ones, which read as their new values. Anything else is refused."""
+    from .xlsx import XlsxFile
+
+    book = XlsxFile(tmp)
+    for spec, before in seen.items():
+        after = book.read_table(spec)
+        rows = before.frame[ROW].tolist()
+        bad = None
+        if after.letters != before.letters or after.frame[ROW].tolist() != rows:
+            bad = (rows[0] if rows else after.header_row, spec.key_field)
+        keys = to_code(before.frame[spec.key_field])
+        for field_name in [f for f in before.frame.columns if f != ROW] if bad is None else []:
+            old, new = before.frame[field_name], after.frame[field_name]
+            patch = next((pt for pt in by_sheet[spec] if pt.field == field_name), None)
+            hit = keys.isin(patch.values).to_numpy() if patch else np.zeros(len(old), dtype=bool)
+            same = old.to_numpy(dtype=object) == new.to_numpy(dtype=object)
+            if patch:
+                wanted = to_text(pd.Series([patch.values[k] for k in keys[hit]], dtype=object)).to_numpy(dtype=object)
+                same[hit] = wanted == to_text(new[hit]).to_numpy(dtype=object)
+            if not same.all():
+                bad = (rows[int(np.flatnonzero(~same)[0])], field_name)
+                break
+        if bad is not None:
+            raise errors.WriteRefused(
+                f"工具写入后核对：工作簿「{display}」的工作表「{spec.name}」第 {bad[0]} 行"
+                f"「{spec.header_of(bad[1])}」列读回的内容与预期不符（这个工作表的格式比较特殊），"
+                f"工具没有写入，原文件保持不变。请在 Excel 或 WPS 中打开工作簿、保存一次后重试。")
+
+
+def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started: float,
+             verify=None, before: os.stat_result | None = None) -> WriteResult:
     """The one way the toolkit changes a workbook: ``plan(package)`` returns the new bytes of the
     parts it changes (None = drop the part); then the backup, the new package in a temporary
-    file beside the original, and ``os.replace``, unless the file changed or was opened meanwhile."""
+    file beside the original, ``verify(temporary path)`` when given (it reads the new package
+    back and raises to refuse it), and ``os.replace`` unless the file changed or was opened
+    meanwhile."""
     target = Path(os.path.realpath(path))
     display = path.name
     _sweep_stale_temps(target, started)
-    before = os.stat(target)
+    before = before or os.stat(target)  # (the caller's, when it read the file first)
     try:
         with open(target, "rb") as fh:
             zr = _ZipReader(fh, before.st_size)
@@ -2017,6 +2065,8 @@ def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started
 
     backup_note = f"写入前的备份在「{bak}」。" if bak else ""
     try:
+        if verify is not None:
+            verify(tmp)
         after = os.stat(target)
         if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
             raise errors.WriteFailed(
