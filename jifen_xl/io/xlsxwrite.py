@@ -743,9 +743,9 @@ class _Layout:
     tail: str
     tail_start: int
 
-    def xml(self, body: str | None = None, head: str | None = None, tail: str | None = None) -> bytes:
-        return self.bom + ((self.head if head is None else head) + (self.body if body is None else body)
-                           + (self.tail if tail is None else tail)).encode("utf-8")
+    def xml(self, body: str) -> bytes:
+        """The worksheet's bytes with ``body`` as its rows."""
+        return self.bom + (self.head + body + self.tail).encode("utf-8")
 
 
 @dataclass
@@ -781,9 +781,6 @@ class _Package:
             elif tag == "sheet":
                 self.sheets.append((el.get("name", ""), el.get("sheetId", ""), _attr_local(el, "id") or ""))
         self.wb_rels = self._rels(wb)
-
-    def has(self, name: str) -> bool:
-        return _key(name) in self.overlay or self.zr.get(name) is not None
 
     def read(self, name: str) -> bytes | None:
         """A part's bytes as planned so far (``overlay``), else as in the package; None if absent."""
