@@ -22,6 +22,7 @@ from .test_cli import run
 from .test_xlsxwrite import NOW, calamine_rows, findings_frame, ledger_frame, raw_members
 
 WB, WB_RELS, CT = "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"
+STYLES = "xl/styles.xml"
 
 
 def drop_sheet(path: Path, name: str) -> None:
@@ -62,7 +63,7 @@ def test_missing_findings_sheet_is_added_and_nothing_else_changes(rich):
 
     after, order = read_zip(rich)
     changed = sorted(n for n in before if before[n] != after[n])
-    assert changed == sorted([WB, WB_RELS, CT])
+    assert changed == sorted([WB, WB_RELS, CT, STYLES])
     unchanged_raw = {n for n in before_raw if n not in changed}
     assert all(raw_members(rich)[n] == before_raw[n] for n in unchanged_raw)
     new_parts = [n for n in order if n not in before]
@@ -87,6 +88,13 @@ def test_missing_findings_sheet_is_added_and_nothing_else_changes(rich):
     overrides = [re.search(r'<Override PartName="/%s"[^>]*/>' % re.escape(n), new_ct).group(0)
                  for n in new_parts if not n.endswith(".rels")]
     assert len(overrides) == 2 and without(new_ct, *overrides) == before[CT].decode()
+    # styles: one cell format appended (text wrapping at the top, for 问题说明 and 修改建议)
+    old_styles, new_styles = before[STYLES].decode(), after[STYLES].decode()
+    n = len(re.findall(r"<xf\b", re.search(r"<cellXfs.*?</cellXfs>", old_styles, re.S).group(0)))
+    xf = ('<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+          '<alignment vertical="top" wrapText="1"/></xf>')
+    assert re.sub(r'(<cellXfs count=")\d+', rf"\g<1>{n}", without(new_styles, xf)) == old_styles
+    assert f'<cellXfs count="{n + 1}"' in new_styles
 
     rows = calamine_rows(rich, S.FINDINGS.name)
     assert rows[0] == S.FINDINGS.headers
@@ -242,3 +250,11 @@ def test_names_left_behind_by_a_deleted_sheet_are_not_reused(rich):
     part = sheet_parts(after)[S.FINDINGS.name][0]
     assert part != ghost and after[CT].decode().count(f'PartName="/{part}"') == 1
     assert openpyxl.load_workbook(rich)[S.FINDINGS.name].max_row == 4
+
+
+def test_long_text_in_the_added_findings_sheet_wraps(rich):
+    drop_sheet(rich, S.FINDINGS.name)
+    write_owned(rich, {"findings": findings_frame()}, backup=False)
+    ws = openpyxl.load_workbook(rich)[S.FINDINGS.name]
+    for spec_col, letter in zip(S.FINDINGS.columns, "ABCDEFG"):
+        assert ws[f"{letter}2"].alignment.wrap_text is (True if spec_col.wraps else None), spec_col.header

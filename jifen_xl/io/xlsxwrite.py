@@ -862,7 +862,8 @@ class _Package:
         Excel table with filter buttons, A4 print setup with the header repeated on every page.
 
         The workbook's other sheets, names and parts stay as they are; only the workbook part,
-        its relationships and the content types gain an entry each (and the print-titles name).
+        its relationships and the content types gain an entry each (and the print-titles name),
+        and the styles one cell format (wrapped text, for the long-text columns).
         Its data rows are then written like those of any owned sheet (``plan_sheet``)."""
         wb_part = self.workbook_part
         wb_text, wb_bom = _decode(self.read(wb_part), wb_part)
@@ -920,10 +921,31 @@ class _Package:
         self._add_relationship(_rels_part(part), "rId1", _REL_TABLE,
                                posixpath.relpath(table_part, posixpath.dirname(part)))
         self._add_content_types({part: _CT_WORKSHEET, table_part: _CT_TABLE})
-        self.overlay[_key(part)] = _new_sheet_xml(spec).encode("utf-8")
+        wrap = self._wrap_style() if any(c.wraps for c in spec.columns) else None
+        self.overlay[_key(part)] = _new_sheet_xml(spec, wrap).encode("utf-8")
         self.overlay[_key(table_part)] = _new_table_xml(spec, table_id, table_name).encode("utf-8")
         self.sheets.append((spec.name, str(sheet_id), rid))
         self.wb_rels.append({"Id": rid, "Type": _REL_WORKSHEET, "Target": target, "TargetMode": ""})
+
+    def _wrap_style(self) -> str | None:
+        """The index of a cell format that wraps text at the top of the cell (as the template's long
+        text columns do), appended to the workbook's styles: the formats already there keep their
+        indices. None when the workbook has no styles part to extend."""
+        target = self.wb_target("/styles")
+        data = self.read(target[1]) if target else None
+        if data is None:
+            return None
+        text, bom = _decode(data, target[1])
+        xfs = re.search(r"<((?:[\w.-]+:)?)cellXfs\b(%s)>(.*?)</\1cellXfs>" % _ATTRS, text, re.S)
+        if xfs is None:
+            return None
+        p, count = xfs.group(1), len(re.findall(r"<%sxf\b" % re.escape(xfs.group(1)), xfs.group(3)))
+        xf = (f'<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+              f'<{p}alignment vertical="top" wrapText="1"/></{p}xf>')
+        tag = _set_attr(f"<{p}cellXfs{xfs.group(2)}>", "count", str(count + 1))
+        text = text[:xfs.start()] + tag + xfs.group(3) + xf + f"</{p}cellXfs>" + text[xfs.end():]
+        self.overlay[_key(target[1])] = bom + text.encode("utf-8")
+        return str(count)
 
     def _taken_part_names(self) -> set[str]:
         """Part names (lower case) a new part must not take: the package's parts, the ones planned,
@@ -1353,10 +1375,12 @@ def _defined_names(wb_text: str) -> set[str]:
                                                     wb_text)}
 
 
-def _new_sheet_xml(spec: SheetSpec) -> str:
-    """An owned sheet with only its header row, as the template makes it (look.py)."""
+def _new_sheet_xml(spec: SheetSpec, wrap: str | None) -> str:
+    """An owned sheet with only its header row, as the template makes it (look.py); ``wrap``:
+    the cell format of the columns whose long text wraps."""
     last = _col_letter(len(spec.columns))
-    cols = "".join(f'<col min="{i}" max="{i}" width="{c.width:g}" customWidth="1"/>'
+    cols = "".join(f'<col min="{i}" max="{i}" width="{c.width:g}"'
+                   + (f' style="{wrap}"' if wrap and c.wraps else "") + ' customWidth="1"/>'
                    for i, c in enumerate(spec.columns, start=1))
     header = "".join(f'<c r="{_col_letter(i)}1" t="inlineStr"><is><t>{_escape_text(c.header)}</t></is></c>'
                      for i, c in enumerate(spec.columns, start=1))
