@@ -24,7 +24,7 @@ from .io.base import RawTable, WorkbookBackend
 from .validate import validate
 
 #: Sheets the app reads (the owned ones are only written).
-INPUT_SHEETS = tuple(s for s in S.SHEETS if not s.owned and s.key != "settings")
+INPUT_SHEETS = tuple(s for s in S.CLERK_SHEETS if s.key != "settings")
 
 
 @dataclass
@@ -95,7 +95,7 @@ def _load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
         backend.check_writable()
     raw: dict[str, RawTable] = {}
     structural: list[str] = []
-    for spec in (S.SETTINGS,) + INPUT_SHEETS:
+    for spec in S.CLERK_SHEETS:
         try:
             raw[spec.key] = backend.read_table(spec)
         except (SheetMissing, HeaderMissing) as exc:

@@ -121,12 +121,6 @@ def _code(v) -> str | None:
     return _code(_shown(v))
 
 
-def code_of(v) -> str | None:
-    """One identifier (户号, 登记编号 ...) as the reader types it: 101, 101.0, "101", "１０１" and
-    " 101 " all give "101"; blank gives None (``to_code`` over a column)."""
-    return _code(v)
-
-
 def _text(v) -> str | None:
     if v.__class__ is str:
         t = v.strip()

@@ -50,7 +50,7 @@ class ColumnPatch:
 
     :param sheet: the sheet key (``"entries"``); the sheet must declare a ``key_field``.
     :param field: the column set; the schema must declare it ``patched``.
-    :param values: row key, as the core holds it (``core.clean.code_of``: "2026-00017") ->
+    :param values: row key, as the core holds it (typed by ``core.clean.to_code``: "2026-00017") ->
         the new value (text, number, date; None empties the cell).
     """
 

@@ -1422,19 +1422,10 @@ def _rich_text(inner: str, p: str) -> str:
     """Plain text of an ``<si>`` / ``<is>`` body: all ``<t>`` runs, phonetic runs skipped.
 
     :param p: the namespace prefix as a regex (``"x:"`` escaped, or ``(?:\\w+:)?``)."""
-    plain = _plain_text_re(p).fullmatch(inner)  # one run, as nearly every producer writes text
-    if plain:
-        return _unescape(plain.group(1))
     if "rPh" in inner:
         inner = re.sub(r"<%srPh\b.*?</%srPh>" % (p, p), "", inner, flags=re.S)
     return "".join(_unescape(m.group(1) or "")
                    for m in re.finditer(r"<%st(?:\s[^>]*)?(?:/>|>(.*?)</%st>)" % (p, p), inner, re.S))
-
-
-@functools.lru_cache(maxsize=8)
-def _plain_text_re(p: str) -> re.Pattern:
-    """``<t>text</t>`` (within ``<is>`` or not) and nothing else."""
-    return re.compile(r'(?:<%sis>)?<%st(?: xml:space="preserve")?>([^<]*)</%st>(?:</%sis>)?' % (p, p, p, p))
 
 
 _ROW_NUMBER_RE = re.compile(r"""(?:^|\s)r\s*=\s*["']([0-9]+)["']""")
