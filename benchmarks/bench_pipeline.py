@@ -9,6 +9,9 @@ Steps (each in a fresh Python process, so that peak memory belongs to that step 
 * ``validate``   ``app.validate_book``: the same and writing 校验结果 (on a scratch copy)
 * ``ledger``     ``app.ledger_book``: check + compute + writing 月度台账 (on a scratch copy)
 
+The steps that run the toolkit (all but ``calamine``) pause the garbage collector for the whole
+step, as the CLI's commands do (the library leaves it alone: pausing it is the driver's choice).
+
 Times are ``time.perf_counter`` wall seconds, best of 3 for steps under ``--best-of-3-below``
 seconds (else one run). Peak memory: ``ru_maxrss`` of the step's process (imports included;
 ``rss at start`` shows what the imports alone take) and the ``tracemalloc`` peak of one extra
@@ -22,6 +25,7 @@ run (Python and numpy allocations; calamine's Rust heap is not traced).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -99,6 +103,21 @@ class PandasOpenpyxlBackend:
         raise NotImplementedError
 
 
+def driven(step):
+    """A step that runs the toolkit, run as its drivers run it: the CLI's commands pause Python's
+    garbage collector for the whole command (``app.collector_paused``; the library does not)."""
+
+    @functools.wraps(step)
+    def run(path: Path):
+        from jifen_xl import app
+
+        with app.collector_paused():
+            return step(path)
+
+    return run
+
+
+@driven
 def step_openpyxl(path: Path):
     """The toolkit's pipeline (``app.load`` + ``validate``) with pandas + openpyxl as the reader."""
     from jifen_xl import app
@@ -108,18 +127,21 @@ def step_openpyxl(path: Path):
     return validate(loaded.village, loaded.read_problems)
 
 
+@driven
 def step_check(path: Path):
     from jifen_xl import app
 
     return app.check(path)[1]
 
 
+@driven
 def step_validate(path: Path):
     from jifen_xl import app
 
     return app.validate_book(path).report
 
 
+@driven
 def step_ledger(path: Path):
     from jifen_xl import app
 
@@ -240,9 +262,10 @@ def phases(path: Path) -> None:
         backend = app.open_backend(path)
         return [backend.read_table(spec) for spec in (S.SETTINGS,) + app.INPUT_SHEETS]
 
-    t_read, _ = best(read_all)
-    t_load, loaded = best(lambda: app.load(app.open_backend(path)))
-    t_val, _ = best(lambda: validate(loaded.village, loaded.read_problems))
+    with app.collector_paused():  # as the CLI runs it
+        t_read, _ = best(read_all)
+        t_load, loaded = best(lambda: app.load(app.open_backend(path)))
+        t_val, _ = best(lambda: validate(loaded.village, loaded.read_problems))
     print(f"\n== phases of app.check on {path.name} (best of 3) ==")
     print(f"read  (XlsxFile.read_table, calamine + raw frames) {t_read:7.2f} s")
     print(f"clean (app.load − read: clean_frame, settings)     {t_load - t_read:7.2f} s")
@@ -256,11 +279,12 @@ def profile(path: Path, top: int = 20) -> None:
 
     from jifen_xl import app
 
-    app.check(path)  # warm up imports and caches
-    prof = cProfile.Profile()
-    prof.enable()
-    app.check(path)
-    prof.disable()
+    with app.collector_paused():  # as the CLI runs it
+        app.check(path)  # warm up imports and caches
+        prof = cProfile.Profile()
+        prof.enable()
+        app.check(path)
+        prof.disable()
     print(f"\n== cProfile of app.check on {path.name}: top {top} by cumulative time ==")
     pstats.Stats(prof, stream=sys.stdout).strip_dirs().sort_stats("cumulative").print_stats(top)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,18 +53,33 @@ class LedgerResult:
     unsettled: list[str] = field(default_factory=list)  # months with entries still under publicity/objection
 
 
-def open_backend(path: str | Path) -> WorkbookBackend:
-    """The file backend for ``path`` (reading checks what the file really is first)."""
-    from .io.xlsx import open_workbook
+def open_backend(path: str | Path, *, pieces: int | None = None) -> WorkbookBackend:
+    """The file backend for ``path`` (reading checks what the file really is first).
 
-    return open_workbook(path)
+    :param pieces: how a large worksheet is read (``io.xlsx.XlsxFile``): ``None`` = cut into pieces
+        parsed in parallel on all cores when it pays (temporary files, one thread per piece);
+        ``1`` = never split: one thread, no temporary files, for a batch that runs one process
+        per file.
+    """
+    from .io.xlsx import XlsxFile, open_workbook
+
+    backend = open_workbook(path)
+    if pieces is not None and isinstance(backend, XlsxFile):
+        # XlsxFile reads ``pieces`` sheet by sheet when it reads them, not on opening.
+        # TODO: pass it to open_workbook once io.xlsx.open_workbook takes ``pieces``.
+        backend.pieces = pieces
+    return backend
 
 
 @contextmanager
 def collector_paused():
-    """Reading a village-year makes about a million small objects (cells, rows) and no reference
-    cycles; Python's cyclic garbage collector would walk them again and again while they are
-    made (~40 ms of a 1 s read). Paused for the read and the checks, resumed after."""
+    """Pause Python's cyclic garbage collector (resumed after, if it was on).
+
+    For drivers (the CLI's commands, the benchmarks, ``check_file``), not for the library:
+    ``load`` and ``check`` leave the collector alone, so a program that calls them decides.
+    Reading a village-year makes about a million small objects (cells, rows) and no reference
+    cycles; the collector would walk them again and again while they are made (~40 ms of a 1 s
+    read). Usable as a context manager or as a decorator (``@collector_paused()``)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -74,11 +90,6 @@ def collector_paused():
 
 
 def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
-    with collector_paused():
-        return _load(backend, for_writing=for_writing)
-
-
-def _load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
     """Read every input sheet and type it; structural problems (missing sheets/headers) are
     collected across the whole workbook and raised together.
 
@@ -138,14 +149,77 @@ def findings_frame(report: Report) -> pd.DataFrame:
                         columns=fields)
 
 
-def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool = False) -> tuple[Loaded, Report]:
+def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool = False,
+          pieces: int | None = None) -> tuple[Loaded, Report]:
     """Read and validate without writing anything.
 
     :param for_writing: refuse first, before any work, a file that could not be written back.
+    :param pieces: see ``open_backend`` (``1``: no parallel split).
     """
-    with collector_paused():
-        loaded = load(open_backend(path), for_writing=for_writing)
-        return loaded, validate(loaded.village, loaded.read_problems, today=today)
+    loaded = load(open_backend(path, pieces=pieces), for_writing=for_writing)
+    return loaded, validate(loaded.village, loaded.read_problems, today=today)
+
+
+#: 状态 of one file in a batch (``check_file``), as a township officer reads it per workbook:
+#: read, not one finding / read, warnings only / read, at least one 错误 / not read at all
+#: (damaged, not a spreadsheet, not a village workbook, a required sheet or header missing).
+STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS, STATUS_UNREADABLE = "通过", "有警告", "有错误", "无法读取"
+FILE_STATUSES = (STATUS_PASSED, STATUS_WARNINGS, STATUS_ERRORS, STATUS_UNREADABLE)
+
+
+@dataclass
+class FileResult:
+    """What checking one file of a batch gave (plain data: it crosses process boundaries).
+
+    :param file: the file checked.
+    :param status: one of ``FILE_STATUSES``.
+    :param report: the findings (``None`` when the file could not be read).
+    :param message: why the file could not be read, in Chinese for the clerk (``None`` when read).
+    :param seconds: wall time of the check.
+    """
+
+    file: Path
+    status: str
+    report: Report | None
+    message: str | None
+    seconds: float
+
+
+def file_status(report: Report) -> str:
+    """通过 / 有警告 / 有错误 for a workbook that was read."""
+    if report.errors:
+        return STATUS_ERRORS
+    return STATUS_WARNINGS if report.warnings else STATUS_PASSED
+
+
+def check_file(path: str | Path, today: _dt.date | None = None, *, pieces: int | None = 1) -> FileResult:
+    """Check one file of a batch: read and validate it, write nothing, and never raise for a bad
+    file (only ``KeyboardInterrupt`` and ``SystemExit`` pass): a file that cannot be read is a
+    result with status 无法读取 and the refusal as its message.
+
+    A driver of its own: it pauses the garbage collector for the check, and by default reads
+    each sheet in one piece (no threads, no temporary files), for a batch that runs one process
+    per file.
+
+    :param path: the workbook.
+    :param today: the day validation takes as today (default: the real one).
+    :param pieces: see ``open_backend``; ``None`` lets a large sheet be read on all cores.
+    """
+    path = Path(path)
+    start = time.perf_counter()
+    try:
+        with collector_paused():
+            _, report = check(path, today, pieces=pieces)
+        return FileResult(path, file_status(report), report, None, time.perf_counter() - start)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except JifenError as exc:
+        message = exc.message
+    except BaseException as exc:  # noqa: BLE001 - a reader's panic (pyo3 PanicException) is a BaseException
+        # Any failure inside a reader means the file is damaged; one bad file never ends a batch.
+        message = (f"文件「{path.name}」已损坏或格式无法识别，工具读取时出错（{type(exc).__name__}）。"
+                   f"请用 Excel 或 WPS 打开后另存为 .xlsx 再试；仍不行，请把文件发给技术人员。")
+    return FileResult(path, STATUS_UNREADABLE, None, message, time.perf_counter() - start)
 
 
 def validate_book(path: str | Path, *, dry_run: bool = False, today: _dt.date | None = None) -> ValidateResult:

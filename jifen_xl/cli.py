@@ -55,6 +55,18 @@ def handle_errors(func):
     return wrapper
 
 
+def collector_paused(func):
+    """Run a command with Python's garbage collector paused (``app.collector_paused``): pausing it
+    is the driver's choice, and the commands that read a workbook make it."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with app.collector_paused():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def format_table(headers: list[str], rows: list[list]) -> str:
     """A plain aligned text table (CJK characters count double)."""
     return "\n".join(text_table(headers, rows))
@@ -112,6 +124,7 @@ def new(path, district, township, village, year, publicity_days):
 @json_option
 @dry_run_option
 @handle_errors
+@collector_paused
 def validate_cmd(book, as_json, dry_run):
     """校验工作簿，列出全部问题，并写入“校验结果”工作表。"""
     result = app.validate_book(book, dry_run=dry_run)
@@ -127,6 +140,7 @@ def validate_cmd(book, as_json, dry_run):
 @json_option
 @dry_run_option
 @handle_errors
+@collector_paused
 def ledger(book, month, as_json, dry_run):
     """根据已确认的积分登记生成“月度台账”（累计积分、可用积分、村内排名）。"""
     result = app.ledger_book(book, month=month, dry_run=dry_run)
