@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from jifen_xl import app
 from jifen_xl import schema as S
 from jifen_xl.cli import cli
-from jifen_xl.demo import VILLAGE, generate_village, plant_mistakes, planted_mistakes
+from jifen_xl.demo import (VILLAGE, generate_township, generate_village, plant_mistakes, planted_mistakes,
+                           run_demo)
 
 YEAR = 2026
 TODAY = dt.date(2026, 11, 28)
@@ -185,3 +186,109 @@ def test_scorers_never_score_their_own_household(village):
         assert all(own[name] != hh_id for name in scorers.split("、"))
     review = set(members.loc[members["group"] == "积分评议小组", "name"])
     assert {n for s in entries["scorers"] for n in s.split("、")} <= review
+
+
+# -- district, township and village are parameters ----------------------------------------
+PLACE = dict(district="北碚区", township="歇马街道", village="石岗村")
+#: The only texts that name the place (everything else is drawn the same).
+PLACE_TEXTS = {"indicators": ["resolution"], "receipts": ["donor"], "households": ["id_number"]}
+
+
+def test_the_place_only_changes_the_texts_that_name_it():
+    s1, here = generate_village(households=40, seed=11)
+    s2, there = generate_village(households=40, seed=11, **PLACE)
+    assert {k: s2[k] for k in PLACE} == PLACE
+    assert {k: v for k, v in s2.items() if k not in PLACE} == {k: v for k, v in s1.items() if k not in PLACE}
+    for key, frame in here.items():
+        drop = PLACE_TEXTS.get(key, [])
+        pd.testing.assert_frame_equal(frame.drop(columns=drop), there[key].drop(columns=drop), obj=key)
+    assert there["indicators"]["resolution"].str.contains("石岗村民代").all()
+    local = there["households"]["hukou"] == "本村户籍"
+    assert there["households"].loc[local, "id_number"].str.startswith("500109").all()  # 北碚区
+    assert here["households"].loc[local, "id_number"].str.startswith("500106").all()  # 沙坪坝区
+    donors = set(there["receipts"]["donor"])
+    assert not any("沙坪坝区" in d or "中梁镇" in d or "永宁寺村" in d for d in donors)
+    assert any("北碚区" in d or "歇马街道" in d or "石岗村" in d for d in donors)
+
+
+def test_run_demo_for_another_village(tmp_path):
+    lines = list(run_demo(tmp_path / "示范", households=30, seed=3, **PLACE))
+    out = "\n".join(lines)
+    assert "生成示范村：北碚区歇马街道石岗村 2026 年度" in out
+    clean, wrong = tmp_path / "示范" / "石岗村-2026.xlsx", tmp_path / "示范" / "石岗村-2026-有错误.xlsx"
+    assert clean.is_file() and wrong.is_file()
+    assert f"校验「{clean.name}」：0 个错误、0 个警告。" in out
+    assert "全部被找到" in out
+    loaded, _ = app.check(clean, today=TODAY)
+    assert {k: loaded.village.settings[k] for k in PLACE} == PLACE
+
+
+# -- a whole township ---------------------------------------------------------------------
+def _content(path):
+    """What a workbook holds, as the toolkit reads it: 基本信息 and every input table."""
+    loaded, report = app.check(path, today=TODAY)
+    return loaded.village.settings, loaded.village.tables, report
+
+
+@pytest.fixture(scope="module")
+def township(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("镇") / "歇马街道"
+    made = generate_township(folder, "北碚区", "歇马街道", villages=4, households=25, seed=5,
+                             mistakes_in="石岗村")
+    return folder, made
+
+
+def test_township_villages_have_distinct_names_seeds_and_files(township):
+    folder, made = township
+    assert [v.village for v in made] == ["永宁寺村", "石岗村", "龙泉村", "凤凰村"]
+    assert len({v.seed for v in made}) == 4
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{v.village}-2026.xlsx" for v in made)
+    for v in made:
+        settings, tables, report = _content(v.path)
+        assert (settings["district"], settings["township"], settings["village"]) == ("北碚区", "歇马街道", v.village)
+        assert v.households == 25  # (a planted mistake registers one of them twice)
+        assert len(tables["households"]) == 25 + sum(m.sheet == "households" for m in v.mistakes)
+        assert bool(v.mistakes) == (v.village == "石岗村")
+        found = {(p.sheet, p.row, p.rule) for p in report.problems}
+        expected = set().union(*(m.expected() for m in v.mistakes)) if v.mistakes else set()
+        assert found == expected, v.village
+
+
+def test_township_villages_differ_from_each_other(township):
+    _, made = township
+    entries = [_content(v.path)[1]["entries"] for v in made]
+    heads = [set(_content(v.path)[1]["households"]["head"]) for v in made]
+    assert all(not a.equals(b) for i, a in enumerate(entries) for b in entries[i + 1:])
+    assert all(a != b for i, a in enumerate(heads) for b in heads[i + 1:])
+
+
+def test_the_same_seed_gives_the_same_township(township, tmp_path):
+    folder, made = township
+    again = generate_township(tmp_path / "again", "北碚区", "歇马街道", villages=4, households=25, seed=5,
+                              mistakes_in="石岗村")
+    assert [(v.village, v.seed, v.households) for v in again] == [(v.village, v.seed, v.households) for v in made]
+    for a, b in zip(made, again):
+        sa, ta, ra = _content(a.path)
+        sb, tb, rb = _content(b.path)
+        assert sa == sb and ra.records() == rb.records()
+        for key in ta:
+            pd.testing.assert_frame_equal(ta[key], tb[key], obj=f"{a.village} {key}")
+    other = generate_township(tmp_path / "other", "北碚区", "歇马街道", villages=["永宁寺村"], households=25, seed=6)
+    assert not _content(other[0].path)[1]["entries"].equals(_content(made[0].path)[1]["entries"])
+
+
+def test_township_sizes_differ_by_default_and_existing_files_are_kept(township, tmp_path):
+    folder, made = township
+    sized = generate_township(tmp_path / "默认", villages=["甲村", "乙村", "丙村"], seed=1,
+                              entries_per_household=2)
+    assert len({v.households for v in sized}) > 1
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    from jifen_xl.errors import JifenError
+
+    with pytest.raises(JifenError, match="为避免覆盖"):
+        generate_township(folder, "北碚区", "歇马街道", villages=["新村", "石岗村"], households=25)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing written, not even 新村
+    with pytest.raises(ValueError):
+        generate_township(tmp_path / "重名", villages=["甲村", "甲村"])
+    with pytest.raises(ValueError):
+        generate_township(tmp_path / "无此村", villages=["甲村"], mistakes_in="乙村")
