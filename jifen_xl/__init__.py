@@ -6,7 +6,7 @@ arguments and return results; the ``jifen-xl`` command line is a thin layer over
 
 __version__ = "0.1.0"
 
-from .app import check, ledger_book, new_book, validate_book  # noqa: E402
+from .app import check, check_file, ledger_book, new_book, validate_book  # noqa: E402
 from .errors import JifenError  # noqa: E402
 
-__all__ = ["__version__", "check", "validate_book", "ledger_book", "new_book", "JifenError"]
+__all__ = ["__version__", "check", "check_file", "validate_book", "ledger_book", "new_book", "JifenError"]

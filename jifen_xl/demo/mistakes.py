@@ -16,6 +16,7 @@ from .. import schema as S
 from . import people
 from .village import NOTICE_DAY, effective_points
 
+
 @dataclass(frozen=True)
 class Mistake:
     """One planted mistake and the findings it must produce.

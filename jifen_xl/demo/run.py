@@ -14,6 +14,7 @@ from ..render import text_table
 from .mistakes import planted_mistakes
 from .village import CHANGED_ITEM, DISTRICT, TOWNSHIP, VILLAGE, generate_village
 
+
 def _table(headers: list[str], rows: list[list]) -> list[str]:
     return text_table(headers, rows, indent="  ")
 
