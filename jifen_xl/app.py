@@ -176,6 +176,8 @@ class FileResult:
     :param report: the findings (``None`` when the file could not be read).
     :param message: why the file could not be read, in Chinese for the clerk (``None`` when read).
     :param seconds: wall time of the check.
+    :param detail: for developers, when something other than a refusal stopped the read (a panic
+        inside the Rust reader, a bug): the exception's type and text.
     """
 
     file: Path
@@ -183,6 +185,7 @@ class FileResult:
     report: Report | None
     message: str | None
     seconds: float
+    detail: str | None = None
 
 
 def file_status(report: Report) -> str:
@@ -214,12 +217,13 @@ def check_file(path: str | Path, today: _dt.date | None = None, *, pieces: int |
     except (KeyboardInterrupt, SystemExit):
         raise
     except JifenError as exc:
-        message = exc.message
+        message, detail = exc.message, None
     except BaseException as exc:  # noqa: BLE001 - a reader's panic (pyo3 PanicException) is a BaseException
         # Any failure inside a reader means the file is damaged; one bad file never ends a batch.
-        message = (f"文件「{path.name}」已损坏或格式无法识别，工具读取时出错（{type(exc).__name__}）。"
+        message = (f"文件「{path.name}」已损坏或格式无法识别，工具无法读取。"
                    f"请用 Excel 或 WPS 打开后另存为 .xlsx 再试；仍不行，请把文件发给技术人员。")
-    return FileResult(path, STATUS_UNREADABLE, None, message, time.perf_counter() - start)
+        detail = f"{type(exc).__name__}: {exc}"
+    return FileResult(path, STATUS_UNREADABLE, None, message, time.perf_counter() - start, detail)
 
 
 def validate_book(path: str | Path, *, dry_run: bool = False, today: _dt.date | None = None) -> ValidateResult:

@@ -146,6 +146,9 @@ def test_a_reader_panic_is_a_result_not_an_exception(tmp_path):
     r = app.check_file(book, today=TODAY)
     assert r.status == app.STATUS_UNREADABLE
     assert r.message.startswith("文件「庙堡村.xlsx」") and _chinese(r.message)
+    assert "Panic" not in r.message and "Exception" not in r.message  # the clerk's sentence, no type names
+    # for developers: the reader's panic (or, once the reader turns it into a refusal, nothing)
+    assert r.detail is None or r.detail.startswith("PanicException")
     assert gc.isenabled()
 
 
