@@ -44,6 +44,9 @@ HEADER_BOLD = True
 LINE_POINTS = 16.0
 ROW_PADDING = 2.0
 MAX_ROW_POINTS = 409.0
+#: The sheets' default row height (points): one such line and its room (Excel's 15 leaves
+#: LibreOffice's CJK glyphs touching the grid line below).
+ROW_POINTS = LINE_POINTS + ROW_PADDING
 
 # Characters that take two width units (CJK, full-width forms, CJK punctuation and quotes):
 # everything beyond Latin, Greek and Cyrillic is counted wide, which errs on the taller side.

@@ -484,6 +484,8 @@ def _place(settings: dict) -> str:
 
 
 def _print_setup(ws, spec: schema.SheetSpec | None, settings: dict, *, portrait: bool = False) -> None:
+    ws.sheet_format.defaultRowHeight = look.ROW_POINTS
+    ws.sheet_format.customHeight = True
     ws.page_setup.paperSize = look.PAPER_A4
     ws.page_setup.orientation = look.orientation(spec, portrait)
     ws.page_setup.fitToWidth = 1
