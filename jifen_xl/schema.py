@@ -264,9 +264,9 @@ LEDGER = SheetSpec(
         C("当月积分", "month_total", NUMBER, width=9, number_format="0.##"),
         C("累计积分", "cumulative", NUMBER, width=9, number_format="0.##",
           hint="上年累计积分 + 本年截至当月已确认的积分；终生累计，兑换不减少，用于评星评优"),
-        C("累计兑换", "spent", NUMBER, width=9, number_format="0.##", hint="本年截至当月兑换消耗的积分"),
+        C("累计兑换", "spent", NUMBER, width=9, number_format="0.##", hint="本年截至当月“积分兑换”的消耗积分合计"),
         C("可用积分", "available", NUMBER, width=9, number_format="0.##",
-          hint="上年可用积分 + 本年截至当月已确认的积分 − 本年截至当月兑换消耗的积分；在爱心超市可用于兑换"),
+          hint="上年可用积分 + 本年截至当月已确认的积分 − 本年截至当月“积分兑换”的消耗积分；在爱心超市可用于兑换"),
         C("村内排名", "rank", INT, width=9, number_format="0"),
     ),
 )
