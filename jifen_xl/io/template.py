@@ -17,6 +17,7 @@ path is refused unless ``overwrite=True``.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import math
 import os
@@ -350,12 +351,13 @@ def _style_header(ws, spec: schema.SheetSpec) -> None:
     """The header row's own look (bold, fill, borders) as cell formatting: LibreOffice and WPS do
     not draw Excel's table styles, or draw them differently."""
     side = Side(style="thin", color=look.HEADER_BORDER)
-    border = Border(left=side, right=side, top=side, bottom=side)
-    fill = PatternFill(fill_type="solid", start_color=look.header_fill(spec), end_color=look.header_fill(spec))
-    font = Font(bold=look.HEADER_BOLD)
-    align = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    proto = Cell(ws)  # one style, copied to each header cell (setting styles cell by cell is slow)
+    proto.border = Border(left=side, right=side, top=side, bottom=side)
+    proto.fill = PatternFill(fill_type="solid", start_color=look.header_fill(spec), end_color=look.header_fill(spec))
+    proto.font = Font(bold=look.HEADER_BOLD)
+    proto.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for cell in ws[1][: len(spec.columns)]:
-        cell.font, cell.fill, cell.border, cell.alignment = font, fill, border, align
+        cell._style = copy.copy(proto._style)
     lines = look.text_lines(pd.Series(spec.headers, dtype="object"), [c.width for c in spec.columns]).max()
     if lines > 1:
         ws.row_dimensions[1].height = float(look.row_points([lines])[0])
@@ -614,14 +616,12 @@ def _write_help(ws, settings: dict) -> None:
              "sheet": bold, "colhead": bold, "step": bold}
     sizes = {"title": 14 / 11, "section": 12 / 11}
     rows = _help_rows(settings)
-    for style, a, b, c in rows:
-        ws.append([a or None, b or None, c or None])
-        r = ws.max_row
+    wrap = _style_of(ws, None, wrap=True)
+    for r, (style, a, b, c) in enumerate(rows, start=1):
+        ws.append([Cell(ws, value=v or None, style_array=wrap) for v in (a, b, c)])
         for first, last in _HELP_SPANS[style]:
             if last > first:
                 ws.merge_cells(start_row=r, start_column=first, end_row=r, end_column=last)
-        for cell in ws[r]:
-            cell.alignment = _WRAP
         if style in fonts:
             ws.cell(r, 1).font = fonts[style]
             if style == "colhead":
