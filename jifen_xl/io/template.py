@@ -6,7 +6,7 @@ module adds only layout: tables, dropdowns, frozen headers, print setup and the
 使用说明 sheet.
 
 Dropdowns that draw from another sheet (户号, 指标编码, …) go through a workbook
-defined name over a plain absolute range (``'住户名册'!$A$2:$A$5000``): Excel,
+defined name over a plain absolute range (``'住户名册'!$A$2:$A$20000``): Excel,
 WPS and LibreOffice all accept that in a list validation, whereas INDIRECT and
 structured references (``tblHouseholds[户号]``) are not portable.
 
