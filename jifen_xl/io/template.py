@@ -486,8 +486,9 @@ def _place(settings: dict) -> str:
 
 
 def _print_setup(ws, spec: schema.SheetSpec | None, settings: dict, *, portrait: bool = False) -> None:
+    # Not marked custom: LibreOffice takes the height as it is, Excel and WPS still fit rows to
+    # what the clerk types.
     ws.sheet_format.defaultRowHeight = look.ROW_POINTS
-    ws.sheet_format.customHeight = True
     ws.page_setup.paperSize = look.PAPER_A4
     ws.page_setup.orientation = look.orientation(spec, portrait)
     ws.page_setup.fitToWidth = 1
