@@ -44,10 +44,6 @@ NAME_JOINER = "、"
 RESOLUTION_PLACEHOLDER = "待村民代表会议表决（请填写会议日期和决议文号）"
 
 
-#: Text columns at least this wide (characters) wrap their text (see ``ColumnSpec.wraps``).
-WRAP_WIDTH = 28
-
-
 @dataclass(frozen=True)
 class ColumnSpec:
     """One column of a sheet.
@@ -79,8 +75,9 @@ class ColumnSpec:
 
     @property
     def wraps(self) -> bool:
-        """Long text (问题说明, 修改建议, 异议内容 ...) wraps in its cell instead of being cut off."""
-        return self.type == TEXT and self.width >= WRAP_WIDTH
+        """Free text (决议依据, 捐赠方, 异议内容, 问题说明, names ...) wraps in its cell instead of being
+        cut off on screen and in print; a dropdown's choices, codes, numbers and dates do not."""
+        return self.type in (TEXT, NAMES) and not self.choices
 
 
 @dataclass(frozen=True)
@@ -164,8 +161,10 @@ HOUSEHOLDS = SheetSpec(
         C("联系电话", "phone", TEXT, width=14, number_format="@"),
         C("身份证号", "id_number", TEXT, width=20, number_format="@"),
         C("状态", "status", TEXT, True, choices=HOUSEHOLD_STATUS, width=8),
-        C("上年累计积分", "carried_total", NUMBER, width=12, number_format="0.##"),
-        C("上年可用积分", "carried_available", NUMBER, width=12, number_format="0.##"),
+        C("上年累计积分", "carried_total", NUMBER, width=13, number_format="0.##",
+          hint="截至上年底的累计积分，即上年工作簿“月度台账”12月的累计积分；第一年留空（按 0 计）"),
+        C("上年可用积分", "carried_available", NUMBER, width=13, number_format="0.##",
+          hint="截至上年底还能兑换的积分，即上年工作簿“月度台账”12月的可用积分；第一年留空（按 0 计）"),
         C("备注", "note", TEXT, width=20),
     ),
 )
@@ -186,7 +185,7 @@ INDICATORS = SheetSpec(
         C("每年上限", "cap_year", NUMBER, width=9, number_format="0.##", hint="每户每年最多计分（绝对值）"),
         C("生效日期", "valid_from", DATE, True, width=11, number_format="yyyy-mm-dd"),
         C("失效日期", "valid_to", DATE, width=11, number_format="yyyy-mm-dd"),
-        C("决议依据", "resolution", TEXT, True, width=30),
+        C("决议依据", "resolution", TEXT, True, width=34),
         C("备注", "note", TEXT, width=20),
     ),
 )
@@ -243,7 +242,7 @@ OBJECTIONS = SheetSpec(
         C("异议内容", "content", TEXT, width=30),
         C("核实人", "checked_by", NAMES, width=12),
         C("处理结果", "result", TEXT, choices=OBJECTION_RESULTS, width=9, hint="留空 = 待处理"),
-        C("更正后积分", "corrected_points", NUMBER, width=10, number_format="0.##"),
+        C("更正后积分", "corrected_points", NUMBER, width=11, number_format="0.##"),
         C("处理日期", "resolved_on", DATE, width=11, number_format="yyyy-mm-dd"),
         C("备注", "note", TEXT, width=20),
     ),
@@ -263,9 +262,11 @@ LEDGER = SheetSpec(
         C("贡献积分", "contrib", NUMBER, width=9, number_format="0.##"),
         C("扣分", "deduct", NUMBER, width=8, number_format="0.##"),
         C("当月积分", "month_total", NUMBER, width=9, number_format="0.##"),
-        C("累计积分", "cumulative", NUMBER, width=9, number_format="0.##"),
-        C("累计兑换", "spent", NUMBER, width=9, number_format="0.##"),
-        C("可用积分", "available", NUMBER, width=9, number_format="0.##"),
+        C("累计积分", "cumulative", NUMBER, width=9, number_format="0.##",
+          hint="上年累计积分 + 本年截至当月已确认的积分；终生累计，兑换不减少，用于评星评优"),
+        C("累计兑换", "spent", NUMBER, width=9, number_format="0.##", hint="本年截至当月“积分兑换”的消耗积分合计"),
+        C("可用积分", "available", NUMBER, width=9, number_format="0.##",
+          hint="上年可用积分 + 本年截至当月已确认的积分 − 本年截至当月“积分兑换”的消耗积分；在爱心超市可用于兑换"),
         C("村内排名", "rank", INT, width=9, number_format="0"),
     ),
 )

@@ -160,6 +160,54 @@ def test_help_sheet_explains_every_sheet_and_column(built):
     assert "工具" in owned_line
 
 
+def _help_texts(built):
+    return [[str(v) if v is not None else "" for v in r] for r in _rows(built, schema.HELP_SHEET_NAME)]
+
+
+@pytest.mark.parametrize("key,field", [("households", "carried_total"), ("households", "carried_available"),
+                                       ("ledger", "cumulative"), ("ledger", "available")])
+def test_help_defines_the_points(built, key, field):
+    """使用说明 defines 累计积分, 可用积分, 上年累计积分 and 上年可用积分 (SPEC "Meanings"), with the text
+    declared once in the schema (the same words appear in the column's input message)."""
+    col = schema.sheet(key).column(field)
+    rows = _help_texts(built)
+    definition = next(r for r in rows if r[0] == col.header)
+    assert col.hint and col.hint in definition[1]
+    words = {"carried_total": ["上年", "累计积分"], "carried_available": ["上年", "可用积分"],
+             "cumulative": [schema.HOUSEHOLDS.header_of("carried_total"), schema.ENTRY_CONFIRMED, "兑换不减少"],
+             "available": [schema.HOUSEHOLDS.header_of("carried_available"), schema.ENTRY_CONFIRMED,
+                           schema.EXCHANGES.header_of("points")]}[field]
+    for word in words:
+        assert word in col.hint
+
+
+def test_help_says_to_fill_members_before_entries(built):
+    rows = _help_texts(built)
+    at = next(i for i, r in enumerate(rows) if schema.MEMBERS.name in r[0] and r[1])
+    text = rows[at][1]
+    assert schema.ENTRIES.name in text and schema.ENTRIES.header_of("scorers") in text and "之前" in text
+    first_mention_of_entry_work = next(i for i, r in enumerate(rows) if f"在“{schema.ENTRIES.name}”逐条登记" in r[1])
+    assert at < first_mention_of_entry_work
+
+
+def test_help_agrees_with_readme_on_owned_sheets(built):
+    """The sheets README says the toolkit writes are the schema's owned sheets, and 使用说明 says
+    what happens to hand edits of them: rewritten, a clerk's own column refused, a renamed copy left alone."""
+    import re
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    listed = re.search(r"only ever writes the sheets it owns \(([^)]*)\)", readme).group(1)
+    owned = [s.name for s in schema.SHEETS if s.owned]
+    assert [n.strip() for n in listed.split(",")] == owned
+    assert "refused rather than overwrite" in readme
+    text = "\n".join(r[0] for r in _help_texts(built))
+    rewritten = next(line for line in text.split("\n") if all(f"“{n}”" in line for n in owned))
+    assert "重新写入" in rewritten and "替换" in rewritten
+    assert "拒绝写入" in text and "不会覆盖" in text
+    assert f"“{schema.LEDGER.name}（10月公示）”" in text and "不会改写" in text
+
+
 # --- openpyxl: structure --------------------------------------------------------------
 
 
@@ -215,6 +263,32 @@ def test_dropdowns(book, spec):
         else:
             assert dv.formula1 == lookup_name(col.lookup)
             assert "INDIRECT" not in dv.formula1.upper() and "[" not in dv.formula1
+
+
+@pytest.mark.parametrize("spec", [s for s in schema.SHEETS if not s.owned and not s.kv_rows],
+                         ids=lambda s: s.key)
+def test_validations_reach_a_large_village_by_range(book, spec):
+    """Every dropdown and type check covers at least 20,000 rows (320 households fill 5,760 entries a
+    year), each as one range: no per-cell validations."""
+    assert LIST_ROWS >= 20000
+    validations = book[spec.name].data_validations.dataValidation
+    assert validations
+    for dv in validations:
+        ranges = list(dv.sqref.ranges)
+        assert len(ranges) == 1, dv.sqref
+        min_col, min_row, max_col, max_row = range_boundaries(ranges[0].coord)
+        assert (min_col, min_row) == (max_col, 2) and max_row >= 20000
+
+
+def test_new_template_stays_small_and_quick(tmp_path):
+    """The reach of dropdowns and formats costs neither size nor time (column styles, ranges)."""
+    import time
+
+    start = time.perf_counter()
+    path = build_workbook(tmp_path / "new.xlsx", SETTINGS)
+    seconds = time.perf_counter() - start
+    assert path.stat().st_size < 80_000
+    assert seconds < 10  # about 0.3 s; generous for a loaded test machine
 
 
 def test_lookup_names_resolve(book):

@@ -6,7 +6,7 @@ module adds only layout: tables, dropdowns, frozen headers, print setup and the
 使用说明 sheet.
 
 Dropdowns that draw from another sheet (户号, 指标编码, …) go through a workbook
-defined name over a plain absolute range (``'住户名册'!$A$2:$A$5000``): Excel,
+defined name over a plain absolute range (``'住户名册'!$A$2:$A$20000``): Excel,
 WPS and LibreOffice all accept that in a list validation, whereas INDIRECT and
 structured references (``tblHouseholds[户号]``) are not portable.
 
@@ -17,32 +17,37 @@ path is refused unless ``overwrite=True``.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import math
 import os
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from .. import schema
 from ..core.catalogue import default_catalogue
 from ..errors import WorkbookLocked, WriteFailed, WriteRefused
-from .look import FOOTER, HELP_TAB_COLOR, OWNED_TAB_COLOR, OWNED_TABLE_STYLE, PAPER_A4, TABLE_STYLE, orientation
+from . import look
 
-#: Rows covered by whole-column dropdowns and by lookup names (grows with the data).
-LIST_ROWS = 5000
+#: Rows covered by whole-column dropdowns and by lookup names (grows with the data). A village
+#: of 320 households fills 5,760 entries a year; validations are one range per column, so the
+#: reach costs neither size nor time. Number formats and wrapping are column styles: no limit.
+LIST_ROWS = 20000
 #: Spare rows kept below the data when the data is longer than ``LIST_ROWS``.
 SPARE_ROWS = 1000
 #: Comment on the header cells of sheets the toolkit writes.
@@ -262,6 +267,12 @@ def _write_settings(ws, spec: schema.SheetSpec, settings: dict) -> None:
             dv.add(cell.coordinate)
             ws.add_data_validation(dv)
     _set_widths(ws, spec)
+    columns = ([kv.header for kv in spec.kv_rows], [settings.get(kv.field) for kv in spec.kv_rows])
+    for i, col in enumerate(spec.columns, start=1):
+        for row in range(2, 2 + len(spec.kv_rows)):
+            ws.cell(row, i).alignment = _WRAP if col.wraps else _TOP
+    _set_heights(ws, 2, np.maximum.reduce([look.text_lines(v, c.width) for v, c in zip(columns, spec.columns)]))
+    _style_header(ws, spec)
     _add_table(ws, spec, 1 + len(spec.kv_rows))
     ws.freeze_panes = "A2"
 
@@ -271,16 +282,21 @@ def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None, year: int)
     n = 0 if df is None else len(df)
     if n:
         cols = [_column_values(df, c, n) for c in spec.columns]
-        protos = {i: _style_of(ws, c.number_format) for i, c in enumerate(spec.columns) if c.number_format}
+        protos = [_style_of(ws, c.number_format, c.wraps) for c in spec.columns]
         for r, values in enumerate(zip(*cols), start=2):
             try:
                 ws.append(_cells(ws, list(values), protos))
             except IllegalCharacterError:
                 raise _illegal(spec, r, values) from None
+        lines = [look.text_lines(pd.Series(v, dtype="object"), c.width)
+                 for v, c in zip(cols, spec.columns) if c.wraps]
+        if lines:
+            _set_heights(ws, 2, np.maximum.reduce(lines))
     _set_widths(ws, spec)
+    _style_header(ws, spec)
     _add_table(ws, spec, 1 + max(n, 1))
     if spec.owned:
-        ws.sheet_properties.tabColor = OWNED_TAB_COLOR
+        ws.sheet_properties.tabColor = look.OWNED_TAB_COLOR
         for cell in ws[1]:
             cell.comment = _comment(OWNED_NOTE)
     else:
@@ -288,18 +304,12 @@ def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None, year: int)
     ws.freeze_panes = "A2"
 
 
-def _cells(ws, row: list, protos: dict) -> list:
-    """Wrap the values that need a number format, or must stay text, in ready cells."""
+def _cells(ws, row: list, protos: list) -> list:
+    """Put the values in ready cells with their column's style (number format, alignment)."""
     for i, v in enumerate(row):
         if v is None:
             continue
-        proto = protos.get(i)
-        if proto is not None:
-            cell = Cell(ws, value=v, style_array=proto)  # Cell copies the array
-        elif isinstance(v, str) and v.startswith("="):
-            cell = Cell(ws, value=v)
-        else:
-            continue
+        cell = Cell(ws, value=v, style_array=protos[i])  # Cell copies the array
         if isinstance(v, str):
             cell.data_type = "s"  # text that looks like a formula stays text
         row[i] = cell
@@ -313,10 +323,44 @@ def _illegal(spec: schema.SheetSpec, row: int, values) -> WriteRefused:
                         "复制带来的），请删除这些看不见的字符后再试。")
 
 
-def _style_of(ws, number_format: str):
+def _style_of(ws, number_format: str | None, wrap: bool = False):
     proto = Cell(ws)
-    proto.number_format = number_format
+    if number_format:
+        proto.number_format = number_format
+    proto.alignment = _WRAP if wrap else _TOP
     return proto._style
+
+
+#: Long text wraps, from the top of its cell; the other cells of a row that grows align to the
+#: top too (the column style, and the cells written).
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
+
+
+def _set_heights(ws, first_row: int, lines) -> None:
+    """Explicit heights for the rows, from ``first_row`` on, whose wrapped text needs more than one
+    line (``lines``, one count per row): LibreOffice keeps a row one line high otherwise and prints
+    the text cut off. Only the taller rows are touched."""
+    lines = np.asarray(lines)
+    points = look.row_points(lines)
+    for i in np.flatnonzero(lines > 1):
+        ws.row_dimensions[first_row + int(i)].height = float(points[i])
+
+
+def _style_header(ws, spec: schema.SheetSpec) -> None:
+    """The header row's own look (bold, fill, borders) as cell formatting: LibreOffice and WPS do
+    not draw Excel's table styles, or draw them differently."""
+    side = Side(style="thin", color=look.HEADER_BORDER)
+    proto = Cell(ws)  # one style, copied to each header cell (setting styles cell by cell is slow)
+    proto.border = Border(left=side, right=side, top=side, bottom=side)
+    proto.fill = PatternFill(fill_type="solid", start_color=look.header_fill(spec), end_color=look.header_fill(spec))
+    proto.font = Font(bold=look.HEADER_BOLD)
+    proto.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for cell in ws[1][: len(spec.columns)]:
+        cell._style = copy.copy(proto._style)
+    lines = look.text_lines(pd.Series(spec.headers, dtype="object"), [c.width for c in spec.columns]).max()
+    if lines > 1:
+        ws.row_dimensions[1].height = float(look.row_points([lines])[0])
 
 
 def _comment(text: str) -> Comment:
@@ -332,10 +376,9 @@ def _set_widths(ws, spec: schema.SheetSpec) -> None:
         if col.number_format:
             # Column style: cells the clerk adds below the data get the same format.
             dim.number_format = col.number_format
-        if col.wraps:
-            # Long text (问题说明, 修改建议, 异议内容 ...) wraps instead of being cut off in print;
-            # the owned-sheet writer gives its cells the column's style.
-            dim.alignment = Alignment(wrap_text=True, vertical="top")
+        # Free text (决议依据, 捐赠方, 问题说明 ...) wraps instead of being cut off in print; the
+        # written cells carry the same style, the owned-sheet writer gives its cells the column's.
+        dim.alignment = _WRAP if col.wraps else _TOP
 
 
 def _add_table(ws, spec: schema.SheetSpec, last_row: int) -> None:
@@ -343,7 +386,7 @@ def _add_table(ws, spec: schema.SheetSpec, last_row: int) -> None:
     table = Table(displayName=spec.table, ref=ref)
     table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(spec.headers, start=1)]
     table.autoFilter = AutoFilter(ref=ref)
-    table.tableStyleInfo = TableStyleInfo(name=OWNED_TABLE_STYLE if spec.owned else TABLE_STYLE,
+    table.tableStyleInfo = TableStyleInfo(name=look.OWNED_TABLE_STYLE if spec.owned else look.TABLE_STYLE,
                                           showRowStripes=True, showColumnStripes=False,
                                           showFirstColumn=False, showLastColumn=False)
     ws.add_table(table)
@@ -443,8 +486,11 @@ def _place(settings: dict) -> str:
 
 
 def _print_setup(ws, spec: schema.SheetSpec | None, settings: dict, *, portrait: bool = False) -> None:
-    ws.page_setup.paperSize = PAPER_A4
-    ws.page_setup.orientation = orientation(spec, portrait)
+    # Not marked custom: LibreOffice takes the height as it is, Excel and WPS still fit rows to
+    # what the clerk types.
+    ws.sheet_format.defaultRowHeight = look.ROW_POINTS
+    ws.page_setup.paperSize = look.PAPER_A4
+    ws.page_setup.orientation = look.orientation(spec, portrait)
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
@@ -454,11 +500,28 @@ def _print_setup(ws, spec: schema.SheetSpec | None, settings: dict, *, portrait:
         ws.print_options.gridLines = True
     place = _place(settings).replace("&", "&&")
     ws.oddHeader.center.text = f"{place} &A" if place else "&A"
-    ws.oddFooter.center.text = FOOTER
+    ws.oddFooter.center.text = look.FOOTER
+    left, right, top, bottom, header, footer = look.MARGINS
+    ws.page_margins = PageMargins(left=left, right=right, top=top, bottom=bottom, header=header, footer=footer)
     ws.print_options.horizontalCentered = True
 
 
 # --- 使用说明 --------------------------------------------------------------------------
+
+#: The help sheet's column widths (characters): labels, column names, explanations.
+HELP_WIDTHS = (18, 16, 58)
+#: Which cells of a help row hold its text: (first column, last column), 1-based; a wider span is
+#: one merged cell.
+_HELP_SPANS = {
+    "title": ((1, 3),), "section": ((1, 3),), "text": ((1, 3),),
+    "step": ((1, 1), (2, 3)), "sheet": ((1, 1), (2, 3)),
+    "colhead": ((1, 1), (2, 2), (3, 3)), "col": ((1, 1), (2, 2), (3, 3)), "blank": (),
+}
+#: The columns whose meaning 使用说明 spells out (SPEC "Meanings"), in reading order.
+_MEANINGS = (("households", "carried_total"), ("households", "carried_available"),
+             ("ledger", "cumulative"), ("ledger", "spent"), ("ledger", "available"))
+#: The example name of a clerk's archived copy of an owned sheet.
+_ARCHIVE_TAG = "（10月公示）"
 
 
 def _help_rows(settings: dict) -> list[tuple[str, str, str, str]]:
@@ -469,33 +532,61 @@ def _help_rows(settings: dict) -> list[tuple[str, str, str, str]]:
     owned = [s.name for s in S.SHEETS if s.owned]
     days = settings.get("publicity_days") or 7
     days_header = next(c.header for c in S.SETTINGS.kv_rows if c.field == "publicity_days")
-    ind = S.INDICATORS
+    ind, ent, hh, led = S.INDICATORS, S.ENTRIES, S.HOUSEHOLDS, S.LEDGER
+    scorers = ent.header_of("scorers")
+    carried = "、".join(hh.header_of(f) for f in ("carried_total", "carried_available"))
     rows = [
         ("title", f"{place}{year}年度乡村治理积分制工作簿 {S.HELP_SHEET_NAME}", "", ""),
         ("text", f"本工作簿以户为积分单位，{S.HUKOU_TYPES[0]}和{S.HUKOU_TYPES[1]}村民同样建立积分卡、享受同等积分激励。"
                  "积分累积使用，兑换后不清零、不作废，终生有效。", "", ""),
         ("text", "扣分只影响积分，不得剥夺村民依法享有的政府补贴和集体经济收益。奖为主、罚为辅。", "", ""),
         ("blank", "", "", ""),
-        ("section", "一、每月流程：登记 → 公示 → 异议 → 确认 → 台账", "", ""),
-        ("step", "1. 登记", f"评议小组根据{'、'.join(S.SOURCES)}，在“{S.ENTRIES.name}”逐条登记，"
-                          f"{S.ENTRIES.header_of('status')}填“{S.ENTRY_PENDING}”。", ""),
-        ("step", "2. 公示", f"每月通过公示栏、微信群、公众号公示当月积分，{S.ENTRIES.header_of('status')}改为"
-                          f"“{S.ENTRY_PUBLIC}”。公示期 {days} 天（见“{S.SETTINGS.name}”的{days_header}）。", ""),
-        ("step", "3. 异议", f"公示期内村民有异议的，在“{S.OBJECTIONS.name}”登记；评议小组调查核实后填写"
-                          f"{S.OBJECTIONS.header_of('result')}：{'、'.join(S.OBJECTION_RESULTS)}（留空表示待处理）。", ""),
-        ("step", "4. 确认", f"公示期满、异议已处理的登记改为“{S.ENTRY_CONFIRMED}”；撤销的改为“{S.ENTRY_WITHDRAWN}”。"
-                          f"只有{S.ENTRY_CONFIRMED}的积分计入台账。", ""),
-        ("step", "5. 台账", f"运行积分工具生成“{S.LEDGER.name}”，当月积分即固定。已关账的月份不再修改，"
-                          "以后发现的错误在后面月份新增一条更正登记。", ""),
+        ("section", "一、开始使用：先填好这几张表，再登记积分", "", ""),
+        ("step", f"1. {S.SETTINGS.name}", "填写" + "、".join(kv.header for kv in S.SETTINGS.kv_rows) + "。"),
+        ("step", f"2. {hh.name}", f"每户一行。{carried}从上年工作簿的“{led.name}”12月抄过来；第一年留空。"),
+        ("step", f"3. {S.MEMBERS.name}", f"在“{ent.name}”之前填写：“{ent.name}”的{scorers}必须是任期内的"
+                                         f"{S.GROUP_REVIEW}成员，且不能给本户评分（按“{S.MEMBERS.name}”的户号核对），"
+                                         "否则校验会报错。"),
+        ("step", f"4. {ind.name}", f"已预置区委通知附件的参考指标。经村民代表会议表决后填写"
+                                    f"{ind.header_of('resolution')}，不用的指标填写{ind.header_of('valid_to')}。"),
         ("blank", "", "", ""),
-        ("section", "二、注意事项", "", ""),
-        ("text", f"“{'”“'.join(owned)}”由工具自动写入（灰色标签），请勿手工修改，修改也会在下次运行时被覆盖。", "", ""),
+        ("section", "二、每月流程：登记 → 公示 → 异议 → 确认 → 台账", "", ""),
+        ("step", "1. 登记", f"评议小组根据{'、'.join(S.SOURCES)}，在“{ent.name}”逐条登记，"
+                          f"{ent.header_of('status')}填“{S.ENTRY_PENDING}”。"),
+        ("step", "2. 公示", f"每月通过公示栏、微信群、公众号公示当月积分，{ent.header_of('status')}改为"
+                          f"“{S.ENTRY_PUBLIC}”。公示期 {days} 天（见“{S.SETTINGS.name}”的{days_header}）。"),
+        ("step", "3. 异议", f"公示期内村民有异议的，在“{S.OBJECTIONS.name}”登记；评议小组调查核实后填写"
+                          f"{S.OBJECTIONS.header_of('result')}：{'、'.join(S.OBJECTION_RESULTS)}（留空表示待处理）。"),
+        ("step", "4. 确认", f"公示期满、异议已处理的登记改为“{S.ENTRY_CONFIRMED}”；撤销的改为“{S.ENTRY_WITHDRAWN}”。"
+                          f"只有{S.ENTRY_CONFIRMED}的积分计入台账。"),
+        ("step", "5. 台账", f"运行积分工具生成“{led.name}”，当月积分即固定。已关账的月份不再修改，"
+                          "以后发现的错误在后面月份新增一条更正登记。"),
+        ("blank", "", "", ""),
+        ("section", "三、积分的含义", "", ""),
+    ]
+    for key, field in _MEANINGS:
+        col = S.sheet(key).column(field)
+        rows.append(("step", col.header, col.hint + "。"))
+    rows += [
+        ("text", f"兑换只减少{led.header_of('available')}，不减少{led.header_of('cumulative')}；"
+                 f"{led.header_of('rank')}按{led.header_of('cumulative')}从高到低排列，同分同名次。", "", ""),
+        ("blank", "", "", ""),
+        ("section", "四、工具写入的工作表（灰色标签）", "", ""),
+        ("text", f"“{'”“'.join(owned)}”由工具生成，每次运行整张重新写入：在其中手工修改的内容会被工具的结果替换，"
+                 "请勿手工修改。", "", ""),
+        ("text", "如果在这些工作表中加了自己的列并填写了内容，工具会拒绝写入并指出是哪一列，不会覆盖；"
+                 "把这一列移到别的工作表（或删除）后再运行。", "", ""),
+        ("text", f"要保留某次的结果（如公示用的台账），复制该工作表并改名，例如“{led.name}{_ARCHIVE_TAG}”；"
+                 "改了名的工作表是您自己的，工具不会改写。", "", ""),
+        ("text", "工具写入前先在工作簿旁的“备份”文件夹中保存一份副本；工作簿正被 Excel 或 WPS 打开时，工具不会写入。", "", ""),
+        ("blank", "", "", ""),
+        ("section", "五、注意事项", "", ""),
         ("text", "不要修改工作表名称和列标题；可以在表格右侧增加自己的列，也可以调整列的顺序。", "", ""),
         ("text", f"带下拉箭头的单元格请从列表中选择；日期按“年-月-日”填写，如 {year}-03-15。", "", ""),
         ("text", f"改{ind.header_of('points')}时不要直接改旧行：在“{ind.name}”新增一行并填写{ind.header_of('valid_from')}，"
                  f"给旧行填写{ind.header_of('valid_to')}。", "", ""),
         ("blank", "", "", ""),
-        ("section", "三、各工作表和列说明", "", ""),
+        ("section", "六、各工作表和列说明", "", ""),
     ]
     for spec in S.SHEETS:
         tag = "（由工具生成）" if spec.owned else ""
@@ -503,7 +594,7 @@ def _help_rows(settings: dict) -> list[tuple[str, str, str, str]]:
         rows.append(("colhead", "", "列", "说明"))
         for col in spec.kv_rows or spec.columns:
             rows.append(("col", "必填" if col.required and not spec.owned else "", col.header, _describe(col, year)))
-    return rows
+    return [r if len(r) == 4 else (*r, "") for r in rows]
 
 
 def _describe(col: schema.ColumnSpec, year: int) -> str:
@@ -524,30 +615,33 @@ def _write_help(ws, settings: dict) -> None:
     bold = Font(bold=True)
     fonts = {"title": Font(bold=True, size=14), "section": Font(bold=True, size=12),
              "sheet": bold, "colhead": bold, "step": bold}
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for style, a, b, c in _help_rows(settings):
-        ws.append([a or None, b or None, c or None])
-        r = ws.max_row
-        if style in ("title", "section", "text"):
-            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
-        elif style in ("step", "sheet"):
-            ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=3)
-        for cell in ws[r]:
-            cell.alignment = wrap
+    sizes = {"title": 14 / 11, "section": 12 / 11}
+    rows = _help_rows(settings)
+    wrap = _style_of(ws, None, wrap=True)
+    for r, (style, a, b, c) in enumerate(rows, start=1):
+        ws.append([Cell(ws, value=v or None, style_array=wrap) for v in (a, b, c)])
+        for first, last in _HELP_SPANS[style]:
+            if last > first:
+                ws.merge_cells(start_row=r, start_column=first, end_row=r, end_column=last)
         if style in fonts:
             ws.cell(r, 1).font = fonts[style]
             if style == "colhead":
                 ws.cell(r, 2).font = ws.cell(r, 3).font = bold
-        # Merged wrapped cells do not grow by themselves: give long text room
-        # (a CJK character is about two width units).
-        text, per_line = {"title": (a, 40), "section": (a, 40), "text": (a, 44),
-                          "step": (b, 38), "sheet": (b, 38)}.get(style, (c, 29))
-        lines = math.ceil(len(text) / per_line) if text else 1
-        if lines > 1:
-            ws.row_dimensions[r].height = 16 * lines
-    for letter, width in zip("ABC", (14, 18, 60)):
+    # Merged wrapped cells never grow by themselves (nor does any row LibreOffice did not save):
+    # each row gets the height its longest text needs in the width it has.
+    lines = np.ones(len(rows), dtype="int64")
+    for first, last in {span for spans in _HELP_SPANS.values() for span in spans}:
+        width = sum(HELP_WIDTHS[first - 1:last])
+        texts = pd.Series([row[first] if (first, last) in _HELP_SPANS[row[0]] else None for row in rows],
+                          dtype="object")
+        scale = np.array([sizes.get(row[0], 1.0) for row in rows])
+        lines = np.maximum(lines, look.text_lines(texts, width / scale))
+    points = look.row_points(lines) * np.array([sizes.get(row[0], 1.0) for row in rows])
+    for i in np.flatnonzero((lines > 1) | (points > look.LINE_POINTS)):
+        ws.row_dimensions[1 + int(i)].height = float(points[i])
+    for letter, width in zip("ABC", HELP_WIDTHS):
         ws.column_dimensions[letter].width = width
-    ws.sheet_properties.tabColor = HELP_TAB_COLOR
+    ws.sheet_properties.tabColor = look.HELP_TAB_COLOR
     _print_setup(ws, None, settings, portrait=True)
 
 
