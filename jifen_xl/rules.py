@@ -176,7 +176,7 @@ class Rule:
     :param fields: the columns it reports on (基本信息: its items, e.g. ``year``).
     :param message: 问题说明 template.
     :param fix: 修改建议 template.
-    :param description: 说明: one line on what the rule checks.
+    :param description: 说明: one line on what the rule checks (resolved like the templates).
     :param check: the schema check it carries (``REQUIRED`` ... ``RANGE``), ``FORMAT`` or ``DOMAIN``.
     :param variants: other wordings for particular cases: name -> (message, fix) templates.
     :param format_type: for ``FORMAT`` rules about a value type, the schema type (``S.INT`` ...).
@@ -416,8 +416,8 @@ def _rule(rule_id: str, where: tuple | None, message: str, fix: str, description
                 known["target_header"] = target.header_of(col.lookup[1])
     resolved = {name: (_resolve(m if m is not None else message, known), _resolve(f if f is not None else fix, known))
                 for name, (m, f) in (variants or {}).items()}
-    return Rule(rule_id, spec, fields, _resolve(message, known), _resolve(fix, known), description, check,
-                resolved, format_type)
+    return Rule(rule_id, spec, fields, _resolve(message, known), _resolve(fix, known),
+                _resolve(description, known), check, resolved, format_type)
 
 
 _DUPLICATE = "{header}「{value}」重复（第 {first} 行已有）"
@@ -456,9 +456,9 @@ RULES = Catalogue([
     # -- 基本信息 --------------------------------------------------------------------------------
     _rule("E-SET-01", (SET, "year"), "「{header}」未填写或不是四位年份",
           "请在「{header:settings.item}」为“{header}”的那一行的「{header:settings.value}」填写年份，例如 2026",
-          "年度未填写或不在 2000—2100 之间", check=RANGE),
+          "年度未填写，或不是{bounds}", check=RANGE),
     _rule("E-SET-02", (SET, "publicity_days"), "「{header}」{value} 不合理", "请填写{bounds}，一般为 7",
-          "公示天数超出允许范围", check=RANGE),
+          "公示天数不是{bounds}", check=RANGE),
     _rule("W-SET-03", (SET, "village"), "「{header}」未填写", "请填写村名，公示和汇总时要用", "村名未填写"),
     # -- 住户名册 --------------------------------------------------------------------------------
     _rule("E-HH-01", (HH, "hh_id"), _DUPLICATE, "每户只能登记一行；请删除重复行或改正户号",
@@ -488,7 +488,7 @@ RULES = Catalogue([
     # -- 小组成员 --------------------------------------------------------------------------------
     _rule("E-GRP-01", (MEM, "group"), "{group}在 {day} 有 {count} 人，应为 {group_size} 人",
           "按区委通知，{group}由 {group_size} 人组成；请增减成员或填写任期",
-          "积分评议小组或监督管理小组在任人数不是 3—5 人"),
+          "{review_group}或{supervise_group}在任人数不是 {group_size} 人"),
     _rule("E-GRP-02", (MEM, "group"), "「{name}」同时在{review_group}和{supervise_group}（另见第 {other} 行）",
           "评议和监督须由不同的人担任；请从其中一个小组删除此人", "同一人任期内同时在两个小组"),
     # -- 积分登记 --------------------------------------------------------------------------------
@@ -503,7 +503,7 @@ RULES = Catalogue([
     _rule("E-ENT-05", (ENT, "date"), "{header} {date} 不在 {year} 年度内",
           "本工作簿只登记 {year} 年的积分；请改正日期或登记到对应年度的工作簿", "登记日期不在工作簿的年度内"),
     _rule("E-ENT-06", (ENT, "qty"), "{header} {value} 不是{bounds}", "{header}填 1、2、3 这样的{bounds}；留空按 1 计",
-          "数量不是正整数", check=RANGE),
+          "数量不是{bounds}", check=RANGE),
     _rule("E-ENT-07", (ENT, "points"),
           "{header} {points} 与 {header:entries.qty}×{header:indicators.points} = {count_qty}×{item_value} = {computed} 不符",
           "请改为 {computed}，或清空「{header}」由工具计算；如经异议更正，请在「{sheet:objections}」登记",
@@ -556,9 +556,9 @@ RULES = Catalogue([
           "只能用已确认的积分兑换；请核对兑换数量或日期", "兑换用掉的积分超过该户当时的可用积分"),
     _rule("E-EXC-04", (EXC, "date"), "{header} {date} 不在 {year} 年度内", "请改正日期", "兑换日期不在工作簿的年度内"),
     _rule("E-EXC-05", (EXC, "qty"), "{header} {value} 不是{bounds}", "兑换{header}填 1、2、3 这样的{bounds}",
-          "兑换数量不是正整数", check=RANGE),
+          "兑换数量不是{bounds}", check=RANGE),
     _rule("E-EXC-06", (EXC, "points"), "{header} {value} 应为{bounds}",
-          "填写这次兑换用掉的积分（正数），退货请在备注说明并删除原兑换行", "消耗积分不是正数", check=RANGE),
+          "填写这次兑换用掉的积分（正数），退货请在备注说明并删除原兑换行", "消耗积分不是{bounds}", check=RANGE),
 ])
 
 
