@@ -57,7 +57,10 @@ def choices(spec: S.SheetSpec, frame: pd.DataFrame) -> list[Problem]:
     for col in spec.columns:
         if col.choices:
             values = frame[col.field]
-            bad = values.notna() & ~values.isin(col.choices)
+            bad = ~values.isin(col.choices)
+            if not bad.any():  # the common case: every filled cell from the list, none blank
+                continue
+            bad &= values.notna()
             out += RULES.for_check(CHOICE, spec, col.field).flag(
                 frame, bad, spec=spec, field=col.field, value=values, choices="、".join(col.choices))
     return out
@@ -73,9 +76,10 @@ def unique_key(spec: S.SheetSpec, frame: pd.DataFrame) -> list[Problem]:
     if spec.key_periods:
         return _overlapping(spec, frame, rule)
     values = frame[key]
-    dup = values.notna() & frame.duplicated(key, keep="first")
+    dup = frame.duplicated(key, keep="first")
     if not dup.any():
         return []
+    dup &= values.notna()
     first = frame[values.notna()].drop_duplicates(key).set_index(key)[ROW]
     return rule.flag(frame, dup, spec=spec, field=key, value=values, first=lambda rows: rows[key].map(first))
 
@@ -113,9 +117,10 @@ def lookups(spec: S.SheetSpec, frame: pd.DataFrame, village: Village) -> list[Pr
         target = S.sheet(target_key)
         known = village[target_key][target_field].dropna()
         values = frame[col.field]
-        unknown = values.notna() & ~values.isin(known)
-        if not unknown.any():
+        unknown = ~values.isin(known)
+        if not unknown.any():  # the common case: every value known, none blank
             continue
+        unknown &= values.notna()
         rule = RULES.for_check(LOOKUP, spec, col.field)
         names = dict(spec=spec, field=col.field, target=target.name, target_header=target.header_of(target_field))
         if "near" in rule.variants and col.type == S.CODE:
