@@ -578,5 +578,5 @@ def catalogue_rows() -> list[list[str]]:
 #: The columns of ``jifen-xl rules``.
 CATALOGUE_HEADERS = ["规则编号", "级别", "工作表", "列名", "说明"]
 
-__all__ = ["RULES", "Rule", "Catalogue", "shown", "bounds_text", "catalogue_rows", "CATALOGUE_HEADERS",
+__all__ = ["RULES", "Rule", "Catalogue", "shown", "bounds_text", "field_names", "catalogue_rows", "CATALOGUE_HEADERS",
            "REQUIRED", "CHOICE", "KEY", "LOOKUP", "RANGE", "FORMAT", "DOMAIN"]

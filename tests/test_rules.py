@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from jifen_xl import app
 from jifen_xl import schema as S
 from jifen_xl.cli import cli
+from jifen_xl.core.problems import level_of
 from jifen_xl.rules import (CHOICE, FORMAT, KEY, LOOKUP, RANGE, REQUIRED, RULES, bounds_text, field_names,
                             shown)
 
@@ -226,6 +227,8 @@ def test_findings_are_made_from_the_catalogue_only():
 
 # -- the catalogue itself -----------------------------------------------------------------------
 def test_every_rule_is_declared_completely():
+    with pytest.raises(ValueError):
+        level_of("X-ENT-01")  # an id that says neither 错误 nor 警告 cannot be declared
     for r in RULES.values():
         assert r.level == ("错误" if r.id.startswith("E-") else "警告")
         assert r.description and r.message and r.fix

@@ -53,11 +53,6 @@ def level_of(rule: str) -> str:
         raise ValueError(f"rule id {rule!r} must start with E- or W-") from None
 
 
-def problem(sheet, row, column, rule, message, fix) -> Problem:
-    """A finding whose level follows from its rule identifier."""
-    return Problem(sheet, row, column, rule, level_of(rule), message, fix)
-
-
 def error(sheet, row, column, rule, message, fix) -> Problem:
     return Problem(sheet, row, column, rule, LEVEL_ERROR, message, fix)
 
