@@ -172,3 +172,18 @@ def demo(directory, households, seed):
 
     for line in run_demo(directory, households=households, seed=seed):
         click.echo(line)
+
+
+@cli.command(name="rules")
+@json_option
+def rules_cmd(as_json):
+    """列出全部校验规则：规则编号、级别、工作表、列名和说明（--json 另含问题说明和修改建议）。"""
+    from .rules import CATALOGUE_HEADERS, RULES, catalogue_rows
+
+    if as_json:
+        click.echo(json.dumps(RULES.records(), ensure_ascii=False, indent=1))
+        return
+    click.echo(format_table(CATALOGUE_HEADERS, catalogue_rows()))
+    errors = sum(1 for r in RULES.values() if r.level == S.LEVEL_ERROR)
+    click.echo(f"\n共 {len(RULES)} 条规则：{errors} 条错误（须改正后才能生成月度台账）、{len(RULES) - errors} 条警告。"
+               "加 --json 可查看每条规则的问题说明和修改建议。")

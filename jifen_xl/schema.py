@@ -30,6 +30,7 @@ KIND_BASIC, KIND_CONTRIB, KIND_DEDUCT = "基础积分", "贡献积分", "扣分�
 INDICATOR_KINDS = (KIND_BASIC, KIND_CONTRIB, KIND_DEDUCT)
 GROUP_REVIEW, GROUP_SUPERVISE = "积分评议小组", "监督管理小组"
 GROUPS = (GROUP_REVIEW, GROUP_SUPERVISE)
+GROUP_SIZE = (3, 5)  # members of each group (the notice: 3–5 people)
 SOURCES = ("平时发现", "群众反映", "他人报告", "个人申报")
 ENTRY_PENDING, ENTRY_PUBLIC, ENTRY_CONFIRMED, ENTRY_WITHDRAWN = "待公示", "公示中", "已确认", "已撤销"
 ENTRY_STATUS = (ENTRY_PENDING, ENTRY_PUBLIC, ENTRY_CONFIRMED, ENTRY_WITHDRAWN)
@@ -43,6 +44,22 @@ NAME_JOINER = "、"
 # Resolution placeholder written into the default catalogue (积分指标.决议依据).
 RESOLUTION_PLACEHOLDER = "待村民代表会议表决（请填写会议日期和决议文号）"
 
+
+@dataclass(frozen=True)
+class Bounds:
+    """The numbers a column allows: ``low`` ≤ x (``low`` < x when ``low_open``) ≤ ``high``; with
+    ``whole``, whole numbers only (an ``INT`` column is whole already). Validation reports a value
+    outside them (``rules.py`` words the range for the clerk)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    whole: bool = False
+
+
+POSITIVE = Bounds(low=0, low_open=True)
+POSITIVE_WHOLE = Bounds(low=0, low_open=True, whole=True)
+NOT_NEGATIVE = Bounds(low=0)
 
 @dataclass(frozen=True)
 class ColumnSpec:
@@ -60,6 +77,7 @@ class ColumnSpec:
     :param patched: in a clerk's sheet, a column whose cells the toolkit may set row by row
         (积分登记.状态 when a month is published or closed); every other cell of a clerk's
         sheet is only read.
+    :param bounds: the numbers allowed (``INT``/``NUMBER`` columns), checked by validation.
     """
 
     header: str
@@ -72,6 +90,7 @@ class ColumnSpec:
     number_format: str | None = None
     hint: str = ""
     patched: bool = False
+    bounds: Bounds | None = None
 
     @property
     def wraps(self) -> bool:
@@ -89,7 +108,9 @@ class SheetSpec:
     :param table: the Excel table (ListObject) name in the toolkit's template.
     :param columns: ordered columns (template order; files may reorder them).
     :param owned: the toolkit writes this sheet (``*`` in SPEC); clerks do not type in it.
-    :param key_field: the field that identifies a row, if any.
+    :param key_field: the field that identifies a row, if any; validation reports a repeated key.
+    :param key_periods: ``(from_field, to_field)`` when the key may repeat for periods that do not
+        overlap (积分指标: a value changed by resolution is a new row of the same code).
     :param purpose: one line for 使用说明.
     """
 
@@ -99,6 +120,7 @@ class SheetSpec:
     columns: tuple[ColumnSpec, ...]
     owned: bool = False
     key_field: str | None = None
+    key_periods: tuple[str, str] | None = None
     purpose: str = ""
     kv_rows: tuple[ColumnSpec, ...] = field(default=())
 
@@ -139,8 +161,8 @@ SETTINGS = SheetSpec(
         C("区县", "district", TEXT, True),
         C("镇街", "township", TEXT, True),
         C("村", "village", TEXT, True),
-        C("年度", "year", INT, True),
-        C("公示天数", "publicity_days", INT, hint="默认 7 天"),
+        C("年度", "year", INT, True, bounds=Bounds(2000, 2100)),
+        C("公示天数", "publicity_days", INT, hint="默认 7 天", bounds=Bounds(1, 60)),
         C("异议受理人", "objection_contact", TEXT),
         C("联系电话", "phone", TEXT),
     ),
@@ -157,7 +179,7 @@ HOUSEHOLDS = SheetSpec(
         C("户主姓名", "head", TEXT, True, width=10),
         C("户籍类型", "hukou", TEXT, True, choices=HUKOU_TYPES, width=16),
         C("村民小组", "group", TEXT, width=10),
-        C("家庭人口", "members", INT, width=9, number_format="0"),
+        C("家庭人口", "members", INT, width=9, number_format="0", bounds=Bounds(low=1)),
         C("联系电话", "phone", TEXT, width=14, number_format="@"),
         C("身份证号", "id_number", TEXT, width=20, number_format="@"),
         C("状态", "status", TEXT, True, choices=HOUSEHOLD_STATUS, width=8),
@@ -174,6 +196,7 @@ INDICATORS = SheetSpec(
     name="积分指标",
     table="tblIndicators",
     key_field="code",
+    key_periods=("valid_from", "valid_to"),
     purpose="积分指标由村民代表会议民主决定；改分值时新增一行并设生效/失效日期，旧登记按当日分值计算。",
     columns=(
         C("指标编码", "code", CODE, True, width=10, number_format="@"),
@@ -181,8 +204,10 @@ INDICATORS = SheetSpec(
         C("指标类别", "category", TEXT, True, width=10),
         C("指标名称", "name", TEXT, True, width=28),
         C("分值", "points", NUMBER, True, width=7, number_format="0.##", hint="扣分项目填负数"),
-        C("每月上限", "cap_month", NUMBER, width=9, number_format="0.##", hint="每户每月最多计分（绝对值）"),
-        C("每年上限", "cap_year", NUMBER, width=9, number_format="0.##", hint="每户每年最多计分（绝对值）"),
+        C("每月上限", "cap_month", NUMBER, width=9, number_format="0.##", hint="每户每月最多计分（绝对值）",
+          bounds=POSITIVE),
+        C("每年上限", "cap_year", NUMBER, width=9, number_format="0.##", hint="每户每年最多计分（绝对值）",
+          bounds=POSITIVE),
         C("生效日期", "valid_from", DATE, True, width=11, number_format="yyyy-mm-dd"),
         C("失效日期", "valid_to", DATE, width=11, number_format="yyyy-mm-dd"),
         C("决议依据", "resolution", TEXT, True, width=34),
@@ -218,7 +243,7 @@ ENTRIES = SheetSpec(
         C("户主姓名", "head", TEXT, width=10),
         C("指标编码", "code", CODE, True, lookup=("indicators", "code"), width=10, number_format="@"),
         C("指标名称", "item_name", TEXT, width=24),
-        C("数量", "qty", NUMBER, width=6, number_format="0", hint="留空按 1 计"),
+        C("数量", "qty", NUMBER, width=6, number_format="0", hint="留空按 1 计", bounds=POSITIVE_WHOLE),
         C("积分", "points", NUMBER, width=7, number_format="0.##"),
         C("来源", "source", TEXT, True, choices=SOURCES, width=10),
         C("评议人", "scorers", NAMES, True, width=16, hint="多人用顿号“、”分隔"),
@@ -282,8 +307,8 @@ GOODS = SheetSpec(
         C("商品名称", "name", TEXT, True, width=16),
         C("规格", "spec", TEXT, width=10),
         C("单位", "unit", TEXT, width=6),
-        C("兑换积分", "price", NUMBER, True, width=9, number_format="0.##"),
-        C("预警库存", "alert_level", INT, width=9, number_format="0"),
+        C("兑换积分", "price", NUMBER, True, width=9, number_format="0.##", bounds=POSITIVE),
+        C("预警库存", "alert_level", INT, width=9, number_format="0", bounds=NOT_NEGATIVE),
         C("备注", "note", TEXT, width=20),
     ),
 )
@@ -300,8 +325,8 @@ RECEIPTS = SheetSpec(
         C("来源类型", "funding", TEXT, True, choices=FUNDING_SOURCES, width=14),
         C("捐赠方", "donor", TEXT, width=16),
         C("商品编码", "goods_id", CODE, True, lookup=("goods", "goods_id"), width=10, number_format="@"),
-        C("数量", "qty", NUMBER, True, width=6, number_format="0"),
-        C("折合金额", "amount", NUMBER, width=9, number_format="0.00"),
+        C("数量", "qty", NUMBER, True, width=6, number_format="0", bounds=POSITIVE_WHOLE),
+        C("折合金额", "amount", NUMBER, width=9, number_format="0.00", bounds=NOT_NEGATIVE),
         C("经办人", "handler", TEXT, width=8),
         C("备注", "note", TEXT, width=20),
     ),
@@ -318,8 +343,8 @@ EXCHANGES = SheetSpec(
         C("日期", "date", DATE, True, width=11, number_format="yyyy-mm-dd"),
         C("户号", "hh_id", CODE, True, lookup=("households", "hh_id"), width=8, number_format="@"),
         C("商品编码", "goods_id", CODE, True, lookup=("goods", "goods_id"), width=10, number_format="@"),
-        C("数量", "qty", NUMBER, True, width=6, number_format="0"),
-        C("消耗积分", "points", NUMBER, True, width=9, number_format="0.##"),
+        C("数量", "qty", NUMBER, True, width=6, number_format="0", bounds=POSITIVE_WHOLE),
+        C("消耗积分", "points", NUMBER, True, width=9, number_format="0.##", bounds=POSITIVE),
         C("经办人", "handler", TEXT, width=8),
         C("备注", "note", TEXT, width=20),
     ),

@@ -1,4 +1,4 @@
-"""Layers point one way: errors <- {schema, core} <- {validate, io, render} <- app <- {cli, macros, udfs}.
+"""Layers point one way: errors <- {schema, core, rules} <- {validate, io, render} <- app <- {cli, macros, udfs}.
 
 Walks every module's imports with ``ast`` and fails on an upward import, and keeps the
 core free of openpyxl, xlwings, click and jinja2.
@@ -12,7 +12,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[1] / "jifen_xl"
 
 LEVEL = {
-    "errors": 0, "schema": 1, "core": 1,
+    "errors": 0, "schema": 1, "core": 1, "rules": 1,
     "validate": 2, "io": 2, "render": 2,
     "app": 3, "demo": 4,
     "cli": 5, "macros": 5, "udfs": 5, "__main__": 6, "__init__": 6,

@@ -141,6 +141,30 @@ CASES = {
                                       {("错误", "积分兑换", 2, "消耗积分", "E-EXC-06")}),
     "exchange quantity not whole": (lambda t: edit(t, "exchanges", 0, qty=1.5),
                                     {("错误", "积分兑换", 2, "数量", "E-EXC-05")}),
+    "decision without 处理日期": (lambda t: edit(t, "objections", 2, resolved_on=None),
+                                 {("警告", "异议处理", 4, "处理日期", "W-OBJ-04")}),
+    "exchange by an unknown household": (lambda t: edit(t, "exchanges", 0, hh_id="0099"),
+                                         {("错误", "积分兑换", 2, "户号", "E-EXC-01"),
+                                          ("错误", "积分兑换", 2, "消耗积分", "E-EXC-03")}),  # it has no points
+    "exchange of unknown goods": (lambda t: edit(t, "exchanges", 0, goods_id="SP-99"),
+                                  {("错误", "积分兑换", 2, "商品编码", "E-EXC-02")}),
+    "exchange dated outside 年度": (lambda t: edit(t, "exchanges", 0, date=pd.Timestamp("2027-01-05")),
+                                  {("错误", "积分兑换", 2, "日期", "E-EXC-04")}),
+    # what the schema declares, on the sheets that had no rule of their own
+    "duplicate 商品编码": (lambda t: add(t, "goods", ("SP-01", "食用油", "5L", "桶", 30, 2, None)),
+                       {("错误", "商品目录", 4, "商品编码", "E-KEY")}),
+    "receipt of unknown goods": (lambda t: edit(t, "receipts", 0, goods_id="SP-99"),
+                                 {("错误", "物资入库", 2, "商品编码", "E-REF")}),
+    "member of an unknown household": (lambda t: edit(t, "members", 0, hh_id="0099"),
+                                       {("错误", "小组成员", 2, "户号", "E-REF")}),
+    "家庭人口 zero": (lambda t: edit(t, "households", 0, members=0),
+                    {("错误", "住户名册", 2, "家庭人口", "E-RANGE")}),
+    "receipt quantity zero": (lambda t: edit(t, "receipts", 0, qty=0),
+                              {("错误", "物资入库", 2, "数量", "E-RANGE")}),
+    "negative cap": (lambda t: edit(t, "indicators", 2, cap_month=-6.0),
+                     {("错误", "积分指标", 4, "每月上限", "E-IND-06")}),
+    "上年可用积分 above 上年累计积分": (lambda t: edit(t, "households", 1, carried_available=80),
+                                   {("警告", "住户名册", 3, "上年可用积分", "W-HH-02")}),
     "deduction corrected to a reward": (lambda t: add(t, "objections", ("YY-09", "2026-003", "赵小红", D(2026, 2, 1),
                                                                          "不是我家", "陈老师", "更正", 1, D(2026, 2, 3), None)),
                                         {("错误", "异议处理", 5, "更正后积分", "E-OBJ-05")}),
@@ -220,3 +244,13 @@ def test_an_unfinished_catalogue_row_never_wins_over_a_complete_one():
     assert got["in_force"].tolist() == [True, False]  # JC-23 on that date: only the unfinished row
     assert got["value"].tolist()[0] == 3.0
     assert got["found_code"].tolist() == [True, True]
+
+
+def test_a_code_with_only_an_unfinished_row_is_not_in_force_rather_than_unknown(tables):
+    """The clerk has started 积分指标's row for a new code (名称, 生效日期) but not its 积分类型 and
+    分值: an entry with that code is 「not in force」 (E-ENT-04), not 「not in 积分指标」."""
+    t = add(tables, "indicators", ("JC-90", None, "公益事业", "义务植树", None, None, None, D(2026, 1, 1), None,
+                                   "待表决", None))
+    t = edit(t, "entries", 1, code="JC-90", item_name="义务植树", points=None)
+    assert findings(t) == {("错误", "积分指标", 47, "积分类型", "E-REQ"), ("错误", "积分指标", 47, "分值", "E-REQ"),
+                           ("错误", "积分登记", 3, "指标编码", "E-ENT-04")}

@@ -41,6 +41,18 @@ class Problem:
         return astuple(self)
 
 
+#: Rule identifiers start with the level: ``E-`` is an 错误 (blocks the ledger), ``W-`` a 警告.
+LEVEL_PREFIXES = {"E": LEVEL_ERROR, "W": LEVEL_WARNING}
+
+
+def level_of(rule: str) -> str:
+    """The level a rule identifier carries (``E-ENT-05`` -> 错误, ``W-ENT-08`` -> 警告)."""
+    try:
+        return LEVEL_PREFIXES[rule.split("-", 1)[0]]
+    except KeyError:
+        raise ValueError(f"rule id {rule!r} must start with E- or W-") from None
+
+
 def error(sheet, row, column, rule, message, fix) -> Problem:
     return Problem(sheet, row, column, rule, LEVEL_ERROR, message, fix)
 
