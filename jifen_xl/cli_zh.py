@@ -95,6 +95,10 @@ CLICK_ZH = {
     "Error: invalid input": "错误：输入无效",
     "Press any key to continue...": "按任意键继续……",
     "Do you want to continue?": "是否继续？",
+    "{editor}: Editing failed": "{editor}：编辑失败",
+    "{editor}: Editing failed: {e}": "{editor}：编辑失败：{e}",
+    "d": "天",  # progress bar's days
+    "Windows error: {error}": "Windows 出错（错误号 {error}）",
     "Confirm the action without prompting.": "不询问，直接确认。",
 }
 
