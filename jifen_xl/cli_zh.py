@@ -248,9 +248,16 @@ class ChineseHelpFormatter(click.HelpFormatter):
 
     def write_text(self, text: str) -> None:
         indent = " " * self.current_indent
-        paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
-        self.write("\n".join("".join(f"{indent}{line}\n" for line in wrap_display(p, max(self.width - self.current_indent, 20)))
-                             for p in paragraphs if p))
+        width = max(self.width - self.current_indent, 20)
+        blocks = []
+        for paragraph in text.split("\n\n"):
+            if paragraph.startswith("\b\n"):  # click's mark for "keep these lines as they are"
+                lines = paragraph.splitlines()[1:]
+            else:
+                lines = wrap_display(" ".join(paragraph.split()), width) if paragraph.strip() else []
+            if lines:
+                blocks.append("".join(f"{indent}{line}\n" for line in lines))
+        self.write("\n".join(blocks))
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
         rows = list(rows)

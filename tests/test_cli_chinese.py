@@ -448,3 +448,26 @@ def test_cli_module_declares_commands_after_installing_the_catalogue():
     """click.Path names itself ("file") when declared: cli_zh must be imported first."""
     source = inspect.getsource(sys.modules["jifen_xl.cli"])
     assert source.index("from .cli_zh import") < source.index("@click.group(")
+
+
+def test_help_paragraphs_wrap_in_terminal_columns_and_keep_marked_blocks():
+    @click.group(cls=cli_zh.ChineseGroup)
+    def tool():
+        """工具。"""
+
+    @tool.command()
+    def work():
+        """第一段：校验工作簿，列出全部问题，并写入“校验结果”工作表，这一段足够长，要折成两行以上才能放下。
+
+        \b
+        第二段  保持原样
+          缩进  也保持
+        """
+
+    formatter = cli_zh.ChineseHelpFormatter(width=40)
+    work.format_help_text(click.Context(work), formatter)
+    assert formatter.getvalue() == (
+        "  第一段：校验工作簿，列出全部问题，并写\n"
+        "  入“校验结果”工作表，这一段足够长，要折\n"
+        "  成两行以上才能放下。\n"
+        "\n  第二段  保持原样\n    缩进  也保持\n")
