@@ -49,7 +49,8 @@ def wrap_display(text: str, width: int) -> list[str]:
                     line, used = line + " ", used + 1
                 continue
             size = display_width(token)
-            if line.strip() and used + size > width and token[0] not in _NO_LINE_START:
+            breakable = line.strip(" " + "".join(_NO_LINE_END))
+            if breakable and used + size > width and token[0] not in _NO_LINE_START:
                 carry = ""
                 while line and line[-1] in _NO_LINE_END and line[:-1].strip():
                     carry, line = line[-1] + carry, line[:-1]
