@@ -20,7 +20,7 @@ from .core.clean import clean_frame, clean_settings
 from .core.ledger import compute_ledger, month_label, unsettled_months
 from .core.problems import Problem, Report
 from .core.village import Village
-from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookUnreadable
+from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookLocked, WorkbookUnreadable
 from .io.base import RawTable, WorkbookBackend
 from .validate import validate
 
@@ -42,6 +42,7 @@ class Loaded:
 class ValidateResult:
     report: Report
     written: object | None = None  # xlsxwrite.WriteResult when 校验结果 was written
+    not_written: JifenError | None = None  # why 校验结果 was not written (the workbook is open in Excel/WPS)
 
 
 @dataclass
@@ -229,14 +230,24 @@ def check_file(path: str | Path, today: _dt.date | None = None, *, pieces: int |
 def validate_book(path: str | Path, *, dry_run: bool = False, today: _dt.date | None = None) -> ValidateResult:
     """Validate the workbook; unless ``dry_run``, write the findings to 校验结果 (linked to the cells).
 
+    A workbook open in Excel, WPS or LibreOffice (its lock file beside it, before or during the
+    run) is still checked in full: the result then carries the findings and, in
+    ``not_written``, why 校验结果 was not written.
+
     :param path: the village workbook.
     :param dry_run: report only, write nothing.
     """
-    loaded, report = check(path, today, for_writing=not dry_run)
-    written = None
-    if not dry_run:
+    try:
+        loaded, report = check(path, today, for_writing=not dry_run)
+    except WorkbookLocked as exc:
+        return ValidateResult(check(path, today)[1], None, exc)
+    if dry_run:
+        return ValidateResult(report)
+    try:
         written = loaded.backend.write_tables({"findings": findings_frame(report)},
                                               links={"findings": finding_links(report, loaded)})
+    except WorkbookLocked as exc:  # opened while we were checking
+        return ValidateResult(report, None, exc)
     return ValidateResult(report, written)
 
 

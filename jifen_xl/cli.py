@@ -1,30 +1,73 @@
 """The ``jifen-xl`` command line: thin click commands over ``app``.
 
-Exit codes: 0 fine, 1 problems found / refused, 2 the file cannot be read at all.
-Tracebacks only with ``--verbose``.
+Exit codes: 0 fine, 1 problems found / refused / not written, 2 the file cannot be read at
+all, 141 our output's reader went away (``| head``). Tracebacks only with ``--verbose``.
+Every word is Chinese: click's own words and help layout come from ``cli_zh``.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+from pathlib import Path
 
 import click
 
 from . import __version__, app
 from . import schema as S
+from .cli_zh import ChineseGroup, output_closed
 from .core.ledger import ledger_records
-from .errors import JifenError, ValidationFailed
+from .errors import JifenError, ValidationFailed, chinese_os_text, os_reason
 from .render import text_table
 
 
 class JifenCliError(click.ClickException):
-    """A JifenError shown to the clerk, with the error's own exit code."""
+    """A JifenError shown to the clerk, with the error's own exit code (any English OS error
+    text inside it in Chinese)."""
 
-    def __init__(self, exc: JifenError):
-        super().__init__(exc.message)
+    def __init__(self, exc: JifenError, lead: str = ""):
+        super().__init__(lead + chinese_os_text(exc.message))
         self.exit_code = exc.exit_code
+
+
+def _stamp(path) -> tuple | None:
+    """What identifies the file's content on disk now (a write replaces the file: new inode)."""
+    try:
+        st = os.stat(path)
+    except (OSError, TypeError, ValueError):
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _file_note(target, before) -> str:
+    """What became of the command's file, checked on disk (never assumed)."""
+    if target is None:
+        return ""
+    after, name = _stamp(target), Path(target).name
+    if after is None and before is None:
+        return f"没有写入文件「{name}」。"
+    if after == before:
+        return f"文件「{name}」未被改动。"
+    if before is None:
+        return f"文件「{name}」已经生成。"
+    return f"文件「{name}」在出错前已经写入。"
+
+
+def unexpected_error(exc: Exception, target=None, before=None) -> JifenError:
+    """The clerk's message for an error no part of the toolkit expected (exit 2); it says the file
+    is unchanged only when the file on disk shows it."""
+    note = _file_note(target, before)
+    if isinstance(exc, OSError):
+        where = f"「{exc.filename}」" if getattr(exc, "filename", None) else ""
+        err = JifenError(f"读写文件{where}时出错（{os_reason(exc)}）。{note}请检查文件名、所在文件夹和权限后重试；"
+                         f"如果仍然出错，请加 --verbose 重新运行，把输出发给技术人员。")
+    else:
+        err = JifenError(f"处理时出现意外错误。{note}请加 --verbose 重新运行，把输出发给技术人员"
+                         f"（技术信息：{type(exc).__name__}: {exc}）。")
+    err.exit_code = 2
+    return err
 
 
 def handle_errors(func):
@@ -33,6 +76,8 @@ def handle_errors(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         ctx = click.get_current_context()
+        target = kwargs.get("book") or kwargs.get("path")  # the file this command may write
+        before = _stamp(target)
         try:
             return func(*args, **kwargs)
         except ValidationFailed as exc:
@@ -45,12 +90,11 @@ def handle_errors(func):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the clerk gets a message, developers use --verbose
+            if isinstance(exc, BrokenPipeError) and output_closed():
+                raise  # our reader went away (| head): ChineseGroup ends quietly, the work stays done
             if ctx.find_root().params.get("verbose"):
                 raise
-            err = JifenError(f"处理时出现意外错误（{type(exc).__name__}: {exc}）。文件未被改动。"
-                             f"请加 --verbose 重新运行，把输出发给技术人员。")
-            err.exit_code = 2
-            raise JifenCliError(err) from exc
+            raise JifenCliError(unexpected_error(exc, target, before)) from exc
 
     return wrapper
 
@@ -91,13 +135,13 @@ def _written(result) -> None:
         click.echo(f"已写入「{result.path.name}」；原文件备份在「{result.backup}」。")
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（便于其他程序读取）。")
+json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出（便于其他程序读取）。")
 dry_run_option = click.option("--dry-run", is_flag=True, help="只检查和计算，不写入工作簿。")
 book_argument = click.argument("book", type=click.Path(dir_okay=False))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="jifen-xl")
+@click.group("jifen-xl", cls=ChineseGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="jifen-xl", message="%(prog)s 版本 %(version)s", help="显示版本号后退出。")
 @click.option("--verbose", is_flag=True, help="出错时显示完整的技术信息（供技术人员排查）。")
 def cli(verbose):
     """乡村治理积分制工具：校验积分登记、生成月度台账、管理爱心超市。"""
@@ -126,17 +170,25 @@ def new(path, district, township, village, year, publicity_days):
 @handle_errors
 @collector_paused
 def validate_cmd(book, as_json, dry_run):
-    """校验工作簿，列出全部问题，并写入“校验结果”工作表。"""
+    """校验工作簿，列出全部问题，并写入“校验结果”工作表。
+
+    工作簿正在 Excel 或 WPS 中打开时，照样列出全部问题，但不写入“校验结果”（退出码 1）。
+    """
     result = app.validate_book(book, dry_run=dry_run)
     _print_report(result.report, as_json)
     if not as_json:
         _written(result.written)
+    if result.not_written is not None:
+        raise JifenCliError(result.not_written, lead=f"上面的校验结果没有写入「{S.FINDINGS.name}」工作表。")
     sys.exit(0 if result.report.valid else 1)
 
 
 @cli.command()
 @book_argument
-@click.option("--month", metavar="YYYY-MM", help="计算到哪个月（默认：有记录的最后一个月）。")
+@click.option("--month", metavar="年-月",
+              help="从 1 月算到哪个月，例如 2026-03。默认：算到有已确认登记的最后一个月；"
+                   "但如果某个月还有“待公示”“公示中”的登记或未处理的异议，只算到最早的这样一个月之前"
+                   "（这些月份要等公示期满、异议处理完才能计入）。")
 @json_option
 @dry_run_option
 @handle_errors

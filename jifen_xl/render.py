@@ -5,6 +5,7 @@ The monthly notice (jinja2 templates in ``templates/``) will live here too (ROAD
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -22,3 +23,39 @@ def text_table(headers: list[str], rows: list[list], indent: str = "") -> list[s
         return (indent + "  ".join(v + " " * (w - display_width(v)) for v, w in zip(values, widths))).rstrip()
 
     return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells]
+
+
+# A run of non-space Latin characters stays whole; every other character is a break point.
+_TOKEN = re.compile(r"[!-~]+|\s+|.")
+# Chinese punctuation that must not begin a line (it stays with the text before it).
+_NO_LINE_START = frozenset("，。、；：？！）》」』”’…%,.;:?!)]")
+# ... and opening punctuation that must not end one (it moves to the next line).
+_NO_LINE_END = frozenset("（《「『“‘")
+
+
+def wrap_display(text: str, width: int) -> list[str]:
+    """``text`` cut into lines of at most ``width`` terminal columns (CJK characters count 2).
+
+    Breaks between Chinese characters and at spaces, never inside a Latin word, an option
+    name or a number, never before closing or after opening punctuation; runs of spaces
+    become one.
+    """
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line, used = "", 0
+        for token in _TOKEN.findall(paragraph):
+            if token.isspace():
+                if line and not line.endswith(" "):
+                    line, used = line + " ", used + 1
+                continue
+            size = display_width(token)
+            breakable = line.strip(" " + "".join(_NO_LINE_END))
+            if breakable and used + size > width and token[0] not in _NO_LINE_START:
+                carry = ""
+                while line and line[-1] in _NO_LINE_END and line[:-1].strip():
+                    carry, line = line[-1] + carry, line[:-1]
+                lines.append(line.rstrip())
+                line, used = carry, display_width(carry)
+            line, used = line + token, used + size
+        lines.append(line.rstrip())
+    return lines

@@ -30,7 +30,7 @@ def test_every_command_has_help():
     for name, command in cli.commands.items():
         assert command.help, name
         result = run(name, "--help")
-        assert result.exit_code == 0 and "Usage:" in result.output
+        assert result.exit_code == 0 and result.output.startswith(f"用法：jifen-xl {name} [选项]")
 
 
 def test_new_creates_the_workbook_and_refuses_to_overwrite(tmp_path):
@@ -42,7 +42,7 @@ def test_new_creates_the_workbook_and_refuses_to_overwrite(tmp_path):
     assert set(S.BY_NAME) <= set(CalamineWorkbook.from_path(str(book)).sheet_names)
     again = run(*args)
     assert again.exit_code == 1
-    assert again.output == f"Error: 文件「{book}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名。\n"
+    assert again.output == f"错误：文件「{book}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名。\n"
 
 
 def test_validate_clean_book_exits_0_and_writes_an_empty_findings_table(village_book):
@@ -84,7 +84,7 @@ def test_validate_unreadable_file_exits_2_with_one_message(tmp_path):
     book = shutil.copy(CORPUS / "pass_protected.xlsx", tmp_path / "加密.xlsx")
     result = run("validate", book)
     assert result.exit_code == 2
-    assert result.output.startswith("Error: 文件「加密.xlsx」设置了打开密码")
+    assert result.output.startswith("错误：文件「加密.xlsx」设置了打开密码")
     assert "Traceback" not in result.output
 
 
@@ -114,7 +114,7 @@ def test_ledger_refuses_with_the_findings_while_there_are_errors(tmp_path, table
     before = book.read_bytes()
     result = run("ledger", book)
     assert result.exit_code == 1
-    assert result.output.endswith("Error: 工作簿有 1 个错误，不能生成月度台账。请先按上面列出的问题改正后重试。\n")
+    assert result.output.endswith("错误：工作簿有 1 个错误，不能生成月度台账。请先按上面列出的问题改正后重试。\n")
     assert "E-ENT-07" in result.output
     assert book.read_bytes() == before
 
@@ -122,27 +122,62 @@ def test_ledger_refuses_with_the_findings_while_there_are_errors(tmp_path, table
 def test_ledger_bad_month(village_book):
     result = run("ledger", village_book, "--month", "2025-13")
     assert result.exit_code == 1
-    assert result.output == "Error: 月份「2025-13」格式不对，请写成 YYYY-MM，例如 2026-03。\n"
+    assert result.output == "错误：月份「2025-13」格式不对，请写成 YYYY-MM，例如 2026-03。\n"
 
 
-def test_write_refused_while_excel_has_the_file_open(village_book):
+LOCKED = ("上面的校验结果没有写入「校验结果」工作表。"
+          "工作簿「{name}」正被 Excel 或 WPS 打开（同一文件夹里有锁定文件「~${name}」），工具没有写入。"
+          "请先保存并关闭该工作簿再试；如果确认没有打开它，可以删除锁定文件「~${name}」后重试。")
+
+
+def test_validate_lists_the_problems_while_excel_has_the_file_open_and_writes_nothing(tmp_path, tables):
+    book = build(tmp_path / "错.xlsx", edit(tables, "entries", 0, points=7))
+    (tmp_path / "~$错.xlsx").write_bytes(b"\x00")
+    before = book.read_bytes()
+    listed = run("validate", book, "--dry-run").output
+    result = run("validate", book)
+    assert result.exit_code == 1
+    assert result.output == listed + "错误：" + LOCKED.format(name="错.xlsx") + "\n"
+    assert "积分 7 与 数量×分值 = 2×3 = 6 不符" in listed and "共 1 个错误、0 个警告。" in listed
+    assert book.read_bytes() == before and not (tmp_path / "备份").exists()
+
+
+def test_validate_json_while_excel_has_the_file_open(tmp_path, tables):
+    book = build(tmp_path / "错.xlsx", edit(tables, "entries", 0, points=7))
+    (tmp_path / "~$错.xlsx").write_bytes(b"\x00")
+    result = CliRunner().invoke(cli, ["validate", str(book), "--json"])
+    assert result.exit_code == 1
+    assert [f["规则编号"] for f in json.loads(result.stdout)] == ["E-ENT-07"]  # stdout: the JSON only
+    assert result.stderr == "错误：" + LOCKED.format(name="错.xlsx") + "\n"
+
+
+def test_validate_clean_book_while_excel_has_the_file_open_exits_1(village_book):
     lock = village_book.parent / f"~${village_book.name}"
     lock.write_bytes(b"\x00")
     before = village_book.read_bytes()
     result = run("validate", village_book)
     assert result.exit_code == 1
-    assert result.output == (
-        "Error: 工作簿「永宁寺村.xlsx」正被 Excel 或 WPS 打开（同一文件夹里有锁定文件「~$永宁寺村.xlsx」），工具没有写入。"
-        "请先保存并关闭该工作簿再试；如果确认没有打开它，可以删除锁定文件「~$永宁寺村.xlsx」后重试。\n")
+    assert result.output == "校验通过：没有发现问题。\n错误：" + LOCKED.format(name=village_book.name) + "\n"
     assert village_book.read_bytes() == before
     assert run("validate", village_book, "--dry-run").exit_code == 0  # reading an open workbook is fine
+    lock.unlink()
+    assert run("validate", village_book).exit_code == 0  # closed: written
+
+
+def test_ledger_still_refuses_while_excel_has_the_file_open(village_book):
+    (village_book.parent / f"~${village_book.name}").write_bytes(b"\x00")
+    before = village_book.read_bytes()
+    result = run("ledger", village_book)
+    assert result.exit_code == 1
+    assert result.output.startswith("错误：工作簿「永宁寺村.xlsx」正被 Excel 或 WPS 打开")
+    assert village_book.read_bytes() == before
 
 
 @pytest.mark.parametrize("argv", [["validate", "--json"], ["ledger"]])
 def test_verbose_shows_the_traceback_others_do_not(tmp_path, argv):
     missing = tmp_path / "没有.xlsx"
     quiet = run(*argv[:1], missing, *argv[1:])
-    assert quiet.exit_code == 2 and quiet.output.startswith("Error: 找不到文件")
+    assert quiet.exit_code == 2 and quiet.output.startswith("错误：找不到文件")
     loud = CliRunner().invoke(cli, ["--verbose", argv[0], str(missing), *argv[1:]])
     assert loud.exception is not None and type(loud.exception).__name__ == "WorkbookUnreadable"
 

@@ -76,7 +76,7 @@ def test_every_file_gets_one_chinese_message_and_exit_2(corpus_run):
     for r in results:
         first = r["output"].strip().splitlines()[0] if r["output"].strip() else ""
         ok = (r["code"] == 2 and r["exception"] is None and "Traceback" not in r["output"]
-              and first.startswith(f"Error: 文件「{r['file']}」") and any("\u4e00" <= ch <= "\u9fff" for ch in first))
+              and first.startswith(f"错误：文件「{r['file']}」") and any("\u4e00" <= ch <= "\u9fff" for ch in first))
         if not ok:
             bad.append((r["file"], r["argv"], r["code"], r["exception"], r["output"][:200]))
     assert bad == []

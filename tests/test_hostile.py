@@ -92,18 +92,18 @@ def digest(folder: Path) -> dict[str, str]:
 
 def refused(book: Path, *, command: str = "validate") -> str:
     """Run the writing command on ``book``: exactly one Chinese message naming the file, exit 2,
-    fast, small, nothing written. Returns the message (without ``Error: ``)."""
+    fast, small, nothing written. Returns the message (without ``错误：``)."""
     before = digest(book.parent)
     run = run_cli(command, book)
     lines = run.output.strip().splitlines()
     assert run.code == 2, run.output[-2000:]
     assert "Traceback" not in run.output and len(lines) == 1, run.output[-2000:]
-    assert lines[0].startswith(f"Error: 文件「{book.name}」"), lines[0]
+    assert lines[0].startswith(f"错误：文件「{book.name}」"), lines[0]
     assert run.seconds < SECONDS, (run.seconds, lines[0])
     assert run.peak_mb < PEAK_MB, (run.peak_mb, lines[0])
     assert digest(book.parent) == before
     assert not (book.parent / "备份").exists()
-    return lines[0][len("Error: "):]
+    return lines[0][len("错误："):]
 
 
 @pytest.fixture(scope="module")
@@ -359,7 +359,7 @@ def test_a_far_cell_in_an_ods_gets_the_far_cell_answer(tmp_path):
     run = run_cli("validate", "--dry-run", path)
     assert run.code == 2 and run.seconds < SECONDS and run.peak_mb < PEAK_MB
     assert run.output.strip() == (
-        "Error: 文件「远处.ods」中有工作表的数据范围远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。"
+        "错误：文件「远处.ods」中有工作表的数据范围远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。"
         "请在 Excel、WPS 或 LibreOffice 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列后保存，再重试。")
 
 

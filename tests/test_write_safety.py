@@ -194,7 +194,7 @@ def test_read_only_folder(small, command):
         undo()
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: 工作簿所在的文件夹「{small.parent}」不允许写入（只读或没有权限），工具没有写入，也没有生成备份。"
+        f"错误：工作簿所在的文件夹「{small.parent}」不允许写入（只读或没有权限），工具没有写入，也没有生成备份。"
         "请把工作簿复制到可写的文件夹（例如桌面或“文档”）后再试。\n")
     assert small.read_bytes() == before
     assert sorted(p.name for p in small.parent.iterdir()) == ["永宁寺村.xlsx"]
@@ -209,7 +209,7 @@ def test_read_only_backup_folder(small):
     finally:
         undo()
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: 无法在「{small.parent / BACKUP_DIR_NAME}」中创建备份（")
+    assert result.output.startswith(f"错误：无法在「{small.parent / BACKUP_DIR_NAME}」中创建备份（")
     assert f"为安全起见工具没有写入工作簿「{small.name}」" in result.output
     assert small.read_bytes() == before
     assert leftovers(small.parent) == [] and list((small.parent / BACKUP_DIR_NAME).iterdir()) == []
@@ -246,7 +246,7 @@ def test_disk_full(small, tiny_disk, room):
     assert book.read_bytes() == before
     assert leftovers(tiny_disk) == []
     msg = result.output
-    assert msg.startswith("Error: ") and msg.count("\n") == 1 and "磁盘空间不足" in msg, msg
+    assert msg.startswith("错误：") and msg.count("\n") == 1 and "磁盘空间不足" in msg, msg
     if room == "none":
         assert "创建备份" in msg and "工具没有写入工作簿「永宁寺村.xlsx」" in msg
         assert backups(tiny_disk) == []
