@@ -36,6 +36,8 @@ def english_words(text: str) -> list[str]:
     """ASCII words in ``text`` other than the program's, command and option names, and PROPER."""
     text = text.replace("jifen-xl", "")
     text = re.sub(r"(?<![\w-])--?[a-z][a-z0-9-]*", "", text)  # option names
+    text = re.sub(r"\b[EW]-[A-Z0-9]+(?:-[A-Z0-9]+)*\b", "", text)  # rule ids (规则编号), codes not words
+    text = re.sub(r"#(?:DIV/0!|REF!|N/A|VALUE!|NAME\?|NUM!|NULL!)", "", text)  # Excel's error values, as shown
     return [w for w in re.findall(r"[A-Za-z]+", text) if w not in PROPER and w not in cli.commands]
 
 

@@ -355,4 +355,4 @@ def test_rules_json_has_one_object_per_rule():
 def test_rules_help_is_chinese():
     result = CliRunner().invoke(cli, ["rules", "--help"])
     assert result.exit_code == 0
-    assert "列出全部校验规则" in result.output and "以 JSON 输出" in result.output
+    assert "列出全部校验规则" in result.output and "以 JSON 格式输出" in result.output
