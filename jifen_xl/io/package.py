@@ -9,8 +9,7 @@ a zip bomb.
 
 from __future__ import annotations
 
-import codecs
-import posixpath
+import os
 import re
 import struct
 import zipfile
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import WorkbookUnreadable
+from ..ooxml import markup, opc
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -51,6 +51,50 @@ def os_reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno in reasons:
         return reasons[exc.errno]
     return getattr(exc, "strerror", None) or str(exc)
+
+
+def reader_failed(exc: BaseException) -> bool:
+    """Whether ``exc``, raised inside a reader, means "this file is damaged": any Exception, and a
+    Rust panic, which python-calamine raises as ``pyo3_runtime.PanicException``, a BaseException
+    (not an Exception). KeyboardInterrupt, SystemExit and GeneratorExit are never taken for one."""
+    return not isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit))
+
+
+class reader_call:
+    """Context for a call into the Rust reader: a panic there prints its own lines ("thread ...
+    panicked at ...", a backtrace) straight to file descriptor 2 before Python sees the exception.
+    Whatever the call writes to descriptor 2 is held back, and written out only when the call did
+    not fail, so the clerk sees one sentence for a damaged file, not the reader's internals."""
+
+    def __enter__(self):
+        import sys
+        import tempfile
+
+        self._saved = None
+        try:
+            sys.stderr.flush()
+            self._held = tempfile.TemporaryFile()
+            self._saved = os.dup(2)
+            os.dup2(self._held.fileno(), 2)
+        except (OSError, ValueError, AttributeError):  # no descriptor 2 (an embedding host): keep it as is
+            if self._saved is not None:
+                os.close(self._saved)
+            self._saved = None
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if self._saved is None:
+            return False
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        failed = exc is not None and reader_failed(exc)
+        if not failed:
+            self._held.seek(0)
+            held = self._held.read()
+            if held:
+                os.write(2, held)
+        self._held.close()
+        return False
 
 
 def sniff(path: Path) -> FileKind:
@@ -120,9 +164,7 @@ def open_zip(path: Path) -> zipfile.ZipFile:
 DAMAGED = "文件「{name}」已损坏（压缩包结构不完整），可能是复制或下载时中断。请从原处重新复制，或用 Excel 打开后另存。"
 
 
-def part_name(name: str) -> str:
-    """A zip entry name as a package part name: forward slashes (some exporters write ``\\``)."""
-    return name.replace("\\", "/")
+part_name = opc.part_name
 
 
 def check_zip_directory(zf: zipfile.ZipFile, name: str) -> None:
@@ -186,59 +228,8 @@ def check_local_headers(zf: zipfile.ZipFile, name: str) -> None:
                 f"请确认文件来源，或从原处重新复制；如果是自己的文件，请用 Excel 打开后另存。")
 
 
-#: How much of an XML part's beginning is inflated to look at its prolog.
-PROLOG_CHUNK = 4096
-#: A prolog longer than this (before the root element) is not something Excel, WPS or
-#: LibreOffice writes; it is refused rather than searched further.
-PROLOG_MAX = 65536
-XML_PART_SUFFIXES = (".xml", ".rels")
-
-
-def _prolog_text(raw: bytes) -> str:
-    """The beginning of an XML part as text for scanning its prolog (UTF-8 or UTF-16)."""
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        enc = "utf-16"
-    elif raw.startswith(b"<\x00"):
-        enc = "utf-16-le"
-    elif raw.startswith(b"\x00<"):
-        enc = "utf-16-be"
-    else:
-        # latin-1 maps each byte to one character: every ASCII delimiter stays where it is.
-        return raw.decode("latin-1").lstrip("\ufeff\xef\xbb\xbf")
-    return raw.decode(enc, "ignore").lstrip("\ufeff")
-
-
-def prolog_verdict(text: str) -> str:
-    """``"ok"`` if the XML prolog in ``text`` ends at a root element without any declaration
-    (``<!DOCTYPE``, ``<!ENTITY`` ...); ``"dtd"`` if it has one; ``"more"`` if ``text`` ends first.
-
-    Walks the prolog token by token (XML declaration, processing instructions, comments,
-    whitespace) so that padding cannot push a DOCTYPE out of sight.
-    """
-    i, n = 0, len(text)
-    while True:
-        while i < n and text[i] in " \t\r\n":
-            i += 1
-        if i >= n:
-            return "more"
-        if text[i] != "<":
-            return "ok"  # not XML at all: the readers will say so; nothing to expand here
-        if text.startswith("<?", i):
-            end = text.find("?>", i + 2)
-            if end < 0:
-                return "more"
-            i = end + 2
-        elif text.startswith("<!--", i):
-            end = text.find("-->", i + 4)
-            if end < 0:
-                return "more"
-            i = end + 3
-        elif text.startswith("<!", i):
-            if n - i < 3:
-                return "more"
-            return "dtd"  # <!DOCTYPE, <!ENTITY, <![CDATA[ outside the root: never legitimate
-        else:
-            return "ok"
+PROLOG_CHUNK, PROLOG_MAX, prolog_verdict = markup.PROLOG_CHUNK, markup.PROLOG_MAX, markup.prolog_verdict
+XML_PART_SUFFIXES = opc.XML_PART_SUFFIXES
 
 
 def xml_part_has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool | None:
@@ -249,7 +240,7 @@ def xml_part_has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool | None:
         while True:
             chunk = fh.read(PROLOG_CHUNK)
             raw += chunk
-            verdict = prolog_verdict(_prolog_text(raw))
+            verdict = prolog_verdict(markup.prolog_text(raw))
             if verdict != "more":
                 return verdict == "dtd"
             if not chunk:
@@ -325,15 +316,21 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
             raise WorkbookUnreadable(DAMAGED.format(name=self.path.name)) from exc
 
+    def _text(self, part: str) -> str | None:
+        """A small XML part's text (None when absent or undecodable)."""
+        return markup.text_of(self.read(part)) if self.has(part) else None
+
+    def _find(self, name: str) -> list[str]:
+        """The parts named ``name``, compared as OPC does and as calamine does (case-insensitive)."""
+        wanted = opc.key(name)
+        return [part for part in self.names if part.lower() == wanted]
+
     def main_part(self) -> str | None:
         """The workbook part named by ``_rels/.rels`` (officeDocument), else the usual place."""
-        if self.has("_rels/.rels"):
-            for tag in _REL_RE.findall(self.read("_rels/.rels")):
-                a = _attrs(tag)
-                if a.get("Type", "").endswith("/officeDocument"):
-                    target = a.get("Target", "").lstrip("/")
-                    if self.has(target):
-                        return target
+        text = self._text(opc.ROOT_RELS)
+        target = opc.main_target(opc.relationships(text)) if text is not None else None
+        if target and self.has(target):
+            return target
         for guess in ("xl/workbook.xml", "xl/workbook.bin"):
             if self.has(guess):
                 return guess
@@ -342,44 +339,56 @@ class Package:
     def is_workbook(self) -> bool:
         return self.main_part() is not None or self.has("content.xml")
 
-    def sheet_parts(self) -> dict[str, str]:
-        """Sheet name -> worksheet part (e.g. ``xl/worksheets/sheet3.xml``) of an xlsx/xlsm package."""
+    def is_xml_workbook(self) -> bool:
+        """Whether this is an xlsx/xlsm package (an XML workbook part), not .xlsb or .ods."""
         main = self.main_part()
-        if not main or not main.endswith(".xml"):
-            return {}
-        base = posixpath.dirname(main)
-        rels_part = posixpath.join(base, "_rels", posixpath.basename(main) + ".rels")
-        if not self.has(rels_part):
-            return {}
-        targets = {}
-        for tag in _REL_RE.findall(self.read(rels_part)):
-            a = _attrs(tag)
-            target = part_name(a.get("Target", ""))
-            targets[a.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-                posixpath.join(base, target))
-        out = {}
-        for tag in _SHEET_RE.findall(self.read(main)):
-            a = _attrs(tag)
-            rid = a.get("id")
-            if a.get("name") and rid in targets:
-                out[a["name"]] = targets[rid]
+        return bool(main and main.lower().endswith(".xml")) or bool(self._find("xl/workbook.xml"))
+
+    def sheet_parts(self) -> dict[str, str]:
+        """Sheet name -> worksheet part (e.g. ``xl/worksheets/sheet3.xml``) of an xlsx/xlsm package,
+        as the Open Packaging Conventions resolve it (the first sheet of a name)."""
+        return {name: parts[0] for name, parts in self._sheet_map(opc_only=True).items() if parts}
+
+    def sheet_candidates(self) -> dict[str, list[str]]:
+        """Sheet name -> every part a reader might take for that sheet.
+
+        The far-cell guard must bound the part the reader (calamine) really parses, and calamine
+        resolves a sheet its own way: the fixed ``xl/workbook.xml`` and its relationships, the
+        target as written (character references not resolved), prefixed by ``xl/``, looked up
+        case-insensitively. So every part either way could give is listed (normally one, the
+        same both ways); the guard bounds them all."""
+        return self._sheet_map(opc_only=False)
+
+    def _sheet_map(self, opc_only: bool) -> dict[str, list[str]]:
+        main = self.main_part()
+        sources = [main] if main and main.lower().endswith(".xml") else []
+        if not opc_only:
+            sources += [p for p in self._find("xl/workbook.xml") if p not in sources]
+        out: dict[str, list[str]] = {}
+        for wb in sources:
+            wb_text = self._text(wb)
+            if wb_text is None:
+                continue
+            rels_names = [opc.rels_part(wb)] + (["xl/_rels/workbook.xml.rels"] if not opc_only else [])
+            rels: list[opc.Relationship] = []
+            for rels_name in dict.fromkeys(p for r in rels_names for p in self._find(r)):
+                text = self._text(rels_name)
+                rels += opc.relationships(text) if text is not None else []
+            for sheet in opc.workbook_sheets(wb_text):
+                found = out.setdefault(sheet.name, [])
+                ids = set(sheet.rids) | set(sheet.raw_rids)
+                for r in rels:
+                    if r.external or (r.id not in ids and r.raw_id not in ids):
+                        continue
+                    paths = [opc.resolve(wb, r.target)]
+                    if not opc_only:
+                        for t in {r.target.replace("\\", "/"), r.raw_target.replace("\\", "/")}:
+                            paths += [t[1:] if t.startswith("/") else t, "xl/" + t, opc.resolve(wb, t)]
+                    for path in paths:
+                        for part in self._find(path):
+                            if part not in found:
+                                found.append(part)
         return out
-
-
-_SHEET_RE = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?/?>")
-_ATTR_RE = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
-_REL_RE = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*?/?>")
-
-
-def _attrs(tag: bytes) -> dict[str, str]:
-    from xml.sax.saxutils import unescape
-
-    out = {}
-    for k, v in _ATTR_RE.findall(tag):
-        key = k.decode()
-        key = key.split(":", 1)[1] if ":" in key and not key.startswith("xmlns") else key
-        out[key] = unescape(v.decode("utf-8", "replace"), {"&quot;": '"', "&apos;": "'"})
-    return out
 
 
 # -- the extent a worksheet's cells span ------------------------------------------------

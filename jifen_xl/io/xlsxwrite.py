@@ -32,9 +32,7 @@ import numbers
 import os
 import posixpath
 import re
-import shutil
 import struct
-import tempfile
 import time
 import zlib
 from collections.abc import Sequence
@@ -46,22 +44,20 @@ import numpy as np
 import pandas as pd
 from defusedxml import ElementTree as SafeET
 
-from .. import errors
+from .. import errors, safefile
 from ..render import display_width
 from ..core.clean import ROW, to_code, to_text
 from ..schema import BY_KEY, SheetSpec, is_village_workbook
 from .base import ColumnPatch, RawTable
-from .grid import col_index, col_letter, norm_header
+from .grid import col_index, col_letter, find_sheet, norm_header
 from . import look
+from ..ooxml import markup
 from .package import os_reason
+from .xlsxread import XlsxReader
 
 __all__ = ["ColumnPatch", "WriteResult", "write_owned", "check_writable", "BACKUP_DIR_NAME"]
 
-#: Folder beside the workbook that receives the backup made before each write.
-BACKUP_DIR_NAME = "备份"
-
-#: Suffix of the toolkit's temporary files (the new package, a backup being copied).
-TEMP_SUFFIX = ".jifen-tmp"
+BACKUP_DIR_NAME = safefile.BACKUP_DIR_NAME
 
 #: Suffixes the writer accepts (zip packages of SpreadsheetML).
 WRITABLE_SUFFIXES = (".xlsx", ".xlsm")
@@ -108,24 +104,6 @@ class WriteResult:
 # Pre-flight checks
 # =============================================================================
 
-def _lock_files(path: Path) -> list[tuple[Path, str]]:
-    """Lock files of Excel/WPS (``~$name``) and LibreOffice (``.~lock.name#``) beside ``path``."""
-    wanted = {
-        ("~$" + path.name).casefold(): "Excel 或 WPS",
-        (".~lock." + path.name + "#").casefold(): "LibreOffice",
-    }
-    found = []
-    try:
-        with os.scandir(path.parent) as it:
-            for entry in it:
-                who = wanted.get(entry.name.casefold())
-                if who:
-                    found.append((path.parent / entry.name, who))
-    except OSError:
-        pass
-    return found
-
-
 def check_writable(path) -> None:
     """Refuse early, with a message for the clerk, when ``path`` cannot be written safely.
 
@@ -148,7 +126,7 @@ def check_writable(path) -> None:
         raise errors.WriteRefused(f"找不到工作簿「{p}」。请检查文件名和所在文件夹是否正确。")
     if not p.is_file():
         raise errors.WriteRefused(f"「{p}」不是一个文件。请选择工作簿文件（.xlsx 或 .xlsm）。")
-    for lock, who in _lock_files(p):
+    for lock, who in safefile.lock_files(p):
         raise errors.WorkbookLocked(
             f"工作簿「{p.name}」正被 {who} 打开（同一文件夹里有锁定文件「{lock.name}」），工具没有写入。"
             f"请先保存并关闭该工作簿再试；如果确认没有打开它，可以删除锁定文件「{lock.name}」后重试。")
@@ -806,23 +784,22 @@ class _Package:
                 return r["Id"], _resolve(self.workbook_part, r["Target"])
         return None
 
-    def sheet_part(self, sheet_name: str) -> tuple[str, str] | None:
-        """(part name, sheetId) of the sheet called ``sheet_name``, or None."""
-        # Exactly as the reader finds a sheet (io/grid.py): the name itself, else the same
-        # name after folding full-width forms, spaces and a trailing （…）.
-        wanted = [s for s in self.sheets if s[0] == sheet_name] or [
-            s for s in self.sheets if norm_header(s[0]) == norm_header(sheet_name)]
-        if not wanted:
+    def sheet_part(self, spec: SheetSpec) -> tuple[str, str] | None:
+        """(part name, sheetId) of the declared sheet ``spec``, or None; found exactly as the
+        reader finds it (``grid.find_sheet``): an owned sheet by its exact name (surrounding spaces
+        aside), a clerk's sheet also after folding full-width forms, spaces and a trailing （…）."""
+        name = find_sheet(spec, [s[0] for s in self.sheets])
+        if name is None:
             return None
-        _, sheet_id, rid = wanted[0]
+        _, sheet_id, rid = next(s for s in self.sheets if s[0] == name)
         for r in self.wb_rels:
             if r["Id"] == rid:
                 return _resolve(self.workbook_part, r["Target"]), sheet_id
-        raise _Corrupt(f"工作表“{sheet_name}”的关系缺失")
+        raise _Corrupt(f"工作表“{name}”的关系缺失")
 
     def require_sheet(self, spec: SheetSpec) -> tuple[str, str]:
         """(part name, sheetId) of the declared sheet; refused (nothing written) when it is missing."""
-        found = self.sheet_part(spec.name)
+        found = self.sheet_part(spec)
         if found is None:
             raise errors.WriteRefused(
                 f"工作簿「{self.display}」中没有工作表「{spec.name}」，工具没有写入。"
@@ -1292,6 +1269,42 @@ class _Package:
         raise errors.WriteRefused(
             f"工作簿「{self.display}」的工作表「{spec.name}」第 {best[0]} 行的表头缺少列：{'、'.join(missing)}。"
             f"请在该行补上这些列标题（文字与模板一致），或从工具模板中重新复制「{spec.name}」工作表，再重试。")
+
+    # -- recalculation on opening ----------------------------------------------
+    def plan_full_calc_on_load(self) -> None:
+        """Ask the spreadsheet program to recalculate every formula when it opens the workbook
+        (``<calcPr fullCalcOnLoad="1">``, ECMA-376 18.2.2): the cached results of a clerk's
+        formulas over a sheet the toolkit rewrote (a SUMIFS over 月度台账) are stale until then.
+        An existing ``calcPr`` keeps its other attributes; a new one goes where CT_Workbook puts
+        it (after ``definedNames``, before ``oleSize`` ... ``extLst``)."""
+        wb_part = self.workbook_part
+        text, bom = _decode(self.read(wb_part), wb_part)
+        root = markup.root(text)
+        if root is None or root[0] != "workbook":
+            raise _Corrupt("工作簿主部件格式错误")
+        p = root[1]
+        open_end = 0
+        for m in markup.TAG_RE.finditer(text):
+            if m.group(2) is not None and not m.group(1):
+                open_end = m.end()  # the end of the root's start tag
+                break
+        children, close = _top_children(text, open_end)
+        calc = next(((s, e) for local, s, e in children if local == "calcPr"), None)
+        if calc is not None:
+            tag_end = text.index(">", calc[0]) + 1
+            tag = text[calc[0]:tag_end]
+            if re.search(r"""\sfullCalcOnLoad\s*=""", tag):
+                new = markup.set_attr(tag, "fullCalcOnLoad", "1")
+            else:
+                cut = len(tag) - (2 if tag.endswith("/>") else 1)
+                new = tag[:cut].rstrip() + ' fullCalcOnLoad="1"' + tag[cut:]
+            if new == tag:
+                return
+            text = text[:calc[0]] + new + text[tag_end:]
+        else:
+            at = next((s for local, s, _e in children if local in _AFTER_DEFINED_NAMES[1:]), close)
+            text = text[:at] + f'<{p}calcPr fullCalcOnLoad="1"/>' + text[at:]
+        self.overlay[_key(wb_part)] = bom + text.encode("utf-8")
 
     # -- calcChain ------------------------------------------------------------
     def plan_calc_chain(self, cut: dict[str, int]) -> dict[str, bytes | None]:
@@ -1786,90 +1799,6 @@ def _retarget_table(data: bytes, part: str, ref: str) -> bytes:
 
 
 # =============================================================================
-# Backup and atomic replace
-# =============================================================================
-
-def _make_backup(target: Path, now: dt.datetime) -> Path:
-    """Copy ``target`` into ``备份/`` under a timestamped name that never replaces another backup.
-
-    The copy is written under a temporary name and renamed only once complete and fsynced:
-    a process killed mid-copy leaves no truncated file posing as a backup (issue 3).
-    """
-    folder = target.parent / BACKUP_DIR_NAME
-    folder.mkdir(exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=TEMP_SUFFIX, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out, open(target, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        shutil.copystat(target, tmp)
-        stamp = now.strftime("%Y%m%d-%H%M%S")
-        n = 1
-        while not _rename_no_clobber(Path(tmp), dest := folder / (
-                f"{target.stem}-{stamp}{'' if n == 1 else f'-{n}'}{target.suffix}")):
-            n += 1
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(folder)
-    return dest
-
-
-def _rename_no_clobber(src: Path, dest: Path) -> bool:
-    """Give ``src`` the name ``dest`` unless a file has it already (then return False)."""
-    if os.name == "nt":
-        try:
-            os.rename(src, dest)  # Windows never replaces an existing file here
-        except FileExistsError:
-            return False
-        return True
-    try:
-        os.link(src, dest)  # atomic, and fails rather than replace
-    except FileExistsError:
-        return False
-    except OSError:  # no hard links on this file system (FAT/exFAT sticks, some shares)
-        if os.path.lexists(dest):
-            return False
-        os.rename(src, dest)
-        return True
-    os.unlink(src)
-    return True
-
-
-def _sweep_stale_temps(target: Path, started: float) -> None:
-    """Delete the temporary files an earlier write of this workbook left when it was killed.
-
-    Only the toolkit's own names (``.{stem}.XXXXXXXX.jifen-tmp`` as ``tempfile.mkstemp`` makes
-    them) beside the workbook and in ``备份/``, and only files last written before this run
-    started, so a write in progress elsewhere is left alone.
-    """
-    own = re.compile(r"\.%s\.[a-z0-9_]{8}%s" % (re.escape(target.stem), re.escape(TEMP_SUFFIX)))
-    for folder in (target.parent, target.parent / BACKUP_DIR_NAME):
-        try:
-            with os.scandir(folder) as it:
-                for entry in it:
-                    if own.fullmatch(entry.name) and entry.is_file(follow_symlinks=False) \
-                            and entry.stat(follow_symlinks=False).st_mtime < started:
-                        os.unlink(entry.path)
-        except OSError:
-            pass  # cleaning up is a courtesy; it never stops a write
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not supported (Windows)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-# =============================================================================
 # Public entry point
 # =============================================================================
 
@@ -1921,7 +1850,7 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
 
     def plan(pkg: _Package) -> dict[str, bytes | None]:
         for spec, _frame, _links in owned:  # a village workbook made before the sheet was declared
-            if pkg.sheet_part(spec.name) is None and is_village_workbook(lambda s: pkg.sheet_part(s.name)):
+            if pkg.sheet_part(spec) is None and is_village_workbook(pkg.sheet_part):
                 pkg.add_sheet(spec)
                 added.append(spec.name)
         replace: dict[str, bytes | None] = {}
@@ -1937,6 +1866,7 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
             part, _sheet_id = pkg.require_sheet(spec)
             replace[_key(part)] = pkg.plan_patches(spec, part, sheet_patches, seen[spec])
         replace.update(pkg.plan_calc_chain(cut))
+        pkg.plan_full_calc_on_load()
         return {**pkg.overlay, **replace}
 
     verify = (lambda tmp: _verify_patches(tmp, path.name, seen, by_sheet)) if by_sheet else None
@@ -1995,9 +1925,7 @@ def _read_patched(path: Path, by_sheet: dict[SheetSpec, list[ColumnPatch]]) -> d
     """The sheets to patch as the toolkit's reader sees them in ``path`` (rows, keys, columns)."""
     if not by_sheet:
         return {}
-    from .xlsx import XlsxFile
-
-    book = XlsxFile(path)
+    book = XlsxReader(path)
     return {spec: book.read_table(spec) for spec in by_sheet}
 
 
@@ -2005,9 +1933,7 @@ def _verify_patches(tmp: str, display: str, seen: dict[SheetSpec, RawTable],
                     by_sheet: dict[SheetSpec, list[ColumnPatch]]) -> None:
     """Read the new package back with the reader: every cell of the patched sheets reads as it
     did, except the patched ones, which read as their new values. Anything else is refused."""
-    from .xlsx import XlsxFile
-
-    book = XlsxFile(tmp)
+    book = XlsxReader(tmp)
     for spec, before in seen.items():
         after = book.read_table(spec)
         rows = before.frame[ROW].tolist()
@@ -2042,7 +1968,7 @@ def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started
     meanwhile."""
     target = Path(os.path.realpath(path))
     display = path.name
-    _sweep_stale_temps(target, started)
+    safefile.sweep_stale_temps(target, started)
     before = before or os.stat(target)  # (the caller's, when it read the file first)
     try:
         with open(target, "rb") as fh:
@@ -2051,7 +1977,7 @@ def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started
             bak = None
             if backup:
                 try:
-                    bak = _make_backup(target, now or dt.datetime.now())
+                    bak = safefile.make_backup(target, now or dt.datetime.now())
                 except OSError as exc:
                     raise errors.WriteRefused(
                         f"无法在「{target.parent / BACKUP_DIR_NAME}」中创建备份（{os_reason(exc)}），"
@@ -2084,12 +2010,12 @@ def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started
             raise errors.WriteFailed(
                 f"写入期间工作簿「{display}」被其他程序修改了，工具没有覆盖它，原文件保持不变。{backup_note}"
                 "请关闭正在编辑它的程序后重试。")
-        for lock, who in _lock_files(path):  # opened while we were working
+        for lock, who in safefile.lock_files(path):  # opened while we were working
             raise errors.WorkbookLocked(
                 f"工作簿「{display}」刚刚被 {who} 打开（出现了锁定文件「{lock.name}」），工具没有覆盖它，"
                 f"原文件保持不变。{backup_note}请保存并关闭该工作簿后重试。")
         try:
-            os.replace(tmp, target)
+            os.replace(tmp, target)  # (not safefile.replace: its directory fsync comes after the checks)
         except PermissionError as exc:
             raise errors.WorkbookLocked(
                 f"无法替换工作簿「{display}」（{os_reason(exc)}）：它可能正被 Excel 或 WPS 打开，或者是只读文件。"
@@ -2101,7 +2027,7 @@ def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    safefile.fsync_dir(target.parent)
     return WriteResult(path, bak)
 
 
@@ -2110,28 +2036,18 @@ def _write_temp(zr: _ZipReader, replace: dict[str, bytes | None], target: Path, 
     """Write the new package next to ``target``; return the temp file's path."""
     backup_note = f"写入前的备份在「{bak}」。" if bak else ""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=TEMP_SUFFIX, dir=target.parent)
-    except OSError as exc:
+        return safefile.write_temp(target, lambda out: _write_package(zr, replace, out))
+    except safefile.NoTempFile as exc:
         raise errors.WriteRefused(
             f"无法在「{target.parent}」中写入（{os_reason(exc)}）：文件夹是只读的或没有权限。"
             f"工作簿「{display}」保持不变。{backup_note}"
             "请把工作簿复制到可写的文件夹（例如桌面或“文档”）后再试。") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _write_package(zr, replace, out)
-            out.flush()
-            os.fsync(out.fileno())
-        shutil.copymode(target, tmp)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, PermissionError):
-            raise errors.WriteRefused(
-                f"无法在「{target.parent}」中写入（{os_reason(exc)}）：文件夹是只读的或没有权限。"
-                f"工作簿「{display}」保持不变。{backup_note}"
-                "请把工作簿复制到可写的文件夹后再试。") from exc
-        if isinstance(exc, OSError):
-            raise errors.WriteFailed(
-                f"写入工作簿「{display}」失败（{os_reason(exc)}），原文件保持不变。{backup_note}"
-                "请确认磁盘空间充足后重试。") from exc
-        raise
-    return tmp
+    except PermissionError as exc:
+        raise errors.WriteRefused(
+            f"无法在「{target.parent}」中写入（{os_reason(exc)}）：文件夹是只读的或没有权限。"
+            f"工作簿「{display}」保持不变。{backup_note}"
+            "请把工作簿复制到可写的文件夹后再试。") from exc
+    except OSError as exc:
+        raise errors.WriteFailed(
+            f"写入工作簿「{display}」失败（{os_reason(exc)}），原文件保持不变。{backup_note}"
+            "请确认磁盘空间充足后重试。") from exc
