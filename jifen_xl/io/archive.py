@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import WorkbookUnreadable
-from .package import MAX_RATIO, SPREADSHEET_SUFFIXES, local_header_verdict, os_reason
+from ..ooxml import zip as ooxzip
+from .package import MAX_RATIO, SPREADSHEET_SUFFIXES, os_reason
 
 __all__ = ["ArchiveMember", "ArchiveLimits", "open_archive", "decode_member_name"]
 
@@ -204,27 +205,9 @@ _ARCHIVE_DAMAGED = "压缩包「{label}」已损坏（目录不完整），可�
 
 
 def _announced_entries(path: Path) -> int | None:
-    """The entry count of the zip's end-of-directory record (zip64 included), read before
-    ``zipfile`` builds one object per entry; None if there is no such record."""
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        tail_len = min(size, 22 + 0xFFFF)
-        fh.seek(size - tail_len)
-        tail = fh.read(tail_len)
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or at + 22 > len(tail):
-            return None
-        count = struct.unpack_from("<H", tail, at + 10)[0]
-        eocd = size - tail_len + at
-        if count == 0xFFFF and eocd >= 20:
-            fh.seek(eocd - 20)
-            locator = fh.read(20)
-            if locator[:4] == b"PK\x06\x07":
-                fh.seek(struct.unpack_from("<Q", locator, 8)[0])
-                record = fh.read(56)
-                if record[:4] == b"PK\x06\x06" and len(record) == 56:
-                    return struct.unpack_from("<Q", record, 32)[0]
-        return count
+    """The entry count of the zip's end-of-directory record (zip64 included), read by the package
+    layer before ``zipfile`` builds one object per entry; None if there is no such record."""
+    return ooxzip.announced_entries(path)
 
 
 # -- members ----------------------------------------------------------------------------
@@ -341,7 +324,8 @@ def _check_declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, run: _Run) -> st
     if run.written + info.file_size > limits.total_bytes:
         return (f"未解压：整个压缩包解压后将超过 {_mb(limits.total_bytes)} 的上限（疑似“压缩炸弹”）。"
                 "请分成几个压缩包后重试。")
-    verdict = local_header_verdict(zf, info)
+    verdict = ooxzip.local_header_verdict(zf.fp, info.header_offset, info.compress_type, info.compress_size,
+                                          info.file_size, info.CRC)
     if verdict == "damaged":
         return "已损坏（找不到文件头），未解压。请重新打包后重试。"
     if verdict == "mismatch":

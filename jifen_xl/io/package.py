@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import re
 import struct
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import numpy as np
 
 from ..errors import WorkbookUnreadable
 from ..ooxml import markup, opc
+from ..ooxml import zip as ooxzip
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -145,86 +144,54 @@ def _ole_is_encrypted(path: Path) -> bool:
     return marker in data
 
 
-def open_zip(path: Path) -> zipfile.ZipFile:
-    """Open a zip package after checking its directory: refuse bombs and path tricks before inflating."""
-    name = path.name
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise WorkbookUnreadable(DAMAGED.format(name=name)) from exc
-    try:
-        check_zip_directory(zf, name)
-        check_local_headers(zf, name)
-    except BaseException:
-        zf.close()
-        raise
-    return zf
-
-
 DAMAGED = "文件「{name}」已损坏（压缩包结构不完整），可能是复制或下载时中断。请从原处重新复制，或用 Excel 打开后另存。"
 
 
 part_name = opc.part_name
 
 
-def check_zip_directory(zf: zipfile.ZipFile, name: str) -> None:
+def open_container(fh, path: Path) -> ooxzip.ZipContainer:
+    """The zip container of an open package, after checking its directory: bombs, path tricks and
+    local headers that disagree with the directory are refused before anything is inflated."""
+    name = path.name
+    try:
+        zc = ooxzip.ZipContainer(fh, os.fstat(fh.fileno()).st_size, max_entries=MAX_PARTS)
+    except ooxzip.TooManyEntries as exc:
+        raise WorkbookUnreadable(f"文件「{name}」包含 {exc.args[0]} 个部件，远超正常工作簿，已拒绝读取。请确认文件来源。") from exc
+    except (markup.Corrupt, OSError, ValueError, struct.error) as exc:
+        raise WorkbookUnreadable(DAMAGED.format(name=name)) from exc
+    check_zip_directory(zc, name)
+    check_local_headers(zc, name)
+    return zc
+
+
+def check_zip_directory(zc: ooxzip.ZipContainer, name: str) -> None:
     """Refuse a package whose directory promises more than a workbook can hold, or points outside itself."""
-    infos = zf.infolist()
-    if len(infos) > MAX_PARTS:
-        raise WorkbookUnreadable(f"文件「{name}」包含 {len(infos)} 个部件，远超正常工作簿，已拒绝读取。请确认文件来源。")
     total = 0
-    for info in infos:
-        total += info.file_size
-        if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+    for e in zc.entries:
+        total += e.usize
+        if e.usize > 1_000_000 and e.usize > MAX_RATIO * max(e.csize, 1):
             raise WorkbookUnreadable(
-                f"文件「{name}」中的「{info.filename}」压缩比异常（疑似“压缩炸弹”），已拒绝读取。请确认文件来源，或用 Excel 打开后另存。"
+                f"文件「{name}」中的「{e.name}」压缩比异常（疑似“压缩炸弹”），已拒绝读取。请确认文件来源，或用 Excel 打开后另存。"
             )
-        part = part_name(info.filename)
+        part = part_name(e.name)
         if part.startswith("/") or re.match(r"^[A-Za-z]:", part) or ".." in part.split("/"):
-            raise WorkbookUnreadable(f"文件「{name}」含有指向包外的路径「{info.filename}」，已拒绝读取。请确认文件来源。")
+            raise WorkbookUnreadable(f"文件「{name}」含有指向包外的路径「{e.name}」，已拒绝读取。请确认文件来源。")
     if total > MAX_INFLATED:
         raise WorkbookUnreadable(
             f"文件「{name}」解压后超过 {MAX_INFLATED // 1_000_000} MB，远超正常工作簿，已拒绝读取。请确认文件来源。"
         )
 
 
-_LFH = struct.Struct("<4sHHHHHIIIHH")
-
-
-def local_header_verdict(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
-    """Whether a member's local header agrees with the directory: ``"ok"``, ``"damaged"`` (no
-    readable local header there) or ``"mismatch"`` (method, sizes or CRC differ).
-
-    A reader that trusts the local header (streaming readers do) would inflate whatever size it
-    claims; one that trusts the directory, another. A well-formed package says the same in both
-    places, except that sizes may be deferred to a data descriptor (flag bit 3) or zip64 fields.
-    Costs one 30-byte read.
-    """
-    try:
-        zf.fp.seek(info.header_offset)
-        head = zf.fp.read(_LFH.size)
-    except (OSError, ValueError):
-        return "damaged"
-    if len(head) != _LFH.size or head[:4] != b"PK\x03\x04":
-        return "damaged"
-    _sig, _ver, flags, method, _t, _d, crc, csize, usize, _nlen, _elen = _LFH.unpack(head)
-    if flags & 0x08 or 0xFFFFFFFF in (csize, usize) or info.file_size >= 0xFFFFFFFF \
-            or info.compress_size >= 0xFFFFFFFF:
-        return "ok"  # sizes in a data descriptor or zip64 fields: the directory is authoritative
-    if method != info.compress_type or (csize, usize, crc) != (info.compress_size, info.file_size, info.CRC):
-        return "mismatch"
-    return "ok"
-
-
-def check_local_headers(zf: zipfile.ZipFile, name: str) -> None:
+def check_local_headers(zc: ooxzip.ZipContainer, name: str) -> None:
     """Refuse a package whose local headers disagree with its directory (before inflating anything)."""
-    for info in zf.infolist():
-        verdict = local_header_verdict(zf, info)
+    for e in zc.entries:
+        verdict = zc.local_header_verdict(e)
         if verdict == "damaged":
             raise WorkbookUnreadable(DAMAGED.format(name=name))
         if verdict == "mismatch":
             raise WorkbookUnreadable(
-                f"文件「{name}」中的「{info.filename}」前后声明的大小不一致（疑似“压缩炸弹”或文件已损坏），已拒绝读取。"
+                f"文件「{name}」中的「{e.name}」前后声明的大小不一致（疑似“压缩炸弹”或文件已损坏），已拒绝读取。"
                 f"请确认文件来源，或从原处重新复制；如果是自己的文件，请用 Excel 打开后另存。")
 
 
@@ -232,21 +199,22 @@ PROLOG_CHUNK, PROLOG_MAX, prolog_verdict = markup.PROLOG_CHUNK, markup.PROLOG_MA
 XML_PART_SUFFIXES = opc.XML_PART_SUFFIXES
 
 
-def xml_part_has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool | None:
-    """Whether the XML part ``info`` declares a DTD or entities in its prolog; None when the
+def xml_part_has_dtd(zc: ooxzip.ZipContainer, entry: ooxzip.Entry) -> bool | None:
+    """Whether the XML part ``entry`` declares a DTD or entities in its prolog; None when the
     prolog is implausibly long. Inflates only the first few KB of the part."""
     raw = b""
-    with zf.open(info) as fh:
-        while True:
-            chunk = fh.read(PROLOG_CHUNK)
+    chunks = zc.chunks(entry, PROLOG_CHUNK)
+    try:
+        for chunk in chunks:
             raw += chunk
             verdict = prolog_verdict(markup.prolog_text(raw))
             if verdict != "more":
                 return verdict == "dtd"
-            if not chunk:
-                return False  # the part ends inside its prolog: nothing to expand
             if len(raw) >= PROLOG_MAX:
                 return None
+    finally:
+        chunks.close()
+    return False  # the part ends inside its prolog: nothing to expand
 
 
 def dtd_message(name: str, part: str) -> str:
@@ -256,7 +224,7 @@ def dtd_message(name: str, part: str) -> str:
 
 
 class Package:
-    """Read-only view of an OOXML/ODF zip package with part names normalised to ``/``.
+    """Read-only view of an OOXML/ODF zip package (``ooxml.zip``) with part names normalised to ``/``.
 
     Every read goes through the inflated-size limit checked on the directory, and a damaged
     entry (bad CRC, truncated data) becomes one clear message instead of a zlib traceback.
@@ -264,14 +232,22 @@ class Package:
 
     def __init__(self, path: Path):
         self.path = path
-        self.zf = open_zip(path)
-        self.names = {part_name(i.filename): i.filename for i in self.zf.infolist()}
+        try:
+            self._fh = open(path, "rb")
+        except OSError as exc:
+            raise WorkbookUnreadable(f"无法打开文件「{path.name}」：{exc.strerror}。请检查文件权限。") from exc
+        try:
+            self.zc = open_container(self._fh, path)
+        except BaseException:
+            self._fh.close()
+            raise
+        self.names = {part_name(e.name): e for e in self.zc.entries}
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.zf.close()
+        self._fh.close()
 
     def check_xml_prologs(self) -> None:
         """Refuse the package if any XML part (``.xml`` / ``.rels``) declares a DTD or entities.
@@ -282,38 +258,26 @@ class Package:
         60,000-row workbook.
         """
         name = self.path.name
-        for info in self.zf.infolist():
-            if info.is_dir() or not info.filename.lower().endswith(XML_PART_SUFFIXES):
+        for e in self.zc.entries:
+            if e.is_dir or not e.name.lower().endswith(XML_PART_SUFFIXES):
                 continue
             try:
-                verdict = xml_part_has_dtd(self.zf, info)
-            except RuntimeError as exc:  # an encrypted zip entry (not how Excel encrypts)
-                raise WorkbookUnreadable(DAMAGED.format(name=name)) from exc
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
+                verdict = xml_part_has_dtd(self.zc, e)
+            except (markup.Corrupt, ooxzip.Encrypted, OSError, ValueError) as exc:
                 raise WorkbookUnreadable(DAMAGED.format(name=name)) from exc
             if verdict is None or verdict:
-                raise WorkbookUnreadable(dtd_message(name, part_name(info.filename)))
+                raise WorkbookUnreadable(dtd_message(name, part_name(e.name)))
 
     def has(self, part: str) -> bool:
         return part in self.names
 
     def read(self, part: str) -> bytes:
-        """The inflated bytes of ``part``, never more than its declared size.
-
-        Read in bounded chunks: ``ZipFile.read`` would hand the whole compressed stream to zlib
-        in one call and hold everything it inflates (gigabytes for a part whose headers both
-        understate its size) before cutting it to the declared size.
-        """
-        info = self.zf.getinfo(self.names[part])
+        """The inflated bytes of ``part``, never more than its declared size (inflated in bounded
+        chunks: a part whose headers both understate its size is cut off, not held whole)."""
+        entry = self.names[part]
         try:
-            chunks = []
-            with self.zf.open(info) as fh:
-                while chunk := fh.read(READ_CHUNK):
-                    chunks.append(chunk)
-            return b"".join(chunks)
-        except KeyError:
-            raise
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            return self.zc.read(entry)
+        except (markup.Corrupt, ooxzip.Encrypted, OSError, ValueError) as exc:
             raise WorkbookUnreadable(DAMAGED.format(name=self.path.name)) from exc
 
     def _text(self, part: str) -> str | None:
@@ -321,9 +285,10 @@ class Package:
         return markup.text_of(self.read(part)) if self.has(part) else None
 
     def _find(self, name: str) -> list[str]:
-        """The parts named ``name``, compared as OPC does and as calamine does (case-insensitive)."""
-        wanted = opc.key(name)
-        return [part for part in self.names if part.lower() == wanted]
+        """The part named ``name``, compared as OPC does and as calamine does (case-insensitive;
+        the container refuses two parts whose names differ only so), as a list."""
+        entry = self.zc.get(name)
+        return [part_name(entry.name)] if entry is not None else []
 
     def main_part(self) -> str | None:
         """The workbook part named by ``_rels/.rels`` (officeDocument), else the usual place."""

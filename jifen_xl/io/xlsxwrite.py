@@ -32,9 +32,7 @@ import numbers
 import os
 import posixpath
 import re
-import struct
 import time
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +49,9 @@ from ..schema import BY_KEY, SheetSpec, is_village_workbook
 from .base import ColumnPatch, RawTable
 from .grid import col_index, col_letter, find_sheet, norm_header
 from . import look
-from ..ooxml import markup
+from ..ooxml import markup, opc
+from ..ooxml import zip as ooxzip
+from ..ooxml.markup import Corrupt
 from .package import os_reason
 from .xlsxread import XlsxReader
 
@@ -158,265 +158,15 @@ def check_writable(path) -> None:
 
 
 # =============================================================================
-# Zip package: raw reading and raw copying
+# The zip container (ooxml.zip): raw reading and raw copying
 # =============================================================================
 
-_EOCD = struct.Struct("<4sHHHHIIH")
-_CDH = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_LFH = struct.Struct("<4sHHHHHIIIHH")
-_U32 = 0xFFFFFFFF
-
-
-_CONTENT_TYPES = "[Content_Types].xml"
-
-
-def _key(name: str) -> str:
-    """How a part name is looked up: OPC names are case-insensitive, and some Windows
-    tools write ``xl\\workbook.xml`` with backslashes."""
-    return name.replace("\\", "/").lower()
-
-
-class _Corrupt(Exception):
-    """Internal: the package is not a readable zip; turned into WorkbookUnreadable."""
-
-
-@dataclass
-class _Entry:
-    name: str
-    cd_raw: bytes  # the whole central directory record
-    flags: int
-    method: int
-    mtime: int
-    mdate: int
-    crc: int
-    csize: int
-    usize: int
-    ver_made: int
-    ver_need: int
-    iattr: int
-    eattr: int
-    name_raw: bytes
-    comment: bytes
-    local_offset: int  # absolute position of the local header in the source file
-    data_offset: int = 0
-    record_end: int = 0
-
-
-class _ZipReader:
-    """The entries of a zip file, located without reading their data."""
-
-    def __init__(self, fh, size: int):
-        self.fh = fh
-        self.size = size
-        self.entries: list[_Entry] = []
-        self.by_name: dict[str, _Entry] = {}
-        self._parse()
-
-    def _read_at(self, pos: int, n: int) -> bytes:
-        self.fh.seek(pos)
-        data = self.fh.read(n)
-        if len(data) != n:
-            raise _Corrupt("文件被截断")
-        return data
-
-    def _parse(self) -> None:
-        tail_len = min(self.size, _EOCD.size + 0xFFFF)
-        tail = self._read_at(self.size - tail_len, tail_len)
-        at = tail.rfind(b"PK\x05\x06")
-        while at >= 0:
-            if at + _EOCD.size <= len(tail):
-                comment_len = _EOCD.unpack_from(tail, at)[7]
-                if at + _EOCD.size + comment_len <= len(tail):
-                    break
-            at = tail.rfind(b"PK\x05\x06", 0, at)
-        if at < 0:
-            raise _Corrupt("找不到压缩包目录")
-        eocd_pos = self.size - tail_len + at
-        _, disk, cd_disk, n_here, n_total, cd_size, cd_offset, comment_len = _EOCD.unpack_from(tail, at)
-        self.comment = tail[at + _EOCD.size: at + _EOCD.size + comment_len]
-        if eocd_pos >= 20 and self._read_at(eocd_pos - 20, 4) == b"PK\x06\x07":
-            raise _Zip64()
-        if disk != 0 or cd_disk != 0 or n_here != n_total:
-            raise _Corrupt("分卷压缩包")
-        if n_total == 0xFFFF or cd_size == _U32 or cd_offset == _U32:
-            raise _Zip64()
-        concat = eocd_pos - cd_size - cd_offset  # bytes prepended to the archive, if any
-        if concat < 0:
-            raise _Corrupt("压缩包目录位置错误")
-        cd = self._read_at(cd_offset + concat, cd_size)
-        pos = 0
-        for _ in range(n_total):
-            if pos + _CDH.size > len(cd):
-                raise _Corrupt("压缩包目录不完整")
-            (sig, ver_made, ver_need, flags, method, mtime, mdate, crc, csize, usize,
-             nlen, elen, clen, _disk, iattr, eattr, lho) = _CDH.unpack_from(cd, pos)
-            if sig != b"PK\x01\x02":
-                raise _Corrupt("压缩包目录记录错误")
-            end = pos + _CDH.size + nlen + elen + clen
-            if end > len(cd):
-                raise _Corrupt("压缩包目录不完整")
-            if csize == _U32 or usize == _U32 or lho == _U32:
-                raise _Zip64()
-            name_raw = cd[pos + _CDH.size: pos + _CDH.size + nlen]
-            name = name_raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-            comment = cd[end - clen: end]
-            entry = _Entry(name, cd[pos:end], flags, method, mtime, mdate, crc, csize, usize,
-                           ver_made, ver_need, iattr, eattr, name_raw, comment, lho + concat)
-            self.entries.append(entry)
-            key = _key(name)
-            if key in self.by_name:
-                raise _Corrupt(f"部件“{name}”重复")
-            self.by_name[key] = entry
-            pos = end
-        for entry in self.entries:
-            self._locate(entry)
-
-    def _locate(self, e: _Entry) -> None:
-        head = self._read_at(e.local_offset, _LFH.size)
-        sig, _v, _f, _m, _t, _d, _c, _cs, _us, nlen, elen = _LFH.unpack(head)
-        if sig != b"PK\x03\x04":
-            raise _Corrupt(f"部件“{e.name}”的位置错误")
-        e.data_offset = e.local_offset + _LFH.size + nlen + elen
-        e.record_end = e.data_offset + e.csize
-        if e.flags & 0x08:  # data descriptor follows the data (optionally signed)
-            probe = self._read_at(e.record_end, 4) if e.record_end + 4 <= self.size else b""
-            e.record_end += 16 if probe == b"PK\x07\x08" else 12
-        if e.record_end > self.size:
-            raise _Corrupt(f"部件“{e.name}”被截断")
-
-    def get(self, name: str) -> _Entry | None:
-        return self.by_name.get(_key(name))
-
-    def read(self, e: _Entry) -> bytes:
-        """The decompressed bytes of one entry (CRC checked, size bounded)."""
-        if e.flags & 0x01:
-            raise _Encrypted()
-        raw = self._read_at(e.data_offset, e.csize)
-        if e.method == 0:
-            data = raw
-        elif e.method == 8:
-            d = zlib.decompressobj(-15)
-            try:
-                data = d.decompress(raw, e.usize + 1)
-            except zlib.error as exc:
-                raise _Corrupt(f"部件“{e.name}”无法解压") from exc
-        else:
-            raise _Corrupt(f"部件“{e.name}”使用了不支持的压缩方式")
-        if len(data) != e.usize or zlib.crc32(data) != e.crc:
-            raise _Corrupt(f"部件“{e.name}”校验失败")
-        return data
-
-    def iter_text(self, e: _Entry, chunk: int = 1 << 16):
-        """Decompress an entry incrementally, yielding text chunks (for large parts read partly)."""
-        if e.flags & 0x01:
-            raise _Encrypted()
-        if e.method not in (0, 8):
-            raise _Corrupt(f"部件“{e.name}”使用了不支持的压缩方式")
-        d = zlib.decompressobj(-15) if e.method == 8 else None
-        dec = codecs.getincrementaldecoder("utf-8")("replace")
-        pos, remaining = e.data_offset, e.csize
-        while remaining:
-            raw = self._read_at(pos, min(chunk, remaining))
-            pos += len(raw)
-            remaining -= len(raw)
-            try:
-                data = d.decompress(raw) if d else raw
-            except zlib.error as exc:
-                raise _Corrupt(f"部件“{e.name}”无法解压") from exc
-            yield dec.decode(data, final=not remaining)
-
-
-class _Zip64(Exception):
-    """Internal: the package needs zip64 (larger than 4 GB or more than 65,535 parts)."""
-
-
-class _Encrypted(Exception):
-    """Internal: an entry is encrypted."""
-
-
-#: zlib level for the parts the toolkit writes: 3 deflates a 12,000-row ledger (5 MB of XML)
-#: in ~30 ms vs ~65 ms at 6, for a part ~15 % larger.
-_DEFLATE_LEVEL = 3
-
-
-def _deflate(data: bytes) -> bytes:
-    c = zlib.compressobj(_DEFLATE_LEVEL, zlib.DEFLATED, -15)
-    return c.compress(data) + c.flush()
-
-
-def _dos_now() -> tuple[int, int]:
-    """(time, date) of now in the zip's MS-DOS format."""
-    t = time.localtime()
-    return (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2), ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
-
-
-def _copy_range(src, out, offset: int, length: int, name: str) -> None:
-    """Append bytes ``[offset, offset + length)`` of ``src`` to ``out`` (1 MB blocks)."""
-    src.seek(offset)
-    remaining = length
-    while remaining:
-        block = src.read(min(remaining, 1 << 20))
-        if not block:
-            raise _Corrupt(f"部件“{name}”被截断")
-        out.write(block)
-        remaining -= len(block)
-
-
-def _write_package(zr: _ZipReader, replace: dict[str, bytes | None], out) -> None:
-    """Write the package to ``out``: raw copies of untouched entries, new data for ``replace``.
-
-    ``replace`` maps lower-case part names to new bytes, or None to drop the part; names that
-    are not in the package are added after its entries. Entry order and each entry's
-    timestamps, attributes and comment are kept.
-    """
-    pos = 0
-    central: list[bytes] = []
-    src = zr.fh
-    for e in zr.entries:
-        key = _key(e.name)
-        if key in replace:
-            data = replace[key]
-            if data is None:
-                continue
-            comp = _deflate(data)
-            crc = zlib.crc32(data)
-            flags = e.flags & 0x0800  # keep only the UTF-8 name flag; no descriptor
-            ver_need = max(e.ver_need, 20)
-            local = _LFH.pack(b"PK\x03\x04", ver_need, flags, 8, e.mtime, e.mdate, crc,
-                              len(comp), len(data), len(e.name_raw), 0) + e.name_raw
-            central.append(_CDH.pack(b"PK\x01\x02", e.ver_made, ver_need, flags, 8, e.mtime, e.mdate,
-                                     crc, len(comp), len(data), len(e.name_raw), 0, len(e.comment),
-                                     0, e.iattr, e.eattr, pos) + e.name_raw + e.comment)
-            out.write(local)
-            out.write(comp)
-            pos += len(local) + len(comp)
-        else:
-            central.append(e.cd_raw[:42] + struct.pack("<I", pos) + e.cd_raw[46:])
-            _copy_range(src, out, e.local_offset, e.record_end - e.local_offset, e.name)
-            pos += e.record_end - e.local_offset
-        if pos > _U32:
-            raise _Zip64()
-    known = {_key(e.name) for e in zr.entries}
-    mtime, mdate = _dos_now()
-    for name, data in replace.items():  # parts that are new (a sheet the workbook lacked)
-        if name in known or data is None:
-            continue
-        raw_name = name.encode("ascii")  # the toolkit's own part names
-        comp, crc = _deflate(data), zlib.crc32(data)
-        local = _LFH.pack(b"PK\x03\x04", 20, 0, 8, mtime, mdate, crc, len(comp), len(data), len(raw_name), 0)
-        central.append(_CDH.pack(b"PK\x01\x02", 20, 20, 0, 8, mtime, mdate, crc, len(comp), len(data),
-                                 len(raw_name), 0, 0, 0, 0, 0, pos) + raw_name)
-        out.write(local + raw_name)
-        out.write(comp)
-        pos += len(local) + len(raw_name) + len(comp)
-        if pos > _U32:
-            raise _Zip64()
-    cd = b"".join(central)
-    if len(central) > 0xFFFF or pos + len(cd) > _U32:
-        raise _Zip64()
-    out.write(cd)
-    out.write(_EOCD.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(cd), pos, len(zr.comment)))
-    out.write(zr.comment)
+_CONTENT_TYPES = opc.CONTENT_TYPES
+_key = opc.key
+_Corrupt = Corrupt
+_Zip64, _Encrypted = ooxzip.Zip64, ooxzip.Encrypted
+_ZipReader = ooxzip.ZipContainer
+_write_package = ooxzip.write_package
 
 
 # =============================================================================
@@ -1973,6 +1723,8 @@ def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started
     try:
         with open(target, "rb") as fh:
             zr = _ZipReader(fh, before.st_size)
+            if zr.zip64:
+                raise _Zip64()
             replace = plan(_Package(zr, display))
             bak = None
             if backup:
