@@ -23,10 +23,8 @@ the original exactly as it was.
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import decimal
-import functools
 import math
 import numbers
 import os
@@ -36,11 +34,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
-from defusedxml import ElementTree as SafeET
 
 from .. import errors, safefile
 from ..render import display_width
@@ -50,8 +46,12 @@ from .base import ColumnPatch, RawTable
 from .grid import col_index, col_letter, find_sheet, norm_header
 from . import look
 from ..ooxml import markup, opc
+from ..ooxml import tables as ooxtables
+from ..ooxml.tables import _Table, _retarget_table
 from ..ooxml import zip as ooxzip
 from ..ooxml.markup import Corrupt
+from ..ooxml.sheetxml import (  # noqa: F401 (the sheet XML helpers the planner uses)
+    _CELLREF_RE, _parse_range, _top_children, _rich_text, _ROW_NUMBER_RE, _RowScanner, _cell_text, _value_re, _cell_spans, _cells, _find_cell, _insert_at, _row_style, _FIRST_CELL_ROW_RE, _merged_ranges, _array_ranges, _formula_re, _CELL_COL_RE, _cell_re, _col_attr, _col_styles, _ROW_ATTRS_DROPPED, _col_widths, _template_row_attrs, _AFTER_HYPERLINKS, _ref_last_row, _rewrite_tail, _grow_sqref, _Layout)
 from .package import os_reason
 from .xlsxread import XlsxReader
 
@@ -173,56 +173,11 @@ _write_package = ooxzip.write_package
 # Small XML helpers (regex over trusted-shape parts; DOM only for small parts)
 # =============================================================================
 
-_ATTR_RE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*?"""  # the inside of a start tag, quote aware
-_ENTITY_RE = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|amp|lt|gt|quot|apos);")
-_XHHHH_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
-_TAG_RE = re.compile(
-    r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<(/?)([A-Za-z_][\w:.-]*)(" + _ATTRS + r")(/?)>", re.S)
-_CELLREF_RE = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
-_ILLEGAL_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-
-
-def _attrs(s: str) -> dict[str, str]:
-    return {m.group(1): _unescape(m.group(2) if m.group(2) is not None else m.group(3))
-            for m in _ATTR_RE.finditer(s)}
-
-
-def _unescape(s: str) -> str:
-    if "&" not in s:
-        return s
-
-    def sub(m):
-        g = m.group(1)
-        if g[0] == "#":
-            try:
-                return chr(int(g[2:], 16) if g[1] in "xX" else int(g[1:]))
-            except (ValueError, OverflowError):
-                return m.group(0)
-        return _NAMED[g]
-
-    return _ENTITY_RE.sub(sub, s)
-
-
-def _escape_attr(s: str) -> str:
-    s = _ILLEGAL_XML_RE.sub("", s)
-    return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-            .replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;"))
-
-
-def _escape_text(s: str) -> str:
-    """Escape cell text for ``<t>``: XML escaping, illegal characters dropped, ``_xHHHH_`` kept literal."""
-    if len(s) > MAX_CELL_CHARS:
-        s = s[:MAX_CELL_CHARS]
-    if _ILLEGAL_XML_RE.search(s):
-        s = _ILLEGAL_XML_RE.sub("", s)
-    if "_x" in s:  # Excel decodes _xHHHH_ in strings; _x005F_ escapes the underscore (ECMA-376 22.9.2.19)
-        s = _XHHHH_RE.sub(r"_x005F_x\1_", s)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if "\r" in s:  # a raw CR would be normalised to LF by every XML parser
-        s = s.replace("\r", "&#13;")
-    return s
+# The one attribute parser and escaping (ooxml.markup), the one part-name resolution (ooxml.opc).
+_ATTRS, _TAG_RE, _XHHHH_RE = markup.ATTRS, markup.TAG_RE, markup.XHHHH_RE
+_attrs, _unescape, _set_attr = markup.attrs, markup.unescape, markup.set_attr
+_escape_attr, _escape_text, _decode = markup.escape_attr, markup.escape_text, markup.decode
+_rels_part, _resolve = opc.rels_part, opc.resolve
 
 
 def _norm_header(s: str) -> str:
@@ -240,96 +195,22 @@ def _col_letter(n: int) -> str:
     return col_letter(n - 1)
 
 
-def _parse_range(ref: str) -> tuple[int, int, int, int] | None:
-    """``A1:K20`` (or ``A1``) -> (col1, row1, col2, row2)."""
-    parts = ref.strip().split(":")
-    cells = [_CELLREF_RE.fullmatch(p.strip()) for p in parts]
-    if not cells or len(cells) > 2 or not all(cells):
-        return None
-    c1, r1 = _col_index(cells[0].group(1)), int(cells[0].group(2))
-    c2, r2 = (_col_index(cells[-1].group(1)), int(cells[-1].group(2)))
-    return min(c1, c2), min(r1, r2), max(c1, c2), max(r1, r2)
 
 
-def _set_attr(tag: str, name: str, value: str) -> str:
-    """Replace the value of attribute ``name`` inside one start tag (first occurrence)."""
-    return re.sub(r"""(\s%s\s*=\s*)(["'])[^"']*\2""" % re.escape(name),
-                  lambda m: m.group(1) + '"' + value + '"', tag, count=1)
 
 
-def _top_children(xml: str, start: int) -> tuple[list[tuple[str, int, int]], int]:
-    """Top-level elements of ``xml`` from ``start`` (inside a parent) until the parent closes.
-
-    Returns ``[(local_name, start, end), ...]`` and the position of the parent's end tag.
-    """
-    depth = 0
-    out: list[tuple[str, int, int]] = []
-    cur = ("", 0)
-    for m in _TAG_RE.finditer(xml, start):
-        name = m.group(2)
-        if name is None:
-            continue
-        local = name.rpartition(":")[2]
-        if m.group(1):
-            depth -= 1
-            if depth < 0:
-                return out, m.start()
-            if depth == 0:
-                out.append((cur[0], cur[1], m.end()))
-        elif m.group(4):
-            if depth == 0:
-                out.append((local, m.start(), m.end()))
-        else:
-            if depth == 0:
-                cur = (local, m.start())
-            depth += 1
-    raise _Corrupt("工作表 XML 不完整")
 
 
-def _xml_tree(data: bytes, part: str):
-    try:
-        return SafeET.fromstring(data, forbid_dtd=True)
-    except Exception as exc:  # ParseError, DTDForbidden, EntitiesForbidden ...
-        raise _Corrupt(f"部件“{part}”不是有效的 XML") from exc
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
 
 
-def _attr_local(el, name: str) -> str | None:
-    for k, v in el.attrib.items():
-        if _local(k) == name:
-            return v
-    return None
 
 
-def _rels_part(part: str) -> str:
-    folder, base = posixpath.split(part)
-    return posixpath.join(folder, "_rels", base + ".rels")
 
 
-def _resolve(source_part: str, target: str) -> str:
-    target = unquote(target.replace("\\", "/"))
-    if target.startswith("/"):
-        return posixpath.normpath(target.lstrip("/"))
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
 
 
-def _decode(data: bytes, part: str) -> tuple[str, bytes]:
-    """Text of an XML part plus its BOM (kept on output)."""
-    bom = b""
-    if data.startswith(codecs.BOM_UTF8):
-        bom, data = codecs.BOM_UTF8, data[3:]
-    elif data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        raise _Corrupt(f"部件“{part}”使用了不支持的 UTF-16 编码")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Corrupt(f"部件“{part}”编码错误") from exc
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise _Corrupt(f"部件“{part}”含有不允许的 DOCTYPE/实体声明")
-    return text, bom
 
 
 # =============================================================================
@@ -449,31 +330,8 @@ class _CellMaker:
 # One owned sheet
 # =============================================================================
 
-@dataclass
-class _Table:
-    part: str
-    name: str
-    ref: tuple[int, int, int, int] | None
-    header_rows: int
-    columns: list[str]
 
 
-@dataclass
-class _Layout:
-    """A worksheet's XML text cut around ``<sheetData>``: ``head`` (up to and including the
-    opening tag), ``body`` (the rows) and ``tail`` (from ``</sheetData>`` on, which is
-    ``tail_start`` characters long); ``p`` is its namespace prefix with the colon."""
-
-    bom: bytes
-    p: str
-    head: str
-    body: str
-    tail: str
-    tail_start: int
-
-    def xml(self, body: str) -> bytes:
-        """The worksheet's bytes with ``body`` as its rows."""
-        return self.bom + (self.head + body + self.tail).encode("utf-8")
 
 
 @dataclass
@@ -499,15 +357,11 @@ class _Package:
         if wb is None or self.zr.get(wb) is None:
             raise _Corrupt("找不到工作簿主部件")
         self.workbook_part = wb
-        tree = _xml_tree(self.zr.read(self.zr.get(wb)), wb)
-        self.date1904 = False
-        self.sheets: list[tuple[str, str, str]] = []  # (name, sheetId, r:id)
-        for el in tree.iter():
-            tag = _local(el.tag)
-            if tag == "workbookPr":
-                self.date1904 = el.get("date1904", "0").lower() in ("1", "true")
-            elif tag == "sheet":
-                self.sheets.append((el.get("name", ""), el.get("sheetId", ""), _attr_local(el, "id") or ""))
+        wb_text = self._text(wb)
+        self.date1904 = opc.date1904(wb_text)
+        # (name, sheetId, r:id); of two relationship ids the last counts, as the reader (calamine) takes it
+        self.sheets: list[tuple[str, str, str]] = [(s.name, s.sheet_id, s.rids[-1] if s.rids else "")
+                                                   for s in opc.workbook_sheets(wb_text)]
         self.wb_rels = self._rels(wb)
 
     def read(self, name: str) -> bytes | None:
@@ -517,16 +371,19 @@ class _Package:
         entry = self.zr.get(name)
         return None if entry is None else self.zr.read(entry)
 
+    def _text(self, name: str) -> str | None:
+        """An XML part's text as planned so far (UTF-8; a DTD refused), None if absent."""
+        data = self.read(name)
+        return None if data is None else _decode(data, name)[0]
+
     # -- relationships --------------------------------------------------------
     def _rels(self, part: str) -> list[dict[str, str]]:
-        name = "_rels/.rels" if part == "" else _rels_part(part)
-        data = self.read(name)
-        if data is None:
+        """The relationships of ``part`` (``""``: the package's), by the one parser (ooxml.opc)."""
+        text = self._text(_rels_part(part))
+        if text is None:
             return []
-        tree = _xml_tree(data, name)
-        return [{"Id": el.get("Id", ""), "Type": el.get("Type", ""), "Target": el.get("Target", ""),
-                 "TargetMode": el.get("TargetMode", "")}
-                for el in tree.iter() if _local(el.tag) == "Relationship"]
+        return [{"Id": r.id, "Type": r.type, "Target": r.target, "TargetMode": r.mode}
+                for r in opc.relationships(text)]
 
     def wb_target(self, rel_type_suffix: str) -> tuple[str, str] | None:
         for r in self.wb_rels:
@@ -691,13 +548,13 @@ class _Package:
         ids, names = set(), set()
         for name in sorted(({_key(e.name) for e in self.zr.entries} | set(self.overlay))):
             if name in typed or re.fullmatch(r"xl/tables/[^/]+\.xml", name):
-                data = self.read(name)
-                if data is None:
+                text = self._text(name)
+                if text is None:
                     continue
-                tree = _xml_tree(data, name)
-                if tree.get("id", "").isdigit():
-                    ids.add(int(tree.get("id")))
-                names |= {tree.get(a, "").lower() for a in ("name", "displayName")}
+                ident, both = ooxtables.id_and_names(text)
+                if ident is not None:
+                    ids.add(ident)
+                names |= both
         return ids, names
 
     def _add_relationship(self, rels_name: str, rid: str, rel_type: str, target: str) -> None:
@@ -963,15 +820,10 @@ class _Package:
             if not r["Type"].endswith("/table") or r["TargetMode"] == "External":
                 continue
             part = _resolve(sheet_part, r["Target"])
-            data = self.read(part)
-            if data is None:
+            text = self._text(part)
+            if text is None:
                 continue
-            tree = _xml_tree(data, part)
-            cols = [c.get("name", "") for c in tree.iter() if _local(c.tag) == "tableColumn"]
-            header_rows = tree.get("headerRowCount", "1").strip()
-            out.append(_Table(part, tree.get("name", "") or tree.get("displayName", ""),
-                              _parse_range(tree.get("ref", "")), int(header_rows) if header_rows.isdigit() else 1,
-                              cols))
+            out.append(ooxtables.parse_table(text, part))
         return out
 
     def _find_header(self, spec: SheetSpec, rows: "_RowScanner", tables: list[_Table]) -> tuple[int, dict[str, int]]:
@@ -1181,244 +1033,48 @@ def _new_table_xml(spec: SheetSpec, table_id: int, name: str) -> str:
         'showRowStripes="1" showColumnStripes="0"/></table>')
 
 
-def _rich_text(inner: str, p: str) -> str:
-    """Plain text of an ``<si>`` / ``<is>`` body: all ``<t>`` runs, phonetic runs skipped.
-
-    :param p: the namespace prefix as a regex (``"x:"`` escaped, or ``(?:\\w+:)?``)."""
-    if "rPh" in inner:
-        inner = re.sub(r"<%srPh\b.*?</%srPh>" % (p, p), "", inner, flags=re.S)
-    return "".join(_unescape(m.group(1) or "")
-                   for m in re.finditer(r"<%st(?:\s[^>]*)?(?:/>|>(.*?)</%st>)" % (p, p), inner, re.S))
 
 
-_ROW_NUMBER_RE = re.compile(r"""(?:^|\s)r\s*=\s*["']([0-9]+)["']""")
 
 
-class _RowScanner:
-    """Rows of a ``<sheetData>`` body, scanned lazily with regexes."""
-
-    def __init__(self, body: str, p: str):
-        self.body = body
-        self.p = p
-        self.row_re = re.compile(r"<%srow\b(%s)(/?)>" % (re.escape(p), _ATTRS), re.S)
-        self.close = f"</{p}row>"
-
-    def _iter(self):
-        """(start, end, attrs, content, row number) of each row."""
-        rn = 0
-        pos = 0
-        body = self.body
-        while True:
-            m = self.row_re.search(body, pos)
-            if m is None:
-                return
-            r = _ROW_NUMBER_RE.search(m.group(1))
-            if r:
-                rn = int(r.group(1))
-            elif not m.group(2) and (first := _FIRST_CELL_ROW_RE.search(body, m.end())) \
-                    and first.start() < body.find(self.close, m.end()):
-                rn = int(first.group(1))  # a row without its number: its cells' say where it is
-            else:
-                rn += 1
-            if m.group(2):
-                yield m.start(), m.end(), m.group(1), "", rn
-                pos = m.end()
-            else:
-                end = body.find(self.close, m.end())
-                if end < 0:
-                    raise _Corrupt("工作表的行不完整")
-                yield m.start(), end + len(self.close), m.group(1), body[m.end():end], rn
-                pos = end + len(self.close)
-
-    def locate(self, numbers: set[int]) -> dict[int, tuple[int, int, str, str, int]]:
-        """The rows (as ``_iter`` gives them) numbered ``numbers``. When every row says its number
-        (Excel, WPS, LibreOffice) they are found with one search; otherwise by walking the rows."""
-        body, p = self.body, self.p
-        if body.count(f"<{p}row") == body.count(f'<{p}row r="'):
-            out = {}
-            for m in re.finditer(r'<%srow r="([0-9]+)"' % re.escape(p), body):
-                rn = int(m.group(1))
-                if rn in numbers and rn not in out:
-                    tag = self.row_re.match(body, m.start())
-                    if tag is None:
-                        raise _Corrupt("工作表的行不完整")
-                    if tag.group(2):
-                        continue  # <row r="5"/>: no cells, so not the row a cell was read from
-                    end = body.find(self.close, tag.end())
-                    if end < 0:
-                        raise _Corrupt("工作表的行不完整")
-                    out[rn] = (m.start(), end + len(self.close), tag.group(1), body[tag.end():end], rn)
-            return out
-        return {row[4]: row for row in self._iter() if row[4] in numbers and body[row[1] - 2:row[1]] != "/>"}
-
-    def split_at(self, header_row: int) -> int:
-        """Offset of the first row below ``header_row`` (or the end of the body)."""
-        for start, _end, _a, _c, rn in self._iter():
-            if rn > header_row:
-                return start
-        return len(self.body)
-
-    def rows(self):
-        for _s, _e, attrs, content, _rn in self._iter():
-            yield attrs, content
-
-    def row_cells(self):
-        """(row number, [column indices of its cells]) of each row."""
-        for _s, _e, _a, content, rn in self._iter():
-            yield rn, [col for _attrs, col in _cells(content, self.p)]
-
-    def head_cells(self, limit: int):
-        """(row number, {col: (type, text)}) for the rows numbered up to ``limit``."""
-        for _s, _e, _a, content, rn in self._iter():
-            if rn > limit:
-                return
-            yield rn, {col: _cell_text(_attrs(attrs), inner, self.p)
-                       for _cs, _ce, attrs, inner, col in _cell_spans(content, self.p)}
 
 
-def _cell_text(attrs: dict[str, str], inner: str, p: str) -> tuple[str, str]:
-    """(type, text) of a cell: ``t`` (``"n"`` when absent) and its inline text or ``<v>``."""
-    kind = attrs.get("t", "n")
-    if kind == "inlineStr":
-        return kind, _rich_text(inner, re.escape(p))
-    v = _value_re(p).search(inner)
-    return kind, _unescape(v.group(1)) if v else ""
 
 
-@functools.lru_cache(maxsize=8)
-def _value_re(p: str) -> re.Pattern:
-    return re.compile(r"<%sv(?:\s[^>]*)?>(.*?)</%sv>" % (re.escape(p), re.escape(p)), re.S)
 
 
-def _cell_spans(content: str, p: str):
-    """(start, end, attribute text, inner XML, column index) of each cell in one row's content;
-    a cell without ``r`` stands right of the previous one (as Excel reads it)."""
-    col = 0
-    for m in _cell_re(p).finditer(content):
-        r = _CELL_COL_RE.search(" " + m.group(1))
-        col = _col_index(r.group(1)) if r else col + 1
-        yield m.start(), m.end(), m.group(1), m.group(2) or "", col
 
 
-def _cells(content: str, p: str, with_value: bool = False):
-    """(attribute text, column index) of each cell in one row's content; with ``with_value``,
-    (attribute text, column index, whether the cell holds a value or a formula)."""
-    filled = None
-    if with_value:
-        filled = re.compile(r"<%s(?:v|f|is)\b[^>]*>\s*[^<\s]|<%st\b[^>]*>\s*[^<\s]" % (re.escape(p), re.escape(p)))
-    for _s, _e, attrs, inner, col in _cell_spans(content, p):
-        if filled is not None:
-            yield attrs, col, bool(filled.search(inner))
-        else:
-            yield attrs, col
 
 
-def _find_cell(content: str, p: str, col: int, rn: int) -> tuple[int, int, str, str] | None:
-    """(start, end, attribute text, inner XML) of the cell in column ``col`` of row ``rn``'s
-    content, or None. Excel, WPS and LibreOffice write ``<c r="L5"`` first: found with one
-    search; any other spelling is found by walking the row's cells."""
-    at = content.find(f'<{p}c r="{_col_letter(col)}{rn}"')
-    if at >= 0:
-        m = _cell_re(p).match(content, at)
-        if m:
-            return m.start(), m.end(), m.group(1), m.group(2) or ""
-    for start, end, attrs, inner, c in _cell_spans(content, p):
-        if c == col:
-            return start, end, attrs, inner
-    return None
 
 
-def _insert_at(content: str, p: str, col: int) -> int | None:
-    """Where a new cell in column ``col`` goes in a row's content (cells stay in column order);
-    None when a cell of the row has no ``r`` (a cell placed before it would move it)."""
-    at = len(content)
-    for start, _end, attrs, _inner, c in _cell_spans(content, p):
-        if _CELL_COL_RE.search(" " + attrs) is None:
-            return None
-        if c > col and at == len(content):
-            at = start
-    return at
 
 
-def _row_style(row_attrs: str) -> str | None:
-    """The style a row gives its empty cells (``s`` with ``customFormat="1"``)."""
-    a = _attrs(row_attrs)
-    return a.get("s") if a.get("customFormat", "").lower() in ("1", "true") else None
 
 
-_FIRST_CELL_ROW_RE = re.compile(r"""<(?:[\w.-]+:)?c\b[^>]*?\sr\s*=\s*["']\$?[A-Za-z]{1,3}\$?([0-9]+)""")
 
 
-def _merged_ranges(tail: str, p: str) -> list[tuple[int, int, int, int, str]]:
-    """(first col, first row, last col, last row, "合并单元格") of each merged block (1-based)."""
-    out = []
-    for m in re.finditer(r"<%smergeCell\b(%s)/?>" % (re.escape(p), _ATTRS), tail, re.S):
-        rng = _parse_range(_attrs(m.group(1)).get("ref", ""))
-        if rng:
-            out.append((*rng, "合并单元格"))
-    return out
 
 
-def _array_ranges(body: str, p: str) -> list[tuple[int, int, int, int, str]]:
-    """The ranges of array formulas (and Excel 365 spills): only their first cell holds the
-    formula, the others only its results."""
-    if "array" not in body:
-        return []
-    out = []
-    for m in re.finditer(r"<%sf\b(%s)>" % (re.escape(p), _ATTRS), body, re.S):
-        a = _attrs(m.group(1))
-        rng = _parse_range(a.get("ref", "")) if a.get("t") == "array" else None
-        if rng:
-            out.append((*rng, "数组公式的范围"))
-    return out
 
 
-@functools.lru_cache(maxsize=8)
-def _formula_re(p: str) -> re.Pattern:
-    return re.compile(r"<%sf[\s>/]" % re.escape(p))
 
 
-_CELL_COL_RE = re.compile(r"""\sr\s*=\s*["']\$?([A-Za-z]{1,3})""")
 
 
-@functools.lru_cache(maxsize=8)
-def _cell_re(p: str) -> re.Pattern:
-    """A cell element (``<c .../>`` or ``<c ...>...</c>``) in namespace prefix ``p``."""
-    return re.compile(r"<%sc\b(%s)(?:/>|>(.*?)</%sc>)" % (re.escape(p), _ATTRS, re.escape(p)), re.S)
 
 
-def _col_attr(head: str, p: str, name: str, cast=str) -> dict:
-    """Column index -> attribute ``name`` of its ``<cols><col min max ...>`` entry (``cast`` applied)."""
-    out: dict = {}
-    cols = re.search(r"<%scols\b.*?</%scols>" % (re.escape(p), re.escape(p)), head, re.S)
-    if not cols:
-        return out
-    for m in re.finditer(r"<%scol\b(%s)/?>" % (re.escape(p), _ATTRS), cols.group(0), re.S):
-        a = _attrs(m.group(1))
-        try:
-            lo, hi, value = int(a.get("min", "0")), int(a.get("max", "0")), cast(a[name])
-        except (KeyError, ValueError):
-            continue
-        for c in range(max(lo, 1), min(hi, 16384) + 1):
-            out.setdefault(c, value)
-    return out
 
 
-def _col_styles(head: str, p: str) -> dict[int, str]:
-    """Column index -> default style index from ``<cols><col style=...>``."""
-    return _col_attr(head, p, "style")
 
 
-_ROW_ATTRS_DROPPED = {"r", "spans", "hidden", "outlineLevel", "collapsed"}
 #: Points per line of wrapped text (the default row height of an 11-point font).
 LINE_POINTS = 15.0
 #: Never taller than this (Excel's limit is 409 points).
 MAX_ROW_POINTS = 409.0
 
 
-def _col_widths(head: str, p: str) -> dict[int, float]:
-    """Column index -> width (characters) from ``<cols><col width=...>``."""
-    return _col_attr(head, p, "width", float)
 
 
 def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str]], widths: dict[int, float],
@@ -1445,107 +1101,16 @@ def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str
             for i in np.flatnonzero(lines > 1)}
 
 
-def _template_row_attrs(attrs: str, drop: set[str] = _ROW_ATTRS_DROPPED) -> str:
-    """The attributes of the first old data row worth repeating (height, style), as text; ``drop``
-    names the attributes left out."""
-    kept = [m.group(0) for m in _ATTR_RE.finditer(attrs) if m.group(1) not in drop]
-    return "".join(" " + k for k in kept)
 
 
-_AFTER_HYPERLINKS = {
-    "printOptions", "pageMargins", "pageSetup", "headerFooter", "rowBreaks", "colBreaks",
-    "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing", "legacyDrawing",
-    "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
-    "tableParts", "extLst", "AlternateContent",
-}
 
 
-def _ref_last_row(ref: str) -> int | None:
-    rng = _parse_range(ref)
-    return rng[3] if rng else None
 
 
-def _rewrite_tail(tail: str, start: int, p: str, header_row: int, last_row: int, new_links: list[str]) -> str:
-    """Everything after ``</sheetData>``: merges/hyperlinks in the data area go, new links come in,
-    conditional formats, validations and ignored-error marks that start at the first data row grow
-    to the last one, and a sheet-level filter on the header row covers the new rows (as a table's)."""
-    children, close = _top_children(tail, start)
-    edits: list[tuple[int, int, str]] = []
-    hyper = None
-    insert_at = close
-    for local, s, e in children:
-        if local == "mergeCells":
-            inner = tail[s:e]
-            cells = re.findall(r"<%smergeCell\b%s/?>" % (re.escape(p), _ATTRS), inner, re.S)
-            keep = [c for c in cells if (_ref_last_row(_attrs(c[1:]).get("ref", "")) or 0) <= header_row]
-            if len(keep) != len(cells):
-                edits.append((s, e, f'<{p}mergeCells count="{len(keep)}">{"".join(keep)}</{p}mergeCells>'
-                              if keep else ""))
-        elif local == "hyperlinks":
-            hyper = (s, e)
-        elif local in _AFTER_HYPERLINKS and insert_at == close:
-            insert_at = s
-        elif local == "autoFilter":
-            tag = re.match(r"<[^>]*>", tail[s:e]).group(0)
-            rng = _parse_range(_attrs(tag).get("ref", ""))
-            if rng and rng[1] == header_row:
-                ref = f"{_col_letter(rng[0])}{header_row}:{_col_letter(rng[2])}{max(header_row + 1, last_row)}"
-                new_tag = _set_attr(tag, "ref", ref)
-                if new_tag != tag:
-                    edits.append((s, s + len(tag), new_tag))
-        if local in ("conditionalFormatting", "dataValidations", "ignoredErrors", "extLst"):
-            new = _grow_sqref(tail[s:e], header_row + 1, last_row)
-            if new != tail[s:e]:
-                edits.append((s, e, new))
-    kept_links: list[str] = []
-    if hyper:
-        inner = tail[hyper[0]:hyper[1]]
-        for m in re.finditer(r"<%shyperlink\b(%s)(?:/>|>.*?</%shyperlink>)" % (re.escape(p), _ATTRS, re.escape(p)),
-                             inner, re.S):
-            if (_ref_last_row(_attrs(m.group(1)).get("ref", "")) or 0) <= header_row:
-                kept_links.append(m.group(0))
-    all_links = kept_links + new_links
-    block = f"<{p}hyperlinks>{''.join(all_links)}</{p}hyperlinks>" if all_links else ""
-    if hyper:
-        if tail[hyper[0]:hyper[1]] != block:
-            edits.append((hyper[0], hyper[1], block))
-    elif block:
-        edits.append((insert_at, insert_at, block))
-    for s, e, new in sorted(edits, key=lambda x: x[0], reverse=True):
-        tail = tail[:s] + new + tail[e:]
-    return tail
 
 
-def _grow_sqref(xml: str, first_data_row: int, last_row: int) -> str:
-    """Extend ranges of ``sqref`` (attribute or ``<xm:sqref>``) that start at the first data row."""
-
-    def grow(refs: str) -> str:
-        out = []
-        for ref in refs.split():
-            rng = _parse_range(ref)
-            if rng and rng[1] == first_data_row and rng[3] < last_row:
-                c1, r1, c2, _ = rng
-                ref = f"{_col_letter(c1)}{r1}:{_col_letter(c2)}{last_row}"
-            out.append(ref)
-        return " ".join(out)
-
-    xml = re.sub(r"""(<(?:\w+:)?(?:conditionalFormatting|dataValidation|ignoredError)\b[^>]*?\ssqref\s*=\s*")"""
-                 r"""([^"]*)(")""",
-                 lambda m: m.group(1) + grow(m.group(2)) + m.group(3), xml)
-    xml = re.sub(r"(<(\w+:)?sqref>)([^<]*)(</\2sqref>)",
-                 lambda m: m.group(1) + grow(m.group(3)) + m.group(4), xml)
-    return xml
 
 
-def _retarget_table(data: bytes, part: str, ref: str) -> bytes:
-    text, bom = _decode(data, part)
-    m = re.search(r"<(?:\w+:)?table\b%s>" % _ATTRS, text, re.S)
-    if m is None:
-        raise _Corrupt(f"表格部件“{part}”格式错误")
-    text = text[:m.start()] + _set_attr(m.group(0), "ref", ref) + text[m.end():]
-    text = re.sub(r"<(?:\w+:)?autoFilter\b%s/?>" % _ATTRS, lambda a: _set_attr(a.group(0), "ref", ref),
-                  text, count=1, flags=re.S)
-    return bom + text.encode("utf-8")
 
 
 # =============================================================================
