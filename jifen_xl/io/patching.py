@@ -8,11 +8,11 @@ import pandas as pd
 
 from .. import errors
 from ..core.clean import ROW, to_code
-from ..ooxml.cellvalues import _CellMaker
+from ..ooxml.cellvalues import CellMaker
 from ..ooxml.markup import attrs as _attrs
 from ..ooxml.markup import escape_attr as _escape_attr
-from ..ooxml.sheetxml import (_RowScanner, _array_ranges, _col_index, _col_styles, _find_cell, _formula_re,
-                              _insert_at, _merged_ranges, _row_style)
+from ..ooxml.sheetxml import (RowScanner, array_ranges, _col_index, column_styles, find_cell, formula_re,
+                              cell_insert_at, merged_ranges, row_style_of)
 from ..schema import SheetSpec
 from .base import ColumnPatch, RawTable
 
@@ -50,11 +50,11 @@ class PatchesCells:
                     f"工作簿「{self.display}」的工作表「{spec.name}」第 {shown} 行的{key_header}都是 {key}，"
                     f"工具无法确定该改哪一行，没有写入。请把重复的{key_header}改为各不相同后重试。")
 
-        rows = _RowScanner(body, p)
+        rows = RowScanner(body, p)
         located = rows.locate({found[0] for found in rows_of.values()})
-        covered = _merged_ranges(lay.tail, p) + _array_ranges(body, p)
-        maker = _CellMaker(p, self.date1904)
-        col_styles = _col_styles(lay.head, p)
+        covered = merged_ranges(lay.tail, p) + array_ranges(body, p)
+        maker = CellMaker(p, self.date1904)
+        col_styles = column_styles(lay.head, p)
         edits: dict[int, list[tuple[int, int, int, str]]] = {}  # row start -> edits within its content
         for pt in patches:
             letter = seen.letters[pt.field]
@@ -75,9 +75,9 @@ class PatchesCells:
                     raise errors.WriteRefused(
                         f"{where}：工具在文件中找不到这一行，没有写入。请在 Excel 或 WPS 中打开工作簿、保存一次后重试。")
                 start, _end, row_attrs, content, _rn = row
-                cell = _find_cell(content, p, col, rn)
+                cell = find_cell(content, p, col, rn)
                 if cell is None:
-                    at, style = _insert_at(content, p, col), col_styles.get(col) or _row_style(row_attrs)
+                    at, style = cell_insert_at(content, p, col), col_styles.get(col) or row_style_of(row_attrs)
                     if at is None:
                         raise errors.WriteRefused(
                             f"{where}：这一行的单元格没有写明位置，工具无法安全地补上内容，没有写入。"
@@ -85,7 +85,7 @@ class PatchesCells:
                     span, keep = (at, at), f' s="{style}"' if style and style != "0" else ""
                 else:
                     cs, ce, attrs, inner = cell
-                    if _formula_re(p).search(inner):
+                    if formula_re(p).search(inner):
                         raise errors.WriteRefused(
                             f"{where}是公式，工具不会覆盖公式，没有写入。请把该单元格改为直接填写的内容后重试。")
                     a = _attrs(attrs)

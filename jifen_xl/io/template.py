@@ -272,7 +272,7 @@ def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None, year: int)
         protos = {i: _style_of(ws, c.number_format) for i, c in enumerate(spec.columns) if c.number_format}
         for r, values in enumerate(zip(*cols), start=2):
             try:
-                ws.append(_cells(ws, list(values), protos))
+                ws.append(cells_in_row(ws, list(values), protos))
             except IllegalCharacterError:
                 raise _illegal(spec, r, values) from None
     _set_widths(ws, spec)
@@ -286,7 +286,7 @@ def _write_table(ws, spec: schema.SheetSpec, df: pd.DataFrame | None, year: int)
     ws.freeze_panes = "A2"
 
 
-def _cells(ws, row: list, protos: dict) -> list:
+def cells_in_row(ws, row: list, protos: dict) -> list:
     """Wrap the values that need a number format, or must stay text, in ready cells."""
     for i, v in enumerate(row):
         if v is None:

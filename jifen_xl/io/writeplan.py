@@ -25,12 +25,12 @@ from .grid import col_index, col_letter, find_sheet, norm_header
 from .patching import PatchesCells
 from ..ooxml import markup, opc, workbookxml
 from ..ooxml import tables as ooxtables
-from ..ooxml.tables import _Table, _retarget_table
-from ..ooxml.cellvalues import _CellMaker
+from ..ooxml.tables import Table, retarget_table
+from ..ooxml.cellvalues import CellMaker
 from ..ooxml import zip as ooxzip
 from ..ooxml.markup import Corrupt
 from ..ooxml.sheetxml import (
-    _CELLREF_RE, _rich_text, _RowScanner, _cells, _col_styles, _col_widths, _template_row_attrs, _rewrite_tail, _Layout)
+    CELLREF_RE, rich_text, RowScanner, cells_in_row, column_styles, col_widths, template_row_attrs, rewrite_tail, Layout)
 
 
 #: Excel keeps at most this many hyperlinks on one worksheet.
@@ -212,7 +212,7 @@ class _Package(AddsSheets, PatchesCells):
             pos = 0
             for m in self._SI_RE.finditer(buf):
                 if idx in needed:
-                    out[idx] = _rich_text(m.group(1) or "", r"(?:\w+:)?")
+                    out[idx] = rich_text(m.group(1) or "", r"(?:\w+:)?")
                 idx += 1
                 pos = m.end()
                 if idx > top:
@@ -227,7 +227,7 @@ class _Package(AddsSheets, PatchesCells):
 
 
     # -- the owned sheet ------------------------------------------------------
-    def _layout(self, spec: SheetSpec, part: str) -> "_Layout":
+    def _layout(self, spec: SheetSpec, part: str) -> "Layout":
         """The worksheet ``part`` cut around its sheet data (refused when it is not a worksheet)."""
         data = self.read(part)
         if data is None:
@@ -249,14 +249,14 @@ class _Package(AddsSheets, PatchesCells):
             if close < 0:
                 raise _Corrupt(f"工作表“{spec.name}”的数据区不完整")
             head, body, tail = text[:sd.end()], text[sd.end():close], text[close:]
-        return _Layout(bom, p, head, body, tail, len(f"</{p}sheetData>"))
+        return Layout(bom, p, head, body, tail, len(f"</{p}sheetData>"))
 
     def plan_sheet(self, spec: SheetSpec, part: str, frame: pd.DataFrame,
                    links: list | None, link_field: str) -> _SheetPlan:
         lay = self._layout(spec, part)
         bom, p, head, body, tail, tail_start = lay.bom, lay.p, lay.head, lay.body, lay.tail, lay.tail_start
 
-        rows = _RowScanner(body, p)
+        rows = RowScanner(body, p)
         tables = self._tables_of(part)
         header_row, colmap = self._find_header(spec, rows, tables)
 
@@ -266,15 +266,15 @@ class _Package(AddsSheets, PatchesCells):
 
         mapped = sorted((col, fld) for fld, col in colmap.items())
         self._refuse_clerk_columns(spec, old_body, p, {c for c, _ in mapped}, tables)
-        styles = _col_styles(head, p)
+        styles = column_styles(head, p)
         need = {c for c, _ in mapped if c not in styles}
         row_attrs = None
-        for attrs, content in _RowScanner(old_body, p).rows():
+        for attrs, content in RowScanner(old_body, p).rows():
             if row_attrs is None:
-                row_attrs = _template_row_attrs(attrs)
+                row_attrs = template_row_attrs(attrs)
             if not need:
                 break
-            for cattrs, col in _cells(content, p):
+            for cattrs, col in cells_in_row(content, p):
                 if col in need:
                     need.discard(col)
                     s = _attrs(cattrs).get("s")
@@ -285,7 +285,7 @@ class _Package(AddsSheets, PatchesCells):
         # New data rows.
         n = len(frame)
         first = header_row + 1
-        maker = _CellMaker(p, self.date1904)
+        maker = CellMaker(p, self.date1904)
         columns = []
         for col, fld in mapped:
             if fld in frame.columns:
@@ -294,7 +294,7 @@ class _Package(AddsSheets, PatchesCells):
         append = new_rows.append
         row_open, row_close = f"<{p}row r=\"", f"</{p}row>"
         cell_open = f'<{p}c r="'
-        tall = _tall_rows(spec, frame, mapped, _col_widths(head, p), row_attrs)
+        tall = _tall_rows(spec, frame, mapped, col_widths(head, p), row_attrs)
         for i in range(n):
             rn = str(first + i)
             cells = "".join([cell_open + letter + rn + '"' + tails[i]
@@ -315,7 +315,7 @@ class _Package(AddsSheets, PatchesCells):
                 last_row = first
 
         # Dimension: the kept cells plus the new ones.
-        kept_refs = [(col, r) for r, cells in _RowScanner(kept_body, p).row_cells() for col in cells]
+        kept_refs = [(col, r) for r, cells in RowScanner(kept_body, p).row_cells() for col in cells]
         cols_used = [c for c, _ in kept_refs] + [c for c, _ in mapped]
         rows_used = [r for _, r in kept_refs] + ([last_row] if (n or last_row > header_row) else [])
         dim = (f"{_col_letter(min(cols_used))}{min(rows_used)}:{_col_letter(max(cols_used))}{max(rows_used)}"
@@ -346,7 +346,7 @@ class _Package(AddsSheets, PatchesCells):
                 new_links.append(f'<{p}hyperlink ref="{letter}{first + i}" location="{_escape_attr(target)}"'
                                  f"{disp_attr}/>")
 
-        tail = _rewrite_tail(tail, tail_start, p, header_row, last_row, new_links)
+        tail = rewrite_tail(tail, tail_start, p, header_row, last_row, new_links)
         sheet_xml = bom + (head + kept_body + "".join(new_rows) + tail).encode("utf-8")
 
         # Tables whose header row is ours.
@@ -358,22 +358,22 @@ class _Package(AddsSheets, PatchesCells):
             if not any(c1 <= c <= c2 for c, _ in mapped):
                 continue  # a clerk's side table that merely shares the header row
             ref = f"{_col_letter(c1)}{r1}:{_col_letter(c2)}{max(header_row + 1, header_row + n)}"
-            table_bytes[t.part] = _retarget_table(self.read(t.part), t.part, ref)
+            table_bytes[t.part] = retarget_table(self.read(t.part), t.part, ref)
         return _SheetPlan(sheet_xml, table_bytes, header_row)
 
 
     def _refuse_clerk_columns(self, spec: SheetSpec, old_body: str, p: str, ours: set[int],
-                              tables: list[_Table]) -> None:
+                              tables: list[Table]) -> None:
         """The data rows of an owned sheet are rewritten whole. A column the toolkit does not
         own that holds what a clerk typed there would be lost: refuse instead, naming it."""
-        for _attrs_text, content in _RowScanner(old_body, p).rows():
-            for _a, col, has_value in _cells(content, p, with_value=True):
+        for _attrs_text, content in RowScanner(old_body, p).rows():
+            for _a, col, has_value in cells_in_row(content, p, with_value=True):
                 if has_value and col not in ours:
                     raise errors.WriteRefused(
                         f"「{spec.name}」工作表的第 {_col_letter(col)} 列不是工具生成的列，但下面的行里有手工填写的内容；"
                         f"工具重写「{spec.name}」时会覆盖它。请把这一列移到别的工作表（或删除）后再试。")
 
-    def _tables_of(self, sheet_part: str) -> list[_Table]:
+    def _tables_of(self, sheet_part: str) -> list[Table]:
         out = []
         for r in self._rels(sheet_part):
             if not r["Type"].endswith("/table") or r["TargetMode"] == "External":
@@ -385,7 +385,7 @@ class _Package(AddsSheets, PatchesCells):
             out.append(ooxtables.parse_table(text, part))
         return out
 
-    def _find_header(self, spec: SheetSpec, rows: "_RowScanner", tables: list[_Table]) -> tuple[int, dict[str, int]]:
+    def _find_header(self, spec: SheetSpec, rows: "RowScanner", tables: list[Table]) -> tuple[int, dict[str, int]]:
         """Header row number and field -> column index, via the sheet's table or by scanning rows."""
         wanted = {_norm_header(c.header): c.field for c in spec.columns}
         ordered = sorted(tables, key=lambda t: t.name.lower() != spec.table.lower())
@@ -462,7 +462,7 @@ class _Package(AddsSheets, PatchesCells):
             explicit = "i" in a
             if explicit:
                 cur = a["i"]
-            ref = _CELLREF_RE.fullmatch(a.get("r", ""))
+            ref = CELLREF_RE.fullmatch(a.get("r", ""))
             if cur in cut and ref and int(ref.group(2)) > cut[cur]:
                 removed += 1
                 continue
@@ -568,7 +568,7 @@ def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str
             lines[i] = max(lines[i], need)
     if not (lines > 1).any():
         return {}
-    base = _template_row_attrs(row_attrs, drop={"ht", "customHeight"})
+    base = template_row_attrs(row_attrs, drop={"ht", "customHeight"})
     return {int(i): f'{base} ht="{min(lines[i] * LINE_POINTS, MAX_ROW_POINTS):g}" customHeight="1"'
             for i in np.flatnonzero(lines > 1)}
 

@@ -20,7 +20,7 @@ _EPOCH_1900 = dt.datetime(1899, 12, 30)
 _EPOCH_1904 = dt.datetime(1904, 1, 1)
 
 
-def _fmt_number(v: float | int) -> str | None:
+def fmt_number(v: float | int) -> str | None:
     if isinstance(v, int):
         return str(v)
     if not math.isfinite(v):
@@ -30,7 +30,7 @@ def _fmt_number(v: float | int) -> str | None:
     return repr(float(v))
 
 
-class _CellMaker:
+class CellMaker:
     """Turns one column's values into the XML after ``<c r="..."`` (or None for no cell)."""
 
     def __init__(self, prefix: str, date1904: bool):
@@ -55,7 +55,7 @@ class _CellMaker:
             elif isinstance(v, str):
                 append(str_open + _escape_text(v) + str_close if v else None)
             elif isinstance(v, float):
-                n = _fmt_number(v)
+                n = fmt_number(v)
                 append(None if n is None else num_open + n + num_close)
             elif isinstance(v, (bool, np.bool_)):
                 append(f'{s} t="b"><{p}v>{1 if v else 0}</{p}v></{p}c>')
@@ -90,11 +90,11 @@ class _CellMaker:
             return num_open + str(int(v)) + num_close
         if isinstance(v, (numbers.Real, decimal.Decimal)):
             f = float(v)
-            n = _fmt_number(f)
+            n = fmt_number(f)
             return None if n is None else num_open + n + num_close
         serial = self._serial(v)
         if serial is not None:
-            n = _fmt_number(serial)
+            n = fmt_number(serial)
             return None if n is None else num_open + n + num_close
         try:
             if pd.isna(v):

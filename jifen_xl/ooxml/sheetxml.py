@@ -38,13 +38,13 @@ def _col_letter(n: int) -> str:
     return s
 
 
-_CELLREF_RE = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
+CELLREF_RE = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
 
 
-def _parse_range(ref: str) -> tuple[int, int, int, int] | None:
+def parse_range(ref: str) -> tuple[int, int, int, int] | None:
     """``A1:K20`` (or ``A1``) -> (col1, row1, col2, row2)."""
     parts = ref.strip().split(":")
-    cells = [_CELLREF_RE.fullmatch(p.strip()) for p in parts]
+    cells = [CELLREF_RE.fullmatch(p.strip()) for p in parts]
     if not cells or len(cells) > 2 or not all(cells):
         return None
     c1, r1 = _col_index(cells[0].group(1)), int(cells[0].group(2))
@@ -52,7 +52,7 @@ def _parse_range(ref: str) -> tuple[int, int, int, int] | None:
     return min(c1, c2), min(r1, r2), max(c1, c2), max(r1, r2)
 
 
-def _top_children(xml: str, start: int) -> tuple[list[tuple[str, int, int]], int]:
+def top_children(xml: str, start: int) -> tuple[list[tuple[str, int, int]], int]:
     """Top-level elements of ``xml`` from ``start`` (inside a parent) until the parent closes.
 
     Returns ``[(local_name, start, end), ...]`` and the position of the parent's end tag.
@@ -82,7 +82,7 @@ def _top_children(xml: str, start: int) -> tuple[list[tuple[str, int, int]], int
 
 
 @dataclass
-class _Layout:
+class Layout:
     """A worksheet's XML text cut around ``<sheetData>``: ``head`` (up to and including the
     opening tag), ``body`` (the rows) and ``tail`` (from ``</sheetData>`` on, which is
     ``tail_start`` characters long); ``p`` is its namespace prefix with the colon."""
@@ -99,7 +99,7 @@ class _Layout:
         return self.bom + (self.head + body + self.tail).encode("utf-8")
 
 
-def _rich_text(inner: str, p: str) -> str:
+def rich_text(inner: str, p: str) -> str:
     """Plain text of an ``<si>`` / ``<is>`` body: all ``<t>`` runs, phonetic runs skipped.
 
     :param p: the namespace prefix as a regex (``"x:"`` escaped, or ``(?:\\w+:)?``)."""
@@ -112,7 +112,7 @@ def _rich_text(inner: str, p: str) -> str:
 _ROW_NUMBER_RE = re.compile(r"""(?:^|\s)r\s*=\s*["']([0-9]+)["']""")
 
 
-class _RowScanner:
+class RowScanner:
     """Rows of a ``<sheetData>`` body, scanned lazily with regexes."""
 
     def __init__(self, body: str, p: str):
@@ -183,74 +183,74 @@ class _RowScanner:
     def row_cells(self):
         """(row number, [column indices of its cells]) of each row."""
         for _s, _e, _a, content, rn in self._iter():
-            yield rn, [col for _attrs, col in _cells(content, self.p)]
+            yield rn, [col for _attrs, col in cells_in_row(content, self.p)]
 
     def head_cells(self, limit: int):
         """(row number, {col: (type, text)}) for the rows numbered up to ``limit``."""
         for _s, _e, _a, content, rn in self._iter():
             if rn > limit:
                 return
-            yield rn, {col: _cell_text(_attrs(attrs), inner, self.p)
-                       for _cs, _ce, attrs, inner, col in _cell_spans(content, self.p)}
+            yield rn, {col: cell_text_of(_attrs(attrs), inner, self.p)
+                       for _cs, _ce, attrs, inner, col in cell_spans(content, self.p)}
 
 
-def _cell_text(attrs: dict[str, str], inner: str, p: str) -> tuple[str, str]:
+def cell_text_of(attrs: dict[str, str], inner: str, p: str) -> tuple[str, str]:
     """(type, text) of a cell: ``t`` (``"n"`` when absent) and its inline text or ``<v>``."""
     kind = attrs.get("t", "n")
     if kind == "inlineStr":
-        return kind, _rich_text(inner, re.escape(p))
-    v = _value_re(p).search(inner)
+        return kind, rich_text(inner, re.escape(p))
+    v = value_re(p).search(inner)
     return kind, _unescape(v.group(1)) if v else ""
 
 
 @functools.lru_cache(maxsize=8)
-def _value_re(p: str) -> re.Pattern:
+def value_re(p: str) -> re.Pattern:
     return re.compile(r"<%sv(?:\s[^>]*)?>(.*?)</%sv>" % (re.escape(p), re.escape(p)), re.S)
 
 
-def _cell_spans(content: str, p: str):
+def cell_spans(content: str, p: str):
     """(start, end, attribute text, inner XML, column index) of each cell in one row's content;
     a cell without ``r`` stands right of the previous one (as Excel reads it)."""
     col = 0
-    for m in _cell_re(p).finditer(content):
+    for m in cell_re(p).finditer(content):
         r = _CELL_COL_RE.search(" " + m.group(1))
         col = _col_index(r.group(1)) if r else col + 1
         yield m.start(), m.end(), m.group(1), m.group(2) or "", col
 
 
-def _cells(content: str, p: str, with_value: bool = False):
+def cells_in_row(content: str, p: str, with_value: bool = False):
     """(attribute text, column index) of each cell in one row's content; with ``with_value``,
     (attribute text, column index, whether the cell holds a value or a formula)."""
     filled = None
     if with_value:
         filled = re.compile(r"<%s(?:v|f|is)\b[^>]*>\s*[^<\s]|<%st\b[^>]*>\s*[^<\s]" % (re.escape(p), re.escape(p)))
-    for _s, _e, attrs, inner, col in _cell_spans(content, p):
+    for _s, _e, attrs, inner, col in cell_spans(content, p):
         if filled is not None:
             yield attrs, col, bool(filled.search(inner))
         else:
             yield attrs, col
 
 
-def _find_cell(content: str, p: str, col: int, rn: int) -> tuple[int, int, str, str] | None:
+def find_cell(content: str, p: str, col: int, rn: int) -> tuple[int, int, str, str] | None:
     """(start, end, attribute text, inner XML) of the cell in column ``col`` of row ``rn``'s
     content, or None. Excel, WPS and LibreOffice write ``<c r="L5"`` first: found with one
     search; any other spelling is found by walking the row's cells."""
     at = content.find(f'<{p}c r="{_col_letter(col)}{rn}"')
     if at >= 0:
-        m = _cell_re(p).match(content, at)
+        m = cell_re(p).match(content, at)
         if m:
             return m.start(), m.end(), m.group(1), m.group(2) or ""
-    for start, end, attrs, inner, c in _cell_spans(content, p):
+    for start, end, attrs, inner, c in cell_spans(content, p):
         if c == col:
             return start, end, attrs, inner
     return None
 
 
-def _insert_at(content: str, p: str, col: int) -> int | None:
+def cell_insert_at(content: str, p: str, col: int) -> int | None:
     """Where a new cell in column ``col`` goes in a row's content (cells stay in column order);
     None when a cell of the row has no ``r`` (a cell placed before it would move it)."""
     at = len(content)
-    for start, _end, attrs, _inner, c in _cell_spans(content, p):
+    for start, _end, attrs, _inner, c in cell_spans(content, p):
         if _CELL_COL_RE.search(" " + attrs) is None:
             return None
         if c > col and at == len(content):
@@ -258,7 +258,7 @@ def _insert_at(content: str, p: str, col: int) -> int | None:
     return at
 
 
-def _row_style(row_attrs: str) -> str | None:
+def row_style_of(row_attrs: str) -> str | None:
     """The style a row gives its empty cells (``s`` with ``customFormat="1"``)."""
     a = _attrs(row_attrs)
     return a.get("s") if a.get("customFormat", "").lower() in ("1", "true") else None
@@ -267,17 +267,17 @@ def _row_style(row_attrs: str) -> str | None:
 _FIRST_CELL_ROW_RE = re.compile(r"""<(?:[\w.-]+:)?c\b[^>]*?\sr\s*=\s*["']\$?[A-Za-z]{1,3}\$?([0-9]+)""")
 
 
-def _merged_ranges(tail: str, p: str) -> list[tuple[int, int, int, int, str]]:
+def merged_ranges(tail: str, p: str) -> list[tuple[int, int, int, int, str]]:
     """(first col, first row, last col, last row, "合并单元格") of each merged block (1-based)."""
     out = []
     for m in re.finditer(r"<%smergeCell\b(%s)/?>" % (re.escape(p), _ATTRS), tail, re.S):
-        rng = _parse_range(_attrs(m.group(1)).get("ref", ""))
+        rng = parse_range(_attrs(m.group(1)).get("ref", ""))
         if rng:
             out.append((*rng, "合并单元格"))
     return out
 
 
-def _array_ranges(body: str, p: str) -> list[tuple[int, int, int, int, str]]:
+def array_ranges(body: str, p: str) -> list[tuple[int, int, int, int, str]]:
     """The ranges of array formulas (and Excel 365 spills): only their first cell holds the
     formula, the others only its results."""
     if "array" not in body:
@@ -285,14 +285,14 @@ def _array_ranges(body: str, p: str) -> list[tuple[int, int, int, int, str]]:
     out = []
     for m in re.finditer(r"<%sf\b(%s)>" % (re.escape(p), _ATTRS), body, re.S):
         a = _attrs(m.group(1))
-        rng = _parse_range(a.get("ref", "")) if a.get("t") == "array" else None
+        rng = parse_range(a.get("ref", "")) if a.get("t") == "array" else None
         if rng:
             out.append((*rng, "数组公式的范围"))
     return out
 
 
 @functools.lru_cache(maxsize=8)
-def _formula_re(p: str) -> re.Pattern:
+def formula_re(p: str) -> re.Pattern:
     return re.compile(r"<%sf[\s>/]" % re.escape(p))
 
 
@@ -300,12 +300,12 @@ _CELL_COL_RE = re.compile(r"""\sr\s*=\s*["']\$?([A-Za-z]{1,3})""")
 
 
 @functools.lru_cache(maxsize=8)
-def _cell_re(p: str) -> re.Pattern:
+def cell_re(p: str) -> re.Pattern:
     """A cell element (``<c .../>`` or ``<c ...>...</c>``) in namespace prefix ``p``."""
     return re.compile(r"<%sc\b(%s)(?:/>|>(.*?)</%sc>)" % (re.escape(p), _ATTRS, re.escape(p)), re.S)
 
 
-def _col_attr(head: str, p: str, name: str, cast=str) -> dict:
+def col_attr(head: str, p: str, name: str, cast=str) -> dict:
     """Column index -> attribute ``name`` of its ``<cols><col min max ...>`` entry (``cast`` applied)."""
     out: dict = {}
     cols = re.search(r"<%scols\b.*?</%scols>" % (re.escape(p), re.escape(p)), head, re.S)
@@ -322,20 +322,20 @@ def _col_attr(head: str, p: str, name: str, cast=str) -> dict:
     return out
 
 
-def _col_styles(head: str, p: str) -> dict[int, str]:
+def column_styles(head: str, p: str) -> dict[int, str]:
     """Column index -> default style index from ``<cols><col style=...>``."""
-    return _col_attr(head, p, "style")
+    return col_attr(head, p, "style")
 
 
 _ROW_ATTRS_DROPPED = {"r", "spans", "hidden", "outlineLevel", "collapsed"}
 
 
-def _col_widths(head: str, p: str) -> dict[int, float]:
+def col_widths(head: str, p: str) -> dict[int, float]:
     """Column index -> width (characters) from ``<cols><col width=...>``."""
-    return _col_attr(head, p, "width", float)
+    return col_attr(head, p, "width", float)
 
 
-def _template_row_attrs(attrs: str, drop: set[str] = _ROW_ATTRS_DROPPED) -> str:
+def template_row_attrs(attrs: str, drop: set[str] = _ROW_ATTRS_DROPPED) -> str:
     """The attributes of the first old data row worth repeating (height, style), as text; ``drop``
     names the attributes left out."""
     kept = [m.group(0) for m in _ATTR_RE.finditer(attrs) if m.group(1) not in drop]
@@ -350,16 +350,16 @@ _AFTER_HYPERLINKS = {
 }
 
 
-def _ref_last_row(ref: str) -> int | None:
-    rng = _parse_range(ref)
+def ref_last_row(ref: str) -> int | None:
+    rng = parse_range(ref)
     return rng[3] if rng else None
 
 
-def _rewrite_tail(tail: str, start: int, p: str, header_row: int, last_row: int, new_links: list[str]) -> str:
+def rewrite_tail(tail: str, start: int, p: str, header_row: int, last_row: int, new_links: list[str]) -> str:
     """Everything after ``</sheetData>``: merges/hyperlinks in the data area go, new links come in,
     conditional formats, validations and ignored-error marks that start at the first data row grow
     to the last one, and a sheet-level filter on the header row covers the new rows (as a table's)."""
-    children, close = _top_children(tail, start)
+    children, close = top_children(tail, start)
     edits: list[tuple[int, int, str]] = []
     hyper = None
     insert_at = close
@@ -367,7 +367,7 @@ def _rewrite_tail(tail: str, start: int, p: str, header_row: int, last_row: int,
         if local == "mergeCells":
             inner = tail[s:e]
             cells = re.findall(r"<%smergeCell\b%s/?>" % (re.escape(p), _ATTRS), inner, re.S)
-            keep = [c for c in cells if (_ref_last_row(_attrs(c[1:]).get("ref", "")) or 0) <= header_row]
+            keep = [c for c in cells if (ref_last_row(_attrs(c[1:]).get("ref", "")) or 0) <= header_row]
             if len(keep) != len(cells):
                 edits.append((s, e, f'<{p}mergeCells count="{len(keep)}">{"".join(keep)}</{p}mergeCells>'
                               if keep else ""))
@@ -377,14 +377,14 @@ def _rewrite_tail(tail: str, start: int, p: str, header_row: int, last_row: int,
             insert_at = s
         elif local == "autoFilter":
             tag = re.match(r"<[^>]*>", tail[s:e]).group(0)
-            rng = _parse_range(_attrs(tag).get("ref", ""))
+            rng = parse_range(_attrs(tag).get("ref", ""))
             if rng and rng[1] == header_row:
                 ref = f"{_col_letter(rng[0])}{header_row}:{_col_letter(rng[2])}{max(header_row + 1, last_row)}"
                 new_tag = _set_attr(tag, "ref", ref)
                 if new_tag != tag:
                     edits.append((s, s + len(tag), new_tag))
         if local in ("conditionalFormatting", "dataValidations", "ignoredErrors", "extLst"):
-            new = _grow_sqref(tail[s:e], header_row + 1, last_row)
+            new = grow_sqref(tail[s:e], header_row + 1, last_row)
             if new != tail[s:e]:
                 edits.append((s, e, new))
     kept_links: list[str] = []
@@ -392,7 +392,7 @@ def _rewrite_tail(tail: str, start: int, p: str, header_row: int, last_row: int,
         inner = tail[hyper[0]:hyper[1]]
         for m in re.finditer(r"<%shyperlink\b(%s)(?:/>|>.*?</%shyperlink>)" % (re.escape(p), _ATTRS, re.escape(p)),
                              inner, re.S):
-            if (_ref_last_row(_attrs(m.group(1)).get("ref", "")) or 0) <= header_row:
+            if (ref_last_row(_attrs(m.group(1)).get("ref", "")) or 0) <= header_row:
                 kept_links.append(m.group(0))
     all_links = kept_links + new_links
     block = f"<{p}hyperlinks>{''.join(all_links)}</{p}hyperlinks>" if all_links else ""
@@ -406,13 +406,13 @@ def _rewrite_tail(tail: str, start: int, p: str, header_row: int, last_row: int,
     return tail
 
 
-def _grow_sqref(xml: str, first_data_row: int, last_row: int) -> str:
+def grow_sqref(xml: str, first_data_row: int, last_row: int) -> str:
     """Extend ranges of ``sqref`` (attribute or ``<xm:sqref>``) that start at the first data row."""
 
     def grow(refs: str) -> str:
         out = []
         for ref in refs.split():
-            rng = _parse_range(ref)
+            rng = parse_range(ref)
             if rng and rng[1] == first_data_row and rng[3] < last_row:
                 c1, r1, c2, _ = rng
                 ref = f"{_col_letter(c1)}{r1}:{_col_letter(c2)}{last_row}"

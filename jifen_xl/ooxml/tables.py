@@ -11,11 +11,11 @@ from .markup import ATTRS as _ATTRS
 from .markup import Corrupt as _Corrupt
 from .markup import decode as _decode
 from .markup import set_attr as _set_attr
-from .sheetxml import _parse_range
+from .sheetxml import parse_range
 
 
 @dataclass
-class _Table:
+class Table:
     part: str
     name: str
     ref: tuple[int, int, int, int] | None
@@ -23,7 +23,7 @@ class _Table:
     columns: list[str]
 
 
-def _retarget_table(data: bytes, part: str, ref: str) -> bytes:
+def retarget_table(data: bytes, part: str, ref: str) -> bytes:
     text, bom = _decode(data, part)
     m = re.search(r"<(?:\w+:)?table\b%s>" % _ATTRS, text, re.S)
     if m is None:
@@ -34,7 +34,7 @@ def _retarget_table(data: bytes, part: str, ref: str) -> bytes:
     return bom + text.encode("utf-8")
 
 
-def parse_table(text: str, part: str) -> _Table:
+def parse_table(text: str, part: str) -> Table:
     """The table part's name, range, header rows and column names (any legal spelling)."""
     root = next(markup.start_tags(text, "table"), None)
     if root is None:
@@ -42,7 +42,7 @@ def parse_table(text: str, part: str) -> _Table:
     a = markup.local_attrs(root[1])
     cols = [markup.local_attrs(attr_text).get("name", "") for _m, attr_text, _p in markup.start_tags(text, "tableColumn")]
     header_rows = a.get("headerRowCount", "1").strip()
-    return _Table(part, a.get("name", "") or a.get("displayName", ""), _parse_range(a.get("ref", "")),
+    return Table(part, a.get("name", "") or a.get("displayName", ""), parse_range(a.get("ref", "")),
                   int(header_rows) if header_rows.isdigit() else 1, cols)
 
 

@@ -7,7 +7,7 @@ import re
 
 from . import markup
 from .markup import Corrupt
-from .sheetxml import _top_children
+from .sheetxml import top_children
 
 #: What may follow ``<definedNames>`` in a workbook part (CT_Workbook), in order.
 AFTER_DEFINED_NAMES = ("calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
@@ -25,7 +25,7 @@ def request_full_calc(text: str) -> str | None:
         raise Corrupt("工作簿主部件格式错误")
     p = root[1]
     open_end = next(m.end() for m in markup.TAG_RE.finditer(text) if m.group(2) is not None and not m.group(1))
-    children, close = _top_children(text, open_end)
+    children, close = top_children(text, open_end)
     calc = next(((s, e) for local, s, e in children if local == "calcPr"), None)
     if calc is not None:
         tag_end = text.index(">", calc[0]) + 1
