@@ -18,13 +18,17 @@ from pathlib import Path
 from typing import BinaryIO
 
 __all__ = ["BACKUP_DIR_NAME", "TEMP_SUFFIX", "lock_files", "make_backup", "sweep_stale_temps", "write_temp",
-           "replace", "fsync_dir", "write_atomic", "NoTempFile"]
+           "replace", "fsync_dir", "write_atomic", "NoTempFile",
+           "rename_no_clobber"]
 
 #: Folder beside the workbook that receives the backup made before each write.
 BACKUP_DIR_NAME = "备份"
 
 #: Suffix of the toolkit's temporary files (a new package, a backup being copied).
 TEMP_SUFFIX = ".jifen-tmp"
+
+_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it), restored at once
+os.umask(_UMASK)
 
 
 def lock_files(path: Path) -> list[tuple[Path, str]]:
@@ -85,6 +89,8 @@ def write_temp(target: Path, write: Callable[[BinaryIO], None], folder: Path | N
             os.fsync(out.fileno())
         if target.exists():
             shutil.copymode(target, tmp)
+        else:  # mkstemp makes it private (0600); a new file gets the usual permissions
+            os.chmod(tmp, 0o666 & ~_UMASK)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -108,7 +114,7 @@ def write_atomic(target: Path, write: Callable[[BinaryIO], None]) -> None:
         raise
 
 
-def _rename_no_clobber(src: Path, dest: Path) -> bool:
+def rename_no_clobber(src: Path, dest: Path) -> bool:
     """Give ``src`` the name ``dest`` unless a file has it already (then return False)."""
     if os.name == "nt":
         try:
@@ -148,7 +154,7 @@ def make_backup(target: Path, now: dt.datetime) -> Path:
         shutil.copystat(target, tmp)
         stamp = now.strftime("%Y%m%d-%H%M%S")
         n = 1
-        while not _rename_no_clobber(Path(tmp), dest := folder / (
+        while not rename_no_clobber(Path(tmp), dest := folder / (
                 f"{target.stem}-{stamp}{'' if n == 1 else f'-{n}'}{target.suffix}")):
             n += 1
     except BaseException:

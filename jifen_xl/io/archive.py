@@ -13,7 +13,7 @@ other member with a Chinese reason, member by member, without stopping at the fi
   inflated bytes in total than the archive may yield, more members than it may hold, zips
   nested deeper than one level, headers whose sizes disagree;
 * extraction streams through a hard cap on the bytes actually written (the declared size is
-  not trusted), into a temporary name renamed into place only when complete.
+  not trusted), into a temporary file renamed into place only when complete (``safefile``).
 
 Whole-archive problems (not a zip, a damaged or absurd directory) raise
 :class:`~jifen_xl.errors.WorkbookUnreadable`.
@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import WorkbookUnreadable
+from .. import safefile
 from ..ooxml import zip as ooxzip
 from .package import MAX_RATIO, SPREADSHEET_SUFFIXES, os_reason
 
@@ -347,10 +348,11 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPa
     if final.exists() or final.is_symlink():
         return None, f"未解压：目标位置已有同名文件「{final}」，工具不会覆盖它。请换一个空文件夹重试。"
     cap = min(info.file_size, run.limits.member_bytes, run.limits.total_bytes - run.written)
-    temp = final.with_name(f".{final.name}.jifen-part")
     written = 0
-    try:
-        with zf.open(info) as src, open(temp, "xb") as out:
+
+    def stream(out) -> None:
+        nonlocal written
+        with zf.open(info) as src:
             while True:
                 block = src.read(_CHUNK)
                 if not block:
@@ -359,15 +361,18 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPa
                 if written > cap:
                     raise _TooMuch
                 out.write(block)
-        os.replace(temp, final)
+
+    try:  # a temporary file beside it, fsynced, renamed into place only when complete (safefile)
+        temp = safefile.write_temp(final, stream)
+        if not safefile.rename_no_clobber(Path(temp), final):
+            Path(temp).unlink(missing_ok=True)
+            return None, f"未解压：目标位置已有同名文件「{final}」，工具不会覆盖它。请换一个空文件夹重试。"
+        safefile.fsync_dir(final.parent)
     except _TooMuch:
-        temp.unlink(missing_ok=True)
         return None, "实际解压出的数据比声明的多（疑似“压缩炸弹”），已停止解压并删除。请确认文件来源。"
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
-        temp.unlink(missing_ok=True)
         return None, f"已损坏（{_zip_reason(exc)}），未解压。请重新打包后重试。"
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         return None, f"写入「{final}」失败（{os_reason(exc)}），已删除未写完的文件。"
     finally:
         run.written += written

@@ -21,7 +21,7 @@ from .. import errors
 from ..render import display_width
 from ..schema import SheetSpec
 from .added_sheet import AddsSheets
-from .grid import col_index, col_letter, find_sheet, norm_header
+from .grid import HEADER_SCAN_ROWS, col_index, col_letter, find_sheet, norm_header  # one header depth
 from .patching import PatchesCells
 from ..ooxml import markup, opc, workbookxml
 from ..ooxml import tables as ooxtables
@@ -36,8 +36,6 @@ from ..ooxml.sheetxml import (
 #: Excel keeps at most this many hyperlinks on one worksheet.
 MAX_HYPERLINKS = 65530
 
-#: Rows scanned from the top of a sheet when looking for the header row.
-HEADER_SCAN_ROWS = 100
 
 
 # =============================================================================

@@ -13,12 +13,14 @@ workbook through a spreadsheet library. It treats the file as a zip package:
   data rows below the header are replaced (generated with string joins);
 * the owned sheet's Excel table(s) get their ``ref`` / ``<autoFilter ref>``
   updated; ``xl/calcChain.xml`` loses the entries of formula cells that were
-  removed (Excel rebuilds it; a stale entry makes Excel "repair" the file).
+  removed (Excel rebuilds it; a stale entry makes Excel "repair" the file);
+* the workbook part asks for a full recalculation on opening (``calcPr``).
 
-The write is atomic: a timestamped backup goes to ``备份/`` beside the file,
-the new package is written to a temporary file in the same folder, flushed,
-fsynced and moved over the original with ``os.replace``. Any failure leaves
-the original exactly as it was.
+A write is planned first (``writeplan``: the new bytes of every changed part; every refusal
+happens there, before anything is written), then applied (``_rewrite``): a timestamped backup
+goes to ``备份/`` beside the file, the new package is written to a temporary file in the same
+folder, flushed, fsynced, read back when cells of a clerk's sheet were patched, and moved over
+the original with ``os.replace`` (``safefile``). Any failure leaves the original exactly as it was.
 """
 
 from __future__ import annotations
