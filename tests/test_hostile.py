@@ -15,6 +15,7 @@ import os
 import re
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 import threading
@@ -29,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jifen_xl import app
-from jifen_xl.errors import WorkbookUnreadable
+from jifen_xl.errors import WorkbookUnreadable, WriteRefused
 from jifen_xl.io import package
 from jifen_xl.io.package import Package, prolog_verdict, sheet_extent
 
@@ -619,3 +620,48 @@ def test_encrypted_workbook_says_how_to_remove_the_password(tmp_path, name):
     msg = refused(path)
     assert msg == (f"文件「{path.name}」设置了打开密码，工具无法读取。请在 Excel 中打开它，点“文件→信息→保护工作簿→用密码进行加密”，"
                    "清空密码后保存（WPS：“文件→文档加密→密码加密”，清空密码），然后重试。")
+
+
+def _as_zip64(path: Path) -> None:
+    """Rewrite the zip ``path`` as zip64 writers lay it out: every directory record's sizes and
+    offset in a zip64 extra field (0xFFFFFFFF in the record), and a zip64 end record with its
+    locator before the classic one. Same members, same data."""
+    data = path.read_bytes()
+    eocd = data.rindex(b"PK\x05\x06")
+    _sig, _d, _cd, n, _n, cd_size, cd_offset, _c = struct.unpack_from("<4sHHHHIIH", data, eocd)
+    records, pos = [], cd_offset
+    for _ in range(n):
+        head = list(struct.unpack_from("<4sHHHHHHIIIHHHHHII", data, pos))
+        nlen, elen, clen = head[10], head[11], head[12]
+        name = data[pos + 46: pos + 46 + nlen]
+        extra = data[pos + 46 + nlen: pos + 46 + nlen + elen]
+        comment = data[pos + 46 + nlen + elen: pos + 46 + nlen + elen + clen]
+        csize, usize, offset = head[8], head[9], head[16]
+        extra += struct.pack("<HHQQQ", 1, 24, usize, csize, offset)
+        head[8] = head[9] = head[16] = 0xFFFFFFFF
+        head[11] = len(extra)
+        head[2] = 45
+        records.append(struct.pack("<4sHHHHHHIIIHHHHHII", *head) + name + extra + comment)
+        pos += 46 + nlen + elen + clen
+    cd = b"".join(records)
+    record_at = cd_offset + len(cd)
+    zip64_end = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, n, n, len(cd), cd_offset)
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, record_at, 1)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    path.write_bytes(data[:cd_offset] + cd + zip64_end + locator + end)
+
+
+def test_a_zip64_package_is_read_like_the_original(book, tmp_path):
+    """Some writers lay out even small packages as zip64: the package layer reads the sizes and
+    offsets from the zip64 fields, and every guard still applies; the writer refuses to rewrite it."""
+    honest = shutil.copyfile(book, tmp_path / "原样.xlsx")
+    _as_zip64(book)
+    with zipfile.ZipFile(book) as zf, zipfile.ZipFile(honest) as zh:  # an independent reader agrees
+        assert zf.testzip() is None and [i.filename for i in zf.infolist()] == [i.filename for i in zh.infolist()]
+    with Package(book) as pkg, Package(honest) as original:
+        assert pkg.zc.zip64 and not original.zc.zip64 and pkg.sheet_parts() == original.sheet_parts()
+    assert app.check(book, today=TODAY)[1].records() == app.check(honest, today=TODAY)[1].records()
+    before = book.read_bytes()
+    with pytest.raises(WriteRefused, match="ZIP64 格式"):  # the writer never writes zip64
+        app.validate_book(book, today=TODAY)
+    assert book.read_bytes() == before

@@ -317,6 +317,10 @@ def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started
     try:
         with open(target, "rb") as fh:
             zr = _ZipReader(fh, before.st_size)
+            if zr.zip64 and len(zr.entries) <= 0xFFFF and before.st_size <= 0xFFFFFFFF:
+                raise errors.WriteRefused(  # a small package some program laid out as zip64
+                    f"工作簿「{display}」是以 ZIP64 格式保存的，工具无法在保持其余内容不变的前提下写入它，没有写入。"
+                    "请在 Excel 或 WPS 中打开它，点 文件→另存为→Excel 工作簿(*.xlsx)，再对新文件重试。")
             if zr.zip64:
                 raise _Zip64()
             replace = plan(_Package(zr, display))
