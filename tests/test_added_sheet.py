@@ -258,3 +258,57 @@ def test_long_text_in_the_added_findings_sheet_wraps(rich):
     ws = openpyxl.load_workbook(rich)[S.FINDINGS.name]
     for spec_col, letter in zip(S.FINDINGS.columns, "ABCDEFG"):
         assert ws[f"{letter}2"].alignment.wrap_text is (True if spec_col.wraps else None), spec_col.header
+
+
+ARCHIVED = "月度台账（10月公示）"
+
+
+def test_an_archived_copy_is_never_taken_for_the_owned_sheet(tmp_path):
+    """SPEC: an owned sheet is found by its exact name (surrounding spaces aside). A clerk who
+    renamed 月度台账 to 「月度台账（10月公示）」 to keep October's publicised figures keeps them:
+    the reader does not read it as 月度台账, and ``ledger`` adds a new 月度台账 beside it instead
+    of overwriting it."""
+    from jifen_xl import app
+    from jifen_xl.io.xlsx import XlsxFile
+
+    from .conftest import TODAY, build
+
+    book = build(tmp_path / "永宁寺村.xlsx")
+    parts, order = read_zip(book)
+    ledger_part, _ = sheet_parts(parts)[S.LEDGER.name]
+    parts[WB] = parts[WB].replace(f'name="{S.LEDGER.name}"'.encode(), f'name="{ARCHIVED}"'.encode())
+    parts[ledger_part] = parts[ledger_part].replace(  # the figures the clerk archived
+        b"</sheetData>", '<row r="2"><c r="A2" t="inlineStr"><is><t>2026-10</t></is></c>'
+        '<c r="D2"><v>37</v></c></row></sheetData>'.encode())
+    rewrite_zip(book, parts, order)
+    archived = parts[ledger_part]
+
+    reader = XlsxFile(book)
+    assert ARCHIVED in reader.sheet_names and not reader.has_sheet(S.LEDGER)
+
+    result = app.ledger_book(book, today=TODAY)
+    assert result.written.added == (S.LEDGER.name,)
+    after, _ = read_zip(book)
+    found = sheet_parts(after)
+    assert found[ARCHIVED][0] == ledger_part and after[ledger_part] == archived  # byte for byte
+    written = XlsxFile(book).read_table(S.LEDGER)
+    assert written.sheet_name == S.LEDGER.name and len(written.frame) == len(result.ledger) > 0
+    assert openpyxl.load_workbook(book)[ARCHIVED]["D2"].value == 37
+
+
+@pytest.mark.parametrize("name", [f" {S.LEDGER.name}", f"{S.LEDGER.name} "])
+def test_surrounding_spaces_do_not_hide_the_owned_sheet(tmp_path, name):
+    from jifen_xl import app
+    from jifen_xl.io.xlsx import XlsxFile
+
+    from .conftest import TODAY, build
+
+    book = build(tmp_path / "永宁寺村.xlsx")
+    parts, order = read_zip(book)
+    parts[WB] = parts[WB].replace(f'name="{S.LEDGER.name}"'.encode(), f'name="{name}"'.encode())
+    rewrite_zip(book, parts, order)
+    result = app.ledger_book(book, today=TODAY)
+    assert result.written.added == ()
+    book_after = XlsxFile(book)
+    assert book_after.sheet_names.count(name) == 1 and S.LEDGER.name not in book_after.sheet_names
+    assert len(book_after.read_table(S.LEDGER).frame) == len(result.ledger)

@@ -142,7 +142,7 @@ def test_every_hostile_member_is_refused_and_the_good_one_extracted(tmp_path, wo
     assert reason("local_liar.xlsx") == "前后声明的大小不一致（疑似“压缩炸弹”或文件已损坏），已拒绝解压。请确认文件来源。"
     assert reason("enc.xlsx").startswith("设置了解压密码，工具无法解压。")
     assert reason("d64.xlsx").startswith("使用了工具不支持的压缩方式。")
-    assert not list(dest.rglob("*.jifen-part"))
+    assert not list(dest.rglob("*.jifen-part")) and not list(dest.rglob("*.jifen-tmp"))
 
 
 def test_size_total_and_count_limits(tmp_path):

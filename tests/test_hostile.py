@@ -15,6 +15,7 @@ import os
 import re
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 import threading
@@ -29,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jifen_xl import app
-from jifen_xl.errors import WorkbookUnreadable
+from jifen_xl.errors import WorkbookUnreadable, WriteRefused
 from jifen_xl.io import package
 from jifen_xl.io.package import Package, prolog_verdict, sheet_extent
 
@@ -363,6 +364,95 @@ def test_a_far_cell_in_an_ods_gets_the_far_cell_answer(tmp_path):
         "请在 Excel、WPS 或 LibreOffice 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列后保存，再重试。")
 
 
+# Legal XML spellings of the workbook part and its relationships (issue 8): whatever a spreadsheet
+# program accepts is read as the template's own spelling, or refused; the far-cell guard is never
+# skipped (it once was: single quotes in workbook.xml hid the sheet's part and calamine aborted the
+# process allocating 512 GB for one cell in XFD1048576).
+
+FAR_CELL = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+WB, WB_RELS = "xl/workbook.xml", "xl/_rels/workbook.xml.rels"
+
+
+def _single_quotes(d: bytes) -> bytes:
+    return re.sub(rb'(\s[\w:]+)="([^"]*)"', rb"\1='\2'", d)
+
+
+def _spaced(d: bytes) -> bytes:
+    return re.sub(rb'(\s[\w:]+)="', rb"\1 =\n\t'", d).replace(b'" ', b"' ").replace(b'"/>', b"'/>") \
+        .replace(b'">', b"'>").replace(b'"?>', b"'?>")
+
+
+def _prefixed(prefix: bytes, ns: bytes):
+    def edit(d: bytes) -> bytes:
+        d = re.sub(rb"<(/?)(?=[A-Za-z])", rb"<\1" + prefix + b":", d)
+        return d.replace(b' xmlns="' + ns + b'"', b" xmlns:" + prefix + b'="' + ns + b'"')
+    return edit
+
+
+def _charref_names(d: bytes) -> bytes:
+    return d.replace(ENTRIES_SHEET.encode(), "".join(f"&#{ord(c)};" for c in ENTRIES_SHEET).encode())
+
+
+def _other_rel_prefix(d: bytes) -> bytes:
+    return d.replace(b"xmlns:r=", b"xmlns:rel=").replace(b" r:id=", b" rel:id=")
+
+
+RELS_NS = b"http://schemas.openxmlformats.org/package/2006/relationships"
+SPELLINGS = {
+    "workbook-single-quotes": {WB: _single_quotes},
+    "rels-single-quotes": {WB_RELS: _single_quotes},
+    "both-single-quotes": {WB: _single_quotes, WB_RELS: _single_quotes},
+    "workbook-prefixed": {WB: _prefixed(b"x", MAIN_NS)},
+    "rels-prefixed": {WB_RELS: _prefixed(b"p", RELS_NS)},
+    "whitespace-around-equals": {WB: _spaced, WB_RELS: _spaced},
+    "sheet-name-character-references": {WB: _charref_names},
+    "relationship-prefix-not-r": {WB: _other_rel_prefix},
+    "everything-at-once": {WB: lambda d: _spaced(_charref_names(_prefixed(b"x", MAIN_NS)(_other_rel_prefix(d)))),
+                           WB_RELS: lambda d: _single_quotes(_prefixed(b"p", RELS_NS)(d))},
+}
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_far_cell_is_refused_whatever_the_workbook_part_spelling(book, spelling):
+    edits = dict(SPELLINGS[spelling])
+    edits[part_of(book)] = lambda d: d.replace(b"</sheetData>", FAR_CELL)
+    rewrite_members(book, book, edits)
+    assert refused(book, command="validate") == (
+        "文件「永宁寺村.xlsx」的工作表「积分登记」的数据范围延伸到 XFD1048576，远超村级工作簿的规模（可能是远处的单元格里有内容或格式）。"
+        "请在 Excel 中按 Ctrl+End 找到最后一个单元格，删除多余的行和列后保存，再重试。")
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_workbook_part_spelling_reads_as_the_original(book, tmp_path, spelling):
+    honest = shutil.copyfile(book, tmp_path / "原样.xlsx")
+    rewrite_members(book, book, dict(SPELLINGS[spelling]))
+    assert app.check(book, today=TODAY)[1].records() == app.check(honest, today=TODAY)[1].records()
+
+
+def test_far_cell_in_the_part_calamine_reads_when_packaging_rules_name_another(book):
+    """A character reference in a relationship's target: the packaging rules resolve it
+    (``sheet&#54;.xml`` is ``sheet6.xml``), calamine takes it as written. A package holding both
+    parts, the far cell in the one calamine reads, is refused all the same."""
+    part = part_of(book)  # xl/worksheets/sheet6.xml
+    literal = part[:-5] + "&#%d;" % ord(part[-5]) + ".xml"  # xl/worksheets/sheet&#54;.xml, as a name
+    with zipfile.ZipFile(book) as zf:
+        sheet = zf.read(part)
+    rewrite_members(book, book, {WB_RELS: lambda d: d.replace(b'Target="/' + part.encode() + b'"',
+                                                              b'Target="/' + literal.encode() + b'"')},
+                    extra=[member(literal, sheet.replace(b"</sheetData>", FAR_CELL))])
+    with zipfile.ZipFile(book) as zf:
+        assert literal.encode() in zf.read(WB_RELS)
+    assert "XFD1048576" in refused(book)
+
+
+def test_a_sheet_whose_part_cannot_be_found_is_refused_not_read_unguarded(book):
+    """A relationship id written with a character reference (``rId&#54;``): by the packaging
+    rules it is ``rId6``, calamine does not resolve it. Either way the file gets one message."""
+    rewrite_members(book, book, {WB: lambda d: d.replace(b'r:id="rId6"', b'r:id="rId&#54;"'),
+                                 part_of(book): lambda d: d.replace(b"</sheetData>", FAR_CELL)})
+    assert refused(book).startswith("文件「永宁寺村.xlsx」")
+
+
 @pytest.mark.parametrize("xml, bound", [
     (b'<worksheet><cols><col min="1" max="3"/></cols><sheetData><row r="1"><c r="A1"/><c r="C1"/></row>'
      b'<row r="7"><c r="B7"/></row></sheetData><conditionalFormatting sqref="A1"/></worksheet>', (7, 26)),
@@ -530,3 +620,48 @@ def test_encrypted_workbook_says_how_to_remove_the_password(tmp_path, name):
     msg = refused(path)
     assert msg == (f"文件「{path.name}」设置了打开密码，工具无法读取。请在 Excel 中打开它，点“文件→信息→保护工作簿→用密码进行加密”，"
                    "清空密码后保存（WPS：“文件→文档加密→密码加密”，清空密码），然后重试。")
+
+
+def _as_zip64(path: Path) -> None:
+    """Rewrite the zip ``path`` as zip64 writers lay it out: every directory record's sizes and
+    offset in a zip64 extra field (0xFFFFFFFF in the record), and a zip64 end record with its
+    locator before the classic one. Same members, same data."""
+    data = path.read_bytes()
+    eocd = data.rindex(b"PK\x05\x06")
+    _sig, _d, _cd, n, _n, cd_size, cd_offset, _c = struct.unpack_from("<4sHHHHIIH", data, eocd)
+    records, pos = [], cd_offset
+    for _ in range(n):
+        head = list(struct.unpack_from("<4sHHHHHHIIIHHHHHII", data, pos))
+        nlen, elen, clen = head[10], head[11], head[12]
+        name = data[pos + 46: pos + 46 + nlen]
+        extra = data[pos + 46 + nlen: pos + 46 + nlen + elen]
+        comment = data[pos + 46 + nlen + elen: pos + 46 + nlen + elen + clen]
+        csize, usize, offset = head[8], head[9], head[16]
+        extra += struct.pack("<HHQQQ", 1, 24, usize, csize, offset)
+        head[8] = head[9] = head[16] = 0xFFFFFFFF
+        head[11] = len(extra)
+        head[2] = 45
+        records.append(struct.pack("<4sHHHHHHIIIHHHHHII", *head) + name + extra + comment)
+        pos += 46 + nlen + elen + clen
+    cd = b"".join(records)
+    record_at = cd_offset + len(cd)
+    zip64_end = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, n, n, len(cd), cd_offset)
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, record_at, 1)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    path.write_bytes(data[:cd_offset] + cd + zip64_end + locator + end)
+
+
+def test_a_zip64_package_is_read_like_the_original(book, tmp_path):
+    """Some writers lay out even small packages as zip64: the package layer reads the sizes and
+    offsets from the zip64 fields, and every guard still applies; the writer refuses to rewrite it."""
+    honest = shutil.copyfile(book, tmp_path / "原样.xlsx")
+    _as_zip64(book)
+    with zipfile.ZipFile(book) as zf, zipfile.ZipFile(honest) as zh:  # an independent reader agrees
+        assert zf.testzip() is None and [i.filename for i in zf.infolist()] == [i.filename for i in zh.infolist()]
+    with Package(book) as pkg, Package(honest) as original:
+        assert pkg.zc.zip64 and not original.zc.zip64 and pkg.sheet_parts() == original.sheet_parts()
+    assert app.check(book, today=TODAY)[1].records() == app.check(honest, today=TODAY)[1].records()
+    before = book.read_bytes()
+    with pytest.raises(WriteRefused, match="ZIP64 格式"):  # the writer never writes zip64
+        app.validate_book(book, today=TODAY)
+    assert book.read_bytes() == before

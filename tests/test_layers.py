@@ -13,7 +13,7 @@ PKG = Path(__file__).resolve().parents[1] / "jifen_xl"
 
 LEVEL = {
     "errors": 0, "schema": 1, "core": 1, "rules": 1,
-    "validate": 2, "io": 2, "render": 2,
+    "validate": 2, "ooxml": 2, "safefile": 2, "io": 2, "render": 2,
     "app": 3, "demo": 4,
     "cli": 5, "macros": 5, "udfs": 5, "__main__": 6, "__init__": 6,
     "cli_zh": 5,  # click in Chinese, used by cli
@@ -73,3 +73,50 @@ def test_core_is_pure():
 def test_every_module_has_a_known_layer():
     unknown = {layer_of(".".join(p.relative_to(PKG).with_suffix("").parts)) for p in PKG.rglob("*.py")} - set(LEVEL)
     assert unknown == set()
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module -> the jifen_xl modules it imports (at any depth of the file, lazy imports included)."""
+    modules = {".".join(p.relative_to(PKG).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in PKG.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        graph[name] = set()
+        for kind, target in imports(path):
+            if kind != "pkg" or not target:
+                continue
+            target = target.removesuffix(".__init__")
+            while target and target not in modules:  # "from .io import package" names io.package
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                graph[name].add(target)
+    return graph
+
+
+def test_no_import_cycle():
+    """No module imports itself through others (the reader once imported the writer and back)."""
+    graph = _module_graph()
+    cycles, state = [], {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    # a package's __init__ importing its own submodules is not a cycle of concern
+    cycles = [c for c in cycles if not all(m == c[0] or m.startswith(c[0] + ".") for m in c)]
+    assert cycles == []
+
+
+def test_ooxml_knows_nothing_of_the_backend():
+    """The package layer serves the reader, the writer and the archive opener: it never imports them."""
+    bad = [f"{p.relative_to(PKG)} imports {t}" for p in (PKG / "ooxml").rglob("*.py")
+           for kind, t in imports(p) if kind == "pkg" and layer_of(t) in ("io", "app", "cli", "demo", "macros")]
+    assert bad == []

@@ -254,3 +254,37 @@ def test_disk_full(small, tiny_disk, room):
         assert "原文件保持不变" in msg
         [bak] = backups(tiny_disk)
         assert f"写入前的备份在「{bak}」" in msg and bak.read_bytes() == before
+
+
+def test_safefile_writes_all_or_nothing(tmp_path):
+    """One module makes every temporary file (writer, template, archive): a failed write leaves
+    the old file and no temporary file; a new file gets the usual permissions, not mkstemp's 0600."""
+    from jifen_xl import safefile
+
+    target = tmp_path / "村.xlsx"
+    target.write_bytes(b"old")
+
+    def half(out):
+        out.write(b"new, half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        safefile.write_atomic(target, half)
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["村.xlsx"]
+
+    fresh = tmp_path / "新.xlsx"
+    safefile.write_atomic(fresh, lambda out: out.write(b"new"))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert fresh.read_bytes() == b"new" and os.stat(fresh).st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["新.xlsx", "村.xlsx"]
+
+
+def test_new_workbook_is_written_through_safefile(tmp_path):
+    from .conftest import build
+
+    book = build(tmp_path / "永宁寺村.xlsx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [book.name]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert os.stat(book).st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600

@@ -817,3 +817,150 @@ def test_long_findings_get_rows_tall_enough_to_print(village_book, tmp_path):
     assert proc.returncode == 0, proc.stderr
     resaved = openpyxl.load_workbook(out / village_book.name)[schema.FINDINGS.name]
     assert resaved.row_dimensions[3].height == pytest.approx(15 * lines, abs=1)
+
+
+# --- recalculation on opening (SPEC "Meanings": after any write) ----------------------
+
+#: CT_Workbook's children in schema order (ECMA-376 Part 1, 18.2.27).
+WORKBOOK_ORDER = ("fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
+                  "functionGroups", "externalReferences", "definedNames", "calcPr", "oleSize",
+                  "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes", "webPublishing",
+                  "fileRecoveryPr", "webPublishObjects", "extLst")
+WB_PART = "xl/workbook.xml"
+
+
+def workbook_children(wb: bytes) -> list[tuple[str, dict]]:
+    return [(child.tag.rpartition("}")[2], dict(child.attrib)) for child in SafeET.fromstring(wb)]
+
+
+def assert_full_calc_on_load(wb: bytes) -> dict:
+    """The workbook part asks for a full recalculation on opening, in schema order; the calcPr's attributes."""
+    children = workbook_children(wb)
+    names = [n for n, _ in children]
+    assert names == sorted(names, key=WORKBOOK_ORDER.index), names
+    calc = [a for n, a in children if n == "calcPr"]
+    assert len(calc) == 1 and calc[0].get("fullCalcOnLoad") == "1", calc
+    return calc[0]
+
+
+def set_workbook(path: Path, edit) -> bytes:
+    parts, order = read_zip(path)
+    parts[WB_PART] = edit(parts[WB_PART].decode()).encode()
+    rewrite_zip(path, parts, order)
+    return parts[WB_PART]
+
+
+NO_CALC = lambda wb: re.sub(r"<calcPr\b[^>]*/>", "", wb)  # noqa: E731
+
+
+@pytest.mark.parametrize("before, kept", [
+    # no calcPr (LibreOffice writes one, some generators none): added after definedNames
+    (NO_CALC, {}),
+    # LibreOffice's own calcPr: its attributes kept, the request added
+    (lambda wb: re.sub(r"<calcPr\b[^>]*/>", '<calcPr iterateCount="100" refMode="A1" iterate="false" '
+                                            'iterateDelta="0.0001"/>', wb), {"iterateCount": "100", "refMode": "A1"}),
+    # Excel's, with the request turned off, single-quoted
+    (lambda wb: re.sub(r"<calcPr\b[^>]*/>", "<calcPr calcId='191029' fullCalcOnLoad='0'/>", wb),
+     {"calcId": "191029"}),
+    # no calcPr, and elements that must stay after it
+    (lambda wb: NO_CALC(wb).replace("</workbook>", '<fileRecoveryPr repairLoad="1"/><extLst/></workbook>'), {}),
+    # no calcPr and no definedNames
+    (lambda wb: re.sub(r"<definedNames>.*</definedNames>", "", NO_CALC(wb)), {}),
+], ids=["none", "libreoffice", "excel-off", "before-extLst", "no-defined-names"])
+def test_every_write_asks_for_recalculation_on_opening(rich, before, kept):
+    old = set_workbook(rich, before)
+    write_owned(rich, {"ledger": ledger_frame()}, backup=False)
+    new = read_zip(rich)[0][WB_PART]
+    calc = assert_full_calc_on_load(new)
+    assert kept.items() <= calc.items()
+    # nothing else in the workbook part changes
+    undone = re.sub(r"""\s*fullCalcOnLoad\s*=\s*["']1["']|<calcPr fullCalcOnLoad="1"/>""", "", new.decode(), count=1)
+    assert undone == re.sub(r"""\s*fullCalcOnLoad\s*=\s*["']0["']""", "", old.decode())
+
+
+def test_a_patch_alone_asks_for_recalculation_too(rich):
+    from jifen_xl.io.base import ColumnPatch
+
+    set_workbook(rich, NO_CALC)
+    write_owned(rich, patches=[ColumnPatch("entries", "status", {"E0002": "已确认"})], backup=False)
+    assert_full_calc_on_load(read_zip(rich)[0][WB_PART])
+
+
+def test_recalculation_request_in_a_prefixed_workbook_part(rich):
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+    def prefixed(wb: str) -> str:
+        wb = re.sub(r"<(/?)(?=[A-Za-z])", r"<\1x:", NO_CALC(wb))
+        return wb.replace(f'xmlns="{main}"', f'xmlns:x="{main}"')
+
+    set_workbook(rich, prefixed)
+    write_owned(rich, {"ledger": ledger_frame()}, backup=False)
+    new = read_zip(rich)[0][WB_PART]
+    assert_full_calc_on_load(new)
+    assert b'<x:calcPr fullCalcOnLoad="1"/></x:workbook>' in new
+
+
+def _lo_convert_recalculating(src: Path, outdir: Path) -> Path:
+    """``lo.lo_convert`` to xlsx with LibreOffice set to recalculate every formula when it loads an
+    Excel 2007+ file (Tools > Options > Calc > Formula > "Recalculation on file load": Always)."""
+    from .lo import SOFFICE
+
+    profile = Path(tempfile.mkdtemp(prefix="lo-recalc-"))
+    (profile / "user").mkdir()
+    (profile / "user" / "registrymodifications.xcu").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+        'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        '<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">'
+        "<value>0</value></prop></item></oor:items>", encoding="utf-8")
+    try:
+        subprocess.run([SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore", "--calc",
+                        "--convert-to", "xlsx", "--outdir", str(outdir), str(src)],
+                       capture_output=True, timeout=120, check=True)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return outdir / f"{src.stem}.xlsx"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None and shutil.which("libreoffice") is None,
+                    reason="LibreOffice (soffice) not installed")
+def test_clerks_sumifs_over_the_ledger_is_not_left_stale(tmp_path):
+    """A clerk's SUMIFS over 月度台账 in a workbook last saved by LibreOffice: after ``ledger``
+    writes 月度台账, the workbook asks for a full recalculation on opening.
+
+    What each program does with that (investigated with LibreOffice 7.4 headless):
+    * Excel honours ``<calcPr fullCalcOnLoad="1">`` (ECMA-376 18.2.2): every formula is
+      recalculated when the file opens. Asserted here: the attribute, LibreOffice's other calcPr
+      attributes kept, CT_Workbook's element order.
+    * LibreOffice ignores the attribute. It recalculates on load according to the user's setting
+      (Tools > Options > Calc > Formula > Recalculation on file load; "Prompt user" by default,
+      which asks when a window is open and never recalculates headless). With it set to "Always"
+      the clerk's SUMIFS shows the new figures: asserted here, so the written ledger and the
+      clerk's formula agree once recalculated. (Without the setting, LibreOffice headless keeps
+      the cached 0 whatever the file says; the toolkit cannot change that without rewriting the
+      clerk's own formula cells, which it never does.)
+    """
+    from jifen_xl import app
+
+    from .conftest import TODAY, build
+    from .lo import lo_convert
+
+    source = build(tmp_path / "源.xlsx")
+    wb = openpyxl.load_workbook(source)
+    ws = wb.create_sheet("汇总")
+    ws["A1"], ws["B1"] = "1月当月积分合计", '=SUMIFS(月度台账!G:G,月度台账!A:A,"2026-01")'
+    ws["A2"], ws["B2"] = "累计积分合计", "=SUM(月度台账!H:H)"
+    wb.save(tmp_path / "永宁寺村.xlsx")
+    book = lo_convert(tmp_path / "永宁寺村.xlsx", "xlsx", tmp_path / "lo")  # last saved by LibreOffice
+    assert b"LibreOffice" in zipfile.ZipFile(book).read("docProps/app.xml")
+    old_calc = dict(workbook_children(zipfile.ZipFile(book).read(WB_PART)))["calcPr"]
+    assert "fullCalcOnLoad" not in old_calc
+    assert [c.value for c in openpyxl.load_workbook(book, data_only=True)["汇总"]["B"]] == [0, 0]
+
+    result = app.ledger_book(book, today=TODAY)
+    ledger = result.ledger
+    assert_full_calc_on_load(zipfile.ZipFile(book).read(WB_PART)).items() >= old_calc.items()
+
+    opened = _lo_convert_recalculating(book, tmp_path / "opened")
+    figures = [c.value for c in openpyxl.load_workbook(opened, data_only=True)["汇总"]["B"]]
+    expected = [ledger.loc[ledger["month"] == "2026-01", "month_total"].sum(), ledger["cumulative"].sum()]
+    assert expected[0] > 0 and figures == expected

@@ -13,7 +13,7 @@ other member with a Chinese reason, member by member, without stopping at the fi
   inflated bytes in total than the archive may yield, more members than it may hold, zips
   nested deeper than one level, headers whose sizes disagree;
 * extraction streams through a hard cap on the bytes actually written (the declared size is
-  not trusted), into a temporary name renamed into place only when complete.
+  not trusted), into a temporary file renamed into place only when complete (``safefile``).
 
 Whole-archive problems (not a zip, a damaged or absurd directory) raise
 :class:`~jifen_xl.errors.WorkbookUnreadable`.
@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import WorkbookUnreadable
-from .package import MAX_RATIO, SPREADSHEET_SUFFIXES, local_header_verdict, os_reason
+from .. import safefile
+from ..ooxml import zip as ooxzip
+from .package import MAX_RATIO, SPREADSHEET_SUFFIXES, os_reason
 
 __all__ = ["ArchiveMember", "ArchiveLimits", "open_archive", "decode_member_name"]
 
@@ -204,27 +206,9 @@ _ARCHIVE_DAMAGED = "压缩包「{label}」已损坏（目录不完整），可�
 
 
 def _announced_entries(path: Path) -> int | None:
-    """The entry count of the zip's end-of-directory record (zip64 included), read before
-    ``zipfile`` builds one object per entry; None if there is no such record."""
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        tail_len = min(size, 22 + 0xFFFF)
-        fh.seek(size - tail_len)
-        tail = fh.read(tail_len)
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or at + 22 > len(tail):
-            return None
-        count = struct.unpack_from("<H", tail, at + 10)[0]
-        eocd = size - tail_len + at
-        if count == 0xFFFF and eocd >= 20:
-            fh.seek(eocd - 20)
-            locator = fh.read(20)
-            if locator[:4] == b"PK\x06\x07":
-                fh.seek(struct.unpack_from("<Q", locator, 8)[0])
-                record = fh.read(56)
-                if record[:4] == b"PK\x06\x06" and len(record) == 56:
-                    return struct.unpack_from("<Q", record, 32)[0]
-        return count
+    """The entry count of the zip's end-of-directory record (zip64 included), read by the package
+    layer before ``zipfile`` builds one object per entry; None if there is no such record."""
+    return ooxzip.announced_entries(path)
 
 
 # -- members ----------------------------------------------------------------------------
@@ -341,7 +325,8 @@ def _check_declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, run: _Run) -> st
     if run.written + info.file_size > limits.total_bytes:
         return (f"未解压：整个压缩包解压后将超过 {_mb(limits.total_bytes)} 的上限（疑似“压缩炸弹”）。"
                 "请分成几个压缩包后重试。")
-    verdict = local_header_verdict(zf, info)
+    verdict = ooxzip.local_header_verdict(zf.fp, info.header_offset, info.compress_type, info.compress_size,
+                                          info.file_size, info.CRC)
     if verdict == "damaged":
         return "已损坏（找不到文件头），未解压。请重新打包后重试。"
     if verdict == "mismatch":
@@ -363,10 +348,11 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPa
     if final.exists() or final.is_symlink():
         return None, f"未解压：目标位置已有同名文件「{final}」，工具不会覆盖它。请换一个空文件夹重试。"
     cap = min(info.file_size, run.limits.member_bytes, run.limits.total_bytes - run.written)
-    temp = final.with_name(f".{final.name}.jifen-part")
     written = 0
-    try:
-        with zf.open(info) as src, open(temp, "xb") as out:
+
+    def stream(out) -> None:
+        nonlocal written
+        with zf.open(info) as src:
             while True:
                 block = src.read(_CHUNK)
                 if not block:
@@ -375,15 +361,18 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPa
                 if written > cap:
                     raise _TooMuch
                 out.write(block)
-        os.replace(temp, final)
+
+    try:  # a temporary file beside it, fsynced, renamed into place only when complete (safefile)
+        temp = safefile.write_temp(final, stream)
+        if not safefile.rename_no_clobber(Path(temp), final):
+            Path(temp).unlink(missing_ok=True)
+            return None, f"未解压：目标位置已有同名文件「{final}」，工具不会覆盖它。请换一个空文件夹重试。"
+        safefile.fsync_dir(final.parent)
     except _TooMuch:
-        temp.unlink(missing_ok=True)
         return None, "实际解压出的数据比声明的多（疑似“压缩炸弹”），已停止解压并删除。请确认文件来源。"
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
-        temp.unlink(missing_ok=True)
         return None, f"已损坏（{_zip_reason(exc)}），未解压。请重新打包后重试。"
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         return None, f"写入「{final}」失败（{os_reason(exc)}），已删除未写完的文件。"
     finally:
         run.written += written

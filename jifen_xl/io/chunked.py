@@ -29,6 +29,8 @@ from typing import Callable
 
 import python_calamine as pc
 
+from .package import reader_failed
+
 #: Sheets whose XML is smaller than this are read whole (splitting would not pay).
 MIN_SPLIT_BYTES = 8_000_000
 #: At least this much XML per piece.
@@ -236,13 +238,17 @@ def _parse_pieces(xml, ranges, parts, sheet_part, sheet_name, folder, check_exte
             for f in futures:
                 try:
                     book, sheet = f.result()  # _parse closed the book if it failed
-                except Exception:  # calamine refused a piece: read the sheet whole instead
+                except BaseException as exc:  # calamine refused a piece (or panicked): read the sheet whole
+                    if not reader_failed(exc):
+                        raise
                     attempted += 1
                     return None
                 attempted += 1  # from here _grid closes this piece's book, whatever happens
                 try:
                     results.append(_grid(book, sheet))
-                except Exception:
+                except BaseException as exc:
+                    if not reader_failed(exc):
+                        raise
                     return None
             return results
         finally:  # close every piece parsed but not converted (after a refusal or a failure above)

@@ -51,6 +51,22 @@ def col_index(letters: str) -> int:
     return n - 1
 
 
+def find_sheet(spec: S.SheetSpec, names: list[str]) -> str | None:
+    """The sheet of ``names`` that is the declared sheet ``spec``, or None.
+
+    An owned sheet (月度台账 ...) is found by its exact name, surrounding spaces aside: a clerk's
+    「月度台账（10月公示）」 (an archived copy) is the clerk's and never taken for it. A clerk's
+    sheet is also found after folding full-width forms, spaces, ``*`` marks and a trailing （…）
+    (「积分登记（2026）」 is the clerk's 积分登记). The exact name wins over a folded one."""
+    if spec.name in names:
+        return spec.name
+    stripped = [n for n in names if n.strip() == spec.name]
+    if stripped or spec.owned:
+        return stripped[0] if stripped else None
+    wanted = norm_header(spec.name)
+    return next((n for n in names if norm_header(n) == wanted), None)
+
+
 def _fill_merged(body: list[list], merged, start: int, columns: set[int]) -> None:
     """A merged block below the header shows its top-left value in every cell it covers
     (clerks merge 户号 or 日期 over several rows of one household): read it that way."""
@@ -78,7 +94,7 @@ class GridBook:
     format_note: str = ""
 
     def _index_sheets(self) -> None:
-        self._by_norm = {norm_header(n): n for n in self.sheet_names}
+        """(Kept for subclasses that call it after setting ``sheet_names``.)"""
 
     def _rows(self, sheet_name: str) -> tuple[list[list], list]:
         raise NotImplementedError
@@ -88,9 +104,7 @@ class GridBook:
 
     # -- sheets ---------------------------------------------------------------
     def _find_sheet(self, spec: S.SheetSpec) -> str | None:
-        if spec.name in self.sheet_names:
-            return spec.name
-        return self._by_norm.get(norm_header(spec.name))
+        return find_sheet(spec, self.sheet_names)
 
     def has_sheet(self, spec: S.SheetSpec) -> bool:
         return self._find_sheet(spec) is not None

@@ -25,7 +25,7 @@ MAX_SPAN = 1000  # a colspan/rowspan larger than this is treated as 1 (hostile o
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "div", "span", "b", "strong", "title"}
 
 
-class _Table:
+class Table:
     def __init__(self, name: str | None):
         self.name = name
         self.caption: str | None = None
@@ -35,8 +35,8 @@ class _Table:
 class _Parser(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.tables: list[_Table] = []
-        self.stack: list[_Table] = []
+        self.tables: list[Table] = []
+        self.stack: list[Table] = []
         self.cell: list[str] | None = None
         self.span = (1, 1)
         self.in_caption = False
@@ -57,7 +57,7 @@ class _Parser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag == "table":
             self._flush_text()
-            self.stack.append(_Table(self.last_text or None))
+            self.stack.append(Table(self.last_text or None))
         elif not self.stack:
             if tag in _HEADINGS:
                 self._flush_text()
@@ -118,7 +118,7 @@ class _TooBig(Exception):
     pass
 
 
-def _grid(table: _Table) -> tuple[list[list], list]:
+def _grid(table: Table) -> tuple[list[list], list]:
     """Expand colspan/rowspan into a rectangular grid; spans become merged ranges."""
     grid: dict[tuple[int, int], str] = {}
     merged = []
@@ -171,7 +171,7 @@ class HtmlFile(GridBook):
             parser.close()
         except _TooBig:
             raise WorkbookUnreadable(f"文件「{self.label}」是网页格式，表格单元格过多，工具不读取。{SAVE_AS_XLSX}") from None
-        self._tables: dict[str, _Table] = {}
+        self._tables: dict[str, Table] = {}
         for i, table in enumerate(parser.tables, start=1):
             name = table.caption or table.name or f"表{i}"
             while name in self._tables:

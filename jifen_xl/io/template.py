@@ -20,8 +20,6 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import math
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +37,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
-from .. import schema
+from .. import safefile, schema
 from ..core.catalogue import default_catalogue
 from ..errors import WorkbookLocked, WriteFailed, WriteRefused
 from . import look
@@ -649,14 +647,10 @@ def _write_help(ws, settings: dict) -> None:
 
 
 def _save(wb: Workbook, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.xlsx")
+    """Save all or nothing: a temporary file beside ``path``, fsynced, then an atomic replace."""
     try:
-        wb.save(tmp)
-        os.replace(tmp, path)
+        safefile.write_atomic(path, wb.save)
     except PermissionError as exc:
         raise WorkbookLocked(f"无法写入“{path}”：文件可能正被 Excel 或 WPS 打开，请关闭后再试。") from exc
     except OSError as exc:
         raise WriteFailed(f"无法写入“{path}”：{exc.strerror or exc}。请检查文件夹是否存在、是否有写入权限。") from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
