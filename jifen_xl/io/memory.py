@@ -20,7 +20,7 @@ import pandas as pd
 from .. import schema as S
 from .base import CAP_ADD_SHEET, CAP_LINKS, CellRef, ReadStamp, WritePlan, WriteRequest, WriteResult
 from .grid import GridBook, col_letter
-from .writeplan import clerk_column_refusal, owned_writes, patches_by_sheet, rows_of_keys, stale_refusal
+from .contract import clerk_column_refusal, owned_writes, patches_by_sheet, rows_of_keys, stale_refusal
 
 
 def cell_value(value):
