@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
@@ -59,19 +60,132 @@ class ColumnPatch:
     values: Mapping[str, object]
 
 
+#: Optional capabilities a backend declares (``backend.capabilities``); the app asks, never assumes.
+CAP_ADD_SHEET = "add_sheet"  # an owned sheet the workbook lacks is added
+CAP_LINKS = "links"  # a finding links to the cell it is about
+CAP_BACKUP = "backup"  # a copy of the workbook is kept before each write
+CAP_MARK_CELLS = "mark_cells"  # offending cells are highlighted and given a note (live Excel)
+CAP_FILL_TEMPLATE = "fill_template"  # a sheet is filled from a notice template
+CAP_EXPORT_PDF = "export_pdf"  # a sheet is printed to PDF
+
+
+@dataclass(frozen=True)
+class CellRef:
+    """One cell of the workbook: the sheet's name as it is in the workbook, the Excel row and the
+    1-based column. Each backend turns it into what it needs (a hyperlink target, a Range)."""
+
+    sheet: str
+    row: int
+    col: int
+
+    def address(self) -> str:
+        """``'积分登记'!C5``: the internal hyperlink target Excel, WPS and LibreOffice understand."""
+        return "'" + self.sheet.replace("'", "''") + "'!" + _letters(self.col - 1) + str(self.row)
+
+
+def _letters(index: int) -> str:
+    s, index = "", index + 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
+@dataclass(frozen=True)
+class ReadStamp:
+    """What the workbook was when it was read; a write planned from that read is refused once
+    the workbook has changed since (someone saved it in Excel meanwhile).
+
+    :param label: the workbook, for messages.
+    :param token: backend-defined (a file: size, modification time and inode).
+    """
+
+    label: str
+    token: str
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """Everything one write sets, all or nothing.
+
+    :param tables: owned sheet key -> its whole new data (columns = the spec's field names).
+    :param links: owned sheet key -> per data row, the cell the row is about (or None), linked
+        from the row's ``link_field`` cell.
+    :param patches: single cells of ``patched`` columns of clerks' sheets, by row key.
+    :param link_field: the field whose cells carry the links.
+    """
+
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    links: Mapping[str, Sequence[CellRef | None]] = field(default_factory=dict)
+    patches: Sequence[ColumnPatch] = ()
+    link_field: str = "message"
+
+    @property
+    def empty(self) -> bool:
+        return not self.tables and not any(p.values for p in self.patches)
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """A write checked and worked out, not yet applied. Every refusal happens while planning.
+
+    :param label: the workbook.
+    :param stamp: the read the plan was made from.
+    :param request: what is written.
+    :param added: owned sheets the workbook lacks and will have.
+    :param payload: the backend's own worked-out write (opaque to the app).
+    """
+
+    label: str
+    stamp: ReadStamp
+    request: WriteRequest
+    added: tuple[str, ...] = ()
+    payload: object = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did.
+
+    :param label: the workbook written.
+    :param backup: the copy kept before writing, where the backend keeps one.
+    :param added: owned sheets that were added.
+    :param tables: owned sheet keys rewritten.
+    :param patched: cells of clerks' sheets set.
+    :param path: the file written (file backend only).
+    """
+
+    label: str
+    backup: Path | None = None
+    added: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    patched: int = 0
+    path: Path | None = None
+
+
 class WorkbookBackend(Protocol):
-    """What the app needs from a workbook, whoever holds it."""
+    """What the app needs from a workbook, whoever holds it (a file, a live Excel workbook, memory).
+
+    Reading is per declared table, whole; writing is planned (:meth:`plan_write`, which refuses
+    or returns a :class:`WritePlan`) and then applied (:meth:`apply`), refused when the workbook
+    changed since it was read (:meth:`stamp` at opening)."""
 
     label: str
     sheet_names: list[str]
+    capabilities: frozenset[str]
 
     def has_sheet(self, spec: SheetSpec) -> bool: ...
 
     def read_table(self, spec: SheetSpec) -> RawTable: ...
 
-    def check_writable(self) -> None: ...
+    def stamp(self) -> ReadStamp:
+        """The workbook as this backend read it."""
 
-    def write_tables(self, frames: dict[str, pd.DataFrame], links: dict[str, list[str | None]] | None = None,
-                     patches: Sequence[ColumnPatch] = ()):
-        """Write whole owned tables (``frames``) and single cells of declared columns of the
-        clerk's sheets (``patches``), all or nothing."""
+    def check_writable(self) -> None:
+        """Refuse early, before any work, a workbook that could not be written."""
+
+    def plan_write(self, request: WriteRequest) -> WritePlan:
+        """Check and work out a write; raises ``WriteRefused``/``WorkbookLocked``, changes nothing."""
+
+    def apply(self, plan: WritePlan) -> WriteResult:
+        """Carry out a planned write, all or nothing; refused if the workbook changed since read."""
