@@ -62,14 +62,9 @@ def open_backend(path: str | Path, *, pieces: int | None = None) -> WorkbookBack
         ``1`` = never split: one thread, no temporary files, for a batch that runs one process
         per file.
     """
-    from .io.xlsx import XlsxFile, open_workbook
+    from .io.xlsx import open_workbook
 
-    backend = open_workbook(path)
-    if pieces is not None and isinstance(backend, XlsxFile):
-        # XlsxFile reads ``pieces`` sheet by sheet when it reads them, not on opening.
-        # TODO: pass it to open_workbook once io.xlsx.open_workbook takes ``pieces``.
-        backend.pieces = pieces
-    return backend
+    return open_workbook(path, pieces=pieces)
 
 
 @contextmanager

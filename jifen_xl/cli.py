@@ -132,7 +132,7 @@ def _written(result) -> None:
     if result is not None:
         for name in result.added:
             click.echo(f"工作簿原来没有「{name}」工作表，已在最后新增。")
-        click.echo(f"已写入「{result.path.name}」；原文件备份在「{result.backup}」。")
+        click.echo(f"已写入「{result.label}」；原文件备份在「{result.backup}」。")
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出（便于其他程序读取）。")

@@ -147,5 +147,5 @@ def test_a_panic_inside_the_reader_is_a_damaged_file(name, tmp_path):
                               capture_output=True, text=True, timeout=60, check=False)
         out = (proc.stdout + proc.stderr).strip()
         assert proc.returncode == 2, out[-2000:]
-        assert out == f"Error: 文件「{name}」已损坏或格式无法识别，请用 Excel 或 WPS 打开后另存为 .xlsx 再试。", out[-2000:]
+        assert out == f"错误：文件「{name}」已损坏或格式无法识别，请用 Excel 或 WPS 打开后另存为 .xlsx 再试。", out[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing written, no backup

@@ -17,7 +17,7 @@ import pandas as pd
 from .. import schema as S
 from ..core.clean import ROW
 from ..errors import HeaderMissing, SheetMissing
-from .base import RawTable
+from .base import RawTable, ReadStamp, WritePlan, WriteRequest, WriteResult
 
 HEADER_SCAN_ROWS = 30  # a header row is looked for in the first rows only
 
@@ -187,6 +187,13 @@ class GridBook:
         table.problems.extend(self._formula_problems(spec, sheet_name, fields, start))
         return table
 
+    # -- writing: a read-only format unless a subclass says otherwise ----------
+    #: what this backend can do beyond reading (``io.base.CAP_*``)
+    capabilities: frozenset[str] = frozenset()
+
+    def stamp(self) -> ReadStamp:
+        return ReadStamp(self.label, "")
+
     def check_writable(self) -> None:
         """Formats this reader can read but the toolkit does not write into."""
         from ..errors import WriteRefused
@@ -194,5 +201,10 @@ class GridBook:
 
         raise WriteRefused(f"文件「{self.label}」只能读取，工具不能写入这种格式。{SAVE_AS_XLSX}")
 
-    def write_tables(self, frames, links=None, patches=(), **kwargs):
+    def plan_write(self, request: WriteRequest) -> WritePlan:
         self.check_writable()
+        raise AssertionError("check_writable refuses")  # pragma: no cover
+
+    def apply(self, plan: WritePlan) -> WriteResult:
+        self.check_writable()
+        raise AssertionError("check_writable refuses")  # pragma: no cover

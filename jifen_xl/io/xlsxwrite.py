@@ -29,6 +29,7 @@ import datetime as dt
 import os
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +38,9 @@ import pandas as pd
 
 from .. import errors, safefile
 from ..core.clean import ROW, to_code, to_text
-from ..schema import BY_KEY, SheetSpec, is_village_workbook
-from .base import ColumnPatch, RawTable
+from ..schema import SheetSpec, is_village_workbook
+from .base import CellRef, ColumnPatch, RawTable, ReadStamp, WriteRequest, WriteResult
+from .contract import owned_writes, patches_by_sheet, stale_refusal
 from .package import os_reason
 from .xlsxread import XlsxReader
 from .writeplan import (_Corrupt, _Encrypted, _Package, _ZipReader, _Zip64, _key, _write_package,
@@ -69,20 +71,6 @@ _FORMAT_NAMES = {
 
 _SAVE_AS_HINT = ("请在 Excel 或 WPS 中打开它，点 文件→另存为→Excel 工作簿(*.xlsx)"
                  "（工作簿里有宏按钮时选 Excel 启用宏的工作簿(*.xlsm)），再对新文件重试。")
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """What :func:`write_owned` did.
-
-    :param path: the workbook that was written.
-    :param backup: the timestamped copy made before writing, or None.
-    :param added: owned sheets the workbook lacked and now has (their names).
-    """
-
-    path: Path
-    backup: Path | None
-    added: tuple[str, ...] = ()
 
 
 # =============================================================================
@@ -147,12 +135,12 @@ def check_writable(path) -> None:
 # =============================================================================
 
 def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
-                links: dict[str, list[str | None]] | None = None, link_field: str = "message",
+                links: dict[str, list] | None = None, link_field: str = "message",
                 patches: Sequence[ColumnPatch] = (), backup: bool = True,
                 now: dt.datetime | None = None) -> WriteResult:
     """Write the toolkit's sheets into a clerk's workbook, losing nothing else: replace the data
     rows of owned sheets (``frames``) and set single cells of declared columns in the clerk's own
-    sheets (``patches``), all in one atomic write.
+    sheets (``patches``), all in one atomic write (:func:`plan_owned`, then :func:`apply_owned`).
 
     Every part of the package the toolkit does not own (other sheets, macros, buttons,
     images, charts, comments, styles) is copied byte for byte, without recompression; a
@@ -163,8 +151,8 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
         last sheet (with header, table, widths and print setup); a patched sheet must be there.
     :param frames: sheet key (``"ledger"``, ``"stock"``, ``"findings"``) -> DataFrame whose
         columns are the spec's field names. A field missing from the frame leaves its column empty.
-    :param links: sheet key -> one internal hyperlink target per data row (e.g. ``'积分登记'!C5``)
-        or None; placed on the cell of ``link_field``.
+    :param links: sheet key -> one internal hyperlink target per data row (a :class:`CellRef`,
+        or an address such as ``'积分登记'!C5``) or None; placed on the cell of ``link_field``.
     :param link_field: the field whose cells carry the hyperlinks.
     :param patches: new values for columns the schema declares ``patched`` (积分登记.状态), by
         row key; see :class:`ColumnPatch`. Every key must be on exactly one row of the file. The
@@ -180,28 +168,80 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
     :raises errors.WorkbookUnreadable: the file is corrupt.
     :raises errors.WriteFailed: writing failed; the original is unchanged.
     """
+    request = WriteRequest(dict(frames or {}), dict(links or {}), tuple(patches), link_field)
+    return apply_owned(plan_owned(path, request), backup=backup, now=now)
+
+
+def file_stamp(path) -> ReadStamp:
+    """What the file is now (size, modification time, inode): a write planned from an earlier
+    stamp is refused once the file has changed."""
+    return ReadStamp(Path(path).name, _token(os.stat(os.path.realpath(path))))
+
+
+def _token(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """A write into a file, worked out: the new bytes of every part it changes.
+
+    :param path: the workbook.
+    :param stamp: the file as it was when the parts were planned from it.
+    :param replace: part name (lower case) -> its new bytes (None = drop the part).
+    :param added: owned sheets the workbook lacks and will have.
+    :param seen: the patched sheets as the reader saw them (the write is read back against them).
+    :param by_sheet: the patches by sheet.
+    :param tables: the owned sheet keys rewritten.
+    :param patched: how many cells of clerks' sheets are set.
+    :param started: when planning began (stale temporary files older than this are swept).
+    """
+
+    path: Path
+    stamp: ReadStamp
+    replace: dict
+    added: tuple[str, ...]
+    seen: dict
+    by_sheet: dict
+    tables: tuple[str, ...]
+    patched: int
+    started: float
+
+
+def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> FilePlan:
+    """Check the write and work out the new bytes of every part it changes; every refusal
+    happens here and nothing is written.
+
+    :param stamp: the file as the caller read it; planning from a file that has changed since
+        is refused (default: the file as it is now).
+    """
     started = time.time()
     path = Path(path)
     check_writable(path)
-    owned = _owned_plans(frames or {}, links, link_field)
-    by_sheet = _patch_plans(patches)
+    owned = owned_writes(request)
+    by_sheet = patches_by_sheet(request.patches)
+    now_stamp = file_stamp(path)
+    if stamp is not None and stamp.token != now_stamp.token:
+        raise stale_refusal(path.name)
+    tables = tuple(w.spec.key for w in owned)
+    patched = sum(len(p.values) for ps in by_sheet.values() for p in ps)
     if not owned and not by_sheet:
-        return WriteResult(path, None)
-
-    added: list[str] = []
-    before = os.stat(os.path.realpath(path))  # a change from here on is refused (see _rewrite)
+        return FilePlan(path, now_stamp, {}, (), {}, {}, (), 0, started)
     seen = _read_patched(path, by_sheet)
+    added: list[str] = []
 
     def plan(pkg: _Package) -> dict[str, bytes | None]:
-        for spec, _frame, _links in owned:  # a village workbook made before the sheet was declared
-            if pkg.sheet_part(spec) is None and is_village_workbook(pkg.sheet_part):
-                pkg.add_sheet(spec)
-                added.append(spec.name)
+        for write in owned:  # a village workbook made before the sheet was declared
+            if pkg.sheet_part(write.spec) is None and is_village_workbook(pkg.sheet_part):
+                pkg.add_sheet(write.spec)
+                added.append(write.spec.name)
         replace: dict[str, bytes | None] = {}
         cut: dict[str, int] = {}
-        for spec, frame, row_links in owned:
-            part, sheet_id = pkg.require_sheet(spec)
-            plan = pkg.plan_sheet(spec, part, frame, row_links, link_field)
+        for write in owned:
+            part, sheet_id = pkg.require_sheet(write.spec)
+            row_links = None if write.links is None else [
+                t.address() if isinstance(t, CellRef) else t for t in write.links]
+            plan = pkg.plan_sheet(write.spec, part, write.frame, row_links, request.link_field)
             replace[_key(part)] = plan.sheet_xml
             for tpart, data in plan.tables.items():
                 replace[_key(tpart)] = data
@@ -213,56 +253,19 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
         pkg.plan_full_calc_on_load()
         return {**pkg.overlay, **replace}
 
-    verify = (lambda tmp: _verify_patches(tmp, path.name, seen, by_sheet)) if by_sheet else None
-    result = _rewrite(path, plan, backup=backup, now=now, started=started, verify=verify, before=before)
-    return WriteResult(result.path, result.backup, tuple(added))
+    replace = _with_package(path, now_stamp, plan)
+    return FilePlan(path, now_stamp, replace, tuple(added), seen, by_sheet, tables, patched, started)
 
 
-def _owned_plans(frames: dict[str, pd.DataFrame], links, link_field: str
-                 ) -> list[tuple[SheetSpec, pd.DataFrame, list | None]]:
-    """The owned sheets to rewrite, with their frames and links, checked against the schema."""
-    plans: list[tuple[SheetSpec, pd.DataFrame, list | None]] = []
-    for key, frame in frames.items():
-        spec = BY_KEY.get(key)
-        if spec is None:
-            raise errors.WriteRefused(f"没有名为“{key}”的工作表定义，工具没有写入。")
-        if not spec.owned:
-            owned = "、".join(s.name for s in BY_KEY.values() if s.owned)
-            raise errors.WriteRefused(
-                f"工作表「{spec.name}」由村里填写，工具不会整表覆盖它（工具只整表写入：{owned}）。工具没有写入。")
-        unknown = [c for c in frame.columns if c not in spec.fields]
-        if unknown:
-            raise ValueError(f"frame for {key!r} has columns not in the schema: {unknown}")
-        row_links = None
-        if links and key in links and links[key] is not None:
-            row_links = list(links[key])
-            if len(row_links) != len(frame):
-                raise ValueError(f"links[{key!r}] has {len(row_links)} items for {len(frame)} rows")
-            if link_field not in spec.fields:
-                raise ValueError(f"link_field {link_field!r} is not a field of sheet {key!r}")
-        plans.append((spec, frame, row_links))
-    if links:
-        stray = set(links) - set(frames)
-        if stray:
-            raise ValueError(f"links given for sheets that are not written: {sorted(stray)}")
-    return plans
-
-
-def _patch_plans(patches: Sequence[ColumnPatch]) -> dict[SheetSpec, list[ColumnPatch]]:
-    """The patches grouped by sheet, checked against the schema (only declared columns)."""
-    out: dict[SheetSpec, list[ColumnPatch]] = {}
-    for patch in patches:
-        spec = BY_KEY.get(patch.sheet)
-        if spec is None:
-            raise errors.WriteRefused(f"没有名为“{patch.sheet}”的工作表定义，工具没有写入。")
-        if spec.owned or spec.key_field is None or patch.field not in spec.fields \
-                or not spec.column(patch.field).patched:
-            raise ValueError(f"{patch.sheet}.{patch.field} is not a column the schema lets the toolkit patch")
-        if any(p.field == patch.field for p in out.get(spec, [])):
-            raise ValueError(f"two patches for {patch.sheet}.{patch.field}")
-        if patch.values:
-            out.setdefault(spec, []).append(patch)
-    return out
+def apply_owned(plan: FilePlan, *, backup: bool = True, now: dt.datetime | None = None) -> WriteResult:
+    """Carry out a planned write: backup, new package beside the file, read back, atomic
+    replace. Refused, with the original untouched, when the file changed since it was planned."""
+    path = plan.path
+    if not plan.replace:
+        return WriteResult(path.name, None, path=path)
+    verify = (lambda tmp: _verify_patches(tmp, path.name, plan.seen, plan.by_sheet)) if plan.by_sheet else None
+    bak = _rewrite(plan, backup=backup, now=now, verify=verify)
+    return WriteResult(path.name, bak, plan.added, plan.tables, plan.patched, path=path)
 
 
 def _read_patched(path: Path, by_sheet: dict[SheetSpec, list[ColumnPatch]]) -> dict[SheetSpec, RawTable]:
@@ -303,37 +306,25 @@ def _verify_patches(tmp: str, display: str, seen: dict[SheetSpec, RawTable],
                 f"工具没有写入，原文件保持不变。请在 Excel 或 WPS 中打开工作簿、保存一次后重试。")
 
 
-def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started: float,
-             verify=None, before: os.stat_result | None = None) -> WriteResult:
-    """The one way the toolkit changes a workbook: ``plan(package)`` returns the new bytes of the
-    parts it changes (None = drop the part); then the backup, the new package in a temporary
-    file beside the original, ``verify(temporary path)`` when given (it reads the new package
-    back and raises to refuse it), and ``os.replace`` unless the file changed or was opened
-    meanwhile."""
+@contextmanager
+def _opened(path: Path, stamp: ReadStamp):
+    """The workbook's zip package, opened for planning or applying a write; refused when the
+    file is no longer what ``stamp`` says, and every failure worded for the clerk."""
     target = Path(os.path.realpath(path))
     display = path.name
-    safefile.sweep_stale_temps(target, started)
-    before = before or os.stat(target)  # (the caller's, when it read the file first)
     try:
         with open(target, "rb") as fh:
-            zr = _ZipReader(fh, before.st_size)
-            if zr.zip64 and len(zr.entries) <= 0xFFFF and before.st_size <= 0xFFFFFFFF:
+            st = os.fstat(fh.fileno())
+            if _token(st) != stamp.token:
+                raise stale_refusal(display)
+            zr = _ZipReader(fh, st.st_size)
+            if zr.zip64 and len(zr.entries) <= 0xFFFF and st.st_size <= 0xFFFFFFFF:
                 raise errors.WriteRefused(  # a small package some program laid out as zip64
                     f"工作簿「{display}」是以 ZIP64 格式保存的，工具无法在保持其余内容不变的前提下写入它，没有写入。"
                     "请在 Excel 或 WPS 中打开它，点 文件→另存为→Excel 工作簿(*.xlsx)，再对新文件重试。")
             if zr.zip64:
                 raise _Zip64()
-            replace = plan(_Package(zr, display))
-            bak = None
-            if backup:
-                try:
-                    bak = safefile.make_backup(target, now or dt.datetime.now())
-                except OSError as exc:
-                    raise errors.WriteRefused(
-                        f"无法在「{target.parent / BACKUP_DIR_NAME}」中创建备份（{os_reason(exc)}），"
-                        f"为安全起见工具没有写入工作簿「{display}」。"
-                        f"请确认该文件夹可写，且没有名为“{BACKUP_DIR_NAME}”的文件占用这个名字，再重试。") from exc
-            tmp = _write_temp(zr, replace, target, display, bak)
+            yield zr
     except _Zip64 as exc:
         raise errors.WriteRefused(
             f"工作簿「{display}」太大（超过 4GB 或部件超过 65535 个），工具无法写入。"
@@ -351,12 +342,39 @@ def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started
             f"读取工作簿「{display}」时出错（{os_reason(exc)}），工具没有写入任何内容。"
             "请确认文件还在、没有被其他程序占用，再重试。") from exc
 
+
+def _with_package(path: Path, stamp: ReadStamp, plan) -> dict[str, bytes | None]:
+    """``plan(package)``: the new bytes of the parts a write changes (None = drop the part)."""
+    with _opened(path, stamp) as zr:
+        return plan(_Package(zr, path.name))
+
+
+def _rewrite(plan: FilePlan, *, backup: bool, now: dt.datetime | None, verify=None) -> Path | None:
+    """The one way the toolkit changes a workbook: the backup, the planned package in a
+    temporary file beside the original, ``verify(temporary path)`` when given (it reads the new
+    package back and raises to refuse it), and ``os.replace`` unless the file changed or was
+    opened meanwhile. Returns the backup's path."""
+    path = plan.path
+    target = Path(os.path.realpath(path))
+    display = path.name
+    safefile.sweep_stale_temps(target, plan.started)
+    with _opened(path, plan.stamp) as zr:
+        bak = None
+        if backup:
+            try:
+                bak = safefile.make_backup(target, now or dt.datetime.now())
+            except OSError as exc:
+                raise errors.WriteRefused(
+                    f"无法在「{target.parent / BACKUP_DIR_NAME}」中创建备份（{os_reason(exc)}），"
+                    f"为安全起见工具没有写入工作簿「{display}」。"
+                    f"请确认该文件夹可写，且没有名为“{BACKUP_DIR_NAME}”的文件占用这个名字，再重试。") from exc
+        tmp = _write_temp(zr, plan.replace, target, display, bak)
+
     backup_note = f"写入前的备份在「{bak}」。" if bak else ""
     try:
         if verify is not None:
             verify(tmp)
-        after = os.stat(target)
-        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        if _token(os.stat(target)) != plan.stamp.token:
             raise errors.WriteFailed(
                 f"写入期间工作簿「{display}」被其他程序修改了，工具没有覆盖它，原文件保持不变。{backup_note}"
                 "请关闭正在编辑它的程序后重试。")
@@ -378,7 +396,7 @@ def _rewrite(path: Path, plan, *, backup: bool, now: dt.datetime | None, started
         Path(tmp).unlink(missing_ok=True)
         raise
     safefile.fsync_dir(target.parent)
-    return WriteResult(path, bak)
+    return bak
 
 
 def _write_temp(zr: _ZipReader, replace: dict[str, bytes | None], target: Path, display: str,
