@@ -16,9 +16,10 @@ import pandas as pd
 
 from . import schema as S
 from .core.catalogue import takes_entitlement
-from .core.clean import ROW
+from .core.clean import ROW, restore_lost_zeros
+from .core.names import split_names
 from .core.problems import Problem, Report, error, warning
-from .core.village import Village, counted_entries, effective_entries
+from .core.village import Village, counted_entries, effective_entries, unordered_decisions
 
 Msg = Callable[[object], str]
 
@@ -212,6 +213,12 @@ def check_members(v: Village, today: _dt.date) -> list[Problem]:
         out += _flag(m, pd.Series(True, index=m.index), spec, "group", "E-GRP-02",
                      lambda r: f"「{r.name}」同时在积分评议小组和监督管理小组（另见第 {getattr(r, ROW + '_o')} 行）",
                      "评议和监督须由不同的人担任；请从其中一个小组删除此人")
+    hh_ids = v["households"]["hh_id"]
+    restored = restore_lost_zeros(members["hh_id"], hh_ids)
+    out += _flag(members.assign(restored_hh=restored), members["hh_id"].notna() & ~members["hh_id"].isin(hh_ids.dropna()),
+                 spec, "hh_id", "E-GRP-03", lambda r: f"户号「{r.hh_id}」不在「{S.HOUSEHOLDS.name}」中，无法核查评议回避",
+                 lambda r: f"住户名册中的户号是「{r.restored_hh}」：请把该列设为文本格式后按「{r.restored_hh}」输入" if r.restored_hh != r.hh_id
+                 else f"请填写该成员在「{S.HOUSEHOLDS.name}」中的户号；不是本村住户的成员请留空")
     return out
 
 
@@ -295,8 +302,10 @@ def _scorer_problems(v: Village, eff: pd.DataFrame) -> list[Problem]:
     spec = S.ENTRIES
     members = v["members"]
     review = members[members["group"].eq(S.GROUP_REVIEW) & members["name"].notna()]
+    known = set(members["name"].dropna())
+    review_hh = restore_lost_zeros(review["hh_id"], v["households"]["hh_id"])  # 213 typed for 「0213」
     terms: dict[str, list[tuple]] = {}
-    for name, start, end, hh in zip(review["name"], review["term_from"], review["term_to"], review["hh_id"]):
+    for name, start, end, hh in zip(review["name"], review["term_from"], review["term_to"], review_hh):
         terms.setdefault(name, []).append((start, end, hh))
     dates = eff["date"].to_numpy()
     households = eff["hh_id"].to_numpy()
@@ -306,7 +315,7 @@ def _scorer_problems(v: Village, eff: pd.DataFrame) -> list[Problem]:
     dated = eff[["scorers"]][eff["date"].notna()]  # an unreadable date is reported by itself, not as "out of term"
     for combo, positions in dated.groupby("scorers", sort=False).indices.items():
         positions = dated.index.to_numpy()[positions]
-        for order, scorer in enumerate(n for n in str(combo).split(S.NAME_JOINER) if n):
+        for order, scorer in enumerate(split_names(combo, known)):
             spans = terms.get(scorer)
             if spans is None:
                 found += [(int(p), order, scorer, "unknown") for p in positions]
@@ -389,9 +398,14 @@ def check_objections(obj: pd.DataFrame, entries: pd.DataFrame, eff: pd.DataFrame
     no_points = obj["result"].eq(S.OBJ_CORRECT) & obj["corrected_points"].isna()
     out += _flag(obj, no_points, spec, "corrected_points", "E-OBJ-02", "处理结果为“更正”，但没有填写更正后积分",
                  "请填写更正后的积分（扣分填负数）")
-    undated = obj["result"].notna() & obj["resolved_on"].isna()
+    unordered = unordered_decisions(obj)
+    undated = obj["result"].notna() & obj["resolved_on"].isna() & ~obj[ROW].isin(unordered[ROW])
     out += _flag(obj, undated, spec, "resolved_on", "W-OBJ-04", "已有处理结果，但没有处理日期",
                  "请填写处理日期，便于监督管理小组核查")
+    out += _flag(unordered, pd.Series(True, index=unordered.index), spec, "resolved_on", "E-OBJ-06",
+                 lambda r: f"登记「{r.entry_id}」有 {len(r.decision_rows)} 个处理结果（第 "
+                           f"{'、'.join(map(str, r.decision_rows))} 行），本行没有处理日期，无法确定以哪个为准",
+                 "请填写处理日期：同一条登记有多个处理结果时，以处理日期最晚的为准")
     return out
 
 
