@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .clean import ROW
 from .village import Village, counted_entries, effective_entries
 
 FIELDS = S.LEDGER.fields
@@ -30,6 +33,45 @@ def unsettled_months(village: Village) -> list[pd.Period]:
     open_ = eff["date"].notna() & ~eff["withdrawn"] & (
         eff["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC)) | eff["objection_open"])
     return _months(eff.loc[open_, "date"], village.year)
+
+
+@dataclass(frozen=True)
+class OpenMonth:
+    """What keeps one month from being closed.
+
+    :param month: the month.
+    :param pending_rows: Excel rows (积分登记) of its entries still 待公示 or 公示中.
+    :param open_objections: (异议编号, Excel row in 异议处理) of the undecided objections to its entries.
+    """
+
+    month: pd.Period
+    pending_rows: tuple[int, ...]
+    open_objections: tuple[tuple[str | None, int], ...]
+
+
+def open_months(village: Village, through: pd.Period | None = None) -> list[OpenMonth]:
+    """The months up to ``through`` (all, when None) that cannot be closed, with what is open
+    in each (SPEC: a month cannot be closed while an objection to one of its entries is open,
+    nor before its publicity period has ended)."""
+    eff = effective_entries(village)
+    live = eff[eff["date"].notna() & ~eff["withdrawn"]]
+    if village.year is not None:
+        live = live[live["date"].dt.year == village.year]
+    month = live["date"].dt.to_period("M")
+    if through is not None:
+        live, month = live[month <= through], month[month <= through]
+    pending = live["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC))
+    obj = village["objections"]
+    obj = obj[obj["result"].isna() & obj["entry_id"].notna()]
+    obj_month = obj["entry_id"].map(pd.Series(month.to_numpy(), index=live["entry_id"].to_numpy())
+                                    .groupby(level=0).first())
+    out = []
+    for m in sorted(set(month[pending]) | set(obj_month.dropna())):
+        rows = tuple(int(r) for r in live.loc[pending & (month == m), ROW])
+        objections = tuple((i, int(r)) for i, r in zip(obj.loc[obj_month == m, "objection_id"],
+                                                       obj.loc[obj_month == m, ROW]))
+        out.append(OpenMonth(m, rows, objections))
+    return out
 
 
 def _months(dates: pd.Series, year: int | None) -> list[pd.Period]:
