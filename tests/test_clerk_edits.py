@@ -92,7 +92,6 @@ def _add_totals_and_footers(wb) -> None:
     last = ex.max_row
     ex.cell(last + 1, 1, "小计")
     ex.cell(last + 1, _col(S.EXCHANGES, "points"), f"=SUM(F2:F{last})")
-    ex.cell(last + 2, 1, "经手：王文书　负责人：吴支书")  # 经手 is not a label; 负责人 is
     ex.cell(last + 2, 1, "负责人：吴支书")
 
 
@@ -101,6 +100,10 @@ def test_totals_rows_and_footers_are_not_records(book, tmp_path):
     _edit(book, _add_totals_and_footers)
     saved = lo_convert(book, "xlsx", tmp_path / "lo")  # formulas now carry their values
     loaded, report = app.check(saved, TODAY)
+    raw_entries, raw_hh = loaded.raw["entries"].frame, loaded.raw["households"].frame
+    # the rows are there, with the values the formulas compute (6+1... = 68 points, 18 people)
+    assert raw_entries.loc[raw_entries["entry_id"] == "汇总", "points"].tolist() == [68.0]
+    assert raw_hh.loc[raw_hh["head"] == "合　计", "members"].tolist() == [18.0]
     assert report.problems == ()
     assert len(loaded.village["entries"]) == len(V.ENTRIES)
     assert len(loaded.village["households"]) == len(V.HOUSEHOLDS)

@@ -17,7 +17,7 @@ from functools import lru_cache
 GENERAL = "General"
 _COLOURS = {"black", "blue", "cyan", "green", "magenta", "red", "white", "yellow"}
 # Characters Excel shows as themselves without quotes.
-_PLAIN_LITERALS = set("$-+/():!^&'~{}<>= ")
+_PLAIN_LITERALS = set("$-+():!^&'~{}<>= ")  # not "/": a fraction
 
 
 def shown_text(value, fmt: str | None) -> str | None:
@@ -219,7 +219,8 @@ def _text_section(value: str, sections: tuple[str, ...]) -> str | None:
     section = sections[3] if len(sections) == 4 else (
         sections[0] if len(sections) == 1 and "@" in _unquoted(sections[0]) else None)
     if section is None:
-        return value
+        # "@" outside the text section is a format this module does not know how Excel shows
+        return None if any("@" in _unquoted(s) for s in sections) else value
     tokens = _tokens(section)
     if tokens is None or any(k in ("ph", "dot", "comma") for k, _ in tokens):
         return None
