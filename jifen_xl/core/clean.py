@@ -431,7 +431,11 @@ def _drop_non_records(spec: S.SheetSpec, raw: pd.DataFrame, columns: dict, fille
     incomplete = np.zeros(len(filled), dtype=bool)
     for col in spec.columns:
         if col.required:
-            incomplete |= pd.isna(columns[col.field])
+            values = columns[col.field]
+            if values.dtype.kind == "O":  # cleaned text is None or non-empty: truth is presence
+                incomplete |= ~values.astype(bool)
+            else:
+                incomplete |= np.isnat(values) if values.dtype.kind == "M" else np.isnan(values)
     candidates = np.flatnonzero(filled & incomplete)
     if not len(candidates):
         return filled
