@@ -244,8 +244,7 @@ def test_a_withdrawal_reviewed_into_a_correction_leaves_the_correction(book, tmp
         ws.append(["YY-04", "2026-008", "张大山", dt.date(2026, 3, 12), "复核：确有此事但情节较轻", "陈老师",
                    "更正", -1, dt.date(2026, 3, 20), None])
         ent = wb[S.ENTRIES.name]
-        for entry in ("2026-008", "2026-010"):  # the review confirmed it; March's publicity ended
-            ent.cell(_find_row(ent, 1, entry), ENTRY_COLUMNS["状态"], "已确认")
+        ent.cell(_find_row(ent, 1, "2026-008"), ENTRY_COLUMNS["状态"], "已确认")  # the review confirmed it
     _edit(book, edit)
     result = app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY)
     march = result.ledger.set_index(["month", "hh_id"]).loc[("2026-03", "0001")]
@@ -287,24 +286,41 @@ def test_the_later_correction_by_date_stands_whatever_the_row_order(book):
 def test_ledger_month_under_publicity_is_refused_through_the_cli(book):
     def edit(wb):
         ws = wb[S.OBJECTIONS.name]
-        ws.append(["YY-04", "2026-010", "赵小红", dt.date(2026, 3, 30), "表彰名单里没有她", None, None, None, None, None])
+        ws.append(["YY-04", "2026-010", "赵小红", dt.date(2026, 4, 3), "表彰名单里没有她", None, None, None, None, None])
     _edit(book, edit)
     before = book.read_bytes()
-    result = CliRunner().invoke(cli, ["ledger", str(book), "--month", "2026-03"])
+    result = CliRunner().invoke(cli, ["ledger", str(book), "--month", "2026-04"])
     assert result.exit_code == 1
     assert result.output == (
-        "Error: 不能生成 2026-03 的月度台账。2026-03：1 条登记仍处于待公示或公示中（「积分登记」第 11 行），"
+        "Error: 不能生成 2026-04 的月度台账。2026-04：1 条登记仍处于待公示或公示中（「积分登记」第 11 行），"
         "「异议处理」中有未处理的异议 YY-04（第 5 行）。公示期结束、异议处理完、登记状态改为“已确认”之后，"
-        "这个月才能结账，台账按月依次生成；也可以只生成到 2026-02。工作簿未被改动。\n")
+        "这个月才能结账，台账按月依次生成；也可以只生成到 2026-03。工作簿未被改动。\n")
     assert book.read_bytes() == before
-    later = CliRunner().invoke(cli, ["ledger", str(book), "--month", "2026-05", "--dry-run"])
-    assert later.exit_code == 1 and "不能生成 2026-05 的月度台账。2026-03：" in later.output
+    later = CliRunner().invoke(cli, ["ledger", str(book), "--month", "2026-06", "--dry-run"])
+    assert later.exit_code == 1 and "不能生成 2026-06 的月度台账。2026-04：" in later.output
+
+
+def test_an_earlier_open_month_is_named_when_a_later_month_is_asked(book):
+    def edit(wb):
+        ws = wb[S.OBJECTIONS.name]
+        ws.append(["YY-04", "2026-005", "赵小红", dt.date(2026, 2, 16), "那天没去志愿服务", None, None, None, None, None])
+        ent = wb[S.ENTRIES.name]
+        ent.cell(_find_row(ent, 1, "2026-005"), ENTRY_COLUMNS["状态"], "公示中")  # back under publicity
+        ent.cell(_find_row(ent, 1, "2026-010"), ENTRY_COLUMNS["状态"], "已确认")  # April itself is settled
+    _edit(book, edit)
+    result = CliRunner().invoke(cli, ["ledger", str(book), "--month", "2026-04", "--dry-run"])
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Error: 不能生成 2026-04 的月度台账。2026-02：1 条登记仍处于待公示或公示中（「积分登记」第 6 行），"
+        "「异议处理」中有未处理的异议 YY-04（第 5 行）。")
+    assert "也可以只生成到 2026-01。" in result.output
 
 
 def test_ledger_without_month_stops_before_the_first_unsettled_month(book):
-    result = CliRunner().invoke(cli, ["ledger", str(book), "--dry-run", "--json"])
+    result = CliRunner().invoke(cli, ["ledger", str(book), "--dry-run"])
     assert result.exit_code == 0, result.output
+    assert result.output.startswith("2026-04 还有待公示/公示中的登记或未处理的异议，暂不计入台账。\n月度台账：3 个月，5 户。")
     res = app.ledger_book(book, dry_run=True, today=TODAY)
-    assert res.through == "2026-02" and res.unsettled == ["2026-03"]
-    ok = CliRunner().invoke(cli, ["ledger", str(book), "--month", "2026-02", "--dry-run"])
+    assert res.through == "2026-03" and res.unsettled == ["2026-04"]
+    ok = CliRunner().invoke(cli, ["ledger", str(book), "--month", "2026-03", "--dry-run"])
     assert ok.exit_code == 0, ok.output
