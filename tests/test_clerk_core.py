@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jifen_xl import schema as S
-from jifen_xl.core.clean import (FORMATS, ROW, clean_frame, normalize_text, restore_lost_zeros, shown_codes,
+from jifen_xl.core.clean import (FORMATS, ROW, CellFormats, clean_frame, normalize_text, restore_lost_zeros, shown_codes,
                                  to_code, to_date, to_names, to_number, to_text)
 from jifen_xl.core.names import split_names
 from jifen_xl.core.nonrecords import BLANK, FOOTER, NUMBER, OTHER, TOTAL, classify
@@ -83,7 +83,7 @@ def test_clean_frame_uses_a_column_format_per_cell_or_per_column():
                         ROW: [2, 3, 4, 5, 6]}, dtype=object)
     per_cell, _ = clean_frame(S.MEMBERS, raw, formats={"hh_id": ["0000", "@", "General", "0000", "000000"]})
     assert list(per_cell["hh_id"]) == ["0045", "0046", "47", "000048"]
-    raw.attrs[FORMATS] = {"hh_id": "0000"}  # how a reader hands them over, one code for the column
+    raw.attrs[FORMATS] = CellFormats(hh_id="0000")  # how a reader hands them over, one code for the column
     per_column, _ = clean_frame(S.MEMBERS, raw)
     assert list(per_column["hh_id"]) == ["0045", "0046", "0047", "0048"]
     untouched, _ = clean_frame(S.MEMBERS, raw, formats={"hh_id": "yyyy-mm-dd"})  # cannot tell: raw kept
@@ -227,3 +227,16 @@ def test_restore_lost_zeros_leaves_a_clean_column_alone():
     codes = pd.Series(["0213"], dtype=object)
     assert restore_lost_zeros(codes, pd.Series(["0213"])) is codes
     assert np.array_equal(restore_lost_zeros(pd.Series([], dtype=object), pd.Series(["1"])).to_numpy(), [])
+
+
+def test_cell_formats_are_shared_not_copied_with_every_column():
+    raw = pd.DataFrame({"hh_id": [45] * 3, ROW: [2, 3, 4]}, dtype=object)
+    raw.attrs[FORMATS] = CellFormats(hh_id=["0000"] * 3)
+    assert raw["hh_id"].attrs[FORMATS] is raw.attrs[FORMATS]
+
+
+@pytest.mark.parametrize("formats", ["0000", ["0000"] * 4, ["0000", "0000", "@", "0000"]])
+def test_shown_codes_by_column_or_by_cell(formats):
+    out = shown_codes([45, "0046", 47.0, None], formats)
+    assert out[0] == "0045" and out[1] == "0046" and out[3] is None
+    assert out[2] == (47.0 if formats[2] == "@" else "0047")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from jifen_xl import app
 from jifen_xl import schema as S
 from jifen_xl.cli import cli
-from jifen_xl.core.clean import FORMATS, clean_frame
+from jifen_xl.core.clean import FORMATS, CellFormats, clean_frame
 
 from . import village_data as V
 from .conftest import TODAY, build
@@ -227,7 +227,7 @@ def test_code_shown_through_its_number_format_as_the_reader_hands_it_over(book):
     formats = [ws.cell(int(r), column).number_format for r in raw.frame["excel_row"]]
     plain, _ = clean_frame(S.ENTRIES, raw.frame)
     assert list(plain["hh_id"].iloc[:3]) == ["1", "2", "4"]  # what the raw values alone give
-    raw.frame.attrs[FORMATS] = {"hh_id": formats}
+    raw.frame.attrs[FORMATS] = CellFormats(hh_id=formats)
     typed, problems = clean_frame(S.ENTRIES, raw.frame)
     assert problems == []
     assert list(typed["hh_id"].iloc[:3]) == ["0001", "0002", "4"]

@@ -335,42 +335,68 @@ def _convert(col: S.ColumnSpec, values: list) -> tuple[object, list[int]]:
 
 
 #: Where a reader leaves each cell's number format for ``clean_frame``: ``raw.attrs[FORMATS]``
-#: maps a field to its cells' format codes (a sequence aligned with the frame's rows, or one
-#: code for the whole column). Only code columns use it (户号 45 shown through 0000 is 「0045」).
+#: holds a ``CellFormats`` mapping a field to its cells' format codes (a sequence aligned with
+#: the frame's rows, or one code for the whole column). Only code columns use it (户号 45 shown
+#: through 0000 is 「0045」).
 FORMATS = "number_formats"
 _PLAIN_FORMATS = frozenset({None, "", GENERAL, "@"})
 
 
+class CellFormats(dict):
+    """field -> the cells' number format codes, for ``raw.attrs[FORMATS]``.
+
+    Shared, never copied: pandas deep-copies a frame's ``attrs`` into every column or frame taken
+    from it, which for a plain dict of 60,000 codes per column costs ~60 ms per column access.
+    """
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 def shown_codes(values: list, formats) -> list:
     """The cells of a code column as the clerk sees them through their number formats
-    (``numfmt.shown_text``), worked out once per distinct (value, format); a cell whose display
-    cannot be told exactly keeps its raw value.
+    (``numfmt.shown_text``), worked out once per distinct value (or (value, format) pair when
+    the column mixes formats); a cell whose display cannot be told exactly keeps its raw value.
 
     :param values: the raw cell values.
     :param formats: one format code for all cells, or a sequence aligned with ``values``.
     """
     if formats is None:
         return values
-    if isinstance(formats, str):
-        formats = [formats] * len(values)
-    else:
+    single = formats if isinstance(formats, str) else None
+    if single is None:
         formats = list(formats)
         if len(formats) != len(values):
             return values
-    if set(formats) <= _PLAIN_FORMATS:  # General/text: the cleaning shows numbers the same way
-        return values
+        distinct = set(formats)
+        if distinct <= _PLAIN_FORMATS:  # General/text: the cleaning shows numbers the same way
+            return values
+        if len(distinct) == 1:
+            single = distinct.pop()
+    if single is not None:
+        if single in _PLAIN_FORMATS:
+            return values
+        if set(map(type, values)) <= {str, type(None)} and "@" not in single and ";" not in single:
+            return values  # only text, and no text section: shown as typed
+        return _map_unique(lambda v: _shown_or_raw(v, single), values)
     mapping: dict = {}
     out = list(values)
     for i, (v, f) in enumerate(zip(values, formats)):
-        if f in _PLAIN_FORMATS or v is None or v.__class__ is bool:
+        if f in _PLAIN_FORMATS or v is None:
             continue
         key = (v.__class__, v, f)
         shown = mapping.get(key, mapping)
         if shown is mapping:
-            shown = mapping[key] = shown_text(v, f) if isinstance(v, (str, int, float)) else None
-        if shown is not None:
-            out[i] = shown
+            shown = mapping[key] = _shown_or_raw(v, f)
+        out[i] = shown
     return out
+
+
+def _shown_or_raw(v, fmt: str):
+    if v is None or v.__class__ is bool or not isinstance(v, (str, int, float)):
+        return v
+    shown = shown_text(v, fmt)
+    return v if shown is None else shown
 
 
 def clean_frame(spec: S.SheetSpec, raw: pd.DataFrame, rule_prefix: str = "E-FMT", *,
