@@ -29,10 +29,7 @@ def month_label(period: pd.Period) -> str:
 
 def unsettled_months(village: Village) -> list[pd.Period]:
     """Months of the year holding an entry still 待公示/公示中 or under an open objection."""
-    eff = effective_entries(village)
-    open_ = eff["date"].notna() & ~eff["withdrawn"] & (
-        eff["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC)) | eff["objection_open"])
-    return _months(eff.loc[open_, "date"], village.year)
+    return [m.month for m in open_months(village)]
 
 
 @dataclass(frozen=True)
