@@ -240,3 +240,12 @@ def test_shown_codes_by_column_or_by_cell(formats):
     out = shown_codes([45, "0046", 47.0, None], formats)
     assert out[0] == "0045" and out[1] == "0046" and out[3] is None
     assert out[2] == (47.0 if formats[2] == "@" else "0047")
+
+
+def test_settings_items_and_values_with_invisible_characters():
+    from jifen_xl.core.clean import clean_settings
+
+    raw = pd.DataFrame({"item": ["\ufeff年度", "村\u200b", "公示天数"], "value": ["2026\u200b", "永宁寺村\u00ad", "７天"],
+                        ROW: [2, 3, 4]}, dtype=object)
+    values, rows, problems = clean_settings(raw)
+    assert (values["year"], values["village"], values["publicity_days"], problems) == (2026, "永宁寺村", 7, [])

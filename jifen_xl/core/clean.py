@@ -480,7 +480,7 @@ def clean_settings(raw: pd.DataFrame) -> tuple[dict[str, object], dict[str, int]
     """
 
     def norm(v) -> str:
-        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", v)) if isinstance(v, str) else ""
+        return re.sub(r"\s+", "", normalize_text(v)) if isinstance(v, str) else ""
 
     by_item: dict[str, tuple[object, int]] = {}
     if len(raw) and "item" in raw.columns:
