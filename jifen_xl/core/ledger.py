@@ -51,23 +51,30 @@ def open_months(village: Village, through: pd.Period | None = None) -> list[Open
     in each (SPEC: a month cannot be closed while an objection to one of its entries is open,
     nor before its publicity period has ended)."""
     eff = effective_entries(village)
-    live = eff[eff["date"].notna() & ~eff["withdrawn"]]
+    live = eff["date"].notna().to_numpy() & ~eff["withdrawn"].to_numpy()
+    months = eff["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
     if village.year is not None:
-        live = live[live["date"].dt.year == village.year]
-    month = live["date"].dt.to_period("M")
+        live &= months.astype("datetime64[Y]") == np.datetime64(str(village.year), "Y")
     if through is not None:
-        live, month = live[month <= through], month[month <= through]
-    pending = live["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC))
+        live &= months <= np.datetime64(month_label(through), "M")
+    pending = live & eff["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC)).to_numpy()
     obj = village["objections"]
     obj = obj[obj["result"].isna() & obj["entry_id"].notna()]
-    obj_month = obj["entry_id"].map(pd.Series(month.to_numpy(), index=live["entry_id"].to_numpy())
-                                    .groupby(level=0).first())
+    # The month of each open objection's entry: look up the few objected ids among the entries.
+    month_of: dict = {}
+    if len(obj):
+        ids = eff["entry_id"]
+        objected = np.flatnonzero(live & ids.isin(obj["entry_id"].unique()).to_numpy())
+        month_of = dict(zip(ids.to_numpy()[objected], months[objected]))
+    known = obj["entry_id"].isin(month_of.keys()).to_numpy()
+    obj_months = np.array([month_of[e] for e in obj["entry_id"].to_numpy()[known]], dtype="datetime64[M]")
+    obj_ids, obj_rows = obj["objection_id"].to_numpy()[known], obj[ROW].to_numpy()[known]
+    rows = eff[ROW].to_numpy()
     out = []
-    for m in sorted(set(month[pending]) | set(obj_month.dropna())):
-        rows = tuple(int(r) for r in live.loc[pending & (month == m), ROW])
-        objections = tuple((i, int(r)) for i, r in zip(obj.loc[obj_month == m, "objection_id"],
-                                                       obj.loc[obj_month == m, ROW]))
-        out.append(OpenMonth(m, rows, objections))
+    for m in np.unique(np.concatenate([months[pending], obj_months])):
+        here = obj_months == m
+        out.append(OpenMonth(pd.Period(m, "M"), tuple(int(r) for r in rows[pending & (months == m)]),
+                             tuple((i, int(r)) for i, r in zip(obj_ids[here], obj_rows[here]))))
     return out
 
 
