@@ -249,3 +249,20 @@ def test_settings_items_and_values_with_invisible_characters():
                         ROW: [2, 3, 4]}, dtype=object)
     values, rows, problems = clean_settings(raw)
     assert (values["year"], values["village"], values["publicity_days"], problems) == (2026, "永宁寺村", 7, [])
+
+
+def test_open_months_list_every_open_objection_and_skip_withdrawn_entries(tables):
+    from jifen_xl.core.ledger import open_months, unsettled_months
+
+    from . import village_data as V
+    from .conftest import village_from_tables
+
+    more = [("YY-04", "2026-010", "赵小红", D(2026, 4, 3), "一", None, None, None, None, None),
+            ("YY-05", "2026-010", "周明", D(2026, 4, 4), "二", None, None, None, None, None),
+            ("YY-06", "2026-008", "周明", D(2026, 3, 10), "已撤销的登记", None, None, None, None, None)]
+    village = village_from_tables(dict(tables, objections=V.frame("objections", V.OBJECTIONS + more)))
+    (april,) = open_months(village)
+    assert (str(april.month), april.pending_rows, april.open_objections) == (
+        "2026-04", (11,), (("YY-04", 5), ("YY-05", 6)))
+    assert open_months(village, pd.Period("2026-03", "M")) == []
+    assert [str(m) for m in unsettled_months(village)] == ["2026-04"]
