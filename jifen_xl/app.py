@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import schema as S
-from .core.clean import clean_frame, clean_settings
-from .core.ledger import compute_ledger, month_label, unsettled_months
+from .core.clean import ROW, clean_frame, clean_settings
+from .core.ledger import OpenMonth, compute_ledger, month_label, open_months, unsettled_months
 from .core.problems import Problem, Report
 from .core.village import Village
 from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookLocked, WorkbookUnreadable
@@ -115,11 +115,27 @@ def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
         table = raw[spec.key]
         typed, found = clean_frame(spec, table.frame)
         tables[spec.key] = typed
-        problems += table.problems + found
+        problems += _on_records(table, typed) + found
     settings, settings_rows, found = clean_settings(raw["settings"].frame)
     problems += found
     header_rows = {key: table.header_row for key, table in raw.items()}
     return Loaded(backend, Village(settings, tables, header_rows, settings_rows), raw, problems)
+
+
+def _on_records(table: RawTable, typed: pd.DataFrame) -> list[Problem]:
+    """The reader's problems (formulas without results ...) less those on rows the cleaning found
+    not to be records (a 合计 row whose SUM was never calculated is not a half-filled entry); a
+    row that reads wholly blank keeps its problem (its formula is all the clerk typed)."""
+    if not table.problems:
+        return []
+    raw, kept = table.frame, set(typed[ROW].tolist())
+    gone = {p.row for p in table.problems if p.row is not None and p.row not in kept}
+    if not gone:
+        return list(table.problems)
+    rows = raw[raw[ROW].isin(gone)]
+    cells = rows.drop(columns=ROW).to_numpy(dtype=object)
+    written = {int(r) for r, row in zip(rows[ROW], cells) if any(v not in (None, "") for v in row)}
+    return [p for p in table.problems if p.row not in written]
 
 
 def finding_links(report: Report, loaded: Loaded) -> list[str | None]:
@@ -266,14 +282,20 @@ def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = F
                 today: _dt.date | None = None) -> LedgerResult:
     """Compute 月度台账 from confirmed entries; refuse while the workbook has errors.
 
-    :param month: last month to compute (``YYYY-MM``); default the last month with activity.
+    :param month: last month to compute (``YYYY-MM``); default the last month that can be closed.
     :param dry_run: compute only, write nothing.
     :raises ValidationFailed: the workbook has 错误 (the report is attached).
+    :raises JifenError: ``month``, or a month before it, cannot be closed yet (entries under
+        publicity, open objections): such a month is never written.
     """
     loaded, report = check(path, today, for_writing=not dry_run)
     if not report.valid:
         raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能生成月度台账。请先按上面列出的问题改正后重试。")
     through = parse_month(month, loaded.village.year)
+    if through is not None:
+        blocked = open_months(loaded.village, through)
+        if blocked:
+            raise JifenError(_not_closable(through, blocked))
     ledger = compute_ledger(loaded.village, through)
     written = None
     if not dry_run:
@@ -282,6 +304,30 @@ def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = F
         month_label(through) if through is not None else None)
     pending = [month_label(m) for m in unsettled_months(loaded.village)]
     return LedgerResult(ledger, report, label, written, pending)
+
+
+def _rows(rows, limit: int = 5) -> str:
+    shown = "、".join(str(r) for r in rows[:limit])
+    return f"第 {shown} 行" + (f"等 {len(rows)} 行" if len(rows) > limit else "")
+
+
+def _not_closable(through: pd.Period, blocked: list[OpenMonth]) -> str:
+    """Why months up to ``through`` cannot be closed, naming what is open, in Chinese."""
+    parts = []
+    for b in blocked:
+        what = []
+        if b.pending_rows:
+            what.append(f"{len(b.pending_rows)} 条登记仍处于待公示或公示中（「{S.ENTRIES.name}」{_rows(b.pending_rows)}）")
+        if b.open_objections:
+            ids = "、".join(f"{i or '（无编号）'}（第 {r} 行）" for i, r in b.open_objections[:5])
+            more = f"等 {len(b.open_objections)} 条" if len(b.open_objections) > 5 else ""
+            what.append(f"「{S.OBJECTIONS.name}」中有未处理的异议 {ids}{more}")
+        parts.append(f"{month_label(b.month)}：" + "，".join(what))
+    first = blocked[0].month
+    earlier = f"；也可以只生成到 {month_label(first - 1)}" if first.month > 1 else ""
+    return (f"不能生成 {month_label(through)} 的月度台账。" + "；".join(parts) + "。"
+            f"公示期结束、异议处理完、登记状态改为“{S.ENTRY_CONFIRMED}”之后，这个月才能结账，台账按月依次生成{earlier}。"
+            "工作簿未被改动。")
 
 
 def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Path:

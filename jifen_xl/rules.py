@@ -63,7 +63,7 @@ FIELD_LABELS: dict[str, str] = {
     "count": "人数", "day": "日期", "other": "另一行的行号", "total": "累计分", "cap": "上限",
     "balance": "兑换后可用积分", "word": "涉及的词", "registered": "住户名册中的户主",
     "hh_status": "住户状态", "catalogue_name": "积分指标中的名称", "computed": "数量×分值",
-    "item_value": "分值", "count_qty": "数量",
+    "item_value": "分值", "count_qty": "数量", "rows": "行号", "decisions": "处理结果个数",
 }
 
 _FORMATTER = string.Formatter()
@@ -544,6 +544,10 @@ RULES = Catalogue([
           "异议编号重复", check=KEY),
     _rule("W-OBJ-04", (OBJ, "resolved_on"), "已有{header:objections.result}，但没有{header}",
           "请填写{header}，便于监督管理小组核查", "异议已有处理结果，但没有处理日期"),
+    _rule("E-OBJ-06", (OBJ, "resolved_on"),
+          "登记「{entry_id}」有 {decisions} 个处理结果（第 {rows} 行），本行没有{header}，无法确定以哪个为准",
+          "请填写{header}：同一条登记有多个处理结果时，以{header}最晚的为准",
+          "同一条登记有几个处理结果，其中有的没有处理日期，无法排出先后"),
     _rule("E-OBJ-05", (OBJ, "corrected_points"),
           "{header} {corrected_points} 与被更正登记的{header:indicators.kind}正负不符",
           "{deduct}更正后填负数或 0，加分项目填正数或 0", "更正后积分与被更正登记的加分/扣分方向相反"),

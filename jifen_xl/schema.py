@@ -20,7 +20,7 @@ INT = "int"  # whole number
 NUMBER = "number"  # decimal number
 DATE = "date"  # calendar date (serial, date cell or typed text)
 MONTH = "month"  # "YYYY-MM" (written by the toolkit)
-NAMES = "names"  # several person names joined by 、
+NAMES = "names"  # several person names joined by 、 (every NAMES column holds person names)
 
 # --- dropdown lists (SPEC) ----------------------------------------------------
 HUKOU_TYPES = ("本村户籍", "非本村户籍常住")
@@ -78,6 +78,8 @@ class ColumnSpec:
         (积分登记.状态 when a month is published or closed); every other cell of a clerk's
         sheet is only read.
     :param bounds: the numbers allowed (``INT``/``NUMBER`` columns), checked by validation.
+    :param person: the column holds a person's name (or, for ``NAMES``, several): whitespace
+        inside a name is not part of it (「王　军」 is 王军, SPEC "Meanings").
     """
 
     header: str
@@ -91,6 +93,7 @@ class ColumnSpec:
     hint: str = ""
     patched: bool = False
     bounds: Bounds | None = None
+    person: bool = False
 
     @property
     def wraps(self) -> bool:
@@ -176,7 +179,7 @@ HOUSEHOLDS = SheetSpec(
     purpose="每户一行。非本村户籍常住村民同样登记，享受同等积分激励。",
     columns=(
         C("户号", "hh_id", CODE, True, width=10, number_format="@", hint="每户唯一编号"),
-        C("户主姓名", "head", TEXT, True, width=10),
+        C("户主姓名", "head", TEXT, True, width=10, person=True),
         C("户籍类型", "hukou", TEXT, True, choices=HUKOU_TYPES, width=16),
         C("村民小组", "group", TEXT, width=10),
         C("家庭人口", "members", INT, width=9, number_format="0", bounds=Bounds(low=1)),
@@ -221,7 +224,7 @@ MEMBERS = SheetSpec(
     table="tblMembers",
     purpose="积分评议小组、监督管理小组各 3—5 人；同一人不能同时在两个小组。",
     columns=(
-        C("姓名", "name", TEXT, True, width=10),
+        C("姓名", "name", TEXT, True, width=10, person=True),
         C("户号", "hh_id", CODE, lookup=("households", "hh_id"), width=10, number_format="@"),
         C("小组", "group", TEXT, True, choices=GROUPS, width=14),
         C("职务", "role", TEXT, width=10),
@@ -240,13 +243,13 @@ ENTRIES = SheetSpec(
         C("登记编号", "entry_id", CODE, True, width=12, number_format="@"),
         C("日期", "date", DATE, True, width=11, number_format="yyyy-mm-dd"),
         C("户号", "hh_id", CODE, True, lookup=("households", "hh_id"), width=8, number_format="@"),
-        C("户主姓名", "head", TEXT, width=10),
+        C("户主姓名", "head", TEXT, width=10, person=True),
         C("指标编码", "code", CODE, True, lookup=("indicators", "code"), width=10, number_format="@"),
         C("指标名称", "item_name", TEXT, width=24),
         C("数量", "qty", NUMBER, width=6, number_format="0", hint="留空按 1 计", bounds=POSITIVE_WHOLE),
         C("积分", "points", NUMBER, width=7, number_format="0.##"),
         C("来源", "source", TEXT, True, choices=SOURCES, width=10),
-        C("评议人", "scorers", NAMES, True, width=16, hint="多人用顿号“、”分隔"),
+        C("评议人", "scorers", NAMES, True, width=16, hint="多人用顿号“、”分隔", person=True),
         C("证明材料", "evidence", TEXT, width=16),
         C("状态", "status", TEXT, True, choices=ENTRY_STATUS, width=8, patched=True),
         C("备注", "note", TEXT, width=20),
@@ -262,10 +265,10 @@ OBJECTIONS = SheetSpec(
     columns=(
         C("异议编号", "objection_id", CODE, True, width=10, number_format="@"),
         C("登记编号", "entry_id", CODE, True, lookup=("entries", "entry_id"), width=12, number_format="@"),
-        C("提出人", "raised_by", TEXT, True, width=10),
+        C("提出人", "raised_by", TEXT, True, width=10, person=True),
         C("提出日期", "raised_on", DATE, True, width=11, number_format="yyyy-mm-dd"),
         C("异议内容", "content", TEXT, width=30),
-        C("核实人", "checked_by", NAMES, width=12),
+        C("核实人", "checked_by", NAMES, width=12, person=True),
         C("处理结果", "result", TEXT, choices=OBJECTION_RESULTS, width=9, hint="留空 = 待处理"),
         C("更正后积分", "corrected_points", NUMBER, width=11, number_format="0.##"),
         C("处理日期", "resolved_on", DATE, width=11, number_format="yyyy-mm-dd"),
@@ -327,7 +330,7 @@ RECEIPTS = SheetSpec(
         C("商品编码", "goods_id", CODE, True, lookup=("goods", "goods_id"), width=10, number_format="@"),
         C("数量", "qty", NUMBER, True, width=6, number_format="0", bounds=POSITIVE_WHOLE),
         C("折合金额", "amount", NUMBER, width=9, number_format="0.00", bounds=NOT_NEGATIVE),
-        C("经办人", "handler", TEXT, width=8),
+        C("经办人", "handler", TEXT, width=8, person=True),
         C("备注", "note", TEXT, width=20),
     ),
 )
@@ -345,7 +348,7 @@ EXCHANGES = SheetSpec(
         C("商品编码", "goods_id", CODE, True, lookup=("goods", "goods_id"), width=10, number_format="@"),
         C("数量", "qty", NUMBER, True, width=6, number_format="0", bounds=POSITIVE_WHOLE),
         C("消耗积分", "points", NUMBER, True, width=9, number_format="0.##", bounds=POSITIVE),
-        C("经办人", "handler", TEXT, width=8),
+        C("经办人", "handler", TEXT, width=8, person=True),
         C("备注", "note", TEXT, width=20),
     ),
 )

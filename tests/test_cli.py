@@ -101,11 +101,11 @@ def test_ledger_json_for_one_month(village_book):
 def test_ledger_writes_the_sheet(village_book):
     result = run("ledger", village_book)
     assert result.exit_code == 0, result.output
-    assert "2026-03 还有待公示/公示中的登记或未处理的异议，暂不计入台账。\n月度台账：2 个月，5 户。2026-02 排名前 10：" in result.output
+    assert "2026-04 还有待公示/公示中的登记或未处理的异议，暂不计入台账。\n月度台账：3 个月，5 户。2026-03 排名前 10：" in result.output
     rows = sheet_rows(village_book, "月度台账")
     assert rows[0] == S.LEDGER.headers
     body = [r for r in rows[1:] if any(v != "" for v in r)]
-    assert len(body) == 10
+    assert len(body) == 15
     assert body[0] == ["2026-01", "0001", "张大山", 6.0, 0.0, 0.0, 6.0, 106.0, 20.0, 66.0, 1.0]
 
 

@@ -34,12 +34,12 @@ def test_core_ledger_matches_hand_worked_figures(tables):
 
 
 def test_default_stops_before_a_month_still_under_publicity(tables):
-    # 2026-010 (March) is still 公示中: March cannot be closed, so the default ledger ends in February
+    # 2026-010 (April) is still 公示中: April cannot be closed, so the default ledger ends in March
     ledger = compute_ledger(village_from_tables(tables))
-    assert sorted(ledger["month"].unique()) == ["2026-01", "2026-02"]
+    assert sorted(ledger["month"].unique()) == ["2026-01", "2026-02", "2026-03"]
     settled = dict(tables, entries=tables["entries"].assign(
         status=tables["entries"]["status"].replace({"公示中": "已确认"})))
-    assert compute_ledger(village_from_tables(settled))["month"].max() == "2026-03"
+    assert compute_ledger(village_from_tables(settled))["month"].max() == "2026-04"
 
 
 def test_ledger_through_a_month_stops_there(tables):
@@ -69,8 +69,8 @@ def test_pending_entries_do_not_count_until_confirmed(tables):
     entries = tables["entries"].copy()
     entries.loc[entries["entry_id"] == "2026-010", "status"] = "已确认"
     confirmed["entries"] = entries
-    mar = as_expected(compute_ledger(village_from_tables(confirmed), MARCH))["2026-03"]
-    assert mar["0002"] == (0, 30, 0, 30, 85, 0, 85, 2)
+    apr = as_expected(compute_ledger(village_from_tables(confirmed), pd.Period("2026-04", "M")))["2026-04"]
+    assert apr["0002"] == (0, 30, 0, 30, 85, 0, 85, 2)
 
 
 def test_blank_rows_and_row_order_do_not_change_results(tables, tmp_path):

@@ -141,6 +141,8 @@ CASES: dict[str, Case] = {
     "E-OBJ-02": Case(lambda t: edit(t, "objections", 0, corrected_points=None)),
     "E-OBJ-03": Case(lambda t: edit(t, "objections", 2, objection_id="YY-01")),
     "W-OBJ-04": Case(lambda t: edit(t, "objections", 2, resolved_on=None)),
+    "E-OBJ-06": Case(lambda t: add(t, "objections", ("YY-04", "2026-007", "周明", D(2026, 3, 6), "培训其实没去",
+                                                      "刘会计", "更正", 0, None, None))),
     "E-OBJ-05": Case(lambda t: add(t, "objections", ("YY-09", "2026-003", "赵小红", D(2026, 2, 1), "不是我家",
                                                       "陈老师", "更正", 1, D(2026, 2, 3), None))),
     # 爱心超市

@@ -49,8 +49,8 @@ ENTRIES = [
     # objected and withdrawn
     ("2026-008", D(2026, 3, 2), "0001", "张大山", "KF-10", "不爱护环境卫生", 1, -2, "群众反映", "刘会计", "照片", "已撤销", None),
     ("2026-009", D(2026, 3, 10), "0006", "周明", "GX-04", "先进事迹", 1, 20, "他人报告", "张大山", None, "已确认", None),
-    # still under publicity: does not count
-    ("2026-010", D(2026, 3, 28), "0002", "李秀英", "GX-02", "获得镇街级表彰奖励", 1, 30, "他人报告", "陈老师", None, "公示中", None),
+    # April, still under publicity: April cannot be closed yet (the ledger runs through March)
+    ("2026-010", D(2026, 4, 2), "0002", "李秀英", "GX-02", "获得镇街级表彰奖励", 1, 30, "他人报告", "陈老师", None, "公示中", None),
 ]
 
 OBJECTIONS = [
@@ -90,7 +90,7 @@ def village_tables() -> dict[str, pd.DataFrame]:
 # Hand-worked ledger, month -> hh_id -> (basic, contrib, deduct, month_total, cumulative, spent, available, rank)
 # Jan: 0001 +6 (cum 106, spent 20, avail 66); 0002 +2 (52, 52); 0004 -3 (17, 2); 0003 0; 0006 0.
 # Feb: 0003 +10; 0002 +3 (55); 0004 +1 (18, 3); 0006 +2 corrected (2, 2).
-# Mar: 0006 +20 (22, spent 10 -> avail 12); 0001's -2 withdrawn; 0002's +30 still 公示中.
+# Mar: 0006 +20 (22, spent 10 -> avail 12); 0001's -2 withdrawn. (Apr: 0002's +30 still 公示中.)
 EXPECTED = {
     "2026-01": {
         "0001": (6, 0, 0, 6, 106, 20, 66, 1),

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .nonrecords import non_records
+from .numfmt import GENERAL, shown_text
 from .problems import Problem, error
 
 ROW = "excel_row"  # the Excel row number the clerk sees, carried by every frame (no leading _: itertuples)
@@ -39,11 +41,22 @@ _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _NUM_TRANS = str.maketrans({"−": "-", "—": "-", "–": "-", "，": "", ",": "", "　": "", " ": "", "\u00a0": ""})
 _NUMBERS = (int, float, np.integer, np.floating)
 _NAT = np.datetime64("NaT", "D")
+# Invisible format characters pasted from WeChat, web pages and PDFs (SPEC "Meanings": they are
+# dropped): soft hyphen, zero-width space/joiners, direction marks, word joiner and invisible
+# operators, BOM, Mongolian vowel separator, Hangul fillers, variation selectors, annotation marks.
+INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                       "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]")
+_SPACE = re.compile(r"\s")
+
+
+def drop_invisible(value: str) -> str:
+    """``value`` without invisible format characters (zero-width spaces, BOMs, soft hyphens ...)."""
+    return value if value.isascii() else INVISIBLE.sub("", value)
 
 
 def normalize_text(value: str) -> str:
-    """NFKC (full-width to half-width), trimmed."""
-    return (value if value.isascii() else unicodedata.normalize("NFKC", value)).strip()
+    """Invisible characters dropped, NFKC (full-width to half-width), trimmed."""
+    return value.strip() if value.isascii() else unicodedata.normalize("NFKC", INVISIBLE.sub("", value)).strip()
 
 
 def _is_blank(v) -> bool:
@@ -103,11 +116,9 @@ def _code(v) -> str | None:
             t = v.strip().upper()
             if t and " " not in t and "\t" not in t and "\n" not in t and not t.endswith(".0"):
                 return t
-        t = v.strip()
+        t = v.strip() if v.isascii() else normalize_text(v)
         if not t:
             return None
-        if not t.isascii():
-            t = unicodedata.normalize("NFKC", t)
         if " " in t or "\t" in t or "\n" in t:
             t = "".join(t.split())
         t = t.upper()
@@ -123,7 +134,7 @@ def _code(v) -> str | None:
 
 def _text(v) -> str | None:
     if v.__class__ is str:
-        t = v.strip()
+        t = drop_invisible(v).strip()
         return t or None
     if v is None or (isinstance(v, float) and v != v):
         return None
@@ -149,23 +160,41 @@ def _codes(values: list) -> list:
     return _map_unique(_code, values)
 
 
-def _texts(values: list) -> list:
-    """``_text`` over a column. Fast path: every cell is text (blank cells read as "")."""
+def _person(v) -> str | None:
+    """A person's name: text without any whitespace inside (「王　军」 is 王军)."""
+    t = _text(v)
+    if t is not None and _SPACE.search(t):
+        t = "".join(t.split())
+    return t
+
+
+def _texts(values: list, person: bool = False) -> list:
+    """``_text`` (``_person`` for name columns) over a column. Fast path: every cell is text
+    (blank cells read as ""), and its distinct values hold no invisible character (nor, in a
+    name column, any space); that is checked once on the distinct values."""
+    func = _person if person else _text
     try:
         stripped = list(map(str.strip, values))  # TypeError when a cell is not text
     except TypeError:
-        return _map_unique(_text, values)
-    return _shared(stripped)
+        return _map_unique(func, values)
+    seen: dict[str, str] = {}
+    out = _shared(stripped, seen)
+    distinct = "\x00".join(seen)
+    if (not distinct.isascii() and INVISIBLE.search(distinct)) or (person and _SPACE.search(distinct)):
+        fixed = {v: func(v) for v in seen}
+        out = [None if v is None else fixed[v] for v in out]
+    return out
 
 
-def _shared(values: list) -> list:
-    """Blank text as None, and one object per distinct text.
+def _shared(values: list, seen: dict | None = None) -> list:
+    """Blank text as None, and one object per distinct text (collected in ``seen``).
 
     The reader makes a new object for every cell, so a column's 60,000 cells lie scattered
     among the other columns' in memory; every later comparison or lookup on the column then
     waits on memory. With one object per distinct value (a few hundred), those operations run
     several times faster."""
-    seen: dict[str, str] = {}
+    if seen is None:
+        seen = {}
     return [seen.setdefault(v, v) if v else None for v in values]
 
 
@@ -227,11 +256,18 @@ def _dates(values: list) -> tuple[np.ndarray, list[int]]:
     return _typed(values, _date_or_bad, "datetime64[D]")
 
 
+_NAME_SEPARATORS = re.compile(r"[、,，;；/|]+")
+
+
 def _name_list(v):
+    """Names joined by 、 (also , ， ; ； / |). Whitespace inside one part is ambiguous (「王　军」
+    is one name written with a gap, 「王军 李明」 two names): it is kept as one ASCII space, and
+    ``core.names.split_names`` decides with the list of known people."""
     t = _text(v)
-    if t is not None:
-        t = re.sub(r"[、,，;；/\s]+", S.NAME_JOINER, normalize_text(t)).strip(S.NAME_JOINER) or None
-    return t
+    if t is None:
+        return None
+    parts = (" ".join(p.split()) for p in _NAME_SEPARATORS.split(normalize_text(t)))
+    return S.NAME_JOINER.join(p for p in parts if p) or None
 
 
 def _names(values: list) -> list:
@@ -256,9 +292,10 @@ def to_code(s: pd.Series) -> pd.Series:
     return pd.Series(_codes(list(s)), index=s.index, dtype=object)
 
 
-def to_text(s: pd.Series) -> pd.Series:
-    """Free text, trimmed; non-text cells shown as the clerk sees them; blank becomes None."""
-    return pd.Series(_texts(list(s)), index=s.index, dtype=object)
+def to_text(s: pd.Series, person: bool = False) -> pd.Series:
+    """Free text, trimmed, invisible characters dropped; non-text cells shown as the clerk sees
+    them; blank becomes None. ``person``: a person's name, whitespace inside removed."""
+    return pd.Series(_texts(list(s), person), index=s.index, dtype=object)
 
 
 def to_names(s: pd.Series) -> pd.Series:
@@ -294,23 +331,97 @@ def _convert(col: S.ColumnSpec, values: list) -> tuple[object, list[int]]:
         return np.array(_codes(values), dtype=object), []
     if col.type == S.NAMES:
         return np.array(_names(values), dtype=object), []
-    return np.array(_texts(values), dtype=object), []
+    return np.array(_texts(values, col.person), dtype=object), []
 
 
-def clean_frame(spec: S.SheetSpec, raw: pd.DataFrame, rule_prefix: str = "E-FMT") -> tuple[pd.DataFrame, list[Problem]]:
-    """Type every declared column of ``raw`` (fields + ``excel_row``); drop blank rows.
+#: Where a reader leaves each cell's number format for ``clean_frame``: ``raw.attrs[FORMATS]``
+#: holds a ``CellFormats`` mapping a field to its cells' format codes (a sequence aligned with
+#: the frame's rows, or one code for the whole column). Only code columns use it (户号 45 shown
+#: through 0000 is 「0045」).
+FORMATS = "number_formats"
+_PLAIN_FORMATS = frozenset({None, "", GENERAL, "@"})
+
+
+class CellFormats(dict):
+    """field -> the cells' number format codes, for ``raw.attrs[FORMATS]``.
+
+    Shared, never copied: pandas deep-copies a frame's ``attrs`` into every column or frame taken
+    from it, which for a plain dict of 60,000 codes per column costs ~60 ms per column access.
+    """
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def shown_codes(values: list, formats) -> list:
+    """The cells of a code column as the clerk sees them through their number formats
+    (``numfmt.shown_text``), worked out once per distinct value (or (value, format) pair when
+    the column mixes formats); a cell whose display cannot be told exactly keeps its raw value.
+
+    :param values: the raw cell values.
+    :param formats: one format code for all cells, or a sequence aligned with ``values``.
+    """
+    if formats is None:
+        return values
+    single = formats if isinstance(formats, str) else None
+    if single is None:
+        formats = list(formats)
+        if len(formats) != len(values):
+            return values
+        distinct = set(formats)
+        if distinct <= _PLAIN_FORMATS:  # General/text: the cleaning shows numbers the same way
+            return values
+        if len(distinct) == 1:
+            single = distinct.pop()
+    if single is not None:
+        if single in _PLAIN_FORMATS:
+            return values
+        if set(map(type, values)) <= {str, type(None)} and "@" not in single and ";" not in single:
+            return values  # only text, and no text section: shown as typed
+        return _map_unique(lambda v: _shown_or_raw(v, single), values)
+    mapping: dict = {}
+    out = list(values)
+    for i, (v, f) in enumerate(zip(values, formats)):
+        if f in _PLAIN_FORMATS or v is None:
+            continue
+        key = (v.__class__, v, f)
+        shown = mapping.get(key, mapping)
+        if shown is mapping:
+            shown = mapping[key] = _shown_or_raw(v, f)
+        out[i] = shown
+    return out
+
+
+def _shown_or_raw(v, fmt: str):
+    if v is None or v.__class__ is bool or not isinstance(v, (str, int, float)):
+        return v
+    shown = shown_text(v, fmt)
+    return v if shown is None else shown
+
+
+def clean_frame(spec: S.SheetSpec, raw: pd.DataFrame, rule_prefix: str = "E-FMT", *,
+                formats: dict | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Type every declared column of ``raw`` (fields + ``excel_row``); drop blank rows and rows
+    that are not records (totals rows, 合计 rows, footers: ``core.nonrecords``).
 
     Columns absent from ``raw`` (optional headers the clerk left out) become all-blank.
     Returns the typed frame (same fields, plus ``excel_row``) and the format problems.
+
+    :param formats: field -> the cells' number formats (see ``FORMATS``); default
+        ``raw.attrs[FORMATS]`` when the reader left them there.
     """
     n = len(raw)
     rows = raw[ROW].to_numpy(dtype="int64") if ROW in raw.columns else np.arange(n, dtype="int64")
+    if formats is None:
+        formats = raw.attrs.get(FORMATS) or {}
     columns: dict[str, object] = {}
     bad_cells: list[tuple[int, S.ColumnSpec, object]] = []
     filled = np.zeros(n, dtype=bool)
     for col in spec.columns:
         if col.field in raw.columns:
             values = raw[col.field].tolist()
+            if col.type == S.CODE and col.field in formats:
+                values = shown_codes(values, formats[col.field])
             typed, bad = _convert(col, values)
             bad_cells += [(i, col, values[i]) for i in bad]
             filled[bad] = True
@@ -324,6 +435,9 @@ def clean_frame(spec: S.SheetSpec, raw: pd.DataFrame, rule_prefix: str = "E-FMT"
                 np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]") if col.type == S.DATE
                 else np.full(n, None, dtype=object))
         columns[col.field] = typed
+    filled = _drop_non_records(spec, raw, columns, filled)
+    if bad_cells:
+        bad_cells = [b for b in bad_cells if filled[b[0]]]
     keep = np.flatnonzero(filled)
     # Text columns stay object dtype (None = blank): inferring pandas' str dtype costs more
     # than everything the validator does with them.
@@ -338,6 +452,26 @@ def clean_frame(spec: S.SheetSpec, raw: pd.DataFrame, rule_prefix: str = "E-FMT"
     return out, problems
 
 
+def _drop_non_records(spec: S.SheetSpec, raw: pd.DataFrame, columns: dict, filled: np.ndarray) -> np.ndarray:
+    """``filled`` without the totals rows and footers; only incomplete rows are looked at."""
+    incomplete = np.zeros(len(filled), dtype=bool)
+    for col in spec.columns:
+        if col.required:
+            values = columns[col.field]
+            if values.dtype.kind == "O":  # cleaned text is None or non-empty: truth is presence
+                incomplete |= ~values.astype(bool)
+            else:
+                incomplete |= np.isnat(values) if values.dtype.kind == "M" else np.isnan(values)
+    candidates = np.flatnonzero(filled & incomplete)
+    if not len(candidates):
+        return filled
+    drop = non_records(raw, spec.fields, candidates, np.flatnonzero(filled & ~incomplete))
+    if drop.any():
+        filled = filled.copy()
+        filled[candidates[drop]] = False
+    return filled
+
+
 def clean_settings(raw: pd.DataFrame) -> tuple[dict[str, object], dict[str, int], list[Problem]]:
     """Typed 基本信息 from its raw 项目/内容 rows: (values by field, Excel row by field, problems).
 
@@ -346,7 +480,7 @@ def clean_settings(raw: pd.DataFrame) -> tuple[dict[str, object], dict[str, int]
     """
 
     def norm(v) -> str:
-        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", v)) if isinstance(v, str) else ""
+        return re.sub(r"\s+", "", normalize_text(v)) if isinstance(v, str) else ""
 
     by_item: dict[str, tuple[object, int]] = {}
     if len(raw) and "item" in raw.columns:
@@ -372,3 +506,32 @@ def clean_settings(raw: pd.DataFrame) -> tuple[dict[str, object], dict[str, int]
         else:
             out[col.field] = _text(value)
     return out, rows, problems
+
+
+def restore_lost_zeros(codes: pd.Series, keys: pd.Series) -> pd.Series:
+    """``codes`` (a lookup column, e.g. 小组成员.户号) with each code that is not among ``keys``
+    but equals exactly one all-digit key once leading zeros are dropped replaced by that key
+    (213 -> 「0213」).
+
+    A code typed as a number loses its leading zeros (Excel stores 0213 as 213). Where a rule
+    must not quietly stop working because of it (the recusal of a scorer from their own
+    household), the rule compares the restored code; the lookup itself is still reported, with
+    the key as the fix. Work is per distinct unmatched code.
+    """
+    known = pd.Index(keys.dropna().unique())
+    missing = codes.notna() & ~codes.isin(known)
+    if not missing.any():
+        return codes
+    by_digits: dict[str, list[str]] = {}
+    for key in known:
+        if isinstance(key, str) and key.isdigit():
+            by_digits.setdefault(key.lstrip("0"), []).append(key)
+
+    def restored(code):
+        text = str(code)
+        found = by_digits.get(text.lstrip("0")) if text.isdigit() else None
+        return found[0] if found and len(found) == 1 else code
+
+    out = codes.copy()
+    out[missing] = codes[missing].map({c: restored(c) for c in codes[missing].unique()})
+    return out

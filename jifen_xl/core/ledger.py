@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .clean import ROW
 from .village import Village, counted_entries, effective_entries
 
 FIELDS = S.LEDGER.fields
@@ -26,10 +29,53 @@ def month_label(period: pd.Period) -> str:
 
 def unsettled_months(village: Village) -> list[pd.Period]:
     """Months of the year holding an entry still 待公示/公示中 or under an open objection."""
+    return [m.month for m in open_months(village)]
+
+
+@dataclass(frozen=True)
+class OpenMonth:
+    """What keeps one month from being closed.
+
+    :param month: the month.
+    :param pending_rows: Excel rows (积分登记) of its entries still 待公示 or 公示中.
+    :param open_objections: (异议编号, Excel row in 异议处理) of the undecided objections to its entries.
+    """
+
+    month: pd.Period
+    pending_rows: tuple[int, ...]
+    open_objections: tuple[tuple[str | None, int], ...]
+
+
+def open_months(village: Village, through: pd.Period | None = None) -> list[OpenMonth]:
+    """The months up to ``through`` (all, when None) that cannot be closed, with what is open
+    in each (SPEC: a month cannot be closed while an objection to one of its entries is open,
+    nor before its publicity period has ended)."""
     eff = effective_entries(village)
-    open_ = eff["date"].notna() & ~eff["withdrawn"] & (
-        eff["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC)) | eff["objection_open"])
-    return _months(eff.loc[open_, "date"], village.year)
+    live = eff["date"].notna().to_numpy() & ~eff["withdrawn"].to_numpy()
+    months = eff["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+    if village.year is not None:
+        live &= months.astype("datetime64[Y]") == np.datetime64(str(village.year), "Y")
+    if through is not None:
+        live &= months <= np.datetime64(month_label(through), "M")
+    pending = live & eff["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC)).to_numpy()
+    obj = village["objections"]
+    obj = obj[obj["result"].isna() & obj["entry_id"].notna()]
+    # The month of each open objection's entry: look up the few objected ids among the entries.
+    month_of: dict = {}
+    if len(obj):
+        ids = eff["entry_id"]
+        objected = np.flatnonzero(live & ids.isin(obj["entry_id"].unique()).to_numpy())
+        month_of = dict(zip(ids.to_numpy()[objected], months[objected]))
+    known = obj["entry_id"].isin(month_of.keys()).to_numpy()
+    obj_months = np.array([month_of[e] for e in obj["entry_id"].to_numpy()[known]], dtype="datetime64[M]")
+    obj_ids, obj_rows = obj["objection_id"].to_numpy()[known], obj[ROW].to_numpy()[known]
+    rows = eff[ROW].to_numpy()
+    out = []
+    for m in np.unique(np.concatenate([months[pending], obj_months])):
+        here = obj_months == m
+        out.append(OpenMonth(pd.Period(m, "M"), tuple(int(r) for r in rows[pending & (months == m)]),
+                             tuple((i, int(r)) for i, r in zip(obj_ids[here], obj_rows[here]))))
+    return out
 
 
 def _months(dates: pd.Series, year: int | None) -> list[pd.Period]:

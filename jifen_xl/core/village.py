@@ -104,22 +104,44 @@ def objection_outcome(objections: pd.DataFrame) -> pd.DataFrame:
     """Outcome per 登记编号 of all its decided objections: columns entry_id, result,
     corrected_points, open.
 
-    撤销 by any objection withdraws the entry; otherwise the latest 更正 (by 处理日期, then row)
-    sets its points; 维持 changes nothing (a later 维持 does not undo an earlier 更正).
-    ``open`` is True where any objection to the entry has no 处理结果 yet.
+    SPEC: the latest decision by 处理日期 stands (rows of one day in sheet order), so a 撤销
+    reviewed and followed by a 更正 leaves the 更正. 维持 keeps what stands when it is decided:
+    it never undoes an earlier 更正 or 撤销. Decisions that cannot be ordered (several, one
+    without 处理日期) are an error (``unordered_decisions``); until fixed, an undated decision
+    counts as the earliest. ``open`` is True where any objection to the entry has no 处理结果 yet.
     """
     obj = objections[objections["entry_id"].notna()]
     if obj.empty:
         return pd.DataFrame({"entry_id": pd.Series(dtype=object), "result": pd.Series(dtype=object),
                              "corrected_points": pd.Series(dtype="float64"), "open": pd.Series(dtype=bool)})
     opened = obj.assign(open=obj["result"].isna()).groupby("entry_id", sort=False)["open"].any()
-    decided = obj[obj["result"].notna()].sort_values(["resolved_on", ROW], na_position="first", kind="stable")
-    weight = decided["result"].map({S.OBJ_KEEP: 0, S.OBJ_CORRECT: 1, S.OBJ_WITHDRAW: 2}).fillna(0)
-    # strongest outcome wins (撤销 > 更正 > 维持); among 更正, the latest (stable sort keeps time order)
-    ranked = decided.assign(_w=weight).sort_values("_w", kind="stable")
+    decided = obj[obj["result"].notna()]
+    changes = decided["result"].isin((S.OBJ_CORRECT, S.OBJ_WITHDRAW)).astype("int8")
+    # 维持 first, then the changing decisions in time order: the last row per entry stands.
+    ranked = decided.assign(_changes=changes).sort_values(["_changes", "resolved_on", ROW],
+                                                          na_position="first", kind="stable")
     last = ranked.drop_duplicates("entry_id", keep="last").set_index("entry_id")[["result", "corrected_points"]]
     out = pd.DataFrame({"open": opened}).join(last, how="left")
     return out.rename_axis("entry_id").reset_index()
+
+
+def unordered_decisions(objections: pd.DataFrame) -> pd.DataFrame:
+    """Decisions that cannot be ordered (SPEC): for every entry with several decided objections
+    of which some have no 处理日期, one row per undated decision.
+
+    :returns: a frame of those objection rows (their columns) plus ``decision_rows``: the Excel
+        rows of all the entry's decisions, ascending.
+    """
+    decided = objections[objections["entry_id"].notna() & objections["result"].notna()]
+    several = decided["entry_id"].duplicated(keep=False)
+    if not several.any():
+        return decided.iloc[:0].assign(decision_rows=pd.Series(dtype=object))
+    group = decided[several]
+    undated_entries = group.loc[group["resolved_on"].isna(), "entry_id"].unique()
+    group = group[group["entry_id"].isin(undated_entries)]
+    rows = group.sort_values(ROW).groupby("entry_id", sort=False)[ROW].agg(lambda r: [int(x) for x in r])
+    undated = group[group["resolved_on"].isna()]
+    return undated.assign(decision_rows=undated["entry_id"].map(rows))
 
 
 def effective_entries(village: Village) -> pd.DataFrame:

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from ..core.clean import ROW
+from ..core.clean import ROW, restore_lost_zeros
+from ..core.names import split_names
 from ..core.problems import Problem
 from ..core.village import Village
 from ..rules import RULES
@@ -60,8 +61,10 @@ def scorer_problems(v: Village, eff: pd.DataFrame) -> list[Problem]:
     """
     members = v["members"]
     review = members[members["group"].eq(S.GROUP_REVIEW) & members["name"].notna()]
+    known = set(members["name"].dropna())
+    review_hh = restore_lost_zeros(review["hh_id"], v["households"]["hh_id"])  # 213 typed for 「0213」
     terms: dict[str, list[tuple]] = {}
-    for name, start, end, hh in zip(review["name"], review["term_from"], review["term_to"], review["hh_id"]):
+    for name, start, end, hh in zip(review["name"], review["term_from"], review["term_to"], review_hh):
         terms.setdefault(name, []).append((start, end, hh))
     dates = eff["date"].to_numpy()
     households = eff["hh_id"].to_numpy()
@@ -70,7 +73,7 @@ def scorer_problems(v: Village, eff: pd.DataFrame) -> list[Problem]:
     dated = eff[["scorers"]][eff["date"].notna()]  # an unreadable date is reported by itself, not as "out of term"
     for combo, positions in dated.groupby("scorers", sort=False).indices.items():
         positions = dated.index.to_numpy()[positions]
-        for order, scorer in enumerate(n for n in str(combo).split(S.NAME_JOINER) if n):
+        for order, scorer in enumerate(split_names(combo, known)):
             spans = terms.get(scorer)
             if spans is None:
                 found += [(int(p), order, scorer, "unknown") for p in positions]

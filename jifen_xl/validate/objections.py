@@ -6,12 +6,15 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import schema as S
+from ..core.clean import ROW
 from ..core.problems import Problem
+from ..core.village import unordered_decisions
 from ..rules import RULES
 
 
 def check_objections(obj: pd.DataFrame, eff: pd.DataFrame | None = None) -> list[Problem]:
-    """A 更正 has its 更正后积分, of the entry's sign; a decision has its date.
+    """A 更正 has its 更正后积分, of the entry's sign; a decision has its date, and must have it
+    when the entry has several decisions (the latest by 处理日期 stands, SPEC "Meanings").
 
     :param eff: the entries with the kind of their item (``core.village.effective_entries``).
     """
@@ -24,6 +27,10 @@ def check_objections(obj: pd.DataFrame, eff: pd.DataFrame | None = None) -> list
         out += RULES["E-OBJ-05"].flag(obj, wrong)
     no_points = obj["result"].eq(S.OBJ_CORRECT) & obj["corrected_points"].isna()
     out += RULES["E-OBJ-02"].flag(obj, no_points)
-    undated = obj["result"].notna() & obj["resolved_on"].isna()
+    unordered = unordered_decisions(obj)  # several decisions, one undated: which stands is unknown
+    undated = obj["result"].notna() & obj["resolved_on"].isna() & ~obj[ROW].isin(unordered[ROW])
     out += RULES["W-OBJ-04"].flag(obj, undated)
+    out += RULES["E-OBJ-06"].flag(unordered, pd.Series(True, index=unordered.index),
+                                  decisions=unordered["decision_rows"].map(len),
+                                  rows=unordered["decision_rows"].map(lambda rows: "、".join(map(str, rows))))
     return out
