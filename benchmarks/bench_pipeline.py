@@ -99,8 +99,7 @@ class PandasOpenpyxlBackend:
         frame[ROW] = range(2, 2 + len(frame))
         return RawTable(spec, spec.name, 1, frame, {f: col_letter(i) for f, i in fields.items()})
 
-    def write_tables(self, frames, links=None):  # pragma: no cover - read-only baseline
-        raise NotImplementedError
+    capabilities = frozenset()  # read only: check_writable refuses, nothing is planned or applied
 
 
 def driven(step):
@@ -131,21 +130,21 @@ def step_openpyxl(path: Path):
 def step_check(path: Path):
     from jifen_xl import app
 
-    return app.check(path)[1]
+    return app.check(app.open_backend(path))[1]
 
 
 @driven
 def step_validate(path: Path):
     from jifen_xl import app
 
-    return app.validate_book(path).report
+    return app.validate_book(app.open_backend(path)).report
 
 
 @driven
 def step_ledger(path: Path):
     from jifen_xl import app
 
-    return app.ledger_book(path).ledger
+    return app.ledger_book(app.open_backend(path)).ledger
 
 
 WRITES = {"validate", "ledger"}
@@ -280,10 +279,10 @@ def profile(path: Path, top: int = 20) -> None:
     from jifen_xl import app
 
     with app.collector_paused():  # as the CLI runs it
-        app.check(path)  # warm up imports and caches
+        app.check(app.open_backend(path))  # warm up imports and caches
         prof = cProfile.Profile()
         prof.enable()
-        app.check(path)
+        app.check(app.open_backend(path))
         prof.disable()
     print(f"\n== cProfile of app.check on {path.name}: top {top} by cumulative time ==")
     pstats.Stats(prof, stream=sys.stdout).strip_dirs().sort_stats("cumulative").print_stats(top)

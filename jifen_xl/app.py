@@ -1,7 +1,10 @@
 """Use cases: read -> clean -> validate -> compute -> write. Called by the CLI (and later macros).
 
-Each function takes a path or a backend and plain arguments and returns a result
-object; none of them prints.
+Each use case takes a backend (``io.base.WorkbookBackend``: the file backend the CLI opens
+with :func:`open_backend`, the in-memory one, later the live Excel one) and plain arguments,
+and returns a result object; none of them prints. A write is planned (every refusal happens
+there) and then applied, through the backend. ``check_file`` is the batch driver over files:
+it opens each file itself.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from .core.clean import ROW, clean_frame, clean_settings
 from .core.ledger import OpenMonth, compute_ledger, month_label, open_months, unsettled_months
 from .core.problems import Problem, Report
 from .core.village import Village
-from .errors import HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookLocked, WorkbookUnreadable
-from .io.base import RawTable, WorkbookBackend
+from .errors import (HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookLocked, WorkbookUnreadable,
+                     WriteRefused)
+from .io.base import CellRef, RawTable, WorkbookBackend, WriteRequest, WriteResult
 from .validate import validate
 
 #: Sheets the app reads (the owned ones are only written).
@@ -41,8 +45,8 @@ class Loaded:
 @dataclass
 class ValidateResult:
     report: Report
-    written: object | None = None  # xlsxwrite.WriteResult when 校验结果 was written
-    not_written: JifenError | None = None  # why 校验结果 was not written (the workbook is open in Excel/WPS)
+    written: WriteResult | None = None  # when 校验结果 was written
+    not_written: JifenError | None = None  # why 校验结果 was not written (open in Excel/WPS, a read-only format)
 
 
 @dataclass
@@ -50,7 +54,7 @@ class LedgerResult:
     ledger: pd.DataFrame
     report: Report
     through: str | None
-    written: object | None = None
+    written: WriteResult | None = None
     unsettled: list[str] = field(default_factory=list)  # months with entries still under publicity/objection
 
 
@@ -138,18 +142,17 @@ def _on_records(table: RawTable, typed: pd.DataFrame) -> list[Problem]:
     return [p for p in table.problems if p.row not in written]
 
 
-def finding_links(report: Report, loaded: Loaded) -> list[str | None]:
-    """For each finding, the cell it is about (``'积分登记'!C5``) for a hyperlink in 校验结果."""
+def finding_links(report: Report, loaded: Loaded) -> list[CellRef | None]:
+    """For each finding, the cell it is about (its sheet as named in the workbook, its row, its
+    column; the header row and first column when the finding names none), for a link in 校验结果."""
     by_name = {t.spec.name: t for t in loaded.raw.values()}
-    out = []
+    out: list[CellRef | None] = []
     for p in report.problems:
         table = by_name.get(p.sheet)
         target = None
         if table is not None:
             field_name = next((c.field for c in table.spec.columns if c.header == p.column), None)
-            row = p.row or table.header_row
-            cell = table.cell(field_name, row) if field_name else f"A{row}"
-            target = f"'{table.sheet_name}'!{cell}"
+            target = CellRef(table.sheet_name, p.row or table.header_row, table.column_number(field_name) or 1)
         out.append(target)
     return out
 
@@ -161,14 +164,14 @@ def findings_frame(report: Report) -> pd.DataFrame:
                         columns=fields)
 
 
-def check(path: str | Path, today: _dt.date | None = None, *, for_writing: bool = False,
-          pieces: int | None = None) -> tuple[Loaded, Report]:
+def check(backend: WorkbookBackend, today: _dt.date | None = None, *,
+          for_writing: bool = False) -> tuple[Loaded, Report]:
     """Read and validate without writing anything.
 
-    :param for_writing: refuse first, before any work, a file that could not be written back.
-    :param pieces: see ``open_backend`` (``1``: no parallel split).
+    :param backend: the workbook (``open_backend(path)`` for a file).
+    :param for_writing: refuse first, before any work, a workbook that could not be written back.
     """
-    loaded = load(open_backend(path, pieces=pieces), for_writing=for_writing)
+    loaded = load(backend, for_writing=for_writing)
     return loaded, validate(loaded.village, loaded.read_problems, today=today)
 
 
@@ -224,7 +227,7 @@ def check_file(path: str | Path, today: _dt.date | None = None, *, pieces: int |
     start = time.perf_counter()
     try:
         with collector_paused():
-            _, report = check(path, today, pieces=pieces)
+            _, report = check(open_backend(path, pieces=pieces), today)
         return FileResult(path, file_status(report), report, None, time.perf_counter() - start)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -238,26 +241,24 @@ def check_file(path: str | Path, today: _dt.date | None = None, *, pieces: int |
     return FileResult(path, STATUS_UNREADABLE, None, message, time.perf_counter() - start, detail)
 
 
-def validate_book(path: str | Path, *, dry_run: bool = False, today: _dt.date | None = None) -> ValidateResult:
+def validate_book(backend: WorkbookBackend, *, dry_run: bool = False,
+                  today: _dt.date | None = None) -> ValidateResult:
     """Validate the workbook; unless ``dry_run``, write the findings to 校验结果 (linked to the cells).
 
-    A workbook open in Excel, WPS or LibreOffice (its lock file beside it, before or during the
-    run) is still checked in full: the result then carries the findings and, in
-    ``not_written``, why 校验结果 was not written.
+    The workbook is always checked in full. When the write is refused (the workbook is open in
+    Excel, WPS or LibreOffice, before or during the run; a format the toolkit only reads), the
+    result carries the findings and, in ``not_written``, why 校验结果 was not written.
 
-    :param path: the village workbook.
+    :param backend: the village workbook.
     :param dry_run: report only, write nothing.
     """
-    try:
-        loaded, report = check(path, today, for_writing=not dry_run)
-    except WorkbookLocked as exc:
-        return ValidateResult(check(path, today)[1], None, exc)
+    loaded, report = check(backend, today)
     if dry_run:
         return ValidateResult(report)
+    request = WriteRequest({"findings": findings_frame(report)}, {"findings": finding_links(report, loaded)})
     try:
-        written = loaded.backend.write_tables({"findings": findings_frame(report)},
-                                              links={"findings": finding_links(report, loaded)})
-    except WorkbookLocked as exc:  # opened while we were checking
+        written = backend.apply(backend.plan_write(request))
+    except (WorkbookLocked, WriteRefused) as exc:
         return ValidateResult(report, None, exc)
     return ValidateResult(report, written)
 
@@ -278,17 +279,18 @@ def parse_month(text: str | None, year: int | None) -> pd.Period | None:
     return period
 
 
-def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = False,
-                today: _dt.date | None = None) -> LedgerResult:
+def ledger_book(backend: WorkbookBackend, *, month: str | None = None, dry_run: bool = False,
+                 today: _dt.date | None = None) -> LedgerResult:
     """Compute 月度台账 from confirmed entries; refuse while the workbook has errors.
 
+    :param backend: the village workbook.
     :param month: last month to compute (``YYYY-MM``); default the last month that can be closed.
     :param dry_run: compute only, write nothing.
     :raises ValidationFailed: the workbook has 错误 (the report is attached).
     :raises JifenError: ``month``, or a month before it, cannot be closed yet (entries under
         publicity, open objections): such a month is never written.
     """
-    loaded, report = check(path, today, for_writing=not dry_run)
+    loaded, report = check(backend, today, for_writing=not dry_run)
     if not report.valid:
         raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能生成月度台账。请先按上面列出的问题改正后重试。")
     through = parse_month(month, loaded.village.year)
@@ -299,7 +301,7 @@ def ledger_book(path: str | Path, *, month: str | None = None, dry_run: bool = F
     ledger = compute_ledger(loaded.village, through)
     written = None
     if not dry_run:
-        written = loaded.backend.write_tables({"ledger": ledger})
+        written = backend.apply(backend.plan_write(WriteRequest({"ledger": ledger})))
     label = ledger["month"].iloc[-1] if len(ledger) and through is None else (
         month_label(through) if through is not None else None)
     pending = [month_label(m) for m in unsettled_months(loaded.village)]

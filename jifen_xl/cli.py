@@ -174,7 +174,7 @@ def validate_cmd(book, as_json, dry_run):
 
     工作簿正在 Excel 或 WPS 中打开时，照样列出全部问题，但不写入“校验结果”（退出码 1）。
     """
-    result = app.validate_book(book, dry_run=dry_run)
+    result = app.validate_book(app.open_backend(book), dry_run=dry_run)
     _print_report(result.report, as_json)
     if not as_json:
         _written(result.written)
@@ -195,7 +195,7 @@ def validate_cmd(book, as_json, dry_run):
 @collector_paused
 def ledger(book, month, as_json, dry_run):
     """根据已确认的积分登记生成“月度台账”（累计积分、可用积分、村内排名）。"""
-    result = app.ledger_book(book, month=month, dry_run=dry_run)
+    result = app.ledger_book(app.open_backend(book), month=month, dry_run=dry_run)
     frame = result.ledger
     shown = frame[frame["month"] == result.through] if month else frame
     if as_json:

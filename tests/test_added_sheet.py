@@ -286,7 +286,7 @@ def test_an_archived_copy_is_never_taken_for_the_owned_sheet(tmp_path):
     reader = XlsxFile(book)
     assert ARCHIVED in reader.sheet_names and not reader.has_sheet(S.LEDGER)
 
-    result = app.ledger_book(book, today=TODAY)
+    result = app.ledger_book(app.open_backend(book), today=TODAY)
     assert result.written.added == (S.LEDGER.name,)
     after, _ = read_zip(book)
     found = sheet_parts(after)
@@ -307,7 +307,7 @@ def test_surrounding_spaces_do_not_hide_the_owned_sheet(tmp_path, name):
     parts, order = read_zip(book)
     parts[WB] = parts[WB].replace(f'name="{S.LEDGER.name}"'.encode(), f'name="{name}"'.encode())
     rewrite_zip(book, parts, order)
-    result = app.ledger_book(book, today=TODAY)
+    result = app.ledger_book(app.open_backend(book), today=TODAY)
     assert result.written.added == ()
     book_after = XlsxFile(book)
     assert book_after.sheet_names.count(name) == 1 and S.LEDGER.name not in book_after.sheet_names

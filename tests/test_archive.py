@@ -69,7 +69,7 @@ def test_three_village_workbooks_come_out_readable(tmp_path, workbooks):
     assert files_under(dest) == {"2026年/永宁寺村.xlsx", "石井坡村/石井坡村.xlsx", "2026年/凤凰村.xlsx"}
     for name, data in zip(ok, (a, b, c)):
         assert ok[name].reason == "" and ok[name].path.read_bytes() == data
-        loaded, report = app.check(ok[name].path, today=TODAY)
+        loaded, report = app.check(app.open_backend(ok[name].path), today=TODAY)
         assert report.valid and loaded.village.settings["village"] in VILLAGES
     assert results["说明.txt"].reason == (
         "压缩包「中梁镇2026.zip」中的「说明.txt」不是工作簿（只解压 .xlsx、.xlsm、.xls、.xlsb、.ods 文件），已跳过。")

@@ -128,7 +128,7 @@ def test_the_result_is_the_same_as_app_check(folder, results):
     root, _, _ = folder
     got, _, _ = results
     for name in ("石岗村-2026.xlsx", "龙泉村-2026.xlsx"):
-        _, report = app.check(root / name, today=TODAY)
+        _, report = app.check(app.open_backend(root / name), today=TODAY)
         assert got[name].report.records() == report.records()
 
 
@@ -142,7 +142,7 @@ def test_checking_writes_nothing(results, folder):
 def test_a_reader_panic_is_a_result_not_an_exception(tmp_path):
     book = _panicking_book(tmp_path / "庙堡村.xlsx")
     with pytest.raises(BaseException):  # noqa: B017 - app.check itself lets the reader's failure through
-        app.check(book, today=TODAY)
+        app.check(app.open_backend(book), today=TODAY)
     r = app.check_file(book, today=TODAY)
     assert r.status == app.STATUS_UNREADABLE
     assert r.message.startswith("文件「庙堡村.xlsx」") and _chinese(r.message)
@@ -283,7 +283,7 @@ def test_check_file_reads_in_one_piece_where_the_default_would_split(village_yea
         pytest.skip("one core: the reader never splits here")
     monkeypatch.setattr(chunked, "MIN_SPLIT_BYTES", 1)
     with ReaderWatch(monkeypatch) as default:
-        _, report = app.check(village_year_small, today=TODAY)
+        _, report = app.check(app.open_backend(village_year_small), today=TODAY)
     assert default.split and default.piece_folders
     with ReaderWatch(monkeypatch) as batch:
         result = app.check_file(village_year_small, today=TODAY)
@@ -325,7 +325,7 @@ def witnessed(monkeypatch):
 
 def test_the_library_leaves_the_collector_alone(village_book, witnessed):
     assert gc.isenabled()
-    app.check(village_book, today=TODAY)
+    app.check(app.open_backend(village_book), today=TODAY)
     assert witnessed[0].running and all(witnessed[0].running)
 
 

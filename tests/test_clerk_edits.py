@@ -54,7 +54,7 @@ def book(tmp_path) -> Path:
 
 def test_small_village_is_clean(book):
     """The baseline every edit below starts from: no findings at all."""
-    _, report = app.check(book, TODAY)
+    _, report = app.check(app.open_backend(book), TODAY)
     assert report.problems == ()
 
 
@@ -99,7 +99,7 @@ def _add_totals_and_footers(wb) -> None:
 def test_totals_rows_and_footers_are_not_records(book, tmp_path):
     _edit(book, _add_totals_and_footers)
     saved = lo_convert(book, "xlsx", tmp_path / "lo")  # formulas now carry their values
-    loaded, report = app.check(saved, TODAY)
+    loaded, report = app.check(app.open_backend(saved), TODAY)
     raw_entries, raw_hh = loaded.raw["entries"].frame, loaded.raw["households"].frame
     # the rows are there, with the values the formulas compute (6+1... = 68 points, 18 people)
     assert raw_entries.loc[raw_entries["entry_id"] == "汇总", "points"].tolist() == [68.0]
@@ -108,7 +108,7 @@ def test_totals_rows_and_footers_are_not_records(book, tmp_path):
     assert len(loaded.village["entries"]) == len(V.ENTRIES)
     assert len(loaded.village["households"]) == len(V.HOUSEHOLDS)
     assert len(loaded.village["exchanges"]) == len(V.EXCHANGES)
-    result = app.ledger_book(saved, month="2026-02", dry_run=True, today=TODAY)
+    result = app.ledger_book(app.open_backend(saved), month="2026-02", dry_run=True, today=TODAY)
     assert result.through == "2026-02"
 
 
@@ -121,7 +121,7 @@ def test_totals_row_values_as_excel_caches_them(book):
         ent.cell(total, _col(S.ENTRIES, "points"), 70)
         ent.cell(total + 1, 1, "制表人：王文书　审核人：吴支书　填表日期：2026-11-30")
     _edit(book, edit)
-    _, report = app.check(book, TODAY)
+    _, report = app.check(app.open_backend(book), TODAY)
     assert report.problems == ()
 
 
@@ -136,7 +136,7 @@ def test_a_totals_row_whose_sum_was_never_calculated_is_not_reported(book):
         ent.cell(last + 1, _col(S.ENTRIES, "points"), f"=SUM({letter}2:{letter}{last})")
         ent.cell(2, _col(S.ENTRIES, "evidence"), "=\"照片\"&\"1张\"")  # an entry's own formula, never calculated
     _edit(book, edit)
-    _, report = app.check(book, TODAY)
+    _, report = app.check(app.open_backend(book), TODAY)
     assert _flat(report) == [(S.ENTRIES.name, 2, "证明材料", "E-FMT-NOCALC")]
 
 
@@ -150,7 +150,7 @@ def test_a_half_filled_entry_is_still_reported_and_a_head_named_heji_is_a_househ
         hh = wb[S.HOUSEHOLDS.name]
         hh.append(["0007", "合计", "本村户籍", "3组", 2, None, None, "正常", 0, 0, None])
     _edit(book, edit)
-    loaded, report = app.check(book, TODAY)
+    loaded, report = app.check(app.open_backend(book), TODAY)
     assert "0007" in set(loaded.village["households"]["hh_id"])
     row = len(V.ENTRIES) + 2
     assert {(p.row, p.rule) for p in report.errors} >= {(row, "E-REQ")}
@@ -169,7 +169,7 @@ def test_spaces_inside_names_are_not_part_of_them(book):
         mem = wb[S.MEMBERS.name]
         mem.cell(_find_row(mem, 1, "陈老师"), 1, "陈　老师")
     _edit(book, edit)
-    loaded, report = app.check(book, TODAY)
+    loaded, report = app.check(app.open_backend(book), TODAY)
     assert report.problems == ()
     assert "陈老师" in set(loaded.village["members"]["name"])
     assert loaded.village["entries"]["head"].iloc[0] == "张大山"
@@ -177,7 +177,7 @@ def test_spaces_inside_names_are_not_part_of_them(book):
 
 def test_unknown_names_among_space_separated_ones_are_reported_one_by_one(book):
     _edit(book, lambda wb: wb[S.ENTRIES.name].cell(2, ENTRY_COLUMNS["评议人"], "刘会计 王五"))
-    _, report = app.check(book, TODAY)
+    _, report = app.check(app.open_backend(book), TODAY)
     assert [(p.row, p.rule, p.message) for p in report.problems] == [
         (2, "E-ENT-10", "评议人「王五」不是「小组成员」中积分评议小组的成员")]
 
@@ -193,7 +193,7 @@ def test_invisible_characters_pasted_from_wechat_are_dropped(book):
         ent.cell(6, ENTRY_COLUMNS["来源"], "\u2060平时发现")  # word joiner
         ent.cell(7, ENTRY_COLUMNS["登记编号"], "2026-00\u200c6")  # zero-width non-joiner
     _edit(book, edit)
-    loaded, report = app.check(book, TODAY)
+    loaded, report = app.check(app.open_backend(book), TODAY)
     assert report.problems == ()
     entries = loaded.village["entries"]
     assert list(entries["hh_id"].iloc[:2]) == ["0001", "0002"]
@@ -208,7 +208,7 @@ def test_recusal_still_applies_when_a_members_hh_id_is_a_number(book):
         ent = wb[S.ENTRIES.name]
         ent.cell(2, ENTRY_COLUMNS["评议人"], "张大山")  # entry 2026-001 is household 0001's own
     _edit(book, edit)
-    _, report = app.check(book, TODAY)
+    _, report = app.check(app.open_backend(book), TODAY)
     member_row = 2
     assert [(p.sheet, p.row, p.rule, p.message, p.fix) for p in report.problems] == [
         (S.MEMBERS.name, member_row, "E-REF", "户号「1」不在「住户名册」中",
@@ -218,7 +218,7 @@ def test_recusal_still_applies_when_a_members_hh_id_is_a_number(book):
 
 
 def test_a_member_without_household_needs_no_hh_id(book):
-    _, report = app.check(book, TODAY)
+    _, report = app.check(app.open_backend(book), TODAY)
     assert not _flat(report, {"E-REF"})
 
 
@@ -261,7 +261,7 @@ def test_a_withdrawal_reviewed_into_a_correction_leaves_the_correction(book, tmp
         ent = wb[S.ENTRIES.name]
         ent.cell(_find_row(ent, 1, "2026-008"), ENTRY_COLUMNS["状态"], "已确认")  # the review confirmed it
     _edit(book, edit)
-    result = app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY)
+    result = app.ledger_book(app.open_backend(book), month="2026-03", dry_run=True, today=TODAY)
     march = result.ledger.set_index(["month", "hh_id"]).loc[("2026-03", "0001")]
     # 0001 in March: only 2026-008, now -1 (it was withdrawn before the review)
     assert (march["deduct"], march["month_total"]) == (-1.0, -1.0)
@@ -274,7 +274,7 @@ def test_two_corrections_the_later_undated_is_an_error_naming_the_rows(book):
                    "更正", 0, None, None])
     _edit(book, edit)
     with pytest.raises(Exception) as info:
-        app.ledger_book(book, dry_run=True, today=TODAY)
+        app.ledger_book(app.open_backend(book), dry_run=True, today=TODAY)
     report = info.value.report
     assert [(p.sheet, p.row, p.column, p.rule, p.message) for p in report.errors] == [
         (S.OBJECTIONS.name, 5, "处理日期", "E-OBJ-06",
@@ -292,7 +292,7 @@ def test_the_later_correction_by_date_stands_whatever_the_row_order(book):
             ws.cell(2, k, v)
         ws.tables[S.OBJECTIONS.table].ref = ws.tables[S.OBJECTIONS.table].ref[:-1] + str(ws.max_row)
     _edit(book, edit)
-    result = app.ledger_book(book, month="2026-02", dry_run=True, today=TODAY)
+    result = app.ledger_book(app.open_backend(book), month="2026-02", dry_run=True, today=TODAY)
     feb = result.ledger.set_index(["month", "hh_id"]).loc[("2026-02", "0006")]
     assert feb["month_total"] == 0.0
 
@@ -335,7 +335,7 @@ def test_ledger_without_month_stops_before_the_first_unsettled_month(book):
     result = CliRunner().invoke(cli, ["ledger", str(book), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("2026-04 还有待公示/公示中的登记或未处理的异议，暂不计入台账。\n月度台账：3 个月，5 户。")
-    res = app.ledger_book(book, dry_run=True, today=TODAY)
+    res = app.ledger_book(app.open_backend(book), dry_run=True, today=TODAY)
     assert res.through == "2026-03" and res.unsettled == ["2026-04"]
     ok = CliRunner().invoke(cli, ["ledger", str(book), "--month", "2026-03", "--dry-run"])
     assert ok.exit_code == 0, ok.output

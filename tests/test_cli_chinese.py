@@ -161,7 +161,7 @@ def _joined(help_text: str) -> str:
 
 
 @pytest.mark.parametrize("status, months", [("公示中", ["2026-01"]),   # Feb open: stop before it, though Mar is confirmed
-                                            ("已确认", ["2026-01", "2026-02"])])  # only Mar's 2026-010 still open
+                                            ("已确认", ["2026-01", "2026-02", "2026-03"])])  # only Apr's 2026-010 open
 def test_ledger_default_month_is_what_the_help_says(tmp_path, tables, status, months):
     import json
 

@@ -205,3 +205,28 @@ def test_dates_and_numbers_round_trip_through_an_owned_sheet(book):
     got = book.open().read_table(S.FINDINGS).frame
     assert float(got["row"].iloc[0]) == 7.0
     assert got["message"].iloc[0] == "日期 2026-03-05 不在年度内"
+
+
+# -- the use cases, through either backend --------------------------------------------------------
+def test_validate_book_writes_the_same_findings_through_either_backend(book):
+    _plant_unknown_household(book)
+    result = app.validate_book(book.open(), today=TODAY)
+    assert result.not_written is None and result.written.tables == ("findings",)
+    assert [p.rule for p in result.report.errors] == ["E-ENT-02"]
+    got = book.open().read_table(S.FINDINGS).frame
+    assert got["rule"].tolist() == [p.rule for p in result.report.problems]
+    assert got["message"].tolist() == [p.message for p in result.report.problems]
+
+
+def test_ledger_book_refuses_an_open_month_and_writes_a_closed_one_through_either_backend(book):
+    from jifen_xl.errors import JifenError
+
+    before = book.values(S.LEDGER.name)
+    with pytest.raises(JifenError, match="不能生成 2026-04 的月度台账"):
+        app.ledger_book(book.open(), month="2026-04", today=TODAY)  # 2026-010 is still 公示中
+    assert book.values(S.LEDGER.name) == before
+    result = app.ledger_book(book.open(), month="2026-03", today=TODAY)
+    assert result.written.tables == ("ledger",)
+    got = book.open().read_table(S.LEDGER).frame
+    march = got[got["month"].astype(str) == "2026-03"].set_index("hh_id")
+    assert float(march.loc["0006", "cumulative"]) == 22.0 and float(march.loc["0006", "available"]) == 12.0

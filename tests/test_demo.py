@@ -55,7 +55,7 @@ def test_demo_never_overwrites_existing_files(demo_run):
 
 def test_clean_book_has_no_errors(demo_run):
     folder, _ = demo_run
-    _, report = app.check(folder / f"{VILLAGE}-{YEAR}.xlsx", today=TODAY)
+    _, report = app.check(app.open_backend(folder / f"{VILLAGE}-{YEAR}.xlsx"), today=TODAY)
     assert report.errors == ()
     assert report.warnings == ()
 
@@ -64,7 +64,7 @@ def test_every_planted_mistake_is_found_on_its_row(demo_run, village):
     folder, _ = demo_run
     _, mistakes = planted_mistakes(village[1])
     assert len(mistakes) == 11
-    _, report = app.check(folder / f"{VILLAGE}-{YEAR}-有错误.xlsx", today=TODAY)
+    _, report = app.check(app.open_backend(folder / f"{VILLAGE}-{YEAR}-有错误.xlsx"), today=TODAY)
     found = {(p.sheet, p.row, p.rule) for p in report.problems}
     for m in mistakes:
         assert m.expected() <= found, m.text
@@ -219,14 +219,14 @@ def test_run_demo_for_another_village(tmp_path):
     assert clean.is_file() and wrong.is_file()
     assert f"校验「{clean.name}」：0 个错误、0 个警告。" in out
     assert "全部被找到" in out
-    loaded, _ = app.check(clean, today=TODAY)
+    loaded, _ = app.check(app.open_backend(clean), today=TODAY)
     assert {k: loaded.village.settings[k] for k in PLACE} == PLACE
 
 
 # -- a whole township ---------------------------------------------------------------------
 def _content(path):
     """What a workbook holds, as the toolkit reads it: 基本信息 and every input table."""
-    loaded, report = app.check(path, today=TODAY)
+    loaded, report = app.check(app.open_backend(path), today=TODAY)
     return loaded.village.settings, loaded.village.tables, report
 
 

@@ -21,7 +21,7 @@ def planted_view(loaded, report):
 
 def test_openpyxl_written_formula_without_cached_value_is_reported_not_read_as_blank(tmp_path):
     book = write_foreign_workbook(tmp_path / "外来.xlsx")
-    loaded, report = app.check(book, today=TODAY)
+    loaded, report = app.check(app.open_backend(book), today=TODAY)
     view = planted_view(loaded, report)
     assert view == PLANTED | {("错误", "积分登记", "2026-001", "积分", "E-FMT-NOCALC")}
     (p,) = [p for p in report.problems if p.rule == "E-FMT-NOCALC"]
@@ -33,7 +33,7 @@ def test_openpyxl_written_formula_without_cached_value_is_reported_not_read_as_b
 def test_libreoffice_resaved_workbook_gives_exactly_the_planted_mistakes_and_totals(tmp_path, fmt):
     book = write_foreign_workbook(tmp_path / "外来.xlsx")
     resaved = lo_convert(book, fmt, tmp_path / "lo")
-    loaded, report = app.check(resaved, today=TODAY)
+    loaded, report = app.check(app.open_backend(resaved), today=TODAY)
     assert planted_view(loaded, report) == PLANTED
-    result = app.ledger_book(resaved, month="2026-03", dry_run=True, today=TODAY)
+    result = app.ledger_book(app.open_backend(resaved), month="2026-03", dry_run=True, today=TODAY)
     assert as_expected(result.ledger) == expected_ledger()

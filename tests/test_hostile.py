@@ -306,7 +306,7 @@ def test_dimension_claiming_the_whole_grid_is_harmless(book, tmp_path):
     run = run_cli("validate", "--dry-run", "--json", book)
     assert run.code == run_cli("validate", "--dry-run", "--json", honest).code
     assert run.seconds < SECONDS and run.peak_mb < PEAK_MB
-    assert app.check(book, today=TODAY)[1].records() == app.check(honest, today=TODAY)[1].records()
+    assert app.check(app.open_backend(book), today=TODAY)[1].records() == app.check(app.open_backend(honest), today=TODAY)[1].records()
 
 
 CELL = b'<c t="inlineStr"><is><t>x</t></is></c>'
@@ -426,7 +426,7 @@ def test_far_cell_is_refused_whatever_the_workbook_part_spelling(book, spelling)
 def test_every_workbook_part_spelling_reads_as_the_original(book, tmp_path, spelling):
     honest = shutil.copyfile(book, tmp_path / "原样.xlsx")
     rewrite_members(book, book, dict(SPELLINGS[spelling]))
-    assert app.check(book, today=TODAY)[1].records() == app.check(honest, today=TODAY)[1].records()
+    assert app.check(app.open_backend(book), today=TODAY)[1].records() == app.check(app.open_backend(honest), today=TODAY)[1].records()
 
 
 def test_far_cell_in_the_part_calamine_reads_when_packaging_rules_name_another(book):
@@ -543,7 +543,7 @@ def test_extent_bound_is_never_below_what_calamine_allocates(template, tmp_path,
 def test_entries_pointing_outside_the_package_are_refused(book, evil):
     rewrite_members(book, book, {}, extra=[member(evil, b"<x/>")])
     with pytest.raises(WorkbookUnreadable) as info:
-        app.check(book, today=TODAY)
+        app.check(app.open_backend(book), today=TODAY)
     assert str(info.value) == f"文件「永宁寺村.xlsx」含有指向包外的路径「{evil}」，已拒绝读取。请确认文件来源。"
 
 
@@ -602,8 +602,8 @@ def _text(v) -> str:
 def test_html_export_of_a_village_reads_like_the_workbook(book, tmp_path, encoding):
     page = tmp_path / "永宁寺村导出.xls"
     page.write_bytes(_as_html(book, encoding))
-    loaded, report = app.check(page, today=TODAY)
-    _, want = app.check(book, today=TODAY)
+    loaded, report = app.check(app.open_backend(page), today=TODAY)
+    _, want = app.check(app.open_backend(book), today=TODAY)
     assert report.records() == want.records()
     assert len(loaded.village["entries"]) == 10
     run = run_cli("validate", page)  # writing is refused: a web page cannot take 校验结果
@@ -660,8 +660,8 @@ def test_a_zip64_package_is_read_like_the_original(book, tmp_path):
         assert zf.testzip() is None and [i.filename for i in zf.infolist()] == [i.filename for i in zh.infolist()]
     with Package(book) as pkg, Package(honest) as original:
         assert pkg.zc.zip64 and not original.zc.zip64 and pkg.sheet_parts() == original.sheet_parts()
-    assert app.check(book, today=TODAY)[1].records() == app.check(honest, today=TODAY)[1].records()
+    assert app.check(app.open_backend(book), today=TODAY)[1].records() == app.check(app.open_backend(honest), today=TODAY)[1].records()
     before = book.read_bytes()
     with pytest.raises(WriteRefused, match="ZIP64 格式"):  # the writer never writes zip64
-        app.validate_book(book, today=TODAY)
+        app.validate_book(app.open_backend(book), today=TODAY)
     assert book.read_bytes() == before

@@ -76,7 +76,7 @@ def test_pending_entries_do_not_count_until_confirmed(tables):
 def test_blank_rows_and_row_order_do_not_change_results(tables, tmp_path):
     shuffled = {k: (v.sample(frac=1, random_state=7) if k != "indicators" else v) for k, v in tables.items()}
     book = build(tmp_path / "乱序.xlsx", shuffled)
-    result = app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY)
+    result = app.ledger_book(app.open_backend(book), month="2026-03", dry_run=True, today=TODAY)
     assert as_expected(result.ledger) == V.EXPECTED
 
 

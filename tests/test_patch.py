@@ -256,13 +256,13 @@ def test_patch_a_foreign_workbook_resaved_by_libreoffice_and_read_back(tmp_path)
     strings (LibreOffice): the toolkit finds the rows by 登记编号; LibreOffice reads the result."""
     made = write_foreign_workbook(tmp_path / "外来.xlsx")
     book = lo_convert(made, "xlsx", tmp_path / "lo")
-    loaded, report = app.check(book)
+    loaded, report = app.check(app.open_backend(book))
     entries = loaded.village.tables["entries"]
     wanted = {k: "已撤销" for k in entries["entry_id"].tolist()[::2]}
     old = read_zip(book)[0]
     write_owned(book, patches=status_patch(wanted), backup=False)
 
-    after, _ = app.check(book)
+    after, _ = app.check(app.open_backend(book))
     got = dict(zip(after.village.tables["entries"]["entry_id"], after.village.tables["entries"]["status"]))
     expected = dict(zip(entries["entry_id"], entries["status"])) | wanted
     assert got == expected
@@ -272,7 +272,7 @@ def test_patch_a_foreign_workbook_resaved_by_libreoffice_and_read_back(tmp_path)
     assert new["xl/workbook.xml"].replace(b' fullCalcOnLoad="1"', b"", 1) == old["xl/workbook.xml"]
 
     again = lo_convert(book, "xlsx", tmp_path / "again")  # LibreOffice opens and re-saves it
-    reread, _ = app.check(again)
+    reread, _ = app.check(app.open_backend(again))
     e3 = reread.village.tables["entries"]
     assert dict(zip(e3["entry_id"], e3["status"])) == expected
 
@@ -282,11 +282,11 @@ def test_patch_the_demo_village_year_keeps_what_validation_sees(tmp_path):
     from .conftest import build
 
     book = build(tmp_path / "永宁寺村.xlsx")
-    loaded, report = app.check(book)
+    loaded, report = app.check(app.open_backend(book))
     entries = loaded.village.tables["entries"]
     first = entries["entry_id"].iloc[0]
     write_owned(book, patches=status_patch({first: S.ENTRY_WITHDRAWN}), backup=False)
-    after, report2 = app.check(book)
+    after, report2 = app.check(app.open_backend(book))
     e2 = after.village.tables["entries"]
     assert e2.loc[e2["entry_id"] == first, "status"].tolist() == [S.ENTRY_WITHDRAWN]
     rest = e2["entry_id"] != first

@@ -129,15 +129,15 @@ def test_every_active_household_has_a_row_every_month_and_ranks_are_competition_
 
 
 def test_rerunning_commands_on_their_own_output_changes_nothing(village_book):
-    first = app.validate_book(village_book, today=TODAY)
+    first = app.validate_book(app.open_backend(village_book), today=TODAY)
     after_validate = village_book.read_bytes()
-    app.validate_book(village_book, today=TODAY)
+    app.validate_book(app.open_backend(village_book), today=TODAY)
     assert village_book.read_bytes() == after_validate
-    app.ledger_book(village_book, today=TODAY)
+    app.ledger_book(app.open_backend(village_book), today=TODAY)
     after_ledger = village_book.read_bytes()
-    again = app.ledger_book(village_book, today=TODAY)
+    again = app.ledger_book(app.open_backend(village_book), today=TODAY)
     assert village_book.read_bytes() == after_ledger
-    _, report = app.check(village_book, today=TODAY)
+    _, report = app.check(app.open_backend(village_book), today=TODAY)
     assert report.problems == first.report.problems  # its own output sheets are not input
     assert len(again.ledger) == 15  # January to March: April is still under publicity
 
@@ -151,7 +151,7 @@ def test_blank_rows_inserted_anywhere_never_change_results(tmp_path_factory, gap
     from .conftest import build
 
     book = build(tmp_path_factory.mktemp("blank") / "空行.xlsx")
-    base = app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY).ledger
+    base = app.ledger_book(app.open_backend(book), month="2026-03", dry_run=True, today=TODAY).ledger
     wb = openpyxl.load_workbook(book)
     for sheet in ("积分登记", "住户名册", "积分兑换"):
         ws = wb[sheet]
@@ -159,7 +159,7 @@ def test_blank_rows_inserted_anywhere_never_change_results(tmp_path_factory, gap
             if at <= ws.max_row:
                 ws.insert_rows(at)
     wb.save(book)
-    _, report = app.check(book, today=TODAY)
+    _, report = app.check(app.open_backend(book), today=TODAY)
     assert report.valid, report.problems
-    after = app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY).ledger
+    after = app.ledger_book(app.open_backend(book), month="2026-03", dry_run=True, today=TODAY).ledger
     pd.testing.assert_frame_equal(base, after)

@@ -15,7 +15,7 @@ from .conftest import CORPUS, TODAY
 
 def unreadable(path) -> str:
     with pytest.raises(WorkbookUnreadable) as info:
-        app.check(path, today=TODAY)
+        app.check(app.open_backend(path), today=TODAY)
     assert info.value.exit_code == 2
     return str(info.value)
 
@@ -94,7 +94,7 @@ def test_not_a_workbook_zip(tmp_path):
 def test_xlsm_is_read_like_xlsx(village_book, tmp_path):
     # The toolkit's reader goes by content, not by the name: a macro workbook reads the same.
     xlsm = shutil.copy(village_book, tmp_path / "永宁寺村.xlsm")
-    loaded, report = app.check(xlsm, today=TODAY)
+    loaded, report = app.check(app.open_backend(xlsm), today=TODAY)
     assert report.valid and len(loaded.village["entries"]) == 10
 
 
@@ -105,7 +105,7 @@ def test_clerks_text_starting_with_equals_is_data_not_a_formula(village_book):
     ws.cell(2, note).value = "=自愿申报"
     ws.cell(2, note).data_type = "s"
     wb.save(village_book)
-    loaded, report = app.check(village_book, today=TODAY)
+    loaded, report = app.check(app.open_backend(village_book), today=TODAY)
     assert loaded.village["entries"].loc[0, "note"] == "=自愿申报"
     assert report.valid
 
@@ -171,9 +171,9 @@ def test_html_export_that_follows_the_contract_is_read(tmp_path, tables):
     from .test_ledger import as_expected
 
     book = _html_village(tmp_path / "网上导出.xls", tables)
-    loaded, report = app.check(book, today=TODAY)
+    loaded, report = app.check(app.open_backend(book), today=TODAY)
     assert report.valid, report.problems
-    assert as_expected(app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY).ledger) == V.EXPECTED
+    assert as_expected(app.ledger_book(app.open_backend(book), month="2026-03", dry_run=True, today=TODAY).ledger) == V.EXPECTED
     refused = CliRunner().invoke(cli, ["validate", str(book)])
     assert refused.exit_code == 1
     assert refused.output.startswith("错误：文件「网上导出.xls」只能读取，工具不能写入这种格式。请在 Excel 或 WPS 中打开它")
@@ -193,10 +193,10 @@ def test_cells_merged_over_several_rows_count_for_every_row(tmp_path, tables):
     assert len(rows) == 3 and rows == list(range(rows[0], rows[0] + 3))
     ws.merge_cells(start_row=rows[0], start_column=col, end_row=rows[-1], end_column=col)  # keeps the top value
     wb.save(book)
-    loaded, report = app.check(book, today=TODAY)
+    loaded, report = app.check(app.open_backend(book), today=TODAY)
     assert report.valid, report.problems
     assert list(loaded.village["entries"].query("excel_row in @rows")["hh_id"]) == ["0002"] * 3
-    assert as_expected(app.ledger_book(book, month="2026-03", dry_run=True, today=TODAY).ledger) == V.EXPECTED
+    assert as_expected(app.ledger_book(app.open_backend(book), month="2026-03", dry_run=True, today=TODAY).ledger) == V.EXPECTED
 
 
 def test_uncalculated_formula_found_in_a_prefixed_sheet(village_book):
@@ -219,5 +219,5 @@ def test_uncalculated_formula_found_in_a_prefixed_sheet(village_book):
         return text.replace('xmlns="http://schemas', 'xmlns:x="http://schemas', 1).encode()
 
     _rewrite_part(village_book, part, prefixed)
-    _, report = app.check(village_book, today=TODAY)
+    _, report = app.check(app.open_backend(village_book), today=TODAY)
     assert [(p.row, p.column, p.rule) for p in report.problems] == [(2, "积分", "E-FMT-NOCALC")]

@@ -181,7 +181,7 @@ def test_every_rule_is_triggered(wording, tmp_path):
     rule = RULES[rule_id]
     case = CASES.get(wording)
     assert case is not None, f"no planted mistake triggers {wording}"
-    _, report = app.check(planted(case, tmp_path / "村.xlsx"), today=TODAY)
+    _, report = app.check(app.open_backend(planted(case, tmp_path / "村.xlsx")), today=TODAY)
     message, fix = rule.templates(variant or None)
     found = [p for p in report.problems if p.rule == rule_id]
     assert found, [p.flat() for p in report.problems]
@@ -283,7 +283,7 @@ def test_ranges_are_worded_from_their_bounds():
 
 # -- schema-driven findings, as the clerk reads them ------------------------------------------------
 def _check(tmp_path, mutate) -> list[tuple]:
-    _, report = app.check(planted(Case(mutate), tmp_path / "村.xlsx"), today=TODAY)
+    _, report = app.check(app.open_backend(planted(Case(mutate), tmp_path / "村.xlsx")), today=TODAY)
     return [(p.level, p.sheet, p.row, p.column, p.rule, p.message, p.fix) for p in report.problems]
 
 

@@ -204,7 +204,7 @@ def test_year_missing_is_reported_on_its_row(village_book):
     days = next(r for r in ws.iter_rows() if r[0].value == "公示天数")
     days[1].value = "7天"  # a unit after the number is fine
     wb.save(village_book)
-    loaded, report = app.check(village_book, today=TODAY)
+    loaded, report = app.check(app.open_backend(village_book), today=TODAY)
     assert loaded.village.settings["publicity_days"] == 7
     assert {(p.row, p.rule) for p in report.problems} == {(row[1].row, "E-FMT-INT"), (row[1].row, "E-SET-01")}
     assert ("错误", "基本信息", "E-SET-01") in {(p.level, p.sheet, p.rule) for p in report.problems}
@@ -219,7 +219,7 @@ def test_an_unreadable_date_is_one_finding_not_three(village_book):
     col = [c.column for c in ws[1] if c.value == "日期"][0]
     ws.cell(2, col).value = "2026年13月5日"
     wb.save(village_book)
-    _, report = app.check(village_book, today=TODAY)
+    _, report = app.check(app.open_backend(village_book), today=TODAY)
     assert [(p.row, p.column, p.rule, p.message) for p in report.problems] == [
         (2, "日期", "E-FMT-DATE", "「2026年13月5日」不是有效日期")]
 

@@ -956,7 +956,7 @@ def test_clerks_sumifs_over_the_ledger_is_not_left_stale(tmp_path):
     assert "fullCalcOnLoad" not in old_calc
     assert [c.value for c in openpyxl.load_workbook(book, data_only=True)["汇总"]["B"]] == [0, 0]
 
-    result = app.ledger_book(book, today=TODAY)
+    result = app.ledger_book(app.open_backend(book), today=TODAY)
     ledger = result.ledger
     assert_full_calc_on_load(zipfile.ZipFile(book).read(WB_PART)).items() >= old_calc.items()
 

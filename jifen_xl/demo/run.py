@@ -77,14 +77,14 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
 
     yield ""
     with app.collector_paused():
-        clean = app.validate_book(clean_path)
+        clean = app.validate_book(app.open_backend(clean_path))
     rep = clean.report
     yield (f"校验「{clean_path.name}」：{len(rep.errors)} 个错误、{len(rep.warnings)} 个警告"
            + ("。" if rep.valid else "——示范数据本不该有错误，请把下列内容发给技术人员："))
     for p in rep.errors:
         yield f"  {p.sheet} 第 {p.row or '—'} 行「{p.column}」：{p.message}（{p.rule}）"
     with app.collector_paused():
-        wrong = app.validate_book(wrong_path).report
+        wrong = app.validate_book(app.open_backend(wrong_path)).report
     yield (f"校验「{wrong_path.name}」：{len(wrong.errors)} 个错误、{len(wrong.warnings)} 个警告，"
            f"已写入其「{S.FINDINGS.name}」工作表：")
     for p in wrong.problems:
@@ -99,7 +99,7 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     # The last month is still under publicity (and has an open objection): it cannot be closed
     # yet (SPEC), so the ledger runs through the last settled month by default.
     with app.collector_paused():
-        result = app.ledger_book(clean_path)
+        result = app.ledger_book(app.open_backend(clean_path))
     led = result.ledger
     if result.unsettled:
         n_open = int(obj["result"].isna().sum())

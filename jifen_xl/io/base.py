@@ -38,6 +38,16 @@ class RawTable:
     letters: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
+    def column_number(self, field_name: str | None) -> int | None:
+        """1-based column where ``field_name``'s header was found; None if unknown."""
+        letters = self.letters.get(field_name) if field_name else None
+        if not letters:
+            return None
+        n = 0
+        for ch in letters:
+            n = n * 26 + ord(ch) - 64
+        return n
+
     def cell(self, field_name: str, row: int) -> str:
         """A1-style address (no sheet) of ``field_name`` on Excel row ``row``; "" if unknown."""
         letter = self.letters.get(field_name)

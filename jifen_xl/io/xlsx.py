@@ -66,10 +66,3 @@ class XlsxFile(XlsxReader):
         result = apply_owned(plan.payload, backup=backup)
         self._stamp = file_stamp(self.path)  # what this backend wrote is what it now holds
         return result
-
-    def write_tables(self, frames, links=None, patches=(), **kwargs):
-        """Plan and apply one write (owned tables, patched cells) at once; see
-        ``xlsxwrite.write_owned``."""
-        from .xlsxwrite import write_owned
-
-        return write_owned(self.path, frames, links=links, patches=patches, **kwargs)
