@@ -24,7 +24,7 @@ from .core.ledger import OpenMonth, compute_ledger, month_label, open_months, un
 from .core.problems import Problem, Report
 from .core.village import Village
 from .errors import (HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookLocked, WorkbookUnreadable,
-                     WriteRefused)
+                     WriteFailed, WriteRefused)
 from .io.base import CellRef, RawTable, WorkbookBackend, WriteRequest, WriteResult
 from .validate import validate
 
@@ -245,9 +245,10 @@ def validate_book(backend: WorkbookBackend, *, dry_run: bool = False,
                   today: _dt.date | None = None) -> ValidateResult:
     """Validate the workbook; unless ``dry_run``, write the findings to 校验结果 (linked to the cells).
 
-    The workbook is always checked in full. When the write is refused (the workbook is open in
-    Excel, WPS or LibreOffice, before or during the run; a format the toolkit only reads), the
-    result carries the findings and, in ``not_written``, why 校验结果 was not written.
+    The workbook is always checked in full. When the write is refused or fails (the workbook is
+    open in Excel, WPS or LibreOffice, before or during the run; a format the toolkit only reads;
+    a read-only folder; a full disk), the result carries the findings and, in ``not_written``,
+    why 校验结果 was not written (the workbook is then unchanged).
 
     :param backend: the village workbook.
     :param dry_run: report only, write nothing.
@@ -258,7 +259,7 @@ def validate_book(backend: WorkbookBackend, *, dry_run: bool = False,
     request = WriteRequest({"findings": findings_frame(report)}, {"findings": finding_links(report, loaded)})
     try:
         written = backend.apply(backend.plan_write(request))
-    except (WorkbookLocked, WriteRefused) as exc:
+    except (WorkbookLocked, WriteRefused, WriteFailed) as exc:  # findings are never lost for want of a write
         return ValidateResult(report, None, exc)
     return ValidateResult(report, written)
 

@@ -176,7 +176,8 @@ def test_html_export_that_follows_the_contract_is_read(tmp_path, tables):
     assert as_expected(app.ledger_book(app.open_backend(book), month="2026-03", dry_run=True, today=TODAY).ledger) == V.EXPECTED
     refused = CliRunner().invoke(cli, ["validate", str(book)])
     assert refused.exit_code == 1
-    assert refused.output.startswith("错误：文件「网上导出.xls」只能读取，工具不能写入这种格式。请在 Excel 或 WPS 中打开它")
+    assert refused.output.startswith("校验通过：没有发现问题。\n错误：上面的校验结果没有写入「校验结果」工作表。"
+                                     "文件「网上导出.xls」只能读取，工具不能写入这种格式。请在 Excel 或 WPS 中打开它")
 
 
 def test_cells_merged_over_several_rows_count_for_every_row(tmp_path, tables):
