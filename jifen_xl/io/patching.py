@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import errors
-from ..core.clean import ROW, to_code
+
 from ..ooxml.cellvalues import CellMaker
 from ..ooxml.markup import attrs as _attrs
 from ..ooxml.markup import escape_attr as _escape_attr
@@ -15,6 +15,7 @@ from ..ooxml.sheetxml import (RowScanner, array_ranges, _col_index, column_style
                               cell_insert_at, merged_ranges, row_style_of)
 from ..schema import SheetSpec
 from .base import ColumnPatch, RawTable
+from .contract import rows_of_keys
 
 
 class PatchesCells:
@@ -31,27 +32,10 @@ class PatchesCells:
         or a merged block. A new value keeps the cell's style."""
         lay = self._layout(spec, part)
         p, body = lay.p, lay.body
-        key_header = spec.header_of(spec.key_field)
-        wanted = set().union(*(pt.values for pt in patches))
-        rows_of: dict[str, list[int]] = {}
-        for key, rn in zip(to_code(seen.frame[spec.key_field]).tolist(), seen.frame[ROW].tolist()):
-            if key in wanted:
-                rows_of.setdefault(key, []).append(int(rn))
-        missing = sorted(wanted - set(rows_of))
-        if missing:
-            shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 个" if len(missing) > 5 else "")
-            raise errors.WriteRefused(
-                f"工作簿「{self.display}」的工作表「{spec.name}」中找不到{key_header}为 {shown} 的行，工具没有写入。"
-                f"可能是读取之后工作簿被修改过（改了{key_header}或删了行）：请保存工作簿后重新运行。")
-        for key in sorted(wanted):
-            if len(rows_of[key]) > 1:
-                shown = "、".join(map(str, rows_of[key][:5]))
-                raise errors.WriteRefused(
-                    f"工作簿「{self.display}」的工作表「{spec.name}」第 {shown} 行的{key_header}都是 {key}，"
-                    f"工具无法确定该改哪一行，没有写入。请把重复的{key_header}改为各不相同后重试。")
+        row_of = rows_of_keys(spec, seen, set().union(*(pt.values for pt in patches)), self.display)
 
         rows = RowScanner(body, p)
-        located = rows.locate({found[0] for found in rows_of.values()})
+        located = rows.locate(set(row_of.values()))
         covered = merged_ranges(lay.tail, p) + array_ranges(body, p)
         maker = CellMaker(p, self.date1904)
         col_styles = column_styles(lay.head, p)
@@ -62,7 +46,7 @@ class PatchesCells:
             keys = sorted(pt.values)
             tails = maker.column(pd.Series([pt.values[k] for k in keys], dtype=object), None)
             for key, tail in zip(keys, tails):
-                rn = rows_of[key][0]
+                rn = row_of[key]
                 where = (f"工作簿「{self.display}」的工作表「{spec.name}」第 {rn} 行"
                          f"「{spec.header_of(pt.field)}」列（{letter}{rn}）")
                 inside = [kind for c1, r1, c2, r2, kind in covered if c1 <= col <= c2 and r1 <= rn <= r2]
