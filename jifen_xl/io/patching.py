@@ -7,7 +7,6 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import errors
-
 from ..ooxml.cellvalues import CellMaker
 from ..ooxml.markup import attrs as _attrs
 from ..ooxml.markup import escape_attr as _escape_attr
