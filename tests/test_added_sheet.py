@@ -14,6 +14,7 @@ import pytest
 
 from jifen_xl import errors
 from jifen_xl import schema as S
+from jifen_xl.io import look
 from jifen_xl.io.xlsxwrite import write_owned
 
 from .fixtures_rich import read_zip, rewrite_zip, sheet_parts
@@ -27,11 +28,16 @@ STYLES = "xl/styles.xml"
 
 def drop_sheet(path: Path, name: str) -> None:
     """Remove sheet ``name`` from the package as if it had never been there: its entry in the
-    workbook, its relationship, its part, its tables and their content types."""
+    workbook, its own defined names (the others' sheet positions follow), its relationship, its
+    part, its tables and their content types."""
     parts, order = read_zip(path)
     part, _ = sheet_parts(parts)[name]
     wb = parts[WB].decode()
     rid = re.search(r'<sheet name="%s"[^>]*r:id="([^"]+)"' % name, wb).group(1)
+    index = re.findall(r'<sheet name="([^"]*)"', wb).index(name)
+    wb = re.sub(r'<definedName [^>]*localSheetId="%d"[^>]*>[^<]*</definedName>' % index, "", wb)
+    wb = re.sub(r'(<definedName [^>]*localSheetId=")(\d+)"',
+                lambda m: m.group(1) + str(int(m.group(2)) - (int(m.group(2)) > index)) + '"', wb)
     parts[WB] = re.sub(r'<sheet name="%s"[^>]*/>' % name, "", wb).encode()
     parts[WB_RELS] = re.sub(r'<Relationship [^>]*Id="%s"[^>]*/>' % rid, "", parts[WB_RELS].decode()).encode()
     folder, base = part.rsplit("/", 1)
@@ -52,6 +58,36 @@ def without(text: str, *pieces: str) -> str:
         assert piece in text, piece
         text = text.replace(piece, "", 1)
     return text
+
+
+#: The styles part's lists, and the element each holds.
+STYLE_LISTS = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border",
+               "cellStyleXfs": "xf", "cellXfs": "xf", "cellStyles": "cellStyle", "dxfs": "dxf"}
+
+
+def style_lists(text: str) -> tuple[str, dict[str, list[str]]]:
+    """The styles part without its lists' contents, and each list's items in order."""
+    items = {}
+    for name, child in STYLE_LISTS.items():
+        m = re.search(r"<%s\b[^>]*?(?:/>|>(.*?)</%s>)" % (name, name), text, re.S)
+        body = (m.group(1) or "") if m else ""
+        items[name] = re.findall(r"<%s\b[^>]*?(?:/>|>.*?</%s>)" % (child, child), body, re.S)
+        if m:
+            text = text[:m.start()] + f"<{name}/>" + text[m.end():]
+    return text, items
+
+
+def assert_only_appended(old: str, new: str, grown: dict[str, int]) -> None:
+    """Every item of ``old``'s style lists keeps its index in ``new``; ``grown`` says how many
+    items each list gained at its end; nothing else in the part changed."""
+    old_rest, old_items = style_lists(old)
+    new_rest, new_items = style_lists(new)
+    assert new_rest == old_rest
+    for name, items in old_items.items():
+        assert new_items[name][:len(items)] == items, name
+        assert len(new_items[name]) - len(items) == grown.get(name, 0), name
+        if items or grown.get(name):
+            assert re.search(r'<%s count="%d"' % (name, len(new_items[name])), new), name
 
 
 def test_missing_findings_sheet_is_added_and_nothing_else_changes(rich):
@@ -88,13 +124,10 @@ def test_missing_findings_sheet_is_added_and_nothing_else_changes(rich):
     overrides = [re.search(r'<Override PartName="/%s"[^>]*/>' % re.escape(n), new_ct).group(0)
                  for n in new_parts if not n.endswith(".rels")]
     assert len(overrides) == 2 and without(new_ct, *overrides) == before[CT].decode()
-    # styles: one cell format appended (text wrapping at the top, for 问题说明 and 修改建议)
-    old_styles, new_styles = before[STYLES].decode(), after[STYLES].decode()
-    n = len(re.findall(r"<xf\b", re.search(r"<cellXfs.*?</cellXfs>", old_styles, re.S).group(0)))
-    xf = ('<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
-          '<alignment vertical="top" wrapText="1"/></xf>')
-    assert re.sub(r'(<cellXfs count=")\d+', rf"\g<1>{n}", without(new_styles, xf)) == old_styles
-    assert f'<cellXfs count="{n + 1}"' in new_styles
+    # styles: a font, a fill, a border and cell formats appended (the header row; text wrapping at
+    # the top for 问题说明 and 修改建议; the short columns aligned to the top); nothing renumbered
+    assert_only_appended(before[STYLES].decode(), after[STYLES].decode(),
+                         {"fonts": 1, "fills": 1, "borders": 1, "cellXfs": 3})
 
     rows = calamine_rows(rich, S.FINDINGS.name)
     assert rows[0] == S.FINDINGS.headers
@@ -312,3 +345,86 @@ def test_surrounding_spaces_do_not_hide_the_owned_sheet(tmp_path, name):
     book_after = XlsxFile(book)
     assert book_after.sheet_names.count(name) == 1 and S.LEDGER.name not in book_after.sheet_names
     assert len(book_after.read_table(S.LEDGER).frame) == len(result.ledger)
+
+
+# --- the look of an added sheet (issue 8, section 6): as the template's, in every program ----------
+
+
+#: 30 CJK characters: 60 width units; 问题说明 is 48 wide (47 units to a line): two lines.
+TWO_LINES = "户号「0001」的指标累计分值超过每月上限请核对本月登记的数量和分值是否正确"[:30]
+#: 70 CJK characters in 修改建议 (40 wide, 39 units to a line): 140 units, four lines.
+FOUR_LINES = "请核对" * 23 + "再改"
+
+
+def long_findings() -> pd.DataFrame:
+    assert len(TWO_LINES) == 30 and len(FOUR_LINES) == 71
+    return pd.DataFrame([
+        ["错误", "积分登记", 3, "数量", "数量不是数字", "请填写数字", "E-ENT-02"],
+        ["错误", "积分登记", 4, "积分", TWO_LINES, "请核对", "E-ENT-12"],
+        ["警告", "积分登记", 5, "备注", "短", FOUR_LINES, "W-ENT-15"],
+    ], columns=S.FINDINGS.fields)
+
+
+def cell_looks(ws, rows: int) -> list[tuple]:
+    """Each cell's format as another reader sees it, over the first ``rows`` rows."""
+    return [(c.coordinate, c.font.b, c.font.sz, c.font.color.rgb if c.font.color else None, c.fill.fill_type,
+             c.fill.fgColor.rgb, c.border.left.style, c.border.bottom.style, c.alignment.horizontal,
+             c.alignment.vertical, c.alignment.wrap_text, c.number_format)
+            for row in ws.iter_rows(min_row=1, max_row=rows) for c in row]
+
+
+def test_the_added_sheets_header_has_its_own_look_and_old_formats_keep_theirs(village_book):
+    """Bold, filled and bordered header cells (LibreOffice and WPS do not draw table styles), and
+    every cell formatted before reads the same format after the styles part grew."""
+    drop_sheet(village_book, S.FINDINGS.name)
+    before_book = openpyxl.load_workbook(village_book)
+    before = {name: cell_looks(before_book[name], 6) for name in before_book.sheetnames}
+    old_styles = read_zip(village_book)[0][STYLES].decode()
+    result = write_owned(village_book, {"findings": long_findings()}, backup=False)
+    assert result.added == (S.FINDINGS.name,)
+
+    assert_only_appended(old_styles, read_zip(village_book)[0][STYLES].decode(),
+                         {"fonts": 1, "fills": 1, "borders": 1, "cellXfs": 3})
+    book = openpyxl.load_workbook(village_book)
+    assert {name: cell_looks(book[name], 6) for name in before} == before
+    ws = book[S.FINDINGS.name]
+    assert [c.value for c in ws[1]] == S.FINDINGS.headers
+    for cell in ws[1]:
+        assert cell.font.b is True, cell.coordinate
+        assert cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb == "FF" + look.OWNED_HEADER_FILL
+        for side in (cell.border.left, cell.border.right, cell.border.top, cell.border.bottom):
+            assert side.style == "thin" and side.color.rgb == "FF" + look.HEADER_BORDER
+        assert (cell.alignment.horizontal, cell.alignment.vertical, cell.alignment.wrap_text) == (
+            "center", "center", True)
+        assert cell.font.sz == book[S.ENTRIES.name]["A2"].font.sz  # the workbook's own font, made bold
+    assert ws.cell(1, len(S.FINDINGS.columns) + 1).fill.fill_type is None  # nothing beside the table
+    for spec_col, cell in zip(S.FINDINGS.columns, ws[2]):  # data: no fill, no bold, top-aligned
+        assert cell.fill.fill_type is None and not cell.font.b
+        assert cell.alignment.vertical == "top" and bool(cell.alignment.wrap_text) is spec_col.wraps
+    assert ws.sheet_format.defaultRowHeight == look.ROW_POINTS
+    m = ws.page_margins
+    assert (m.left, m.right, m.top, m.bottom, m.header, m.footer) == look.MARGINS
+
+
+@pytest.mark.parametrize("added", [True, False], ids=["added", "rewritten"])
+def test_rows_of_long_findings_are_as_tall_as_their_lines(village_book, added):
+    """A two-line 问题说明 and a four-line 修改建议 get look.row_points of two and four lines,
+    whether the sheet was there or is added; a one-line row keeps the default height."""
+    if added:
+        drop_sheet(village_book, S.FINDINGS.name)
+    write_owned(village_book, {"findings": long_findings()}, backup=False)
+    ws = openpyxl.load_workbook(village_book)[S.FINDINGS.name]
+    assert ws.row_dimensions[2].height is None
+    assert ws.row_dimensions[3].height == look.row_points([2])[0] == 34
+    assert ws.row_dimensions[4].height == look.row_points([4])[0] == 66
+    assert ws.row_dimensions[3].customHeight and ws.row_dimensions[4].customHeight
+
+
+def test_a_tall_first_row_of_the_last_write_is_not_repeated(village_book):
+    """The first old row is the one whose height new rows repeat; grown for a long finding, it
+    would make every short finding of the next write as tall."""
+    write_owned(village_book, {"findings": long_findings().iloc[[2, 0, 1]]}, backup=False)
+    assert openpyxl.load_workbook(village_book)[S.FINDINGS.name].row_dimensions[2].height == 66
+    write_owned(village_book, {"findings": long_findings().iloc[[0, 0, 1]]}, backup=False)
+    ws = openpyxl.load_workbook(village_book)[S.FINDINGS.name]
+    assert [ws.row_dimensions[r].height for r in (2, 3, 4)] == [None, None, 34]

@@ -69,9 +69,9 @@ def _pages_of(pages, name: str) -> list[tuple[str, int]]:
     return found
 
 
-def _gray(pdf, page: int) -> np.ndarray:
+def _gray(pdf, page: int, dpi: int = DPI) -> np.ndarray:
     """The page rendered in grey levels (0 black .. 255 white), rows x columns."""
-    data = subprocess.run(["pdftoppm", "-r", str(DPI), "-gray", "-f", str(page), "-l", str(page), str(pdf)],
+    data = subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", str(page), "-l", str(page), str(pdf)],
                           capture_output=True, check=True).stdout
     m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
     width, height = int(m.group(1)), int(m.group(2))
@@ -189,3 +189,99 @@ def test_long_text_cells_wrap_and_rows_grow(printed):
         assert cell.value == text and cell.alignment.wrap_text and cell.alignment.vertical == "top"
         height = book[spec.name].row_dimensions[2 + pos].height
         assert height and height >= 2 * look.LINE_POINTS, (key, field)
+
+
+# --- a sheet the lossless writer writes: 校验结果 added to, or rewritten in, a clerk's workbook ---------
+
+#: A long 问题说明 and 修改建议, as the rules write them for a clerk's long cell (five and three lines).
+LONG_FINDING = ("户号「0107」的指标「GX-03 积极参与村级志愿者服务活动并在防汛抢险中表现突出」在2026年7月累计"
+                "登记 5 次共 25 分，超过每月上限 10 分（从本行起超出），超出的登记不计入当月积分")
+LONG_FIX = "请核对本行的数量和分值；如确需超出上限，请先在「积分指标」中修改每月上限并注明村民代表会议决议依据"
+#: Two lines in LibreOffice (40 CJK characters: 80 width units in 问题说明, 48 wide), 30 points
+#: (two of Excel's 15-point lines) not being enough for them.
+TWO_LINE_FINDING = "该户本月的环境卫生评比积分已按村民代表会议决议登记两次请删除重复的一条登记后再重新校验"
+#: Findings enough for three A4 pages, the long one in the middle (a page break may fall anywhere).
+FINDINGS_ROWS = 70
+
+
+def _findings():
+    import pandas as pd
+
+    rows = [["错误" if i % 3 else "警告", "积分登记", 3 + i, "数量", f"第 {3 + i} 行的数量不是数字", "请填写数字",
+             "E-ENT-02"] for i in range(FINDINGS_ROWS)]
+    rows[FINDINGS_ROWS // 2][4:6] = [LONG_FINDING, LONG_FIX]
+    rows[10][4] = TWO_LINE_FINDING
+    return pd.DataFrame(rows, columns=schema.FINDINGS.fields)
+
+
+@pytest.fixture(scope="module", params=["added", "rewritten"])
+def printed_findings(request, tmp_path_factory):
+    """(PDF, [(page text, page number)] of 校验结果) of a workbook whose 校验结果 the lossless
+    writer added (the workbook lacked it) or rewrote, printed by LibreOffice."""
+    from jifen_xl.io.xlsxwrite import write_owned
+
+    from .conftest import build
+    from .test_added_sheet import drop_sheet
+
+    folder = tmp_path_factory.mktemp(f"findings-{request.param}")
+    book = build(folder / "永宁寺村.xlsx")
+    if request.param == "added":
+        drop_sheet(book, schema.FINDINGS.name)
+    result = write_owned(book, {"findings": _findings()}, backup=False)
+    assert result.added == ((schema.FINDINGS.name,) if request.param == "added" else ())
+    pdf = lo_convert(book, "pdf", folder / "pdf", timeout=300)
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = [(page, number) for number, page in enumerate(text.split("\f")[:-1], start=1)
+             if page.strip().split("\n", 1)[0].rsplit(" ", 1)[-1] == schema.FINDINGS.name]
+    assert pages, "no printed page of 校验结果"
+    return pdf, pages
+
+
+def test_written_findings_print_whole_with_the_header_on_every_page(printed_findings):
+    """The long 问题说明 and 修改建议 print whole (rows as tall as their lines: LibreOffice cuts
+    off what does not fit), every finding is printed, and each page starts with the header row."""
+    _, pages = printed_findings
+    assert len(pages) > 1  # the repeated header row is really tested
+    whole = _squash("".join(text for text, _ in pages))
+    assert _squash(LONG_FINDING) in whole and _squash(LONG_FIX) in whole
+    assert _squash(TWO_LINE_FINDING) in whole
+    assert all(f"第{3 + i}行的数量不是数字" in whole for i in range(FINDINGS_ROWS) if i not in (10, FINDINGS_ROWS // 2))
+    for text, number in pages:
+        assert not [h for h in schema.FINDINGS.headers if h not in text.split()], f"page {number}"
+
+
+def test_written_findings_header_row_is_visibly_distinct(printed_findings):
+    """The header row prints filled, on every page, the data rows without: cell formatting that
+    LibreOffice draws (it does not draw Excel's table styles)."""
+    pdf, pages = printed_findings
+    for _, number in pages:
+        gray = _gray(pdf, number)
+        dark = gray < 200
+        left, *_, right = _lines(_longest_runs(dark))
+        top, header_bottom, next_line, *_ = _lines(_longest_runs(dark[:, left:right + 1].T))
+        assert np.median(gray[top + 2:header_bottom - 1, left + 2:right - 1]) < 245, f"page {number}"
+        assert np.median(gray[header_bottom + 2:next_line - 1, left + 2:right - 1]) > 250, f"page {number}"
+
+
+def test_written_findings_last_lines_are_not_cut_by_the_row_below(printed_findings):
+    """In every grown row, each cell's last line of text ends above the row's bottom grid line
+    (LibreOffice draws a row at its height and cuts off what does not fit: at 15 points a line,
+    two lines of CJK text run into the line below)."""
+    pdf, pages = printed_findings
+    dpi = 144  # two pixels a point
+    grown = 0
+    for _, number in pages:
+        dark = _gray(pdf, number, dpi) < 200
+        verticals = _lines(_longest_runs(dark))
+        rows = _lines(_longest_runs(dark[:, verticals[0]:verticals[-1] + 1].T))
+        usual = np.median(np.diff(rows))
+        for top, bottom in zip(rows, rows[1:]):
+            if bottom - top < 1.5 * usual:
+                continue
+            grown += 1
+            for left, right in zip(verticals, verticals[1:]):
+                cell = dark[top + 2:bottom - 1, left + 2:right - 1]
+                inked = np.flatnonzero(cell.any(axis=1))
+                assert not len(inked) or cell.shape[0] - 1 - inked[-1] >= 2, (number, top, left)
+    assert grown == 2  # the two-line and the five-line finding

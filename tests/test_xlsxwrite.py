@@ -808,15 +808,16 @@ def test_long_findings_get_rows_tall_enough_to_print(village_book, tmp_path):
     lines = math.ceil(sum(2 if ord(ch) > 0x2E80 else 1 for ch in long_message) / (width - 1))
     assert lines >= 3
     assert ws.row_dimensions[2].height in (None, 15)  # one line: left to the application
-    assert ws.row_dimensions[3].height == 15 * lines and ws.row_dimensions[3].customHeight
-    assert ws.row_dimensions[4].height == 15 * 3
+    # 16 points a line and 2 below (look.py): LibreOffice's CJK lines need more than Excel's 15
+    assert ws.row_dimensions[3].height == 16 * lines + 2 and ws.row_dimensions[3].customHeight
+    assert ws.row_dimensions[4].height == 16 * 3 + 2
     out = tmp_path / "lo-out"
     proc = subprocess.run(
         ["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
          "--convert-to", "xlsx", "--outdir", str(out), str(village_book)], capture_output=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     resaved = openpyxl.load_workbook(out / village_book.name)[schema.FINDINGS.name]
-    assert resaved.row_dimensions[3].height == pytest.approx(15 * lines, abs=1)
+    assert resaved.row_dimensions[3].height == pytest.approx(16 * lines + 2, abs=1)
 
 
 # --- recalculation on opening (SPEC "Meanings": after any write) ----------------------

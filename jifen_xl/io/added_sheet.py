@@ -1,7 +1,7 @@
 """An owned sheet the clerk's workbook lacks (made before the sheet was declared, or by hand
 without it), planned as new parts: the sheet after the last one, its Excel table, and one entry
-each in the workbook, its relationships and the content types (the print titles and one wrapping
-cell format too). Nothing else in the package changes."""
+each in the workbook, its relationships and the content types (the print titles and its cell
+formats too). Nothing else in the package changes."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class AddsSheets:
 
         The workbook's other sheets, names and parts stay as they are; only the workbook part,
         its relationships and the content types gain an entry each (and the print-titles name),
-        and the styles one cell format (wrapped text, for the long-text columns).
+        and the styles its cell formats (the header row; wrapped or top-aligned columns).
         Its data rows are then written like those of any owned sheet (``plan_sheet``)."""
         wb_part = self.workbook_part
         wb_text, wb_bom = _decode(self.read(wb_part), wb_part)
@@ -94,26 +94,37 @@ class AddsSheets:
         self._add_relationship(_rels_part(part), "rId1", _REL_TABLE,
                                posixpath.relpath(table_part, posixpath.dirname(part)))
         self._add_content_types({part: _CT_WORKSHEET, table_part: _CT_TABLE})
-        wrap = self._wrap_style() if any(c.wraps for c in spec.columns) else None
-        self.overlay[_key(part)] = _new_sheet_xml(spec, wrap).encode("utf-8")
+        self.overlay[_key(part)] = _new_sheet_xml(spec, self._sheet_styles(spec)).encode("utf-8")
         self.overlay[_key(table_part)] = _new_table_xml(spec, table_id, table_name).encode("utf-8")
         self.sheets.append((spec.name, str(sheet_id), rid))
         self.wb_rels.append({"Id": rid, "Type": _REL_WORKSHEET, "Target": target, "TargetMode": ""})
 
-    def _wrap_style(self) -> str | None:
-        """The index of a cell format that wraps text at the top of the cell (as the template's long
-        text columns do), appended to the workbook's styles (``ooxml.styles``): the formats already
-        there keep their indices. None when the workbook has no styles part to extend."""
+    def _sheet_styles(self, spec: SheetSpec) -> dict[str, str]:
+        """The cell formats of a new owned sheet, appended to the workbook's styles
+        (``ooxml.styles``; the formats already there keep their indices): ``"header"`` (bold, filled,
+        bordered, centred and wrapped, as the template's header row), ``"wrap"`` (long text wrapping
+        at the top of the cell) and ``"top"`` (the other columns, aligned to the top beside it).
+        Empty when the workbook has no styles part to extend; a format whose list is missing is
+        left out."""
         target = self.wb_target("/styles")
         data = self.read(target[1]) if target else None
         if data is None:
-            return None
+            return {}
         text, bom = _decode(data, target[1])
-        done = ooxstyles.append_wrap_format(text)
-        if done is None:
-            return None
-        self.overlay[_key(target[1])] = bom + done[0].encode("utf-8")
-        return done[1]
+        made = {}
+        wanted = [("header", lambda t: ooxstyles.append_header_format(
+            t, look.header_fill(spec), look.HEADER_BORDER, look.HEADER_BOLD))]
+        if any(c.wraps for c in spec.columns):
+            wanted.append(("wrap", ooxstyles.append_wrap_format))
+        if not all(c.wraps for c in spec.columns):
+            wanted.append(("top", ooxstyles.append_top_format))
+        for name, append in wanted:
+            done = append(text)
+            if done is not None:
+                text, made[name] = done
+        if made:
+            self.overlay[_key(target[1])] = bom + text.encode("utf-8")
+        return made
 
     def _taken_part_names(self) -> set[str]:
         """Part names (lower case) a new part must not take: the package's parts, the ones planned,
@@ -207,15 +218,22 @@ def _defined_names(wb_text: str) -> set[str]:
                                                     wb_text)}
 
 
-def _new_sheet_xml(spec: SheetSpec, wrap: str | None) -> str:
-    """An owned sheet with only its header row, as the template makes it (look.py); ``wrap``:
-    the cell format of the columns whose long text wraps."""
+def _new_sheet_xml(spec: SheetSpec, styles: dict[str, str]) -> str:
+    """An owned sheet with only its header row, as the template makes it (look.py); ``styles``:
+    the cell formats (``AddsSheets._sheet_styles``) of the header row (``"header"``), of the
+    columns whose long text wraps (``"wrap"``) and of the others (``"top"``)."""
     last = _col_letter(len(spec.columns))
+    column_style = {True: styles.get("wrap"), False: styles.get("top")}
     cols = "".join(f'<col min="{i}" max="{i}" width="{c.width:g}"'
-                   + (f' style="{wrap}"' if wrap and c.wraps else "") + ' customWidth="1"/>'
+                   + (f' style="{column_style[c.wraps]}"' if column_style[c.wraps] else "") + ' customWidth="1"/>'
                    for i, c in enumerate(spec.columns, start=1))
-    header = "".join(f'<c r="{_col_letter(i)}1" t="inlineStr"><is><t>{_escape_text(c.header)}</t></is></c>'
+    s = f' s="{styles["header"]}"' if "header" in styles else ""
+    header = "".join(f'<c r="{_col_letter(i)}1"{s} t="inlineStr"><is><t>{_escape_text(c.header)}</t></is></c>'
                      for i, c in enumerate(spec.columns, start=1))
+    lines = int(look.text_lines(spec.headers, [c.width for c in spec.columns]).max())
+    height = f' ht="{look.row_points([lines])[0]:g}" customHeight="1"' if lines > 1 else ""
+    margins = " ".join(f'{side}="{inches:g}"' for side, inches in zip(
+        ("left", "right", "top", "bottom", "header", "footer"), look.MARGINS))
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_DOC_RELS}">'
@@ -223,11 +241,12 @@ def _new_sheet_xml(spec: SheetSpec, wrap: str | None) -> str:
         f'<dimension ref="A1:{last}1"/>'
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
         'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-        '<sheetFormatPr defaultRowHeight="15"/>'
+        # not marked custom, as the template's: Excel and WPS still fit rows to what is typed
+        f'<sheetFormatPr defaultRowHeight="{look.ROW_POINTS:g}"/>'
         f"<cols>{cols}</cols>"
-        f'<sheetData><row r="1">{header}</row></sheetData>'
+        f'<sheetData><row r="1"{height}>{header}</row></sheetData>'
         '<printOptions horizontalCentered="1" gridLines="1"/>'
-        '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        f"<pageMargins {margins}/>"
         f'<pageSetup paperSize="{look.PAPER_A4}" orientation="{look.orientation(spec)}" fitToWidth="1" '
         'fitToHeight="0"/>'
         f'<headerFooter><oddHeader>&amp;C&amp;A</oddHeader><oddFooter>&amp;C{_escape_text(look.FOOTER)}</oddFooter>'

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .. import errors
-from ..render import display_width
 from ..schema import SheetSpec
+from . import look
 from .added_sheet import AddsSheets
 from .grid import HEADER_SCAN_ROWS, col_index, col_letter, find_sheet, norm_header  # one header depth
 from .patching import PatchesCells
@@ -292,12 +292,12 @@ class _Package(AddsSheets, PatchesCells):
         append = new_rows.append
         row_open, row_close = f"<{p}row r=\"", f"</{p}row>"
         cell_open = f'<{p}c r="'
-        tall = _tall_rows(spec, frame, mapped, col_widths(head, p), row_attrs)
+        repeat, tall = _tall_rows(spec, frame, mapped, col_widths(head, p), row_attrs)
         for i in range(n):
             rn = str(first + i)
             cells = "".join([cell_open + letter + rn + '"' + tails[i]
                              for letter, tails in columns if tails[i] is not None])
-            attrs = tall.get(i, row_attrs)
+            attrs = tall.get(i, repeat)
             if cells:
                 append(row_open + rn + '"' + attrs + ">" + cells + row_close)
             else:
@@ -539,36 +539,31 @@ class _Package(AddsSheets, PatchesCells):
 
 
 
-#: Points per line of wrapped text (the default row height of an 11-point font).
-LINE_POINTS = 15.0
-#: Never taller than this (Excel's limit is 409 points).
-MAX_ROW_POINTS = 409.0
-
-
-
-
 def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str]], widths: dict[int, float],
-               row_attrs: str) -> dict[int, str]:
-    """Row attributes, by row position, for rows whose wrapping text needs more than one line.
+               row_attrs: str) -> tuple[str, dict[int, str]]:
+    """The attributes repeated on every new row, and (by row position) those of the rows whose
+    wrapping text needs more than one line (``look.text_lines`` at the sheet's column widths):
+    a height of ``look.row_points`` for their lines, as the template builder gives them.
 
     Excel keeps the height a file gives a row and LibreOffice does not grow it for printing, so
-    a long 问题说明 would print cut off at one line: such rows get an explicit height."""
-    lines = np.ones(len(frame), dtype=int)
+    a long 问题说明 would print cut off at one line. A repeated height taller than one line (the
+    first old row was a long finding of the previous write) is not repeated: one-line rows then
+    take the sheet's default height."""
+    lines = np.ones(len(frame), dtype="int64")
     for col, fld in mapped:
         column = spec.column(fld)
-        if not column.wraps or fld not in frame.columns:
-            continue
-        per_line = max(widths.get(col, column.width) - 1, 4)
-        for i, v in enumerate(frame[fld].tolist()):
-            if not isinstance(v, str) or (len(v) * 2 <= per_line and "\n" not in v):
-                continue  # one line, whatever its characters
-            need = sum(max(1, math.ceil(display_width(part) / per_line)) for part in v.split("\n"))
-            lines[i] = max(lines[i], need)
-    if not (lines > 1).any():
-        return {}
+        if column.wraps and fld in frame.columns:
+            lines = np.maximum(lines, look.text_lines(frame[fld], widths.get(col, column.width)))
     base = template_row_attrs(row_attrs, drop={"ht", "customHeight"})
-    return {int(i): f'{base} ht="{min(lines[i] * LINE_POINTS, MAX_ROW_POINTS):g}" customHeight="1"'
-            for i in np.flatnonzero(lines > 1)}
+    height = re.search(r"""\sht\s*=\s*["']([^"']*)""", row_attrs)
+    try:
+        grown = height is not None and float(height.group(1)) > look.row_points([1])[0]
+    except ValueError:
+        grown = False
+    tall = np.flatnonzero(lines > 1)
+    points = look.row_points(lines[tall])
+    rows = {int(i): f'{base} ht="{h:g}" customHeight="1"' for i, h in zip(tall.tolist(), points.tolist())}
+    return (base if grown else row_attrs), rows
 
 
 
