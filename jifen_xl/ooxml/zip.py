@@ -5,7 +5,10 @@ workbooks) is located through here without inflating anything: the end-of-direct
 (zip64 too), the central directory, each entry's local header. Reading inflates in bounded
 chunks and checks sizes and CRC; writing copies untouched entries as raw compressed bytes.
 Limits (how many parts, how much inflated data) are the caller's policy: this module only
-reports what the directory says.
+reports what the directory says. Which compression methods are inflated is the caller's too:
+an OOXML package may hold only stored and deflated parts (the default), an archive of
+workbooks also bzip2 and LZMA (``ARCHIVE_METHODS``, inflated with the standard library's
+``bz2`` and ``lzma``).
 """
 
 from __future__ import annotations
@@ -140,18 +143,6 @@ def end_of_directory(fh, size: int) -> tuple[int, int, int, int, bytes, bool]:
     if disk != 0 or cd_disk != 0 or n_here != n_total:
         raise Corrupt("分卷压缩包")
     return n_total, cd_size, cd_offset, eocd_pos, comment, False
-
-
-def announced_entries(path) -> int | None:
-    """How many entries the zip's end record announces (zip64 too), read before anything builds
-    one object per entry; None when there is no readable end record."""
-    import os
-
-    try:
-        with open(path, "rb") as fh:
-            return end_of_directory(fh, os.fstat(fh.fileno()).st_size)[0]
-    except (Corrupt, OSError, struct.error):
-        return None
 
 
 def local_header_verdict(fh, local_offset: int, method: int, csize: int, usize: int, crc: int) -> str:
