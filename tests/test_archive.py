@@ -273,3 +273,139 @@ def test_extraction_is_streamed_not_held(tmp_path):
     assert result.status == "ok" and result.path.stat().st_size == big.size
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB
     shutil.rmtree(tmp_path / "out")
+
+
+# --- bzip2 and LZMA members (Windows zip tools write them), through the package layer's container ---
+
+METHODS = [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+
+
+def stdlib_zip(path: Path, members: dict[str, bytes], method: int) -> Path:
+    """A zip written by the standard library's own writer (not by zipcraft)."""
+    with zipfile.ZipFile(path, "w", compression=method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def single_member_offsets(path: Path) -> tuple[int, int]:
+    """(local header, central directory record) offsets of a one-member zip without a comment."""
+    data = path.read_bytes()
+    (cd_offset,) = struct.unpack_from("<I", data, len(data) - 22 + 16)
+    assert data[:4] == b"PK\x03\x04" and data[cd_offset:cd_offset + 4] == b"PK\x01\x02"
+    return 0, cd_offset
+
+
+@pytest.mark.parametrize("method", METHODS, ids=["deflated", "bzip2", "lzma"])
+def test_bzip2_and_lzma_members_are_extracted_and_imported_like_deflated_ones(tmp_path, workbooks, method):
+    a, b = workbooks["永宁寺村"], workbooks["凤凰村"]
+    zpath = stdlib_zip(tmp_path / "乡镇.zip", {"2026年/永宁寺村.xlsx": a, "凤凰村.xlsx": b, "说明.txt": b"x"}, method)
+    with zipfile.ZipFile(zpath) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {method}
+    results = by_name(open_archive(zpath, tmp_path / "导入"))
+    assert [r.status for r in results.values()] == ["ok", "ok", "refused"]
+    for name, data in (("2026年/永宁寺村.xlsx", a), ("凤凰村.xlsx", b)):
+        assert results[name].reason == "" and results[name].path.read_bytes() == data
+        loaded, report = app.check(app.open_backend(results[name].path), today=TODAY)
+        assert report.valid and loaded.village.settings["village"] in VILLAGES
+
+
+@pytest.mark.parametrize("method", METHODS[1:], ids=["bzip2", "lzma"])
+def test_a_zip_inside_the_zip_may_use_bzip2_or_lzma(tmp_path, workbooks, method):
+    inner = stdlib_zip(tmp_path / "in.zip", {"石井坡村.xlsx": workbooks["石井坡村"]}, method).read_bytes()
+    zpath = stdlib_zip(tmp_path / "out.zip", {"村委.zip": inner}, method)
+    [result] = open_archive(zpath, tmp_path / "导入")
+    assert result.name == "村委.zip/石井坡村.xlsx" and result.status == "ok"
+    assert result.path.read_bytes() == workbooks["石井坡村"]
+
+
+def test_a_bzip2_bomb_is_refused_by_its_ratio(tmp_path, workbooks):
+    zpath = tmp_path / "炸弹.zip"
+    with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_BZIP2) as zf:
+        with zf.open("bomb.xlsx", "w") as out:  # 20 MB of zeros, ~100 bytes compressed
+            for _ in range(20):
+                out.write(b"\0" * 1_000_000)
+        zf.writestr("好.xlsx", workbooks["永宁寺村"])
+    results = by_name(open_archive(zpath, tmp_path / "导入"))
+    assert results["bomb.xlsx"].reason == (
+        "压缩包「炸弹.zip」中的「bomb.xlsx」压缩比异常（疑似“压缩炸弹”），已拒绝解压。请确认文件来源。")
+    assert results["好.xlsx"].status == "ok"
+    assert files_under(tmp_path / "导入") == {"好.xlsx"}
+
+
+def test_a_bzip2_member_inflating_past_its_declared_size_is_stopped(tmp_path):
+    """Both headers claim 4 KB; the data inflates to 20 MB. Inflating stops after the first
+    bounded chunk instead of producing 20 MB, and nothing is left behind."""
+    import bz2
+
+    zeros = b"\0" * 20_000_000
+    liar = Member(b"liar.xlsx", bz2.compress(zeros), zlib.crc32(zeros), len(zeros), method=12,
+                  local_size=4096, central_size=4096)
+    zpath = write_zip(tmp_path / "z.zip", [liar])
+    start = time.perf_counter()
+    [result] = open_archive(zpath, tmp_path / "导入")
+    assert time.perf_counter() - start < 2
+    assert result.reason == "压缩包「z.zip」中的「liar.xlsx」已损坏（校验失败），未解压。请重新打包后重试。"
+    assert files_under(tmp_path / "导入") == set()
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED] + METHODS, ids=["stored", "deflated", "bzip2", "lzma"])
+def test_a_corrupted_crc_is_refused(tmp_path, workbooks, method):
+    zpath = stdlib_zip(tmp_path / "坏.zip", {"永宁寺村.xlsx": workbooks["永宁寺村"]}, method)
+    local, central = single_member_offsets(zpath)
+    data = bytearray(zpath.read_bytes())
+    (crc,) = struct.unpack_from("<I", data, local + 14)
+    for at in (local + 14, central + 16):  # both headers agree on the wrong CRC
+        struct.pack_into("<I", data, at, crc ^ 0x5A5A5A5A)
+    zpath.write_bytes(bytes(data))
+    [result] = open_archive(zpath, tmp_path / "导入")
+    assert result.status == "refused" and result.path is None
+    assert result.reason == "压缩包「坏.zip」中的「永宁寺村.xlsx」已损坏（校验失败），未解压。请重新打包后重试。"
+    assert files_under(tmp_path / "导入") == set()
+
+
+def test_damaged_bzip2_and_lzma_data_is_refused(tmp_path, workbooks):
+    zpaths = []
+    for method, name in ((zipfile.ZIP_BZIP2, "b.zip"), (zipfile.ZIP_LZMA, "l.zip")):
+        zpath = stdlib_zip(tmp_path / name, {"永宁寺村.xlsx": workbooks["永宁寺村"]}, method)
+        data = bytearray(zpath.read_bytes())
+        start = 30 + len("永宁寺村.xlsx".encode("utf-8")) + 20  # inside the compressed stream
+        for i in range(start, start + 64):
+            data[i] ^= 0xFF
+        zpath.write_bytes(bytes(data))
+        zpaths.append(zpath)
+    for zpath in zpaths:
+        [result] = open_archive(zpath, tmp_path / "导入")
+        assert result.status == "refused" and result.reason in (
+            f"压缩包「{zpath.name}」中的「永宁寺村.xlsx」已损坏（{why}），未解压。请重新打包后重试。"
+            for why in ("数据不完整", "校验失败"))
+    assert files_under(tmp_path / "导入") == set()
+
+
+def test_an_lzma_member_with_a_forged_dictionary_size_still_comes_out(tmp_path, workbooks):
+    """The LZMA properties claim a 4 GB dictionary; the decoder's is never larger than the member."""
+    good = workbooks["凤凰村"]
+    zpath = stdlib_zip(tmp_path / "l.zip", {"凤凰村.xlsx": good}, zipfile.ZIP_LZMA)
+    data = bytearray(zpath.read_bytes())
+    props = 30 + len("凤凰村.xlsx".encode("utf-8")) + 4  # after the local header and LZMA's 4-byte header
+    struct.pack_into("<I", data, props + 1, 0xFFFFFFFF)
+    zpath.write_bytes(bytes(data))
+    [result] = open_archive(zpath, tmp_path / "导入")
+    assert result.status == "ok" and result.path.read_bytes() == good
+
+
+def test_the_workbook_reader_still_refuses_bzip2_parts(tmp_path, workbooks):
+    """Inside an OOXML package only stored and deflated parts are legal: a workbook whose parts
+    are bzip2 comes out of an archive but is refused by the reader as damaged."""
+    src = tmp_path / "src.xlsx"
+    src.write_bytes(workbooks["永宁寺村"])
+    with zipfile.ZipFile(src) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    inner = stdlib_zip(tmp_path / "永宁寺村.xlsx", parts, zipfile.ZIP_BZIP2)
+    zpath = stdlib_zip(tmp_path / "z.zip", {"永宁寺村.xlsx": inner.read_bytes()}, zipfile.ZIP_DEFLATED)
+    [result] = open_archive(zpath, tmp_path / "导入")
+    assert result.status == "ok"
+    with pytest.raises(WorkbookUnreadable) as info:
+        app.check(app.open_backend(result.path), today=TODAY)
+    assert str(info.value) == ("文件「永宁寺村.xlsx」已损坏（压缩包结构不完整），可能是复制或下载时中断。"
+                               "请从原处重新复制，或用 Excel 打开后另存。")

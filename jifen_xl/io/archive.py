@@ -8,7 +8,7 @@ other member with a Chinese reason, member by member, without stopping at the fi
 * entries pointing outside the destination (``..``, absolute paths, drive letters, through a
   backslash), symlinks and other special files, names Windows cannot hold;
 * duplicates after normalisation (case, Unicode form, ``\\`` versus ``/``);
-* encrypted members and compression methods the standard library cannot inflate;
+* encrypted members and compression methods other than stored, deflated, bzip2 and LZMA;
 * bombs: a member larger than a workbook can be, an extreme compression ratio, more
   inflated bytes in total than the archive may yield, more members than it may hold, zips
   nested deeper than one level, headers whose sizes disagree;
@@ -16,7 +16,8 @@ other member with a Chinese reason, member by member, without stopping at the fi
   not trusted), into a temporary file renamed into place only when complete (``safefile``).
 
 Whole-archive problems (not a zip, a damaged or absurd directory) raise
-:class:`~jifen_xl.errors.WorkbookUnreadable`.
+:class:`~jifen_xl.errors.WorkbookUnreadable`. The zip is read by the package layer's container
+(:class:`jifen_xl.ooxml.zip.ZipContainer`), the same one the workbook reader and writer use.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import re
 import stat
 import struct
 import unicodedata
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import WorkbookUnreadable
 from .. import safefile
 from ..ooxml import zip as ooxzip
+from ..ooxml.markup import Corrupt
 from .package import MAX_RATIO, SPREADSHEET_SUFFIXES, os_reason
 
 __all__ = ["ArchiveMember", "ArchiveLimits", "open_archive", "decode_member_name"]
@@ -79,32 +80,34 @@ class ArchiveLimits:
 
 
 _CHUNK = 1 << 20
-_SUPPORTED_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _WINDOWS_BAD = re.compile(r'[<>:"|?*\x00-\x1f]')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.I)
 #: What a Chinese file name is made of besides ASCII: ideographs, CJK and full-width punctuation, "·", "—".
 _CJK = re.compile(r"[\u00b7\u2010-\u2027\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
 
 
-def decode_member_name(info: zipfile.ZipInfo) -> str:
+def decode_member_name(entry: ooxzip.Entry) -> str:
     """The member's real name.
 
     Zips made by Chinese Windows (Explorer, WinRAR, 360压缩, WeChat) store names in GBK (CP936)
-    without the UTF-8 flag (bit 0x800), and ``zipfile`` then decodes them as CP437 (``ÓÀÄþËÂ``).
+    without the UTF-8 flag (bit 0x800), which a zip reader then decodes as CP437 (``ÓÀÄþËÂ``).
     The name is re-decoded: from the Info-ZIP Unicode Path extra field when present and
     matching; else as UTF-8 when the bytes are valid UTF-8 (macOS, 7-Zip without the flag); else
     as GBK / GB18030 when that yields Chinese text; else left as CP437. (A CP437 name whose
     bytes happen to spell Chinese, like ``Übersicht`` -> ``歜ersicht``, is read as Chinese: these
     are Chinese townships' zips.)
+
+    :param entry: a directory entry of :class:`~jifen_xl.ooxml.zip.ZipContainer` (a
+        ``zipfile.ZipInfo`` is also understood: its name is turned back into the stored bytes).
     """
-    if info.flag_bits & 0x800:
-        return info.filename
-    raw = info.orig_filename.encode("cp437")
-    unicode_path = _unicode_path_field(info.extra, raw)
+    raw, flags, extra = _name_fields(entry)
+    if flags & 0x800:
+        return raw.decode("utf-8", "replace")
+    unicode_path = _unicode_path_field(extra, raw)
     if unicode_path is not None:
         return unicode_path
     if raw.isascii():
-        return info.orig_filename
+        return raw.decode("ascii")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -117,7 +120,15 @@ def decode_member_name(info: zipfile.ZipInfo) -> str:
         non_ascii = [ch for ch in text if not ch.isascii()]
         if non_ascii and all(_CJK.match(ch) for ch in non_ascii):
             return text
-    return info.orig_filename
+    return raw.decode("cp437")
+
+
+def _name_fields(entry) -> tuple[bytes, int, bytes]:
+    """(name bytes as stored, general-purpose flags, central extra field) of a directory entry."""
+    if isinstance(entry, ooxzip.Entry):
+        return entry.name_raw, entry.flags, entry.extra
+    flags = entry.flag_bits  # a zipfile.ZipInfo: it kept the decoded name only
+    return entry.orig_filename.encode("utf-8" if flags & 0x800 else "cp437"), flags, entry.extra
 
 
 def _unicode_path_field(extra: bytes, raw: bytes) -> str | None:
@@ -169,14 +180,16 @@ def open_archive(zip_path: str | Path, dest_dir: str | Path, *, limits: ArchiveL
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     run = _Run(Path(os.path.realpath(dest)), limits)
-    with _open_zip(zip_path, zip_path.name, limits) as zf:
-        _extract_all(zf, zip_path.name, "", PurePosixPath(), 0, run)
+    zc = _open_zip(zip_path, zip_path.name, limits)
+    with zc.fh:
+        _extract_all(zc, zip_path.name, "", PurePosixPath(), 0, run)
     return run.results
 
 
 # -- the whole archive ----------------------------------------------------------------
 
-def _open_zip(path: Path, label: str, limits: ArchiveLimits) -> zipfile.ZipFile:
+def _open_zip(path: Path, label: str, limits: ArchiveLimits) -> ooxzip.ZipContainer:
+    """The archive's directory, read by the package layer (the caller closes ``.fh``)."""
     if not path.exists():
         raise WorkbookUnreadable(f"找不到压缩包「{path}」。请检查文件名和所在文件夹。")
     if not path.is_file():
@@ -189,37 +202,38 @@ def _open_zip(path: Path, label: str, limits: ArchiveLimits) -> zipfile.ZipFile:
         raise WorkbookUnreadable(f"压缩包「{label}」是 7z 格式，工具只接受 zip 压缩包。{_REPACK}")
     if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         raise WorkbookUnreadable(f"文件「{label}」不是 zip 压缩包（可能已损坏或被改了扩展名）。{_REPACK}")
-    entries = _announced_entries(path)
-    if entries is None:
-        raise WorkbookUnreadable(_ARCHIVE_DAMAGED.format(label=label))
-    if entries > limits.entries:
-        raise WorkbookUnreadable(
-            f"压缩包「{label}」声称含有 {entries} 个文件，远超村级工作簿汇总的规模，已拒绝打开。请确认压缩包来源。")
+    fh = path.open("rb")
     try:
-        return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        # The end record's entry count is checked before one object per entry is built;
+        # members are judged one by one (duplicates, missing local headers: see _extract_all).
+        return ooxzip.ZipContainer(fh, os.fstat(fh.fileno()).st_size, limits.entries,
+                                   methods=ooxzip.ARCHIVE_METHODS, strict=False)
+    except ooxzip.TooManyEntries as exc:
+        fh.close()
+        raise WorkbookUnreadable(
+            f"压缩包「{label}」声称含有 {exc.args[0]} 个文件，远超村级工作簿汇总的规模，已拒绝打开。请确认压缩包来源。"
+        ) from exc
+    except (Corrupt, OSError, ValueError, struct.error) as exc:
+        fh.close()
         raise WorkbookUnreadable(_ARCHIVE_DAMAGED.format(label=label)) from exc
+    except BaseException:
+        fh.close()
+        raise
 
 
 _REPACK = "请在电脑上解压后，选中工作簿，右键→“发送到→压缩(zipped)文件夹”重新打包，再重试。"
 _ARCHIVE_DAMAGED = "压缩包「{label}」已损坏（目录不完整），可能是复制或下载时中断。请从原处重新复制，或重新打包后再试。"
 
 
-def _announced_entries(path: Path) -> int | None:
-    """The entry count of the zip's end-of-directory record (zip64 included), read by the package
-    layer before ``zipfile`` builds one object per entry; None if there is no such record."""
-    return ooxzip.announced_entries(path)
-
-
 # -- members ----------------------------------------------------------------------------
 
-def _extract_all(zf: zipfile.ZipFile, label: str, prefix: str, base: PurePosixPath, depth: int,
+def _extract_all(zc: ooxzip.ZipContainer, label: str, prefix: str, base: PurePosixPath, depth: int,
                  run: _Run) -> None:
-    """Handle every member of ``zf`` (``label`` names the archive in messages; ``prefix`` and
+    """Handle every member of ``zc`` (``label`` names the archive in messages; ``prefix`` and
     ``base`` place a nested zip's members)."""
-    for info in zf.infolist():
-        name = decode_member_name(info)
-        if info.is_dir() or name.endswith(("/", "\\")):
+    for entry in zc.entries:
+        name = decode_member_name(entry)
+        if entry.is_dir or name.endswith(("/", "\\")):
             continue
         shown = prefix + name
         where = f"压缩包「{label}」中的「{name}」"
@@ -235,7 +249,7 @@ def _extract_all(zf: zipfile.ZipFile, label: str, prefix: str, base: PurePosixPa
         if rel is None:
             refuse(problem)
             continue
-        kind = _file_type(info)
+        kind = _file_type(entry)
         if kind == "symlink":
             refuse("是符号链接（快捷方式），不是工作簿，已拒绝解压。请把真正的工作簿放进压缩包。")
             continue
@@ -263,14 +277,14 @@ def _extract_all(zf: zipfile.ZipFile, label: str, prefix: str, base: PurePosixPa
             refuse(f"与前面的「{run.seen[key]}」重名（不区分大小写），已拒绝解压，以免覆盖。请把其中一个改名后重新打包。")
             continue
         run.seen[key] = shown
-        problem = _check_declared(zf, info, run)
+        problem = _check_declared(zc, entry, run)
         if problem:
             refuse(problem)
             continue
         if nested:
-            _extract_nested(zf, info, name, shown, target, depth, run, refuse)
+            _extract_nested(zc, entry, name, shown, target, depth, run, refuse)
             continue
-        path, problem = _extract_one(zf, info, target, run)
+        path, problem = _extract_one(zc, entry, target, run)
         if problem:
             refuse(problem)
         else:
@@ -297,11 +311,11 @@ def _safe_relative(name: str) -> tuple[PurePosixPath | None, str]:
     return PurePosixPath(*parts), ""
 
 
-def _file_type(info: zipfile.ZipInfo) -> str:
-    """``regular``, ``symlink`` or ``special`` from the Unix mode in ``external_attr``."""
-    if info.create_system != 3:  # MS-DOS / NTFS attributes carry no file type
+def _file_type(entry: ooxzip.Entry) -> str:
+    """``regular``, ``symlink`` or ``special`` from the Unix mode in the external attributes."""
+    if entry.create_system != 3:  # MS-DOS / NTFS attributes carry no file type
         return "regular"
-    mode = info.external_attr >> 16
+    mode = entry.eattr >> 16
     kind = stat.S_IFMT(mode)
     if kind == stat.S_IFLNK:
         return "symlink"
@@ -310,23 +324,22 @@ def _file_type(info: zipfile.ZipInfo) -> str:
     return "special"
 
 
-def _check_declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, run: _Run) -> str:
+def _check_declared(zc: ooxzip.ZipContainer, entry: ooxzip.Entry, run: _Run) -> str:
     """Why the member must not be inflated, judged from its headers alone ("" if it may be)."""
     limits = run.limits
-    if info.flag_bits & 0x01:
+    if entry.flags & 0x01:
         return "设置了解压密码，工具无法解压。请先解压出来，再不设密码重新打包（工作簿的打开密码也请取消）后重试。"
-    if info.compress_type not in _SUPPORTED_METHODS:
+    if entry.method not in zc.methods:
         return "使用了工具不支持的压缩方式。" + _REPACK
-    if info.file_size > limits.member_bytes:
-        return (f"解压后有 {_mb(info.file_size)}，超过单个文件 {_mb(limits.member_bytes)} 的上限，"
+    if entry.usize > limits.member_bytes:
+        return (f"解压后有 {_mb(entry.usize)}，超过单个文件 {_mb(limits.member_bytes)} 的上限，"
                 "已拒绝解压。请确认文件来源。")
-    if info.file_size > limits.ratio_from and info.file_size > limits.ratio * max(info.compress_size, 1):
+    if entry.usize > limits.ratio_from and entry.usize > limits.ratio * max(entry.csize, 1):
         return "压缩比异常（疑似“压缩炸弹”），已拒绝解压。请确认文件来源。"
-    if run.written + info.file_size > limits.total_bytes:
+    if run.written + entry.usize > limits.total_bytes:
         return (f"未解压：整个压缩包解压后将超过 {_mb(limits.total_bytes)} 的上限（疑似“压缩炸弹”）。"
                 "请分成几个压缩包后重试。")
-    verdict = ooxzip.local_header_verdict(zf.fp, info.header_offset, info.compress_type, info.compress_size,
-                                          info.file_size, info.CRC)
+    verdict = zc.local_header_verdict(entry)
     if verdict == "damaged":
         return "已损坏（找不到文件头），未解压。请重新打包后重试。"
     if verdict == "mismatch":
@@ -334,7 +347,7 @@ def _check_declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, run: _Run) -> st
     return ""
 
 
-def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPath, run: _Run
+def _extract_one(zc: ooxzip.ZipContainer, entry: ooxzip.Entry, target: PurePosixPath, run: _Run
                  ) -> tuple[Path | None, str]:
     """Stream one member to ``dest/target`` through a hard cap; (path, "") or (None, reason)."""
     final = run.dest.joinpath(*target.parts)
@@ -347,20 +360,22 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPa
         return None, "指向目标文件夹以外的位置（经由已有的链接），已拒绝解压。请换一个空文件夹重试。"
     if final.exists() or final.is_symlink():
         return None, f"未解压：目标位置已有同名文件「{final}」，工具不会覆盖它。请换一个空文件夹重试。"
-    cap = min(info.file_size, run.limits.member_bytes, run.limits.total_bytes - run.written)
+    cap = min(entry.usize, run.limits.member_bytes, run.limits.total_bytes - run.written)
     written = 0
 
     def stream(out) -> None:
+        # The container never yields more than the declared size and checks size and CRC at
+        # the end; the cap also holds the member and total limits. Closing stops inflating.
         nonlocal written
-        with zf.open(info) as src:
-            while True:
-                block = src.read(_CHUNK)
-                if not block:
-                    break
+        blocks = zc.chunks(entry, _CHUNK)
+        try:
+            for block in blocks:
                 written += len(block)
                 if written > cap:
                     raise _TooMuch
                 out.write(block)
+        finally:
+            blocks.close()
 
     try:  # a temporary file beside it, fsynced, renamed into place only when complete (safefile)
         temp = safefile.write_temp(final, stream)
@@ -370,7 +385,7 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPa
         safefile.fsync_dir(final.parent)
     except _TooMuch:
         return None, "实际解压出的数据比声明的多（疑似“压缩炸弹”），已停止解压并删除。请确认文件来源。"
-    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
+    except (Corrupt, ooxzip.Encrypted, ValueError) as exc:
         return None, f"已损坏（{_zip_reason(exc)}），未解压。请重新打包后重试。"
     except OSError as exc:
         return None, f"写入「{final}」失败（{os_reason(exc)}），已删除未写完的文件。"
@@ -379,10 +394,10 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: PurePosixPa
     return final, ""
 
 
-def _extract_nested(zf, info, name, shown, target, depth, run, refuse) -> None:
+def _extract_nested(zc, entry, name, shown, target, depth, run, refuse) -> None:
     """A zip inside the zip: extract it to a temporary file, open its workbooks, delete it."""
     holder = target.with_name(f".{target.name}.jifen-nested.zip")
-    path, problem = _extract_one(zf, info, holder, run)
+    path, problem = _extract_one(zc, entry, holder, run)
     if problem:
         refuse(problem)
         return
@@ -392,7 +407,7 @@ def _extract_nested(zf, info, name, shown, target, depth, run, refuse) -> None:
         except WorkbookUnreadable as exc:
             refuse(f"不是可以打开的 zip 压缩包：{exc}")
             return
-        with inner:
+        with inner.fh:
             _extract_all(inner, name, shown + "/", target, depth + 1, run)
     finally:
         path.unlink(missing_ok=True)
@@ -407,9 +422,9 @@ class _TooMuch(Exception):
 
 
 def _zip_reason(exc: Exception) -> str:
-    text = str(exc)
-    if "CRC" in text:
+    """What the container found wrong with a member's data, in a few Chinese words."""
+    if isinstance(exc, ooxzip.ChecksFailed):
         return "校验失败"
-    if isinstance(exc, RuntimeError) and "encrypted" in text:
+    if isinstance(exc, ooxzip.Encrypted):
         return "已加密"
     return "数据不完整"

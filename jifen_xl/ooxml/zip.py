@@ -5,12 +5,17 @@ workbooks) is located through here without inflating anything: the end-of-direct
 (zip64 too), the central directory, each entry's local header. Reading inflates in bounded
 chunks and checks sizes and CRC; writing copies untouched entries as raw compressed bytes.
 Limits (how many parts, how much inflated data) are the caller's policy: this module only
-reports what the directory says.
+reports what the directory says. Which compression methods are inflated is the caller's too:
+an OOXML package may hold only stored and deflated parts (the default), an archive of
+workbooks also bzip2 and LZMA (``ARCHIVE_METHODS``, inflated with the standard library's
+``bz2`` and ``lzma``).
 """
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import lzma
 import struct
 import time
 import zlib
@@ -25,8 +30,14 @@ ZIP64_EOCD = struct.Struct("<4sQHHIIQQQQ")
 CDH = struct.Struct("<4sHHHHHHIIIHHHHHII")
 LFH = struct.Struct("<4sHHHHHIIIHH")
 U32 = 0xFFFFFFFF
-#: inflate at most this much per zlib call
+#: inflate at most this much per decompressor call
 READ_CHUNK = 1 << 20
+#: compression methods: stored, deflated, bzip2, LZMA
+STORED, DEFLATED, BZIP2, LZMA = 0, 8, 12, 14
+#: the only methods an OOXML package may use (ECMA-376 Part 2, annex C): the reader's default
+OOXML_METHODS = frozenset({STORED, DEFLATED})
+#: what zip tools on Windows may also write into an archive of workbooks
+ARCHIVE_METHODS = frozenset({STORED, DEFLATED, BZIP2, LZMA})
 
 
 class Zip64(Exception):
@@ -36,6 +47,10 @@ class Zip64(Exception):
 
 class Encrypted(Exception):
     """An entry is encrypted (zip encryption, not how Excel protects a workbook)."""
+
+
+class ChecksFailed(Corrupt):
+    """An entry's data inflated to more or fewer bytes than declared, or failed its CRC."""
 
 
 @dataclass
@@ -62,6 +77,7 @@ class Entry:
     zip64: bool = False
     data_offset: int = 0
     record_end: int = 0
+    located: bool = False  # the local header was found and the data lies inside the file
 
     @property
     def is_dir(self) -> bool:
@@ -129,18 +145,6 @@ def end_of_directory(fh, size: int) -> tuple[int, int, int, int, bytes, bool]:
     return n_total, cd_size, cd_offset, eocd_pos, comment, False
 
 
-def announced_entries(path) -> int | None:
-    """How many entries the zip's end record announces (zip64 too), read before anything builds
-    one object per entry; None when there is no readable end record."""
-    import os
-
-    try:
-        with open(path, "rb") as fh:
-            return end_of_directory(fh, os.fstat(fh.fileno()).st_size)[0]
-    except (Corrupt, OSError, struct.error):
-        return None
-
-
 def local_header_verdict(fh, local_offset: int, method: int, csize: int, usize: int, crc: int) -> str:
     """Whether an entry's local header agrees with the directory: ``"ok"``, ``"damaged"`` (no
     readable local header there) or ``"mismatch"`` (method, sizes or CRC differ).
@@ -164,18 +168,91 @@ def local_header_verdict(fh, local_offset: int, method: int, csize: int, usize: 
     return "ok"
 
 
+class _Inflater:
+    """One decompressor behind one interface, bounded per call: ``feed`` new compressed bytes,
+    take ``more`` while output is ``pending`` for input already fed, ``finish`` at the end of
+    the input. Errors of any decompressor become Corrupt."""
+
+    def __init__(self, e: Entry, lzma_props: bytes = b""):
+        self.name = e.name
+        self.method = e.method
+        self.eof = False
+        if e.method == DEFLATED:
+            self.d = zlib.decompressobj(-15)
+        elif e.method == BZIP2:
+            self.d = bz2.BZ2Decompressor()
+        elif e.method == LZMA:
+            self.d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[_lzma1_filter(lzma_props, e.usize, e.name)])
+        else:
+            self.d = None
+
+    def _run(self, raw: bytes, limit: int) -> bytes:
+        try:
+            data = self.d.decompress(raw, limit)
+        except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError, MemoryError) as exc:
+            raise Corrupt(f"部件“{self.name}”无法解压") from exc
+        self.eof = self.d.eof
+        return data
+
+    def feed(self, raw: bytes, limit: int) -> bytes:
+        return raw if self.d is None else self._run(raw, limit)
+
+    def pending(self) -> bool:
+        if self.d is None or self.eof:
+            return False
+        if self.method == DEFLATED:
+            return bool(self.d.unconsumed_tail)
+        return not self.d.needs_input
+
+    def more(self, limit: int) -> bytes:
+        return self._run(self.d.unconsumed_tail if self.method == DEFLATED else b"", limit)
+
+    def finish(self) -> bytes:
+        """Output still held for input already consumed (deflate only keeps some back)."""
+        if self.method != DEFLATED or self.eof:
+            return b""
+        try:
+            return self.d.flush()
+        except zlib.error as exc:
+            raise Corrupt(f"部件“{self.name}”无法解压") from exc
+
+
+def _lzma1_filter(props: bytes, usize: int, name: str) -> dict:
+    """The raw LZMA1 filter of a zip entry's 5 property bytes (lc/lp/pb packed in one byte, then
+    the dictionary size). The dictionary is never made larger than the entry's declared size
+    (no back reference can reach further), so a forged header cannot make the decoder allocate
+    gigabytes for a few bytes of data."""
+    if len(props) != 5 or props[0] >= 9 * 5 * 5:
+        raise Corrupt(f"部件“{name}”无法解压")
+    lc, rest = props[0] % 9, props[0] // 9
+    lp, pb = rest % 5, rest // 5
+    dict_size = struct.unpack("<I", props[1:5])[0]
+    return {"id": lzma.FILTER_LZMA1, "lc": lc, "lp": lp, "pb": pb,
+            "dict_size": max(4096, min(dict_size, usize))}
+
+
 class ZipContainer:
     """The entries of a zip file, located without reading their data.
 
     :param fh: the file, open for binary reading (kept open by the caller).
     :param size: its size in bytes.
-    :param max_entries: refuse (Corrupt) a directory announcing more entries than this, before
-        reading it.
+    :param max_entries: refuse (TooManyEntries) a directory announcing more entries than this,
+        before reading it.
+    :param methods: the compression methods :meth:`chunks` inflates; an entry stored with
+        another is Corrupt when read. The default is what an OOXML package may use.
+    :param strict: refuse (Corrupt) the whole zip when two entries have the same name (as OPC
+        compares names) or an entry's local header cannot be found. With ``strict=False`` (an
+        archive of workbooks, judged member by member) both are the caller's to judge:
+        ``by_key`` keeps the first of equal names, and an entry without a local header has
+        ``located`` False and is Corrupt when read.
     """
 
-    def __init__(self, fh, size: int, max_entries: int | None = None):
+    def __init__(self, fh, size: int, max_entries: int | None = None, *,
+                 methods: frozenset[int] = OOXML_METHODS, strict: bool = True):
         self.fh = fh
         self.size = size
+        self.methods = methods
+        self.strict = strict
         self.entries: list[Entry] = []
         self.by_key: dict[str, Entry] = {}
         self.zip64 = False
@@ -219,11 +296,17 @@ class ZipContainer:
             self.entries.append(entry)
             k = key(name)
             if k in self.by_key:
-                raise Corrupt(f"部件“{name}”重复")
-            self.by_key[k] = entry
+                if self.strict:
+                    raise Corrupt(f"部件“{name}”重复")
+            else:
+                self.by_key[k] = entry
             pos = end
         for entry in self.entries:
-            self._locate(entry)
+            try:
+                self._locate(entry)
+            except Corrupt:
+                if self.strict:
+                    raise
 
     def _locate(self, e: Entry) -> None:
         head = self._read_at(e.local_offset, LFH.size) if e.local_offset + LFH.size <= self.size else b""
@@ -237,6 +320,7 @@ class ZipContainer:
             e.record_end += (16 if probe == b"PK\x07\x08" else 12) + (8 if e.zip64 else 0)
         if e.record_end > self.size:
             raise Corrupt(f"部件“{e.name}”被截断")
+        e.located = True
 
     def get(self, name: str) -> Entry | None:
         """The entry of part ``name`` (compared as OPC names are: case-insensitive, ``\\`` = ``/``)."""
@@ -248,49 +332,50 @@ class ZipContainer:
 
     def chunks(self, e: Entry, chunk: int = READ_CHUNK):
         """The inflated bytes of ``e`` in pieces of at most ``chunk`` bytes, never more than its
-        declared size in all; Corrupt when the data is damaged, shorter or longer than declared,
-        or fails its CRC (checked once the end is reached)."""
+        declared size in all; Corrupt when its method is not one of the container's ``methods``,
+        or the data is damaged; ChecksFailed when it inflates to more or fewer bytes than
+        declared or fails its CRC (checked once the end is reached). Closing the generator
+        early stops inflating."""
         if e.flags & 0x01:
             raise Encrypted()
-        if e.method not in (0, 8):
+        if e.method not in self.methods:
             raise Corrupt(f"部件“{e.name}”使用了不支持的压缩方式")
-        d = zlib.decompressobj(-15) if e.method == 8 else None
-        pos, remaining, produced, crc = e.data_offset, e.csize, 0, 0
-        while remaining or (d is not None and d.unconsumed_tail):
-            if d is not None and d.unconsumed_tail:
-                raw = d.unconsumed_tail
-            else:
+        if not e.located:
+            raise Corrupt(f"部件“{e.name}”的位置错误")
+        pos, remaining = e.data_offset, e.csize
+        if e.method == LZMA:  # a 4-byte header (version, size of the properties), then the properties
+            if remaining < 4:
+                raise Corrupt(f"部件“{e.name}”无法解压")
+            props_len = struct.unpack("<H", self._read_at(pos + 2, 2))[0]
+            if remaining < 4 + props_len:
+                raise Corrupt(f"部件“{e.name}”无法解压")
+            props = self._read_at(pos + 4, props_len)
+            pos, remaining = pos + 4 + props_len, remaining - 4 - props_len
+            inflater = _Inflater(e, props)
+        else:
+            inflater = _Inflater(e)
+        produced, crc = 0, 0
+        while True:
+            if inflater.pending():
+                data = inflater.more(chunk)
+            elif remaining:
                 raw = self._read_at(pos, min(chunk, remaining))
                 pos += len(raw)
                 remaining -= len(raw)
-            if d is None:
-                data = raw
+                data = inflater.feed(raw, chunk)
             else:
-                try:
-                    data = d.decompress(raw, chunk)
-                except zlib.error as exc:
-                    raise Corrupt(f"部件“{e.name}”无法解压") from exc
+                data = inflater.finish()
+                remaining = -1  # nothing more to read
             produced += len(data)
             if produced > e.usize:
-                raise Corrupt(f"部件“{e.name}”校验失败")
+                raise ChecksFailed(f"部件“{e.name}”校验失败")
             crc = zlib.crc32(data, crc)
             if data:
                 yield data
-            if d is not None and d.eof:
+            if inflater.eof or remaining < 0:
                 break
-        if d is not None and not d.eof:  # output zlib still holds for input it consumed
-            try:
-                data = d.flush()
-            except zlib.error as exc:
-                raise Corrupt(f"部件“{e.name}”无法解压") from exc
-            produced += len(data)
-            if produced > e.usize:
-                raise Corrupt(f"部件“{e.name}”校验失败")
-            crc = zlib.crc32(data, crc)
-            if data:
-                yield data
         if produced != e.usize or crc != e.crc:
-            raise Corrupt(f"部件“{e.name}”校验失败")
+            raise ChecksFailed(f"部件“{e.name}”校验失败")
 
     def read(self, e: Entry) -> bytes:
         """The inflated bytes of one entry (CRC checked, size bounded, inflated in bounded chunks)."""
