@@ -79,16 +79,33 @@ def plain(book, tmp_path) -> tuple[list, list]:
 
 
 # -- 1. 户号 stored as numbers, shown 0000, in 住户名册 and 积分登记 ---------------------------------
+def _renamed(path: Path, old: str, new: str) -> Path:
+    """Household ``old`` renumbered ``new`` (as text) wherever a 户号 names it."""
+    wb = openpyxl.load_workbook(path)
+    for spec in HH_SHEETS:
+        ws, column = wb[spec.name], _col(spec, "hh_id")
+        for r in range(2, ws.max_row + 1):
+            if ws.cell(r, column).value == old:
+                ws.cell(r, column).value = new
+    wb.save(path)
+    return path
+
+
 def test_numbers_shown_0000_read_as_the_codes_the_clerk_sees(book, plain):
-    _numbers_shown_as_codes(book)
+    """户号 0045 typed into cells formatted 0000 in 住户名册 and 积分登记 (Excel keeps the number 45)."""
+    _numbers_shown_as_codes(_renamed(book, "0006", "0045"))
     wb = openpyxl.load_workbook(book)
-    assert wb[S.HOUSEHOLDS.name].cell(2, 1).value == 1  # really a number in the file
+    households = wb[S.HOUSEHOLDS.name]
+    assert [households.cell(r, 1).value for r in range(2, 8)] == [1, 2, 3, 4, 5, 45]  # numbers in the file
+    assert households.cell(7, 1).number_format == "0000"
     result = CliRunner().invoke(cli, ["validate", "--dry-run", str(book)])
     assert "不在住户名册" not in result.output
     assert "户号" not in result.output, result.output
+    assert result.exit_code == 0, result.output
     loaded = _loaded(book)
-    assert _codes(loaded, "households") == plain[0] == ["0001", "0002", "0003", "0004", "0005", "0006"]
-    assert _codes(loaded, "entries") == plain[1]
+    assert _codes(loaded, "households") == ["0001", "0002", "0003", "0004", "0005", "0045"]
+    assert _codes(loaded, "entries") == [{"0006": "0045"}.get(h, h) for h in plain[1]]
+    assert "0045" in _codes(loaded, "entries")
     assert _findings(loaded) == []
 
 
@@ -252,3 +269,18 @@ def _ods(book: Path, tmp_path: Path) -> Path | None:
         return None
     _numbers_shown_as_codes(book, sheets=(S.ENTRIES,))
     return lo_convert(book, "ods", tmp_path / "ods")
+
+
+def test_an_html_export_already_shows_the_code(tmp_path):
+    """An HTML table named like an Excel file (web systems, Excel's "网页" save) holds the shown
+    text, 0045, beside the number: the reader takes the text; no formats are needed."""
+    path = tmp_path / "住户导出.xls"
+    path.write_text(
+        "<html><body><table><caption>住户名册</caption>"
+        "<tr><th>户号</th><th>户主姓名</th><th>户籍类型</th><th>状态</th></tr>"
+        "<tr><td x:num=\"45\" style=\"mso-number-format:'0000'\">0045</td><td>张大山</td>"
+        "<td>本村户籍</td><td>正常</td></tr></table></body></html>", encoding="utf-8")
+    raw = open_workbook(path).read_table(S.HOUSEHOLDS)
+    assert FORMATS not in raw.frame.attrs
+    typed, problems = clean_frame(S.HOUSEHOLDS, raw.frame)
+    assert problems == [] and typed["hh_id"].tolist() == ["0045"]
