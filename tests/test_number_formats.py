@@ -22,6 +22,7 @@ from jifen_xl import schema as S
 from jifen_xl.cli import cli
 from jifen_xl.core.clean import FORMATS, CellFormats, clean_frame
 from jifen_xl.io import package
+from jifen_xl.io.base import ColumnPatch, WriteRequest
 from jifen_xl.io.xlsx import XlsxFile, open_workbook
 from jifen_xl.validate import validate
 
@@ -284,3 +285,28 @@ def test_an_html_export_already_shows_the_code(tmp_path):
     assert FORMATS not in raw.frame.attrs
     typed, problems = clean_frame(S.HOUSEHOLDS, raw.frame)
     assert problems == [] and typed["hh_id"].tolist() == ["0045"]
+
+
+# -- the writer keys rows as the reader reads them ---------------------------------------------
+def test_a_status_patch_finds_an_entry_whose_number_is_shown_through_its_format(book):
+    """登记编号 2026-003 typed as 3 in a cell formatted "2026-"000: the core knows it as 2026-003,
+    and the writer must find that row by the same reading (never refuse it as missing)."""
+    column = _col(S.ENTRIES, "entry_id")
+    wb = openpyxl.load_workbook(book)
+    ws = wb[S.ENTRIES.name]
+    for r in range(2, ws.max_row + 1):
+        cell = ws.cell(r, column)
+        if isinstance(cell.value, str) and re.fullmatch(r"2026-\d\d\d", cell.value):
+            cell.value, cell.number_format = int(cell.value[5:]), '"2026-"000'
+    wb.save(book)
+    loaded = _loaded(book)
+    entries = loaded.village.tables["entries"]
+    assert entries["entry_id"].iloc[:3].tolist() == ["2026-001", "2026-002", "2026-003"]
+    key = next(k for k, s in zip(entries["entry_id"], entries["status"]) if s != S.ENTRY_CONFIRMED)
+    backend = open_workbook(book)
+    plan = backend.plan_write(WriteRequest(patches=[ColumnPatch("entries", "status", {key: S.ENTRY_CONFIRMED})]))
+    assert backend.apply(plan).patched == 1
+    after = _loaded(book).village.tables["entries"]
+    changed = entries["status"].to_numpy() != after["status"].to_numpy()
+    assert after.loc[changed, "entry_id"].tolist() == [key]
+    assert after.loc[changed, "status"].tolist() == [S.ENTRY_CONFIRMED]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import errors
-from ..core.clean import ROW, to_code
+from ..core.clean import ROW
 from ..ooxml.cellvalues import CellMaker
 from ..ooxml.markup import attrs as _attrs
 from ..ooxml.markup import escape_attr as _escape_attr
@@ -34,7 +34,7 @@ class PatchesCells:
         key_header = spec.header_of(spec.key_field)
         wanted = set().union(*(pt.values for pt in patches))
         rows_of: dict[str, list[int]] = {}
-        for key, rn in zip(to_code(seen.frame[spec.key_field]).tolist(), seen.frame[ROW].tolist()):
+        for key, rn in zip(seen.codes(spec.key_field).tolist(), seen.frame[ROW].tolist()):
             if key in wanted:
                 rows_of.setdefault(key, []).append(int(rn))
         missing = sorted(wanted - set(rows_of))
