@@ -278,9 +278,10 @@ class XlsxReader(GridBook):
             col = fields[field]
             wanted = rows[mask]
             found = sheetxml.cell_styles(data, col_letter(col))
+            last = int(wanted.max())
             for (r0, c0), (r1, _c1) in merged:  # the covered cells show the top cell
                 if c0 == col and r1 > r0 and (r0 + 1) in found:
-                    for r in range(r0 + 2, r1 + 2):
+                    for r in range(r0 + 2, min(r1 + 1, last) + 1):
                         found[r] = found[r0 + 1]
             if any(r not in found for r in wanted.tolist()):
                 found = sheetxml.cell_styles(data, col_letter(col), exact=True) | found
