@@ -224,8 +224,8 @@ def test_a_member_without_household_needs_no_hh_id(book):
 
 # -- 5. 户号 stored as a number and shown through 0000 -------------------------------------------
 def test_code_shown_through_its_number_format_as_the_reader_hands_it_over(book):
-    """The reader will leave each cell's number format in ``frame.attrs[FORMATS]``; here the
-    formats come from openpyxl (other means) to show the hand-over end to end."""
+    """The reader leaves each numeric code cell's number format in ``frame.attrs[FORMATS]``
+    (``io.xlsxread``; more in tests/test_number_formats.py): the same formats openpyxl reads."""
     def edit(wb):
         ent = wb[S.ENTRIES.name]
         for r in (2, 3):
@@ -240,9 +240,11 @@ def test_code_shown_through_its_number_format_as_the_reader_hands_it_over(book):
     ws = wb[S.ENTRIES.name]
     column = ENTRY_COLUMNS["户号"]
     formats = [ws.cell(int(r), column).number_format for r in raw.frame["excel_row"]]
-    plain, _ = clean_frame(S.ENTRIES, raw.frame)
+    numeric = [isinstance(ws.cell(int(r), column).value, int) for r in raw.frame["excel_row"]]
+    assert raw.frame.attrs[FORMATS]["hh_id"] == [f if n and f != "General" else None
+                                                for f, n in zip(formats, numeric)]
+    plain, _ = clean_frame(S.ENTRIES, raw.frame, formats=CellFormats())
     assert list(plain["hh_id"].iloc[:3]) == ["1", "2", "4"]  # what the raw values alone give
-    raw.frame.attrs[FORMATS] = CellFormats(hh_id=formats)
     typed, problems = clean_frame(S.ENTRIES, raw.frame)
     assert problems == []
     assert list(typed["hh_id"].iloc[:3]) == ["0001", "0002", "4"]

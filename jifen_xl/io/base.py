@@ -15,6 +15,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from ..core.clean import FORMATS, shown_codes, to_code
 from ..core.problems import Problem
 from ..schema import SheetSpec
 
@@ -52,6 +53,16 @@ class RawTable:
         """A1-style address (no sheet) of ``field_name`` on Excel row ``row``; "" if unknown."""
         letter = self.letters.get(field_name)
         return f"{letter}{row}" if letter and row else ""
+
+    def codes(self, field_name: str) -> pd.Series:
+        """Column ``field_name`` typed as codes exactly as the core types it (``clean_frame``):
+        each cell as its number format shows it (``clean.FORMATS``, 1 formatted "2026-"000 is
+        「2026-001」), then ``clean.to_code``. The writer names rows by these keys."""
+        values = self.frame[field_name]
+        formats = self.frame.attrs.get(FORMATS) or {}
+        if field_name in formats:
+            values = pd.Series(shown_codes(values.tolist(), formats[field_name]), index=values.index, dtype=object)
+        return to_code(values)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import errors
-from ..core.clean import ROW, to_code
+from ..core.clean import ROW
 from ..schema import BY_KEY, SheetSpec
 from .base import CellRef, ColumnPatch, RawTable, WriteRequest
 
@@ -73,7 +73,7 @@ def rows_of_keys(spec: SheetSpec, seen: RawTable, wanted: set[str], label: str) 
     """Key -> the Excel row holding it, as the reader saw the sheet (the key column typed as the
     reader types it). A key on no row, or on two, is refused."""
     rows_of: dict[str, list[int]] = {}
-    for key, rn in zip(to_code(seen.frame[spec.key_field]).tolist(), seen.frame[ROW].tolist()):
+    for key, rn in zip(seen.codes(spec.key_field).tolist(), seen.frame[ROW].tolist()):
         if key in wanted:
             rows_of.setdefault(key, []).append(int(rn))
     key_header = spec.header_of(spec.key_field)

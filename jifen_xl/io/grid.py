@@ -15,7 +15,7 @@ import unicodedata
 import pandas as pd
 
 from .. import schema as S
-from ..core.clean import ROW
+from ..core.clean import FORMATS, ROW, CellFormats
 from ..errors import HeaderMissing, SheetMissing
 from .base import RawTable, ReadStamp, WritePlan, WriteRequest, WriteResult
 
@@ -102,6 +102,12 @@ class GridBook:
     def _formula_problems(self, spec, sheet_name, fields, start) -> list:
         return []
 
+    def _code_formats(self, spec, sheet_name, frame, fields, merged) -> CellFormats | None:
+        """The number formats of the code columns' numeric cells (``clean.FORMATS``), for the
+        core to read them as the clerk sees them; None when the reader cannot tell them (the
+        default) or no code column holds a number."""
+        return None
+
     # -- sheets ---------------------------------------------------------------
     def _find_sheet(self, spec: S.SheetSpec) -> str | None:
         return find_sheet(spec, self.sheet_names)
@@ -182,6 +188,9 @@ class GridBook:
         else:
             frame = pd.DataFrame({f: pd.Series(dtype=object) for f in fields})
         frame[ROW] = range(start + 1, start + 1 + len(frame))
+        formats = self._code_formats(spec, sheet_name, frame, fields, merged)
+        if formats:
+            frame.attrs[FORMATS] = formats
         letters = {f: col_letter(i) for f, i in fields.items()}
         table = RawTable(spec, sheet_name, hdr + 1, frame, letters)
         table.problems.extend(self._formula_problems(spec, sheet_name, fields, start))

@@ -5,6 +5,10 @@ read when it follows the contract: each ``<table>`` is a sheet, named by its
 ``<caption>`` or by the heading / text just before it. Cells spanning rows or columns
 become merged ranges. Read-only: writing asks the clerk to save as .xlsx.
 
+Every cell is read as the text the export shows: Excel's and web systems' HTML writes a number
+through its format (户号 45 formatted 0000 is ``<td x:num="45" ...>0045</td>``), so the values are
+already as the clerk sees them and no number formats are handed over (``clean.FORMATS``).
+
 Parsing uses the standard library's HTMLParser (no entity or network access; character
 references only), with limits on size and cell count.
 """

@@ -301,6 +301,18 @@ class Package:
                 return guess
         return None
 
+    def styles_part(self) -> str | None:
+        """The styles part of an xlsx/xlsm package: the one the workbook's relationships name,
+        else the usual place; None when there is none."""
+        main = self.main_part()
+        text = self._text(opc.rels_part(main)) if main else None
+        for r in opc.relationships(text) if text is not None else []:
+            if r.type.endswith("/styles") and not r.external:
+                for part in self._find(opc.resolve(main, r.target)):
+                    return part
+        found = self._find("xl/styles.xml")
+        return found[0] if found else None
+
     def is_workbook(self) -> bool:
         return self.main_part() is not None or self.has("content.xml")
 

@@ -10,10 +10,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import python_calamine as pc
 
+from .. import schema as S
+from ..core.clean import ROW, CellFormats
+from ..core.numfmt import GENERAL
 from ..core.problems import error
 from ..errors import WorkbookUnreadable
+from ..ooxml import markup, sheetxml, styles
 from . import chunked, package
 from .grid import GridBook, col_index, col_letter, norm_header  # noqa: F401 (re-exported)
 
@@ -87,6 +93,7 @@ class XlsxReader(GridBook):
         self._xml: dict[str, bytes | None] = {}
         self._regions: dict[str, tuple[int, int] | None] = {}
         self._formulas: dict[str, bool] = {}
+        self._xf_formats: list[str] | None = None  # each cell format's number format code (styles.xml)
         if kind == "zip":
             with package.Package(self.path) as pkg:
                 pkg.check_xml_prologs()  # no DTD / entities reach any XML parser
@@ -222,6 +229,69 @@ class XlsxReader(GridBook):
                 raise WorkbookUnreadable(_too_far(self.label, sheet_name)) from exc
             raise WorkbookUnreadable(_damaged_sheet(self.label, sheet_name)) from exc
         return rows, merged
+
+    # -- number formats of code columns ---------------------------------------
+    def _cell_xf_formats(self) -> list[str]:
+        """Each cell format's number format code (``ooxml.styles.cell_number_formats``), read once."""
+        if self._xf_formats is None:
+            text = None
+            with package.Package(self.path) as pkg:
+                part = pkg.styles_part()
+                if part is not None:
+                    text = markup.text_of(pkg.read(part))
+            self._xf_formats = styles.cell_number_formats(text) if text else []
+        return self._xf_formats
+
+    def _code_formats(self, spec, sheet_name, frame, fields, merged) -> CellFormats | None:
+        """The number format code of each numeric cell of the code columns (``clean.FORMATS``;
+        None for text, blanks and General), so 户号 45 formatted 0000 reads as 「0045」.
+
+        Costs one look at the values when the code columns hold text (the template formats them
+        as text): the sheet XML is scanned only for a code column that holds numbers, one literal-led
+        regular expression per such column (``sheetxml.cell_styles``) over the whole sheet's XML
+        (also when the rows were parsed in pieces: the formats are attached after stitching). A
+        cell under a vertical merge takes its top cell's format, as its value. Only xlsx/xlsm
+        sheets: .xls, .xlsb and .ods cells' formats are not read (python-calamine does not give
+        them), so numbers there keep their raw value.
+        """
+        numeric: dict[str, np.ndarray] = {}
+        for field, _i in fields.items():
+            if spec.column(field).type != S.CODE:
+                continue
+            values = frame[field].to_numpy()
+            if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+                continue  # the common case, told in C (a third of a Python pass over the types)
+            mask = np.fromiter((v.__class__ is float or v.__class__ is int for v in values),
+                               dtype=bool, count=len(values))
+            if mask.any():
+                numeric[field] = mask
+        if not numeric:
+            return None
+        data = self._sheet_xml(sheet_name)
+        xf = self._cell_xf_formats() if data else []
+        if not xf:
+            return None
+        codes = np.array([None if c == GENERAL else c for c in xf] + [None], dtype=object)
+        rows = frame[ROW].to_numpy(dtype="int64")
+        out = CellFormats()
+        for field, mask in numeric.items():
+            col = fields[field]
+            wanted = rows[mask]
+            found = sheetxml.cell_styles(data, col_letter(col))
+            last = int(wanted.max())
+            for (r0, c0), (r1, _c1) in merged:  # the covered cells show the top cell
+                if c0 == col and r1 > r0 and (r0 + 1) in found:
+                    for r in range(r0 + 2, min(r1 + 1, last) + 1):
+                        found[r] = found[r0 + 1]
+            if any(r not in found for r in wanted.tolist()):
+                found = sheetxml.cell_styles(data, col_letter(col), exact=True) | found
+            index = np.fromiter((found.get(r, 0) for r in wanted.tolist()), dtype="int64", count=len(wanted))
+            index[(index < 0) | (index >= len(xf))] = len(xf)  # a format the styles lack: raw value
+            cells = np.full(len(rows), None, dtype=object)
+            cells[mask] = codes[index]
+            if any(c is not None for c in cells[mask]):
+                out[field] = cells.tolist()
+        return out or None
 
     # -- formulas without cached values --------------------------------------
     def _has_formulas(self, sheet_name: str) -> bool:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .. import errors, safefile
-from ..core.clean import ROW, to_code, to_text
+from ..core.clean import ROW, to_text
 from ..schema import SheetSpec, is_village_workbook
 from .base import CellRef, ColumnPatch, RawTable, ReadStamp, WriteRequest, WriteResult
 from .contract import owned_writes, patches_by_sheet, stale_refusal
@@ -287,7 +287,7 @@ def _verify_patches(tmp: str, display: str, seen: dict[SheetSpec, RawTable],
         bad = None
         if after.letters != before.letters or after.frame[ROW].tolist() != rows:
             bad = (rows[0] if rows else after.header_row, spec.key_field)
-        keys = to_code(before.frame[spec.key_field])
+        keys = before.codes(spec.key_field)
         for field_name in [f for f in before.frame.columns if f != ROW] if bad is None else []:
             old, new = before.frame[field_name], after.frame[field_name]
             patch = next((pt for pt in by_sheet[spec] if pt.field == field_name), None)
