@@ -172,7 +172,7 @@ def new(path, district, township, village, year, publicity_days):
 def validate_cmd(book, as_json, dry_run):
     """校验工作簿，列出全部问题，并写入“校验结果”工作表。
 
-    工作簿正在 Excel 或 WPS 中打开时，照样列出全部问题，但不写入“校验结果”（退出码 1）。
+    写不进“校验结果”时（工作簿正在 Excel 或 WPS 中打开、只能读取的格式、文件夹只读、磁盘已满），照样列出全部问题，再说明没有写入的原因（退出码 1），工作簿不变。
     """
     result = app.validate_book(app.open_backend(book), dry_run=dry_run)
     _print_report(result.report, as_json)
@@ -188,7 +188,8 @@ def validate_cmd(book, as_json, dry_run):
 @click.option("--month", metavar="年-月",
               help="从 1 月算到哪个月，例如 2026-03。默认：算到有已确认登记的最后一个月；"
                    "但如果某个月还有“待公示”“公示中”的登记或未处理的异议，只算到最早的这样一个月之前"
-                   "（这些月份要等公示期满、异议处理完才能计入）。")
+                   "（这些月份要等公示期满、异议处理完才能计入）。"
+                   "指定的月份（或它之前的月份）还不能结账时，不生成台账，并列出未完成的登记和异议。")
 @json_option
 @dry_run_option
 @handle_errors
