@@ -147,11 +147,19 @@ def cli(verbose):
     """乡村治理积分制工具：校验积分登记、生成月度台账、管理爱心超市。"""
 
 
+def _filled(ctx, param, value):
+    """A name the workbook's 基本信息 requires: spaces around it dropped, blank refused."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(value, str) and not text:
+        raise click.BadParameter(f"不能为空，请填写{param.help.rstrip('。')}。")
+    return text
+
+
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--district", required=True, help="区县，例如 沙坪坝区。")
-@click.option("--township", required=True, help="镇街，例如 中梁镇。")
-@click.option("--village", required=True, help="村名，例如 永宁寺村。")
+@click.option("--district", required=True, callback=_filled, help="区县，例如 沙坪坝区。")
+@click.option("--township", required=True, callback=_filled, help="镇街，例如 中梁镇。")
+@click.option("--village", required=True, callback=_filled, help="村名，例如 永宁寺村。")
 @click.option("--year", required=True, type=click.IntRange(2000, 2100), help="年度，例如 2026。")
 @click.option("--publicity-days", default=7, show_default=True, type=click.IntRange(1, 60), help="公示天数。")
 @handle_errors

@@ -45,6 +45,19 @@ def test_new_creates_the_workbook_and_refuses_to_overwrite(tmp_path):
     assert again.output == f"错误：文件「{book}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名。\n"
 
 
+def test_new_refuses_a_blank_name_and_trims_spaces(tmp_path):
+    book = tmp_path / "永宁寺村.xlsx"
+    blank = run("new", book, "--district", "  ", "--township", "中梁镇", "--village", "永宁寺村", "--year", "2026")
+    assert blank.exit_code == 2
+    assert blank.output.endswith("错误：'--district' 的值不对：不能为空，请填写区县，例如 沙坪坝区。\n")
+    assert not book.exists()
+    done = run("new", book, "--district", " 沙坪坝区", "--township", "中梁镇 ", "--village", " 永宁寺村 ", "--year", "2026")
+    assert done.exit_code == 0
+    assert done.output == f"已新建工作簿「{book}」：永宁寺村 2026 年度，积分指标已按区委通知附件预置。\n"
+    info = dict(row[:2] for row in sheet_rows(book, "基本信息")[1:4])
+    assert info == {"区县": "沙坪坝区", "镇街": "中梁镇", "村": "永宁寺村"}
+
+
 def test_validate_clean_book_exits_0_and_writes_an_empty_findings_table(village_book):
     result = run("validate", village_book)
     assert result.exit_code == 0, result.output
