@@ -383,7 +383,7 @@ FINDINGS = SheetSpec(
         C("列名", "column", TEXT, width=10),
         C("问题说明", "message", TEXT, width=48),
         C("修改建议", "fix", TEXT, width=40),
-        C("规则编号", "rule", TEXT, width=9),
+        C("规则编号", "rule", TEXT, width=14),
     ),
 )
 

@@ -521,3 +521,14 @@ def test_no_default_deduction_takes_subsidies():
     for text in ("扣发低保金", "取消年底分红", "停发种粮补贴", "扣减集体经济收益"):
         assert takes_entitlement(text) in SUBSIDY_WORDS
     assert takes_entitlement(float("nan")) is None
+
+
+def test_every_rule_id_fits_one_line_of_its_findings_column():
+    """A 规则编号 is what a clerk quotes to the township: in 校验结果 it stays on one line
+    (E-FMT-NUMBER is not split into "E-FMT-" and "NUMBER", on screen or on paper)."""
+    from jifen_xl.io.look import text_lines
+    from jifen_xl.rules import RULES
+
+    ids = [r["规则编号"] for r in RULES.records()]
+    width = schema.FINDINGS.column("rule").width
+    assert len(ids) > 40 and max(text_lines(ids, width)) == 1
