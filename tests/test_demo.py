@@ -84,6 +84,13 @@ def test_plant_mistakes_returns_a_copy_and_chinese_descriptions(village):
     assert len(planted["households"]) == len(tables["households"]) + 1
 
 
+
+def test_mistake_texts_write_dates_as_the_summary_does(village):
+    """The summary says 「7 月 1 日起……由 3 分调为 5 分」: the planted mistake says it alike."""
+    _, tables = village
+    _, texts = plant_mistakes(tables)
+    assert any("自 7 月 1 日起已调为 5 分" in t for t in texts), texts
+
 def _independent_ledger(tables, through_month: int) -> dict[str, tuple[float, float, float]]:
     """Per household: (累计积分, 累计兑换, 可用积分) through ``through_month``, recomputed in plain
     Python from the generated frames (not with the toolkit's or the generator's code)."""

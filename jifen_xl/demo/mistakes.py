@@ -95,7 +95,7 @@ def planted_mistakes(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.Data
             q = ent.at[i, "qty"]
             q = 1.0 if pd.isna(q) else float(q)
             ent.at[i, "points"] = q * float(old["points"])
-            since = f"{new['valid_from'].month}月{new['valid_from'].day}日"
+            since = f"{new['valid_from'].month} 月 {new['valid_from'].day} 日"
             out.append(Mistake("entries", row(i), "points", ("E-ENT-07",),
                                f"积分登记第 {row(i)} 行：「{new['name']}」自 {since}起已调为 "
                                f"{new['points']:g} 分，却仍按旧分值填了 {q * float(old['points']):g} 分"))
