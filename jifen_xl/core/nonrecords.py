@@ -17,10 +17,11 @@ blank), so a complete record is never dropped and a clean sheet costs nothing:
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
+
+from .text import normalize_text
 
 _TOTAL = re.compile(r"(?:本页|本月|本季|本年|全年|年度|月度|累计|总)?(?:合计|小计|总计|汇总|总和|共计|累计)"
                     r"(?:金额|积分|数量|数)?[:：]?|(?:grand|sub)?total[:：]?|sum[:：]?", re.IGNORECASE)
@@ -40,7 +41,7 @@ def classify(value) -> int:
         return BLANK if value != value else NUMBER
     if not isinstance(value, str):
         return OTHER  # a date, a time
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+    text = re.sub(r"\s+", "", normalize_text(value))  # 「合\u200b计」 is 合计
     if not text:
         return BLANK
     if _TOTAL.fullmatch(text):
