@@ -40,7 +40,6 @@ _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 # Characters NFKC leaves alone that clerks still type in numbers.
 _NUM_TRANS = str.maketrans({"−": "-", "—": "-", "–": "-", "，": "", ",": "", "　": "", " ": "", "\u00a0": ""})
 _NUMBERS = (int, float, np.integer, np.floating)
-_NAT = np.datetime64("NaT", "D")
 _SPACE = re.compile(r"\s")
 
 
