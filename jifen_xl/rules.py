@@ -383,10 +383,6 @@ class Catalogue(Mapping[str, Rule]):
         """The rule that reports ``check`` on ``spec.field_name``: the sheet's own, else the general one."""
         return self._bound.get((check, spec.key, field_name)) or self._bound[(check, None, None)]
 
-    def format_rule(self, column_type: str) -> Rule:
-        """The rule for a cell that is not a readable ``column_type`` (``S.INT`` -> E-FMT-INT)."""
-        return next(r for r in self._rules.values() if r.check == FORMAT and r.format_type == column_type)
-
     def is_format(self, rule_id: str) -> bool:
         """Whether findings of ``rule_id`` are about unreadable cells (they are not "empty" too)."""
         r = self._rules.get(rule_id)

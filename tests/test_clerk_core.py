@@ -140,7 +140,7 @@ def test_names_split_as_the_clerk_meant(typed, known, names):
 # -- rows that are not records ----------------------------------------------------------------
 @pytest.mark.parametrize("value, kind", [
     (None, BLANK), ("  ", BLANK), (float("nan"), BLANK), (12, NUMBER), (3.5, NUMBER), ("1,234", NUMBER), ("—", NUMBER),
-    ("合计", TOTAL), ("合　计", TOTAL), ("汇总", TOTAL), ("小计：", TOTAL), ("本月合计", TOTAL), ("总计", TOTAL),
+    ("合计", TOTAL), ("合　计", TOTAL), ("合\u200b计", TOTAL), ("\ufeff制表人：王文书", FOOTER), ("汇总", TOTAL), ("小计：", TOTAL), ("本月合计", TOTAL), ("总计", TOTAL),
     ("Total", TOTAL), ("制表人：王文书", FOOTER), ("审核人：", FOOTER), ("填表日期：2026-11-30", FOOTER),
     ("制 表 人", FOOTER), ("负责人：吴支书", FOOTER), ("日期：2026年11月30日", FOOTER),
     ("审核意见很多", OTHER), ("合计划生育", OTHER), ("张大山", OTHER), (dt.date(2026, 1, 1), OTHER), (True, OTHER),

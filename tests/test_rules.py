@@ -315,6 +315,16 @@ def test_a_member_whose_household_is_not_registered(tmp_path):
     ]
 
 
+def test_no_near_value_is_named_when_two_keys_lost_the_same_zeros(tmp_path):
+    """0001 and 001 are both registered: 「1」 could be either, so the fix names neither."""
+    got = _check(tmp_path, lambda t: edit(add(t, "households", ("001", "钱多多", "本村户籍", "1组", 2, None, None,
+                                                                "正常", None, None, None)),
+                                          "members", 0, hh_id="1"))
+    assert [g for g in got if g[1] == "小组成员"] == [
+        ("错误", "小组成员", 2, "户号", "E-REF", "户号「1」不在「住户名册」中", "请填写「住户名册」中已有的户号"),
+    ]
+
+
 def test_the_cap_message_names_the_running_total(tmp_path):
     """The second JC-22 entry of January takes 0001 from 6 to 12 points, past the monthly cap of 9
     (the row's own 6 points would not say why)."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -25,6 +24,7 @@ from .. import schema as S
 from .nonrecords import non_records
 from .numfmt import GENERAL, shown_text
 from .problems import Problem, error
+from .text import INVISIBLE, drop_invisible, normalize_text
 
 ROW = "excel_row"  # the Excel row number the clerk sees, carried by every frame (no leading _: itertuples)
 
@@ -40,23 +40,7 @@ _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 # Characters NFKC leaves alone that clerks still type in numbers.
 _NUM_TRANS = str.maketrans({"−": "-", "—": "-", "–": "-", "，": "", ",": "", "　": "", " ": "", "\u00a0": ""})
 _NUMBERS = (int, float, np.integer, np.floating)
-_NAT = np.datetime64("NaT", "D")
-# Invisible format characters pasted from WeChat, web pages and PDFs (SPEC "Meanings": they are
-# dropped): soft hyphen, zero-width space/joiners, direction marks, word joiner and invisible
-# operators, BOM, Mongolian vowel separator, Hangul fillers, variation selectors, annotation marks.
-INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-                       "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]")
 _SPACE = re.compile(r"\s")
-
-
-def drop_invisible(value: str) -> str:
-    """``value`` without invisible format characters (zero-width spaces, BOMs, soft hyphens ...)."""
-    return value if value.isascii() else INVISIBLE.sub("", value)
-
-
-def normalize_text(value: str) -> str:
-    """Invisible characters dropped, NFKC (full-width to half-width), trimmed."""
-    return value.strip() if value.isascii() else unicodedata.normalize("NFKC", INVISIBLE.sub("", value)).strip()
 
 
 def _is_blank(v) -> bool:

@@ -17,10 +17,11 @@ blank), so a complete record is never dropped and a clean sheet costs nothing:
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
+
+from .text import normalize_text
 
 _TOTAL = re.compile(r"(?:本页|本月|本季|本年|全年|年度|月度|累计|总)?(?:合计|小计|总计|汇总|总和|共计|累计)"
                     r"(?:金额|积分|数量|数)?[:：]?|(?:grand|sub)?total[:：]?|sum[:：]?", re.IGNORECASE)
@@ -40,7 +41,7 @@ def classify(value) -> int:
         return BLANK if value != value else NUMBER
     if not isinstance(value, str):
         return OTHER  # a date, a time
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+    text = re.sub(r"\s+", "", normalize_text(value))  # 「合\u200b计」 is 合计
     if not text:
         return BLANK
     if _TOTAL.fullmatch(text):
@@ -64,7 +65,7 @@ def non_records(raw: pd.DataFrame, fields: list[str], candidates: np.ndarray, co
     """
     if not len(candidates):
         return np.zeros(0, dtype=bool)
-    kinds = np.array([[classify(v) for v in raw[f].to_numpy()[candidates]] for f in fields if f in raw.columns],
+    kinds = np.array([_classify_column(raw[f].to_numpy()[candidates]) for f in fields if f in raw.columns],
                      dtype="int8").T.reshape(len(candidates), -1)
     has_total = (kinds == TOTAL).any(axis=1)
     has_footer = (kinds == FOOTER).any(axis=1)
@@ -74,4 +75,22 @@ def non_records(raw: pd.DataFrame, fields: list[str], candidates: np.ndarray, co
     trailing = np.flatnonzero(has_footer & (candidates > last_record))
     if len(trailing):
         out |= candidates >= candidates[trailing[0]]
+    return out
+
+
+def _classify_column(values: np.ndarray) -> list[int]:
+    """``classify`` over one column's cells, once per distinct value: a sheet whose rows all lack
+    a required cell (评议人 never filled) has every row looked at, and its values repeat. Keyed by
+    type as well, so True is not taken for 1."""
+    cache: dict = {}
+    out = []
+    for v in values:
+        key = (v.__class__, v)
+        try:
+            kind = cache.get(key)
+            if kind is None:
+                kind = cache[key] = classify(v)
+        except TypeError:  # an unhashable cell value
+            kind = classify(v)
+        out.append(kind)
     return out

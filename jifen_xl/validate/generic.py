@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from ..core.clean import ROW
+from ..core.clean import ROW, restore_lost_zeros
 from ..core.problems import Problem
 from ..core.village import Village
 from ..rules import CHOICE, KEY, LOOKUP, RANGE, REQUIRED, RULES, column_bounds_text
@@ -107,8 +107,9 @@ def _overlapping(spec: S.SheetSpec, frame: pd.DataFrame, rule) -> list[Problem]:
 def lookups(spec: S.SheetSpec, frame: pd.DataFrame, village: Village) -> list[Problem]:
     """Values of a lookup column (``ColumnSpec.lookup``) missing from the sheet they refer to.
 
-    A rule with a ``near`` wording names the value the clerk probably meant when only leading
-    zeros differ (户号 0012 typed as 12: Excel took it for a number)."""
+    A rule with a ``near`` wording names the value the clerk probably meant when the value is
+    exactly one key with its leading zeros lost (户号 0012 typed as 12: Excel took it for a
+    number; ``core.clean.restore_lost_zeros``, the same matching the recusal rule uses)."""
     out: list[Problem] = []
     for col in spec.columns:
         if not col.lookup:
@@ -124,10 +125,9 @@ def lookups(spec: S.SheetSpec, frame: pd.DataFrame, village: Village) -> list[Pr
         rule = RULES.for_check(LOOKUP, spec, col.field)
         names = dict(spec=spec, field=col.field, target=target.name, target_header=target.header_of(target_field))
         if "near" in rule.variants and col.type == S.CODE:
-            stripped = {str(k).lstrip("0"): k for k in known.tolist()}
             near = pd.Series(None, index=frame.index, dtype=object)
-            near[unknown] = [stripped.get(str(v).lstrip("0")) for v in values[unknown]]
-            has_near = unknown & near.notna()
+            near[unknown] = restore_lost_zeros(values[unknown], known)
+            has_near = unknown & near.ne(values)
             out += rule.flag(frame, has_near, variant="near", value=values, near=near, **names)
             unknown &= ~has_near
         out += rule.flag(frame, unknown, value=values, **names)

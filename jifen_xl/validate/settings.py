@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from .. import schema as S
 from ..core.problems import Problem
 from ..core.village import Village
 from ..rules import RANGE, RULES
+from .generic import outside
 
 
 def _item(field_name: str) -> S.ColumnSpec:
@@ -13,8 +16,8 @@ def _item(field_name: str) -> S.ColumnSpec:
 
 
 def _outside(field_name: str, value) -> bool:
-    b = _item(field_name).bounds
-    return b is not None and ((b.low is not None and value < b.low) or (b.high is not None and value > b.high))
+    """Whether ``value`` lies outside the item's declared bounds (the same test as every column's)."""
+    return bool(outside(_item(field_name).bounds, pd.Series([value], dtype="float64")).iloc[0])
 
 
 def check_settings(v: Village) -> list[Problem]:
