@@ -100,7 +100,7 @@ def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
         names = "、".join(f"「{n}」" for n in backend.sheet_names[:5]) + ("等" if len(backend.sheet_names) > 5 else "")
         raise WorkbookUnreadable(
             f"文件「{backend.label}」不是村级积分工作簿：没有找到「{S.HOUSEHOLDS.name}」「{S.ENTRIES.name}」等工作表"
-            f"（它的工作表是 {names or '（无）'}）。请确认选择了正确的文件；新建工作簿可用 jifen-xl new。"
+            f"（它的工作表是{names or '（无）'}）。请确认选择了正确的文件；新建工作簿可用 jifen-xl new。"
             + getattr(backend, "format_note", ""))
     if for_writing:
         backend.check_writable()
@@ -273,7 +273,7 @@ def parse_month(text: str | None, year: int | None) -> pd.Period | None:
 
     m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?", normalize_text(text))
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise JifenError(f"月份「{text}」格式不对，请写成 YYYY-MM，例如 2026-03。")
+        raise JifenError(f"月份「{text}」格式不对，请写成“年-月”，例如 2026-03。")
     period = pd.Period(f"{m.group(1)}-{int(m.group(2)):02d}", "M")
     if year is not None and period.year != year:
         raise JifenError(f"月份「{text}」不在工作簿的年度 {year} 内。请核对「基本信息」中的年度或所给月份。")

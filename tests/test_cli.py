@@ -135,7 +135,7 @@ def test_ledger_refuses_with_the_findings_while_there_are_errors(tmp_path, table
 def test_ledger_bad_month(village_book):
     result = run("ledger", village_book, "--month", "2025-13")
     assert result.exit_code == 1
-    assert result.output == "错误：月份「2025-13」格式不对，请写成 YYYY-MM，例如 2026-03。\n"
+    assert result.output == "错误：月份「2025-13」格式不对，请写成“年-月”，例如 2026-03。\n"
 
 
 LOCKED = ("上面的校验结果没有写入「校验结果」工作表。"
