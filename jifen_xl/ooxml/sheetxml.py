@@ -11,6 +11,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from .markup import ATTR_RE as _ATTR_RE
 from .markup import ATTRS as _ATTRS
 from .markup import TAG_RE as _TAG_RE
 from .markup import Corrupt as _Corrupt
@@ -18,7 +19,6 @@ from .markup import attrs as _attrs
 from .markup import set_attr as _set_attr
 from .markup import unescape as _unescape
 
-_ATTR_RE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 def _col_index(letters: str) -> int:
