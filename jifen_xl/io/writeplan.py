@@ -21,7 +21,8 @@ from .. import errors
 from ..schema import SheetSpec
 from . import look
 from .added_sheet import AddsSheets
-from .grid import HEADER_SCAN_ROWS, col_index, col_letter, find_sheet, norm_header  # one header depth
+from .contract import clerk_column_refusal
+from .grid import HEADER_SCAN_ROWS, find_sheet, norm_header  # one header depth
 from .patching import PatchesCells
 from ..ooxml import markup, opc, workbookxml
 from ..ooxml import tables as ooxtables
@@ -30,12 +31,11 @@ from ..ooxml.cellvalues import CellMaker
 from ..ooxml import zip as ooxzip
 from ..ooxml.markup import Corrupt
 from ..ooxml.sheetxml import (
-    CELLREF_RE, rich_text, RowScanner, cells_in_row, column_styles, col_widths, template_row_attrs, rewrite_tail, Layout)
+    CELLREF_RE, _col_letter, rich_text, RowScanner, cells_in_row, column_styles, col_widths, template_row_attrs, rewrite_tail, Layout)
 
 
 #: Excel keeps at most this many hyperlinks on one worksheet.
 MAX_HYPERLINKS = 65530
-
 
 
 # =============================================================================
@@ -55,61 +55,20 @@ _write_package = ooxzip.write_package
 # =============================================================================
 
 # The one attribute parser and escaping (ooxml.markup), the one part-name resolution (ooxml.opc).
-_ATTRS, _TAG_RE, _XHHHH_RE = markup.ATTRS, markup.TAG_RE, markup.XHHHH_RE
-_attrs, _unescape, _set_attr = markup.attrs, markup.unescape, markup.set_attr
-_escape_attr, _escape_text, _decode = markup.escape_attr, markup.escape_text, markup.decode
+_ATTRS = markup.ATTRS
+_attrs, _set_attr = markup.attrs, markup.set_attr
+_escape_attr, _decode = markup.escape_attr, markup.decode
 _rels_part, _resolve = opc.rels_part, opc.resolve
 
 
 def _norm_header(s: str) -> str:
     """A header as compared: ``_xHHHH_`` decoded, then exactly as the reader compares it."""
-    return norm_header(_XHHHH_RE.sub(lambda m: chr(int(m.group(1), 16)), s))
-
-
-def _col_index(letters: str) -> int:
-    """Excel letters -> 1-based column number."""
-    return col_index(letters.upper()) + 1
-
-
-def _col_letter(n: int) -> str:
-    """1-based column number -> Excel letters."""
-    return col_letter(n - 1)
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# =============================================================================
-# Cell values -> XML
-# =============================================================================
-
-
-
-
-
+    return norm_header(markup.decode_xhhhh(s))
 
 
 # =============================================================================
 # One owned sheet
 # =============================================================================
-
-
-
 
 
 @dataclass
@@ -217,12 +176,6 @@ class _Package(AddsSheets, PatchesCells):
                     return out
             buf = buf[pos:]
         return out
-
-
-
-
-
-
 
     # -- the owned sheet ------------------------------------------------------
     def _layout(self, spec: SheetSpec, part: str) -> "Layout":
@@ -359,7 +312,6 @@ class _Package(AddsSheets, PatchesCells):
             table_bytes[t.part] = retarget_table(self.read(t.part), t.part, ref)
         return _SheetPlan(sheet_xml, table_bytes, header_row)
 
-
     def _refuse_clerk_columns(self, spec: SheetSpec, old_body: str, p: str, ours: set[int],
                               tables: list[Table]) -> None:
         """The data rows of an owned sheet are rewritten whole. A column the toolkit does not
@@ -367,9 +319,7 @@ class _Package(AddsSheets, PatchesCells):
         for _attrs_text, content in RowScanner(old_body, p).rows():
             for _a, col, has_value in cells_in_row(content, p, with_value=True):
                 if has_value and col not in ours:
-                    raise errors.WriteRefused(
-                        f"「{spec.name}」工作表的第 {_col_letter(col)} 列不是工具生成的列，但下面的行里有手工填写的内容；"
-                        f"工具重写「{spec.name}」时会覆盖它。请把这一列移到别的工作表（或删除）后再试。")
+                    raise clerk_column_refusal(spec, _col_letter(col))
 
     def _tables_of(self, sheet_part: str) -> list[Table]:
         out = []
@@ -493,52 +443,6 @@ class _Package(AddsSheets, PatchesCells):
         return out
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str]], widths: dict[int, float],
                row_attrs: str) -> tuple[str, dict[int, str]]:
     """The attributes repeated on every new row, and (by row position) those of the rows whose
@@ -564,17 +468,3 @@ def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str
     points = look.row_points(lines[tall])
     rows = {int(i): f'{base} ht="{h:g}" customHeight="1"' for i, h in zip(tall.tolist(), points.tolist())}
     return (base if grown else row_attrs), rows
-
-
-
-
-
-
-
-
-
-
-
-
-
-
