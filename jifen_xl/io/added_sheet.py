@@ -126,20 +126,20 @@ class AddsSheets:
             self.overlay[_key(target[1])] = bom + text.encode("utf-8")
         return made
 
+    def _overrides(self) -> list[tuple[str, str]]:
+        """(part name, content type) of every ``<Override>`` of the content types part."""
+        return opc.content_type_names((self.read(_CONTENT_TYPES) or b"").decode("utf-8", "replace"))
+
     def _taken_part_names(self) -> set[str]:
         """Part names (lower case) a new part must not take: the package's parts, the ones planned,
         and the ones content types still name."""
-        ct = self.read(_CONTENT_TYPES) or b""
-        named = {m.decode("utf-8", "replace").lstrip("/").lower()
-                 for m in re.findall(rb"""PartName\s*=\s*["']([^"']+)""", ct)}
+        named = {name.lower() for name, _ct in self._overrides()}
         return {_key(e.name) for e in self.zr.entries} | set(self.overlay) | named
 
     def _table_ids_and_names(self) -> tuple[set[int], set[str]]:
         """The ids and (lower-case) names of every table in the package and planned so far
         (both must stay unique): parts the content types call tables, and any under xl/tables/."""
-        ct = self.read(_CONTENT_TYPES) or b""
-        typed = {m.decode("utf-8", "replace").lstrip("/").lower() for m in re.findall(
-            rb"""PartName\s*=\s*["']([^"']+)["'][^>]*?ContentType\s*=\s*["'][^"']*table\+xml""", ct)}
+        typed = {name.lower() for name, ct in self._overrides() if ct.endswith("table+xml")}
         ids, names = set(), set()
         for name in sorted(({_key(e.name) for e in self.zr.entries} | set(self.overlay))):
             if name in typed or re.fullmatch(r"xl/tables/[^/]+\.xml", name):
