@@ -21,7 +21,7 @@ from ..ooxml.markup import escape_text as _escape_text
 from ..ooxml.opc import CONTENT_TYPES as _CONTENT_TYPES
 from ..ooxml.opc import key as _key
 from ..ooxml.opc import rels_part as _rels_part
-from ..ooxml.sheetxml import _col_letter
+from ..ooxml.sheetxml import column_letters
 from ..schema import SheetSpec
 from . import look
 
@@ -198,13 +198,13 @@ def _new_sheet_xml(spec: SheetSpec, styles: dict[str, str]) -> str:
     """An owned sheet with only its header row, as the template makes it (look.py); ``styles``:
     the cell formats (``AddsSheets._sheet_styles``) of the header row (``"header"``), of the
     columns whose long text wraps (``"wrap"``) and of the others (``"top"``)."""
-    last = _col_letter(len(spec.columns))
+    last = column_letters(len(spec.columns))
     column_style = {True: styles.get("wrap"), False: styles.get("top")}
     cols = "".join(f'<col min="{i}" max="{i}" width="{c.width:g}"'
                    + (f' style="{column_style[c.wraps]}"' if column_style[c.wraps] else "") + ' customWidth="1"/>'
                    for i, c in enumerate(spec.columns, start=1))
     s = f' s="{styles["header"]}"' if "header" in styles else ""
-    header = "".join(f'<c r="{_col_letter(i)}1"{s} t="inlineStr"><is><t>{_escape_text(c.header)}</t></is></c>'
+    header = "".join(f'<c r="{column_letters(i)}1"{s} t="inlineStr"><is><t>{_escape_text(c.header)}</t></is></c>'
                      for i, c in enumerate(spec.columns, start=1))
     lines = int(look.text_lines(spec.headers, [c.width for c in spec.columns]).max())
     height = f' ht="{look.row_points([lines])[0]:g}" customHeight="1"' if lines > 1 else ""
@@ -233,7 +233,7 @@ def _new_sheet_xml(spec: SheetSpec, styles: dict[str, str]) -> str:
 
 def _new_table_xml(spec: SheetSpec, table_id: int, name: str) -> str:
     """The Excel table of a new owned sheet (header row and one data row; ``plan_sheet`` sizes it)."""
-    ref = f"A1:{_col_letter(len(spec.columns))}2"
+    ref = f"A1:{column_letters(len(spec.columns))}2"
     columns = "".join(f'<tableColumn id="{i}" name="{_escape_attr(c.header)}"/>'
                       for i, c in enumerate(spec.columns, start=1))
     return (

@@ -31,7 +31,7 @@ from ..ooxml.cellvalues import CellMaker
 from ..ooxml import zip as ooxzip
 from ..ooxml.markup import Corrupt
 from ..ooxml.sheetxml import (
-    CELLREF_RE, _col_letter, rich_text, RowScanner, cells_in_row, column_styles, col_widths, template_row_attrs, rewrite_tail, Layout)
+    CELLREF_RE, column_letters, rich_text, RowScanner, cells_in_row, column_styles, col_widths, template_row_attrs, rewrite_tail, Layout)
 
 
 #: Excel keeps at most this many hyperlinks on one worksheet.
@@ -240,7 +240,7 @@ class _Package(AddsSheets, PatchesCells):
         columns = []
         for col, fld in mapped:
             if fld in frame.columns:
-                columns.append((_col_letter(col), maker.column(frame[fld], styles.get(col))))
+                columns.append((column_letters(col), maker.column(frame[fld], styles.get(col))))
         new_rows: list[str] = []
         append = new_rows.append
         row_open, row_close = f"<{p}row r=\"", f"</{p}row>"
@@ -258,7 +258,7 @@ class _Package(AddsSheets, PatchesCells):
         last_row = first + n - 1 if n else header_row
         if n == 0:
             # Keep the look of the empty table (row height, column styles) for the next write.
-            styled = "".join(f'<{p}c r="{_col_letter(c)}{first}" s="{styles[c]}"/>'
+            styled = "".join(f'<{p}c r="{column_letters(c)}{first}" s="{styles[c]}"/>'
                              for c, _ in mapped if styles.get(c))
             if styled or row_attrs:
                 append(f'<{p}row r="{first}"{row_attrs}>{styled}</{p}row>' if styled
@@ -269,7 +269,7 @@ class _Package(AddsSheets, PatchesCells):
         kept_refs = [(col, r) for r, cells in RowScanner(kept_body, p).row_cells() for col in cells]
         cols_used = [c for c, _ in kept_refs] + [c for c, _ in mapped]
         rows_used = [r for _, r in kept_refs] + ([last_row] if (n or last_row > header_row) else [])
-        dim = (f"{_col_letter(min(cols_used))}{min(rows_used)}:{_col_letter(max(cols_used))}{max(rows_used)}"
+        dim = (f"{column_letters(min(cols_used))}{min(rows_used)}:{column_letters(max(cols_used))}{max(rows_used)}"
                if cols_used and rows_used else "A1")
         head = re.sub(r"<%sdimension\b%s/?>" % (re.escape(p), _ATTRS),
                       lambda m: _set_attr(m.group(0), "ref", dim), head, count=1)
@@ -280,7 +280,7 @@ class _Package(AddsSheets, PatchesCells):
             link_col = colmap.get(link_field)
             if link_col is None:
                 raise ValueError(f"link_field {link_field!r} is not a column of sheet {spec.key!r}")
-            letter = _col_letter(link_col)
+            letter = column_letters(link_col)
             shown = frame[link_field].tolist() if link_field in frame.columns else [None] * n
             for i, target in enumerate(links):
                 if len(new_links) >= MAX_HYPERLINKS:
@@ -308,7 +308,7 @@ class _Package(AddsSheets, PatchesCells):
             c1, r1, c2, _r2 = t.ref
             if not any(c1 <= c <= c2 for c, _ in mapped):
                 continue  # a clerk's side table that merely shares the header row
-            ref = f"{_col_letter(c1)}{r1}:{_col_letter(c2)}{max(header_row + 1, header_row + n)}"
+            ref = f"{column_letters(c1)}{r1}:{column_letters(c2)}{max(header_row + 1, header_row + n)}"
             table_bytes[t.part] = retarget_table(self.read(t.part), t.part, ref)
         return _SheetPlan(sheet_xml, table_bytes, header_row)
 
@@ -319,7 +319,7 @@ class _Package(AddsSheets, PatchesCells):
         for _attrs_text, content in RowScanner(old_body, p).rows():
             for _a, col, has_value in cells_in_row(content, p, with_value=True):
                 if has_value and col not in ours:
-                    raise clerk_column_refusal(spec, _col_letter(col))
+                    raise clerk_column_refusal(spec, column_letters(col))
 
     def _tables_of(self, sheet_part: str) -> list[Table]:
         out = []
