@@ -27,6 +27,7 @@ from openpyxl.worksheet.table import Table
 from .fixtures_rich import (CORPUS, add_content_override, add_relationship, read_zip,
                            rewrite_zip, sheet_parts)
 from jifen_xl import errors, schema
+from jifen_xl.io.base import CellRef
 from jifen_xl.io.xlsxwrite import BACKUP_DIR_NAME, WriteResult, check_writable, write_owned
 
 NOW = dt.datetime(2025, 4, 1, 9, 30, 5)
@@ -105,7 +106,7 @@ def findings_frame() -> pd.DataFrame:
     ], columns=schema.FINDINGS.fields)
 
 
-FINDING_LINKS = ["'积分登记'!H3", None, "'积分登记'!G4"]
+FINDING_LINKS = [CellRef("积分登记", 3, 8), None, CellRef("积分登记", 4, 7)]
 
 
 # --- 1. the rich workbook: nothing lost, values right -------------------------

@@ -135,7 +135,7 @@ def check_writable(path) -> None:
 # =============================================================================
 
 def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
-                links: dict[str, list] | None = None, link_field: str = "message",
+                links: dict[str, list[CellRef | None]] | None = None, link_field: str = "message",
                 patches: Sequence[ColumnPatch] = (), backup: bool = True,
                 now: dt.datetime | None = None) -> WriteResult:
     """Write the toolkit's sheets into a clerk's workbook, losing nothing else: replace the data
@@ -151,8 +151,8 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
         last sheet (with header, table, widths and print setup); a patched sheet must be there.
     :param frames: sheet key (``"ledger"``, ``"stock"``, ``"findings"``) -> DataFrame whose
         columns are the spec's field names. A field missing from the frame leaves its column empty.
-    :param links: sheet key -> one internal hyperlink target per data row (a :class:`CellRef`,
-        or an address such as ``'积分登记'!C5``) or None; placed on the cell of ``link_field``.
+    :param links: sheet key -> one internal hyperlink target per data row (a :class:`CellRef`)
+        or None; placed on the cell of ``link_field``.
     :param link_field: the field whose cells carry the hyperlinks.
     :param patches: new values for columns the schema declares ``patched`` (积分登记.状态), by
         row key; see :class:`ColumnPatch`. Every key must be on exactly one row of the file. The
@@ -240,7 +240,7 @@ def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> F
         for write in owned:
             part, sheet_id = pkg.require_sheet(write.spec)
             row_links = None if write.links is None else [
-                t.address() if isinstance(t, CellRef) else t for t in write.links]
+                None if t is None else t.address() for t in write.links]
             plan = pkg.plan_sheet(write.spec, part, write.frame, row_links, request.link_field)
             replace[_key(part)] = plan.sheet_xml
             for tpart, data in plan.tables.items():
