@@ -20,7 +20,7 @@ A write is planned first (``writeplan``: the new bytes of every changed part; ev
 happens there, before anything is written), then applied (``_rewrite``): a timestamped backup
 goes to ``备份/`` beside the file, the new package is written to a temporary file in the same
 folder, flushed, fsynced, read back when cells of a clerk's sheet were patched, and moved over
-the original with ``os.replace`` (``safefile``). Any failure leaves the original exactly as it was.
+the original with an atomic replace (``safefile``). Any failure leaves the original exactly as it was.
 """
 
 from __future__ import annotations
@@ -352,7 +352,7 @@ def _with_package(path: Path, stamp: ReadStamp, plan) -> dict[str, bytes | None]
 def _rewrite(plan: FilePlan, *, backup: bool, now: dt.datetime | None, verify=None) -> Path | None:
     """The one way the toolkit changes a workbook: the backup, the planned package in a
     temporary file beside the original, ``verify(temporary path)`` when given (it reads the new
-    package back and raises to refuse it), and ``os.replace`` unless the file changed or was
+    package back and raises to refuse it), and an atomic replace unless the file changed or was
     opened meanwhile. Returns the backup's path."""
     path = plan.path
     target = Path(os.path.realpath(path))
@@ -383,7 +383,7 @@ def _rewrite(plan: FilePlan, *, backup: bool, now: dt.datetime | None, verify=No
                 f"工作簿「{display}」刚刚被 {who} 打开（出现了锁定文件「{lock.name}」），工具没有覆盖它，"
                 f"原文件保持不变。{backup_note}请保存并关闭该工作簿后重试。")
         try:
-            os.replace(tmp, target)  # (not safefile.replace: its directory fsync comes after the checks)
+            safefile.replace(tmp, target)
         except PermissionError as exc:
             raise errors.WorkbookLocked(
                 f"无法替换工作簿「{display}」（{os_reason(exc)}）：它可能正被 Excel 或 WPS 打开，或者是只读文件。"
@@ -395,7 +395,6 @@ def _rewrite(plan: FilePlan, *, backup: bool, now: dt.datetime | None, verify=No
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    safefile.fsync_dir(target.parent)
     return bak
 
 
