@@ -1,9 +1,11 @@
 """The backend interface every workbook backend implements (file now, live Excel later).
 
 A backend reads one declared table at a time as raw cell values (the core's
-``clean`` module types them) and writes, in one call, whole owned tables and the few
-cells of clerks' sheets the schema lets the toolkit set (by row key). The
-app layer only talks to this protocol.
+``clean`` module types them) and writes whole owned tables and the few cells of clerks' sheets
+the schema lets the toolkit set (by row key): one :class:`WriteRequest`, planned (every refusal)
+and then applied all or nothing, refused when the workbook changed since it was read
+(:class:`ReadStamp`). Optional capabilities are declared (``CAP_*``). The app layer only talks
+to this protocol; ``io/contract.py`` holds the checks every backend's planning shares.
 """
 
 from __future__ import annotations
