@@ -429,18 +429,24 @@ class _Package(AddsSheets, PatchesCells):
         out: dict[str, bytes | None] = {_key(part): None}
         rels_name = _rels_part(self.workbook_part)
         rels_text, rels_bom = _decode(self.read(rels_name), rels_name)
-        rels_text = re.sub(r"<(?:\w+:)?Relationship\b%s/?>" % _ATTRS,
+        rels_text = re.sub(_element_re("Relationship"),
                            lambda m: "" if _attrs(m.group(0)[1:]).get("Id") == rid else m.group(0),
                            rels_text, flags=re.S)
         out[_key(rels_name)] = rels_bom + rels_text.encode("utf-8")
         ct = self.read(_CONTENT_TYPES)
         if ct is not None:
             ct_text, ct_bom = _decode(ct, _CONTENT_TYPES)
-            ct_text = re.sub(r"<(?:\w+:)?Override\b%s/?>" % _ATTRS,
+            ct_text = re.sub(_element_re("Override"),
                              lambda m: "" if _attrs(m.group(0)[1:]).get("PartName", "").lower()
                              == "/" + part.lower() else m.group(0), ct_text, flags=re.S)
             out[_key(_CONTENT_TYPES)] = ct_bom + ct_text.encode("utf-8")
         return out
+
+
+def _element_re(name: str) -> str:
+    """One whole ``name`` element in any prefix, empty (``<x .../>``) or with its end tag
+    (``<x ...></x>``, legal too): removing it never leaves a stray end tag behind."""
+    return r"<(?:[\w.-]+:)?%s\b%s(?:/>|>\s*</(?:[\w.-]+:)?%s>)" % (name, _ATTRS, name)
 
 
 def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str]], widths: dict[int, float],
