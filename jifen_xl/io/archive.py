@@ -124,10 +124,7 @@ def decode_member_name(entry: ooxzip.Entry) -> str:
 
 def _unicode_path_field(extra: bytes, raw: bytes) -> str | None:
     """The Info-ZIP Unicode Path extra field (0x7075), if it belongs to these name bytes."""
-    pos = 0
-    while pos + 4 <= len(extra):
-        tag, size = struct.unpack_from("<HH", extra, pos)
-        body = extra[pos + 4: pos + 4 + size]
+    for tag, body in ooxzip.extra_fields(extra):
         if tag == 0x7075 and len(body) >= 5 and body[0] == 1:
             (crc,) = struct.unpack_from("<I", body, 1)
             if crc == zlib.crc32(raw):
@@ -135,7 +132,6 @@ def _unicode_path_field(extra: bytes, raw: bytes) -> str | None:
                     return body[5:].decode("utf-8")
                 except UnicodeDecodeError:
                     return None
-        pos += 4 + size
     return None
 
 
