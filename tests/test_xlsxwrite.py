@@ -27,6 +27,7 @@ from openpyxl.worksheet.table import Table
 from .fixtures_rich import (CORPUS, add_content_override, add_relationship, read_zip,
                            rewrite_zip, sheet_parts)
 from jifen_xl import errors, schema
+from jifen_xl.io.base import CellRef
 from jifen_xl.io.xlsxwrite import BACKUP_DIR_NAME, WriteResult, check_writable, write_owned
 
 NOW = dt.datetime(2025, 4, 1, 9, 30, 5)
@@ -105,7 +106,7 @@ def findings_frame() -> pd.DataFrame:
     ], columns=schema.FINDINGS.fields)
 
 
-FINDING_LINKS = ["'积分登记'!H3", None, "'积分登记'!G4"]
+FINDING_LINKS = [CellRef("积分登记", 3, 8), None, CellRef("积分登记", 4, 7)]
 
 
 # --- 1. the rich workbook: nothing lost, values right -------------------------
@@ -965,3 +966,26 @@ def test_clerks_sumifs_over_the_ledger_is_not_left_stale(tmp_path):
     figures = [c.value for c in openpyxl.load_workbook(opened, data_only=True)["汇总"]["B"]]
     expected = [ledger.loc[ledger["month"] == "2026-01", "month_total"].sum(), ledger["cumulative"].sum()]
     assert expected[0] > 0 and figures == expected
+
+
+def test_calc_chain_dropped_when_its_entries_are_written_with_end_tags(rich):
+    """A producer may write ``<Relationship ...></Relationship>`` (legal XML): dropping the
+    emptied calcChain removes the whole element, never leaving a stray end tag behind."""
+    parts, order = read_zip(rich)
+    led_id = sheet_parts(parts)[schema.LEDGER.name][1]
+    parts["xl/calcChain.xml"] = (
+        '<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<c r="G2" i="{led_id}"/></calcChain>').encode()
+    for name, tag in (("xl/_rels/workbook.xml.rels", "Relationship"), ("[Content_Types].xml", "Override")):
+        text = parts[name].decode()
+        text, n = re.subn(r'(<%s\b[^>]*calcChain[^>]*?)\s*/>' % tag, r"\1></%s>" % tag, text)
+        assert n == 1
+        parts[name] = text.encode()
+    rewrite_zip(rich, parts, order)
+    write_owned(rich, {"ledger": ledger_frame()}, backup=False)
+    new_parts, _ = read_zip(rich)
+    assert "xl/calcChain.xml" not in new_parts
+    for name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+        assert b"calcChain" not in new_parts[name]
+        SafeET.fromstring(new_parts[name])
+    openpyxl.load_workbook(rich, keep_vba=True)

@@ -9,7 +9,7 @@ import posixpath
 import re
 
 from .. import errors
-from ..ooxml import workbookxml
+from ..ooxml import opc, workbookxml
 from ..ooxml import styles as ooxstyles
 from ..ooxml import tables as ooxtables
 from ..ooxml.markup import ATTRS as _ATTRS
@@ -21,7 +21,7 @@ from ..ooxml.markup import escape_text as _escape_text
 from ..ooxml.opc import CONTENT_TYPES as _CONTENT_TYPES
 from ..ooxml.opc import key as _key
 from ..ooxml.opc import rels_part as _rels_part
-from ..ooxml.sheetxml import _col_letter
+from ..ooxml.sheetxml import column_letters
 from ..schema import SheetSpec
 from . import look
 
@@ -46,7 +46,7 @@ class AddsSheets:
         first = re.search(r"<%ssheet\b(%s)/?>" % (re.escape(p), _ATTRS), wb_text, re.S)
         rel_prefix = re.search(r"(?:^|\s)([A-Za-z_][\w.-]*):id\s*=", first.group(1)) if first else None
         close = wb_text.find(f"</{p}sheets>")
-        if declared.get(f"xmlns:{p[:-1]}" if p else "xmlns") != _MAIN_NS or rel_prefix is None or close < 0:
+        if declared.get(f"xmlns:{p[:-1]}" if p else "xmlns") != opc.MAIN_NS or rel_prefix is None or close < 0:
             raise errors.WriteRefused(  # e.g. a "Strict Open XML" workbook
                 f"工作簿「{self.display}」中没有工作表「{spec.name}」，而这个工作簿的格式不便由工具添加工作表，工具没有写入。"
                 f"请从工具的模板工作簿中把「{spec.name}」工作表（含表头）复制到本工作簿，"
@@ -90,14 +90,14 @@ class AddsSheets:
 
         rels_name = _rels_part(wb_part)
         target = posixpath.relpath(part, posixpath.dirname(wb_part) or ".")
-        self._add_relationship(rels_name, rid, _REL_WORKSHEET, target)
-        self._add_relationship(_rels_part(part), "rId1", _REL_TABLE,
+        self._add_relationship(rels_name, rid, opc.REL_WORKSHEET, target)
+        self._add_relationship(_rels_part(part), "rId1", opc.REL_TABLE,
                                posixpath.relpath(table_part, posixpath.dirname(part)))
-        self._add_content_types({part: _CT_WORKSHEET, table_part: _CT_TABLE})
+        self._add_content_types({part: opc.CT_WORKSHEET, table_part: opc.CT_TABLE})
         self.overlay[_key(part)] = _new_sheet_xml(spec, self._sheet_styles(spec)).encode("utf-8")
         self.overlay[_key(table_part)] = _new_table_xml(spec, table_id, table_name).encode("utf-8")
         self.sheets.append((spec.name, str(sheet_id), rid))
-        self.wb_rels.append({"Id": rid, "Type": _REL_WORKSHEET, "Target": target, "TargetMode": ""})
+        self.wb_rels.append({"Id": rid, "Type": opc.REL_WORKSHEET, "Target": target, "TargetMode": ""})
 
     def _sheet_styles(self, spec: SheetSpec) -> dict[str, str]:
         """The cell formats of a new owned sheet, appended to the workbook's styles
@@ -126,20 +126,20 @@ class AddsSheets:
             self.overlay[_key(target[1])] = bom + text.encode("utf-8")
         return made
 
+    def _overrides(self) -> list[tuple[str, str]]:
+        """(part name, content type) of every ``<Override>`` of the content types part."""
+        return opc.content_type_names((self.read(_CONTENT_TYPES) or b"").decode("utf-8", "replace"))
+
     def _taken_part_names(self) -> set[str]:
         """Part names (lower case) a new part must not take: the package's parts, the ones planned,
         and the ones content types still name."""
-        ct = self.read(_CONTENT_TYPES) or b""
-        named = {m.decode("utf-8", "replace").lstrip("/").lower()
-                 for m in re.findall(rb"""PartName\s*=\s*["']([^"']+)""", ct)}
+        named = {name.lower() for name, _ct in self._overrides()}
         return {_key(e.name) for e in self.zr.entries} | set(self.overlay) | named
 
     def _table_ids_and_names(self) -> tuple[set[int], set[str]]:
         """The ids and (lower-case) names of every table in the package and planned so far
         (both must stay unique): parts the content types call tables, and any under xl/tables/."""
-        ct = self.read(_CONTENT_TYPES) or b""
-        typed = {m.decode("utf-8", "replace").lstrip("/").lower() for m in re.findall(
-            rb"""PartName\s*=\s*["']([^"']+)["'][^>]*?ContentType\s*=\s*["'][^"']*table\+xml""", ct)}
+        typed = {name.lower() for name, ct in self._overrides() if ct.endswith("table+xml")}
         ids, names = set(), set()
         for name in sorted(({_key(e.name) for e in self.zr.entries} | set(self.overlay))):
             if name in typed or re.fullmatch(r"xl/tables/[^/]+\.xml", name):
@@ -155,9 +155,9 @@ class AddsSheets:
     def _add_relationship(self, rels_name: str, rid: str, rel_type: str, target: str) -> None:
         data = self.read(rels_name)
         text, bom = _decode(data, rels_name) if data is not None else (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_RELS_NS}"></Relationships>',
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{opc.RELS_NS}"></Relationships>',
             b"")
-        close = re.search(r"</(?:[\w.-]+:)?Relationships>\s*$", text)
+        close = opc.closing_tag(text, "Relationships")
         if close is None:
             raise _Corrupt(f"关系部件“{rels_name}”格式错误")
         prefix = re.match(r"</([\w.-]+:)?", close.group(0)).group(1) or ""
@@ -166,38 +166,14 @@ class AddsSheets:
 
     def _add_content_types(self, overrides: dict[str, str]) -> None:
         text, bom = _decode(self.read(_CONTENT_TYPES) or b"", _CONTENT_TYPES)
-        close = re.search(r"</(?:[\w.-]+:)?Types>\s*$", text)
+        close = opc.closing_tag(text, "Types")
         if close is None:
             raise _Corrupt("内容类型部件格式错误")
         prefix = re.match(r"</([\w.-]+:)?", close.group(0)).group(1) or ""
         new = "".join(f'<{prefix}Override PartName="/{name}" ContentType="{ct}"/>' for name, ct in overrides.items())
         if not re.search(r"""<(?:[\w.-]+:)?Default\b[^>]*Extension=["']rels["']""", text, re.I):
-            new += f'<{prefix}Default Extension="rels" ContentType="{_CT_RELS}"/>'
+            new += f'<{prefix}Default Extension="rels" ContentType="{opc.CT_RELS}"/>'
         self.overlay[_key(_CONTENT_TYPES)] = bom + (text[:close.start()] + new + text[close.start():]).encode("utf-8")
-
-
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-
-
-_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
-_DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-
-
-_REL_WORKSHEET = _DOC_RELS + "/worksheet"
-
-
-_REL_TABLE = _DOC_RELS + "/table"
-
-
-_CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-
-
-_CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
-
-
-_CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
 
 
 _AFTER_DEFINED_NAMES = workbookxml.AFTER_DEFINED_NAMES
@@ -222,13 +198,13 @@ def _new_sheet_xml(spec: SheetSpec, styles: dict[str, str]) -> str:
     """An owned sheet with only its header row, as the template makes it (look.py); ``styles``:
     the cell formats (``AddsSheets._sheet_styles``) of the header row (``"header"``), of the
     columns whose long text wraps (``"wrap"``) and of the others (``"top"``)."""
-    last = _col_letter(len(spec.columns))
+    last = column_letters(len(spec.columns))
     column_style = {True: styles.get("wrap"), False: styles.get("top")}
     cols = "".join(f'<col min="{i}" max="{i}" width="{c.width:g}"'
                    + (f' style="{column_style[c.wraps]}"' if column_style[c.wraps] else "") + ' customWidth="1"/>'
                    for i, c in enumerate(spec.columns, start=1))
     s = f' s="{styles["header"]}"' if "header" in styles else ""
-    header = "".join(f'<c r="{_col_letter(i)}1"{s} t="inlineStr"><is><t>{_escape_text(c.header)}</t></is></c>'
+    header = "".join(f'<c r="{column_letters(i)}1"{s} t="inlineStr"><is><t>{_escape_text(c.header)}</t></is></c>'
                      for i, c in enumerate(spec.columns, start=1))
     lines = int(look.text_lines(spec.headers, [c.width for c in spec.columns]).max())
     height = f' ht="{look.row_points([lines])[0]:g}" customHeight="1"' if lines > 1 else ""
@@ -236,7 +212,7 @@ def _new_sheet_xml(spec: SheetSpec, styles: dict[str, str]) -> str:
         ("left", "right", "top", "bottom", "header", "footer"), look.MARGINS))
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_DOC_RELS}">'
+        f'<worksheet xmlns="{opc.MAIN_NS}" xmlns:r="{opc.DOC_RELS}">'
         f'<sheetPr><tabColor rgb="FF{look.OWNED_TAB_COLOR}"/><pageSetUpPr fitToPage="1"/></sheetPr>'
         f'<dimension ref="A1:{last}1"/>'
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
@@ -257,12 +233,12 @@ def _new_sheet_xml(spec: SheetSpec, styles: dict[str, str]) -> str:
 
 def _new_table_xml(spec: SheetSpec, table_id: int, name: str) -> str:
     """The Excel table of a new owned sheet (header row and one data row; ``plan_sheet`` sizes it)."""
-    ref = f"A1:{_col_letter(len(spec.columns))}2"
+    ref = f"A1:{column_letters(len(spec.columns))}2"
     columns = "".join(f'<tableColumn id="{i}" name="{_escape_attr(c.header)}"/>'
                       for i, c in enumerate(spec.columns, start=1))
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<table xmlns="{_MAIN_NS}" id="{table_id}" name="{_escape_attr(name)}" displayName="{_escape_attr(name)}" '
+        f'<table xmlns="{opc.MAIN_NS}" id="{table_id}" name="{_escape_attr(name)}" displayName="{_escape_attr(name)}" '
         f'ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
         f'<tableColumns count="{len(spec.columns)}">{columns}</tableColumns>'
         f'<tableStyleInfo name="{look.OWNED_TABLE_STYLE}" showFirstColumn="0" showLastColumn="0" '

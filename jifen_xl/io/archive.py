@@ -97,10 +97,9 @@ def decode_member_name(entry: ooxzip.Entry) -> str:
     bytes happen to spell Chinese, like ``Übersicht`` -> ``歜ersicht``, is read as Chinese: these
     are Chinese townships' zips.)
 
-    :param entry: a directory entry of :class:`~jifen_xl.ooxml.zip.ZipContainer` (a
-        ``zipfile.ZipInfo`` is also understood: its name is turned back into the stored bytes).
+    :param entry: a directory entry of :class:`~jifen_xl.ooxml.zip.ZipContainer`.
     """
-    raw, flags, extra = _name_fields(entry)
+    raw, flags, extra = entry.name_raw, entry.flags, entry.extra
     if flags & 0x800:
         return raw.decode("utf-8", "replace")
     unicode_path = _unicode_path_field(extra, raw)
@@ -123,20 +122,9 @@ def decode_member_name(entry: ooxzip.Entry) -> str:
     return raw.decode("cp437")
 
 
-def _name_fields(entry) -> tuple[bytes, int, bytes]:
-    """(name bytes as stored, general-purpose flags, central extra field) of a directory entry."""
-    if isinstance(entry, ooxzip.Entry):
-        return entry.name_raw, entry.flags, entry.extra
-    flags = entry.flag_bits  # a zipfile.ZipInfo: it kept the decoded name only
-    return entry.orig_filename.encode("utf-8" if flags & 0x800 else "cp437"), flags, entry.extra
-
-
 def _unicode_path_field(extra: bytes, raw: bytes) -> str | None:
     """The Info-ZIP Unicode Path extra field (0x7075), if it belongs to these name bytes."""
-    pos = 0
-    while pos + 4 <= len(extra):
-        tag, size = struct.unpack_from("<HH", extra, pos)
-        body = extra[pos + 4: pos + 4 + size]
+    for tag, body in ooxzip.extra_fields(extra):
         if tag == 0x7075 and len(body) >= 5 and body[0] == 1:
             (crc,) = struct.unpack_from("<I", body, 1)
             if crc == zlib.crc32(raw):
@@ -144,7 +132,6 @@ def _unicode_path_field(extra: bytes, raw: bytes) -> str | None:
                     return body[5:].decode("utf-8")
                 except UnicodeDecodeError:
                     return None
-        pos += 4 + size
     return None
 
 

@@ -1,9 +1,11 @@
 """The backend interface every workbook backend implements (file now, live Excel later).
 
 A backend reads one declared table at a time as raw cell values (the core's
-``clean`` module types them) and writes, in one call, whole owned tables and the few
-cells of clerks' sheets the schema lets the toolkit set (by row key). The
-app layer only talks to this protocol.
+``clean`` module types them) and writes whole owned tables and the few cells of clerks' sheets
+the schema lets the toolkit set (by row key): one :class:`WriteRequest`, planned (every refusal)
+and then applied all or nothing, refused when the workbook changed since it was read
+(:class:`ReadStamp`). Optional capabilities are declared (``CAP_*``). The app layer only talks
+to this protocol; ``io/contract.py`` holds the checks every backend's planning shares.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 
 from ..core.clean import FORMATS, shown_codes, to_code
 from ..core.problems import Problem
+from ..ooxml.sheetxml import column_letters, column_number
 from ..schema import SheetSpec
 
 
@@ -42,12 +45,7 @@ class RawTable:
     def column_number(self, field_name: str | None) -> int | None:
         """1-based column where ``field_name``'s header was found; None if unknown."""
         letters = self.letters.get(field_name) if field_name else None
-        if not letters:
-            return None
-        n = 0
-        for ch in letters:
-            n = n * 26 + ord(ch) - 64
-        return n
+        return column_number(letters) if letters else None
 
     def cell(self, field_name: str, row: int) -> str:
         """A1-style address (no sheet) of ``field_name`` on Excel row ``row``; "" if unknown."""
@@ -101,15 +99,7 @@ class CellRef:
 
     def address(self) -> str:
         """``'积分登记'!C5``: the internal hyperlink target Excel, WPS and LibreOffice understand."""
-        return "'" + self.sheet.replace("'", "''") + "'!" + _letters(self.col - 1) + str(self.row)
-
-
-def _letters(index: int) -> str:
-    s, index = "", index + 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        s = chr(65 + rem) + s
-    return s
+        return "'" + self.sheet.replace("'", "''") + "'!" + column_letters(self.col) + str(self.row)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import pandas as pd
 from .. import schema as S
 from ..core.clean import FORMATS, ROW, CellFormats
 from ..errors import HeaderMissing, SheetMissing
+from ..ooxml.sheetxml import column_letters, column_number
 from .base import RawTable, ReadStamp, WritePlan, WriteRequest, WriteResult
 
 HEADER_SCAN_ROWS = 30  # a header row is looked for in the first rows only
@@ -35,20 +36,12 @@ def norm_header(value) -> str:
 
 def col_letter(index: int) -> str:
     """0-based column index -> Excel letters (0 -> A, 26 -> AA)."""
-    s = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        s = chr(65 + rem) + s
-    return s
+    return column_letters(index + 1)
 
 
 def col_index(letters: str) -> int:
     """Excel letters -> 0-based column index (A -> 0, AA -> 26)."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
+    return column_number(letters) - 1
 
 
 def find_sheet(spec: S.SheetSpec, names: list[str]) -> str | None:

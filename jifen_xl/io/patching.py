@@ -10,7 +10,7 @@ from .. import errors
 from ..ooxml.cellvalues import CellMaker
 from ..ooxml.markup import attrs as _attrs
 from ..ooxml.markup import escape_attr as _escape_attr
-from ..ooxml.sheetxml import (RowScanner, array_ranges, _col_index, column_styles, find_cell, formula_re,
+from ..ooxml.sheetxml import (RowScanner, array_ranges, column_number, column_styles, find_cell, formula_re,
                               cell_insert_at, merged_ranges, row_style_of)
 from ..schema import SheetSpec
 from .base import ColumnPatch, RawTable
@@ -41,7 +41,7 @@ class PatchesCells:
         edits: dict[int, list[tuple[int, int, int, str]]] = {}  # row start -> edits within its content
         for pt in patches:
             letter = seen.letters[pt.field]
-            col = _col_index(letter)
+            col = column_number(letter)
             keys = sorted(pt.values)
             tails = maker.column(pd.Series([pt.values[k] for k in keys], dtype=object), None)
             for key, tail in zip(keys, tails):

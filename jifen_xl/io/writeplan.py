@@ -21,7 +21,8 @@ from .. import errors
 from ..schema import SheetSpec
 from . import look
 from .added_sheet import AddsSheets
-from .grid import HEADER_SCAN_ROWS, col_index, col_letter, find_sheet, norm_header  # one header depth
+from .contract import clerk_column_refusal
+from .grid import HEADER_SCAN_ROWS, find_sheet, norm_header  # one header depth
 from .patching import PatchesCells
 from ..ooxml import markup, opc, workbookxml
 from ..ooxml import tables as ooxtables
@@ -30,12 +31,11 @@ from ..ooxml.cellvalues import CellMaker
 from ..ooxml import zip as ooxzip
 from ..ooxml.markup import Corrupt
 from ..ooxml.sheetxml import (
-    CELLREF_RE, rich_text, RowScanner, cells_in_row, column_styles, col_widths, template_row_attrs, rewrite_tail, Layout)
+    CELLREF_RE, column_letters, rich_text, RowScanner, cells_in_row, column_styles, col_widths, template_row_attrs, rewrite_tail, Layout)
 
 
 #: Excel keeps at most this many hyperlinks on one worksheet.
 MAX_HYPERLINKS = 65530
-
 
 
 # =============================================================================
@@ -55,61 +55,20 @@ _write_package = ooxzip.write_package
 # =============================================================================
 
 # The one attribute parser and escaping (ooxml.markup), the one part-name resolution (ooxml.opc).
-_ATTRS, _TAG_RE, _XHHHH_RE = markup.ATTRS, markup.TAG_RE, markup.XHHHH_RE
-_attrs, _unescape, _set_attr = markup.attrs, markup.unescape, markup.set_attr
-_escape_attr, _escape_text, _decode = markup.escape_attr, markup.escape_text, markup.decode
+_ATTRS = markup.ATTRS
+_attrs, _set_attr = markup.attrs, markup.set_attr
+_escape_attr, _decode = markup.escape_attr, markup.decode
 _rels_part, _resolve = opc.rels_part, opc.resolve
 
 
 def _norm_header(s: str) -> str:
     """A header as compared: ``_xHHHH_`` decoded, then exactly as the reader compares it."""
-    return norm_header(_XHHHH_RE.sub(lambda m: chr(int(m.group(1), 16)), s))
-
-
-def _col_index(letters: str) -> int:
-    """Excel letters -> 1-based column number."""
-    return col_index(letters.upper()) + 1
-
-
-def _col_letter(n: int) -> str:
-    """1-based column number -> Excel letters."""
-    return col_letter(n - 1)
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# =============================================================================
-# Cell values -> XML
-# =============================================================================
-
-
-
-
-
+    return norm_header(markup.decode_xhhhh(s))
 
 
 # =============================================================================
 # One owned sheet
 # =============================================================================
-
-
-
 
 
 @dataclass
@@ -218,12 +177,6 @@ class _Package(AddsSheets, PatchesCells):
             buf = buf[pos:]
         return out
 
-
-
-
-
-
-
     # -- the owned sheet ------------------------------------------------------
     def _layout(self, spec: SheetSpec, part: str) -> "Layout":
         """The worksheet ``part`` cut around its sheet data (refused when it is not a worksheet)."""
@@ -287,7 +240,7 @@ class _Package(AddsSheets, PatchesCells):
         columns = []
         for col, fld in mapped:
             if fld in frame.columns:
-                columns.append((_col_letter(col), maker.column(frame[fld], styles.get(col))))
+                columns.append((column_letters(col), maker.column(frame[fld], styles.get(col))))
         new_rows: list[str] = []
         append = new_rows.append
         row_open, row_close = f"<{p}row r=\"", f"</{p}row>"
@@ -305,7 +258,7 @@ class _Package(AddsSheets, PatchesCells):
         last_row = first + n - 1 if n else header_row
         if n == 0:
             # Keep the look of the empty table (row height, column styles) for the next write.
-            styled = "".join(f'<{p}c r="{_col_letter(c)}{first}" s="{styles[c]}"/>'
+            styled = "".join(f'<{p}c r="{column_letters(c)}{first}" s="{styles[c]}"/>'
                              for c, _ in mapped if styles.get(c))
             if styled or row_attrs:
                 append(f'<{p}row r="{first}"{row_attrs}>{styled}</{p}row>' if styled
@@ -316,7 +269,7 @@ class _Package(AddsSheets, PatchesCells):
         kept_refs = [(col, r) for r, cells in RowScanner(kept_body, p).row_cells() for col in cells]
         cols_used = [c for c, _ in kept_refs] + [c for c, _ in mapped]
         rows_used = [r for _, r in kept_refs] + ([last_row] if (n or last_row > header_row) else [])
-        dim = (f"{_col_letter(min(cols_used))}{min(rows_used)}:{_col_letter(max(cols_used))}{max(rows_used)}"
+        dim = (f"{column_letters(min(cols_used))}{min(rows_used)}:{column_letters(max(cols_used))}{max(rows_used)}"
                if cols_used and rows_used else "A1")
         head = re.sub(r"<%sdimension\b%s/?>" % (re.escape(p), _ATTRS),
                       lambda m: _set_attr(m.group(0), "ref", dim), head, count=1)
@@ -327,7 +280,7 @@ class _Package(AddsSheets, PatchesCells):
             link_col = colmap.get(link_field)
             if link_col is None:
                 raise ValueError(f"link_field {link_field!r} is not a column of sheet {spec.key!r}")
-            letter = _col_letter(link_col)
+            letter = column_letters(link_col)
             shown = frame[link_field].tolist() if link_field in frame.columns else [None] * n
             for i, target in enumerate(links):
                 if len(new_links) >= MAX_HYPERLINKS:
@@ -355,10 +308,9 @@ class _Package(AddsSheets, PatchesCells):
             c1, r1, c2, _r2 = t.ref
             if not any(c1 <= c <= c2 for c, _ in mapped):
                 continue  # a clerk's side table that merely shares the header row
-            ref = f"{_col_letter(c1)}{r1}:{_col_letter(c2)}{max(header_row + 1, header_row + n)}"
+            ref = f"{column_letters(c1)}{r1}:{column_letters(c2)}{max(header_row + 1, header_row + n)}"
             table_bytes[t.part] = retarget_table(self.read(t.part), t.part, ref)
         return _SheetPlan(sheet_xml, table_bytes, header_row)
-
 
     def _refuse_clerk_columns(self, spec: SheetSpec, old_body: str, p: str, ours: set[int],
                               tables: list[Table]) -> None:
@@ -367,9 +319,7 @@ class _Package(AddsSheets, PatchesCells):
         for _attrs_text, content in RowScanner(old_body, p).rows():
             for _a, col, has_value in cells_in_row(content, p, with_value=True):
                 if has_value and col not in ours:
-                    raise errors.WriteRefused(
-                        f"「{spec.name}」工作表的第 {_col_letter(col)} 列不是工具生成的列，但下面的行里有手工填写的内容；"
-                        f"工具重写「{spec.name}」时会覆盖它。请把这一列移到别的工作表（或删除）后再试。")
+                    raise clerk_column_refusal(spec, column_letters(col))
 
     def _tables_of(self, sheet_part: str) -> list[Table]:
         out = []
@@ -479,64 +429,24 @@ class _Package(AddsSheets, PatchesCells):
         out: dict[str, bytes | None] = {_key(part): None}
         rels_name = _rels_part(self.workbook_part)
         rels_text, rels_bom = _decode(self.read(rels_name), rels_name)
-        rels_text = re.sub(r"<(?:\w+:)?Relationship\b%s/?>" % _ATTRS,
+        rels_text = re.sub(_element_re("Relationship"),
                            lambda m: "" if _attrs(m.group(0)[1:]).get("Id") == rid else m.group(0),
                            rels_text, flags=re.S)
         out[_key(rels_name)] = rels_bom + rels_text.encode("utf-8")
         ct = self.read(_CONTENT_TYPES)
         if ct is not None:
             ct_text, ct_bom = _decode(ct, _CONTENT_TYPES)
-            ct_text = re.sub(r"<(?:\w+:)?Override\b%s/?>" % _ATTRS,
+            ct_text = re.sub(_element_re("Override"),
                              lambda m: "" if _attrs(m.group(0)[1:]).get("PartName", "").lower()
                              == "/" + part.lower() else m.group(0), ct_text, flags=re.S)
             out[_key(_CONTENT_TYPES)] = ct_bom + ct_text.encode("utf-8")
         return out
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+def _element_re(name: str) -> str:
+    """One whole ``name`` element in any prefix, empty (``<x .../>``) or with its end tag
+    (``<x ...></x>``, legal too): removing it never leaves a stray end tag behind."""
+    return r"<(?:[\w.-]+:)?%s\b%s(?:/>|>\s*</(?:[\w.-]+:)?%s>)" % (name, _ATTRS, name)
 
 
 def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str]], widths: dict[int, float],
@@ -564,17 +474,3 @@ def _tall_rows(spec: SheetSpec, frame: pd.DataFrame, mapped: list[tuple[int, str
     points = look.row_points(lines[tall])
     rows = {int(i): f'{base} ht="{h:g}" customHeight="1"' for i, h in zip(tall.tolist(), points.tolist())}
     return (base if grown else row_attrs), rows
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -20,7 +20,7 @@ A write is planned first (``writeplan``: the new bytes of every changed part; ev
 happens there, before anything is written), then applied (``_rewrite``): a timestamped backup
 goes to ``备份/`` beside the file, the new package is written to a temporary file in the same
 folder, flushed, fsynced, read back when cells of a clerk's sheet were patched, and moved over
-the original with ``os.replace`` (``safefile``). Any failure leaves the original exactly as it was.
+the original with an atomic replace (``safefile``). Any failure leaves the original exactly as it was.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def check_writable(path) -> None:
 # =============================================================================
 
 def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
-                links: dict[str, list] | None = None, link_field: str = "message",
+                links: dict[str, list[CellRef | None]] | None = None, link_field: str = "message",
                 patches: Sequence[ColumnPatch] = (), backup: bool = True,
                 now: dt.datetime | None = None) -> WriteResult:
     """Write the toolkit's sheets into a clerk's workbook, losing nothing else: replace the data
@@ -151,8 +151,8 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
         last sheet (with header, table, widths and print setup); a patched sheet must be there.
     :param frames: sheet key (``"ledger"``, ``"stock"``, ``"findings"``) -> DataFrame whose
         columns are the spec's field names. A field missing from the frame leaves its column empty.
-    :param links: sheet key -> one internal hyperlink target per data row (a :class:`CellRef`,
-        or an address such as ``'积分登记'!C5``) or None; placed on the cell of ``link_field``.
+    :param links: sheet key -> one internal hyperlink target per data row (a :class:`CellRef`)
+        or None; placed on the cell of ``link_field``.
     :param link_field: the field whose cells carry the hyperlinks.
     :param patches: new values for columns the schema declares ``patched`` (积分登记.状态), by
         row key; see :class:`ColumnPatch`. Every key must be on exactly one row of the file. The
@@ -240,7 +240,7 @@ def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> F
         for write in owned:
             part, sheet_id = pkg.require_sheet(write.spec)
             row_links = None if write.links is None else [
-                t.address() if isinstance(t, CellRef) else t for t in write.links]
+                None if t is None else t.address() for t in write.links]
             plan = pkg.plan_sheet(write.spec, part, write.frame, row_links, request.link_field)
             replace[_key(part)] = plan.sheet_xml
             for tpart, data in plan.tables.items():
@@ -352,7 +352,7 @@ def _with_package(path: Path, stamp: ReadStamp, plan) -> dict[str, bytes | None]
 def _rewrite(plan: FilePlan, *, backup: bool, now: dt.datetime | None, verify=None) -> Path | None:
     """The one way the toolkit changes a workbook: the backup, the planned package in a
     temporary file beside the original, ``verify(temporary path)`` when given (it reads the new
-    package back and raises to refuse it), and ``os.replace`` unless the file changed or was
+    package back and raises to refuse it), and an atomic replace unless the file changed or was
     opened meanwhile. Returns the backup's path."""
     path = plan.path
     target = Path(os.path.realpath(path))
@@ -383,7 +383,7 @@ def _rewrite(plan: FilePlan, *, backup: bool, now: dt.datetime | None, verify=No
                 f"工作簿「{display}」刚刚被 {who} 打开（出现了锁定文件「{lock.name}」），工具没有覆盖它，"
                 f"原文件保持不变。{backup_note}请保存并关闭该工作簿后重试。")
         try:
-            os.replace(tmp, target)  # (not safefile.replace: its directory fsync comes after the checks)
+            safefile.replace(tmp, target)
         except PermissionError as exc:
             raise errors.WorkbookLocked(
                 f"无法替换工作簿「{display}」（{os_reason(exc)}）：它可能正被 Excel 或 WPS 打开，或者是只读文件。"
@@ -395,7 +395,6 @@ def _rewrite(plan: FilePlan, *, backup: bool, now: dt.datetime | None, verify=No
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    safefile.fsync_dir(target.parent)
     return bak
 
 

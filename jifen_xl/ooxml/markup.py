@@ -13,7 +13,8 @@ import re
 
 #: The inside of a start tag, quote aware (a ``>`` inside a quoted value does not end the tag).
 ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*?"""
-_ATTR_RE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+#: One attribute: (qualified name, double-quoted value, single-quoted value).
+ATTR_RE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 #: One piece of markup: a comment, CDATA section or processing instruction (groups empty), or a
 #: start/end/empty tag: (``/`` of an end tag, qualified name, attribute text, ``/`` of an empty tag).
 TAG_RE = re.compile(
@@ -51,7 +52,7 @@ def unescape(s: str) -> str:
 def attr_items(text: str) -> list[tuple[str, str, str]]:
     """(qualified name, value unescaped, value as written) of each attribute in a start tag's text."""
     out = []
-    for m in _ATTR_RE.finditer(text):
+    for m in ATTR_RE.finditer(text):
         raw = m.group(2) if m.group(2) is not None else m.group(3)
         out.append((m.group(1), unescape(raw), raw))
     return out

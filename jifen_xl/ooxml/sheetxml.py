@@ -11,6 +11,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from .markup import ATTR_RE as _ATTR_RE
 from .markup import ATTRS as _ATTRS
 from .markup import TAG_RE as _TAG_RE
 from .markup import Corrupt as _Corrupt
@@ -18,10 +19,8 @@ from .markup import attrs as _attrs
 from .markup import set_attr as _set_attr
 from .markup import unescape as _unescape
 
-_ATTR_RE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
-
-def _col_index(letters: str) -> int:
+def column_number(letters: str) -> int:
     """Excel letters -> 1-based column number (A -> 1)."""
     n = 0
     for ch in letters.upper():
@@ -29,7 +28,7 @@ def _col_index(letters: str) -> int:
     return n
 
 
-def _col_letter(n: int) -> str:
+def column_letters(n: int) -> str:
     """1-based column number -> Excel letters (1 -> A, 27 -> AA)."""
     s = ""
     while n:
@@ -47,8 +46,8 @@ def parse_range(ref: str) -> tuple[int, int, int, int] | None:
     cells = [CELLREF_RE.fullmatch(p.strip()) for p in parts]
     if not cells or len(cells) > 2 or not all(cells):
         return None
-    c1, r1 = _col_index(cells[0].group(1)), int(cells[0].group(2))
-    c2, r2 = (_col_index(cells[-1].group(1)), int(cells[-1].group(2)))
+    c1, r1 = column_number(cells[0].group(1)), int(cells[0].group(2))
+    c2, r2 = (column_number(cells[-1].group(1)), int(cells[-1].group(2)))
     return min(c1, c2), min(r1, r2), max(c1, c2), max(r1, r2)
 
 
@@ -214,7 +213,7 @@ def cell_spans(content: str, p: str):
     col = 0
     for m in cell_re(p).finditer(content):
         r = _CELL_COL_RE.search(" " + m.group(1))
-        col = _col_index(r.group(1)) if r else col + 1
+        col = column_number(r.group(1)) if r else col + 1
         yield m.start(), m.end(), m.group(1), m.group(2) or "", col
 
 
@@ -235,7 +234,7 @@ def find_cell(content: str, p: str, col: int, rn: int) -> tuple[int, int, str, s
     """(start, end, attribute text, inner XML) of the cell in column ``col`` of row ``rn``'s
     content, or None. Excel, WPS and LibreOffice write ``<c r="L5"`` first: found with one
     search; any other spelling is found by walking the row's cells."""
-    at = content.find(f'<{p}c r="{_col_letter(col)}{rn}"')
+    at = content.find(f'<{p}c r="{column_letters(col)}{rn}"')
     if at >= 0:
         m = cell_re(p).match(content, at)
         if m:
@@ -379,7 +378,7 @@ def rewrite_tail(tail: str, start: int, p: str, header_row: int, last_row: int, 
             tag = re.match(r"<[^>]*>", tail[s:e]).group(0)
             rng = parse_range(_attrs(tag).get("ref", ""))
             if rng and rng[1] == header_row:
-                ref = f"{_col_letter(rng[0])}{header_row}:{_col_letter(rng[2])}{max(header_row + 1, last_row)}"
+                ref = f"{column_letters(rng[0])}{header_row}:{column_letters(rng[2])}{max(header_row + 1, last_row)}"
                 new_tag = _set_attr(tag, "ref", ref)
                 if new_tag != tag:
                     edits.append((s, s + len(tag), new_tag))
@@ -415,7 +414,7 @@ def grow_sqref(xml: str, first_data_row: int, last_row: int) -> str:
             rng = parse_range(ref)
             if rng and rng[1] == first_data_row and rng[3] < last_row:
                 c1, r1, c2, _ = rng
-                ref = f"{_col_letter(c1)}{r1}:{_col_letter(c2)}{last_row}"
+                ref = f"{column_letters(c1)}{r1}:{column_letters(c2)}{last_row}"
             out.append(ref)
         return " ".join(out)
 

@@ -88,12 +88,18 @@ class Entry:
         return self.ver_made >> 8
 
 
-def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
-    """The sizes and offset from a zip64 extra field (0x0001), for those the record left at 0xFFFFFFFF."""
+def extra_fields(extra: bytes):
+    """(tag, body) of each field of a zip record's extra data, in order."""
     pos = 0
     while pos + 4 <= len(extra):
         tag, size = struct.unpack_from("<HH", extra, pos)
-        body = extra[pos + 4: pos + 4 + size]
+        yield tag, extra[pos + 4: pos + 4 + size]
+        pos += 4 + size
+
+
+def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+    """The sizes and offset from a zip64 extra field (0x0001), for those the record left at 0xFFFFFFFF."""
+    for tag, body in extra_fields(extra):
         if tag == 1:
             values, at = [], 0
             for v in (usize, csize, offset):
@@ -105,7 +111,6 @@ def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int
                 else:
                     values.append(v)
             return values[0], values[1], values[2]
-        pos += 4 + size
     raise Corrupt("压缩包目录不完整")
 
 
