@@ -25,7 +25,7 @@ from .core.problems import Problem, Report
 from .core.village import Village
 from .errors import (HeaderMissing, JifenError, SheetMissing, ValidationFailed, WorkbookLocked, WorkbookUnreadable,
                      WriteFailed, WriteRefused)
-from .io.base import CellRef, RawTable, WorkbookBackend, WriteRequest, WriteResult
+from .io.base import CellRef, ColumnPatch, RawTable, WorkbookBackend, WriteRequest, WriteResult
 from .validate import validate
 
 #: Sheets the app reads (the owned ones are only written).
@@ -314,8 +314,8 @@ def _rows(rows, limit: int = 5) -> str:
     return f"第 {shown} 行" + (f"等 {len(rows)} 行" if len(rows) > limit else "")
 
 
-def _not_closable(through: pd.Period, blocked: list[OpenMonth]) -> str:
-    """Why months up to ``through`` cannot be closed, naming what is open, in Chinese."""
+def _open_parts(blocked: list[OpenMonth]) -> list[str]:
+    """What keeps each month open (「2026-02：N 条登记仍处于…，…」), in Chinese."""
     parts = []
     for b in blocked:
         what = []
@@ -326,6 +326,12 @@ def _not_closable(through: pd.Period, blocked: list[OpenMonth]) -> str:
             more = f"等 {len(b.open_objections)} 条" if len(b.open_objections) > 5 else ""
             what.append(f"「{S.OBJECTIONS.name}」中有未处理的异议 {ids}{more}")
         parts.append(f"{month_label(b.month)}：" + "，".join(what))
+    return parts
+
+
+def _not_closable(through: pd.Period, blocked: list[OpenMonth]) -> str:
+    """Why months up to ``through`` cannot be closed, naming what is open, in Chinese."""
+    parts = _open_parts(blocked)
     first = blocked[0].month
     earlier = f"；也可以只生成到 {month_label(first - 1)}" if first.month > 1 else ""
     return (f"不能生成 {month_label(through)} 的月度台账。" + "；".join(parts) + "。"
@@ -344,3 +350,378 @@ def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Pa
     if path.exists() and not overwrite:
         raise JifenError(f"文件「{path}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名。")
     return build_workbook(path, settings)
+
+
+# -- the monthly cycle: publish, objections, close (issue 9) -----------------------------------------
+@dataclass
+class PublishResult:
+    """What ``publish_book`` did (or, with ``dry_run``, would do).
+
+    :param month: the month published (``YYYY-MM``).
+    :param start: first day of the publicity period.
+    :param end: last day of the publicity period (inclusive); the month can be closed from the day after.
+    :param days: the period's length (基本信息.公示天数, default 7).
+    :param moved: (登记编号, Excel row) of the entries moved from 待公示 to 公示中.
+    :param adopted: (登记编号, Excel row) of the entries already 公示中 by hand whose period this
+        publish records (no 公示记录 row of the month before).
+    :param filled: 登记编号 -> the points written into its blank 积分.
+    :param households: households the published entries concern.
+    :param contact: 基本信息.异议受理人 (to whom objections go).
+    :param phone: 基本信息.联系电话.
+    :param report: the validation report (warnings only: errors refuse the publish).
+    :param written: the write (None with ``dry_run``).
+    :param outputs: notice files written beside the workbook (``--pdf``/``--html``/``--wechat``;
+        filled after the merge with the notice part, see ``_notice_outputs``).
+    """
+
+    month: str
+    start: _dt.date
+    end: _dt.date
+    days: int
+    moved: list[tuple[str, int]]
+    adopted: list[tuple[str, int]]
+    filled: dict[str, float]
+    households: int
+    contact: str | None
+    phone: str | None
+    report: Report
+    written: WriteResult | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> int:
+        return len(self.moved) + len(self.adopted)
+
+
+@dataclass(frozen=True)
+class OpenObjection:
+    """One undecided objection (异议处理 row whose 处理结果 is blank), with its entry's household.
+
+    :param row: its Excel row in 异议处理.
+    :param entry_row: the Excel row of the entry it objects to in 积分登记 (None: no such entry).
+    :param month: the entry's month (``YYYY-MM``; None when the entry is unknown or undated).
+    """
+
+    objection_id: str | None
+    entry_id: str | None
+    hh_id: str | None
+    head: str | None
+    raised_by: str | None
+    raised_on: _dt.date | None
+    content: str | None
+    row: int
+    entry_row: int | None
+    month: str | None
+
+    def record(self) -> dict:
+        """JSON-ready, keyed by the headers the clerk sees."""
+        return {"异议编号": self.objection_id, "登记编号": self.entry_id, "户号": self.hh_id, "户主姓名": self.head,
+                "提出人": self.raised_by, "提出日期": self.raised_on.isoformat() if self.raised_on else None,
+                "异议内容": self.content, "行号": self.row, "登记所在行": self.entry_row, "月份": self.month}
+
+
+@dataclass
+class CloseResult:
+    """What ``close_book`` did (or, with ``dry_run``, would do).
+
+    :param month: the month closed (``YYYY-MM``).
+    :param date: the close date.
+    :param confirmed: entries set to 已确认 (corrected ones included).
+    :param corrected: entries whose 积分 became the objection's 更正后积分.
+    :param withdrawn: entries set to 已撤销 by an objection's 撤销.
+    :param kept: entries of the month already 已确认 before the close.
+    :param ledger: 月度台账 as written: January through ``month``.
+    :param report: the validation report (warnings only).
+    :param written: the write (None with ``dry_run``).
+    """
+
+    month: str
+    date: _dt.date
+    confirmed: int
+    corrected: int
+    withdrawn: int
+    kept: int
+    ledger: pd.DataFrame
+    report: Report
+    written: WriteResult | None = None
+
+    @property
+    def month_rows(self) -> pd.DataFrame:
+        """The closed month's 月度台账 rows."""
+        return self.ledger[self.ledger["month"] == self.month]
+
+
+def read_owned(backend: WorkbookBackend, spec: S.SheetSpec, *, lenient: bool = False) -> pd.DataFrame:
+    """An owned sheet read back and typed (columns: its fields + ``excel_row``). A workbook without
+    the sheet has no rows yet (never an error).
+
+    :param lenient: a sheet whose header row cannot be found counts as absent (for a sheet another
+        part of the cycle owns and only consults); otherwise the reader's refusal stands.
+    """
+    empty = pd.DataFrame({f: pd.Series(dtype=object) for f in spec.fields + [ROW]})
+    if not backend.has_sheet(spec):
+        return empty
+    try:
+        table = backend.read_table(spec)
+    except (SheetMissing, HeaderMissing):
+        if lenient:
+            return empty
+        raise
+    typed, _found = clean_frame(spec, table.frame)  # the toolkit wrote it: a stray cell is not the clerk's problem
+    return typed
+
+
+def parse_day(value, what: str) -> _dt.date | None:
+    """A day given on the command line (2026-04-01, 2026/4/1, 2026年4月1日) or as a date."""
+    if value is None:
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    from .core.clean import to_date
+
+    values, bad = to_date(pd.Series([value], dtype=object))
+    if bad.any() or values.isna().all():
+        raise JifenError(f"{what}「{value}」不是有效日期，请写成“年-月-日”，例如 2026-04-01。")
+    return values.iloc[0].date()
+
+
+def _month_required(text: str | None, year: int | None) -> pd.Period:
+    period = parse_month(text, year)
+    if period is None:
+        raise JifenError("请用 --month 指定月份，写成“年-月”，例如 2026-03。")
+    return period
+
+
+def _entry_rows(rows: list[int]) -> str:
+    return f"「{S.ENTRIES.name}」{_rows(rows)}"
+
+
+def _nothing_to_publish(label: str, counts: dict[str, int]) -> str:
+    """Why a month has nothing to publish, saying what its entries are instead."""
+    if not counts:
+        return (f"{label} 没有“{S.ENTRY_PENDING}”的登记，没有可公示的内容：「{S.ENTRIES.name}」中没有日期在 {label} 的登记。"
+                f"请核对月份，或先登记这个月的积分。工作簿未被改动。")
+    shown = "、".join(f"{s} {counts[s]} 条" for s in S.ENTRY_STATUS if counts.get(s))
+    return (f"{label} 没有“{S.ENTRY_PENDING}”的登记，没有可公示的内容：这个月的登记中{shown}"
+            f"（已经公示过的月份不用再公示；公示期满后可用 jifen-xl close 结账）。工作簿未被改动。")
+
+
+def _notice_images(loaded: Loaded, month: pd.Period, start: _dt.date, end: _dt.date) -> dict[str, Path]:
+    """MERGE HOOK (issue 9, notice part): the filled 公示 sheet for the publish's WriteRequest
+    (``WriteRequest.images``: sheet name -> one-sheet xlsx). Empty until the notice rendering
+    (``core.notice.notice_data`` + ``io.xlsxfill``) and the writer's images are merged in."""
+    return {}
+
+
+def _notice_outputs(loaded: Loaded, month: pd.Period, start: _dt.date, end: _dt.date, **targets) -> dict[str, Path]:
+    """MERGE HOOK (issue 9, notice part): the ``--pdf``/``--html``/``--wechat`` files of the notice,
+    written after the workbook (``notice_book``'s machinery). Nothing until the merge."""
+    return {}
+
+
+def publish_book(backend: WorkbookBackend, *, month: str, start: str | _dt.date | None = None,
+                 today: _dt.date | None = None, dry_run: bool = False) -> PublishResult:
+    """Publish a month: its 待公示 entries become 公示中, their blank 积分 get the computed points
+    (数量 × 分值 on the entry's date; a typed 积分 is never overwritten), and the publicity period
+    is recorded in 公示记录 — all in one write.
+
+    A month whose entries were set to 公示中 by hand (before the village used this toolkit) and
+    that has no 公示记录 row yet is published too: its period is recorded (give the day the
+    notice really went up as ``start``), so that ``close`` knows when the period ends.
+
+    :param backend: the village workbook.
+    :param month: the month (``YYYY-MM``), within the workbook's year.
+    :param start: first day of the publicity period (default: today). The period lasts
+        基本信息.公示天数 days (default 7): 公示截止 = start + days − 1.
+    :param today: the day taken as today (default: the real one); the 发布日期.
+    :param dry_run: work everything out, write nothing.
+    :raises ValidationFailed: the workbook has 错误 (the report is attached).
+    :raises JifenError: nothing to publish, a bad month or start date.
+    """
+    from .core.cycle import publication, publicity_end, publicity_row, with_row
+
+    today = today or _dt.date.today()
+    loaded, report = check(backend, today, for_writing=not dry_run)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能发布公示。"
+                                       "请先按上面列出的问题改正后重试。工作簿未被改动。")
+    village = loaded.village
+    period = _month_required(month, village.year)
+    label = month_label(period)
+    first = parse_day(start, "公示开始日期") or today
+    publicity = read_owned(backend, S.PUBLICITY)
+    pub = publication(village, period, publicity)
+    if not pub.entries:
+        raise JifenError(_nothing_to_publish(label, pub.by_status))
+    days = int(village.settings.get("publicity_days") or S.DEFAULT_PUBLICITY_DAYS)
+    end = publicity_end(first, days)
+    filled = pub.filled if "points" in loaded.raw["entries"].letters else {}  # a workbook without 积分: nothing to fill
+    patches = [ColumnPatch("entries", "status", {i: S.ENTRY_PUBLIC for i, _ in pub.moved})]
+    if filled:
+        patches.append(ColumnPatch("entries", "points", filled))
+    tables = {"publicity": with_row(publicity, S.PUBLICITY, publicity_row(pub, first, end, today))}
+    images = _notice_images(loaded, period, first, end)  # MERGE HOOK: the filled 公示 sheet joins this write
+    request = WriteRequest(tables, patches=patches, **({"images": images} if images else {}))
+    written = None if dry_run else backend.apply(backend.plan_write(request))
+    settings = village.settings
+    result = PublishResult(label, first, end, days, pub.moved, pub.adopted, filled, pub.households,
+                           settings.get("objection_contact"), settings.get("phone"), report, written)
+    if not dry_run:
+        result.outputs = _notice_outputs(loaded, period, first, end)  # MERGE HOOK: --pdf/--html/--wechat
+    return result
+
+
+def objections_book(backend: WorkbookBackend, *, month: str | None = None) -> list[OpenObjection]:
+    """The open objections (异议处理 rows without 处理结果), in sheet order, each with the household
+    of the entry it objects to. Reads only; works on a workbook with errors too.
+
+    :param month: only objections to entries of this month (``YYYY-MM``).
+    """
+    from .core.cycle import in_month
+
+    loaded = load(backend)
+    village = loaded.village
+    period = parse_month(month, village.year)
+    obj = village["objections"]
+    obj = obj[obj["result"].isna()]
+    entries = village["entries"]
+    entries = entries[entries["entry_id"].notna()].drop_duplicates("entry_id")
+    if period is not None:
+        entries = entries[in_month(entries["date"], period)]
+        obj = obj[obj["entry_id"].isin(set(entries["entry_id"]))]
+    by_id = entries.set_index("entry_id")
+    heads = village["households"].dropna(subset=["hh_id"]).drop_duplicates("hh_id").set_index("hh_id")["head"]
+    out = []
+    for o in obj.itertuples(index=False):  # the open objections: a handful, not the village's rows
+        e = by_id.loc[o.entry_id] if o.entry_id in by_id.index else None
+        hh = e["hh_id"] if e is not None else None
+        head = heads.get(hh) if hh is not None else None
+        if head is None and e is not None:
+            head = e["head"]
+        when = e["date"] if e is not None else None
+        out.append(OpenObjection(
+            o.objection_id, o.entry_id, hh, head, o.raised_by,
+            o.raised_on.date() if pd.notna(o.raised_on) else None, o.content, int(getattr(o, ROW)),
+            int(e[ROW]) if e is not None else None,
+            month_label(pd.Period(when, "M")) if when is not None and pd.notna(when) else None))
+    return out
+
+
+def _sealed(backend: WorkbookBackend, month: pd.Period) -> tuple[int, _dt.date | None] | None:
+    """MERGE POINT (issue 9, seal part): whether ``month`` is closed already, i.e. has a 封账记录 row
+    (Excel row, 封账日期). The sheet is read leniently: until the seal part declares it
+    (``schema.BY_KEY['seals']``), or in a workbook without it, no month is sealed."""
+    from .core.cycle import month_of
+
+    spec = S.BY_KEY.get("seals")
+    if spec is None:
+        return None
+    seals = read_owned(backend, spec, lenient=True)
+    if seals.empty or "month" not in seals.columns:
+        return None
+    dates = seals.get("close_date", pd.Series(index=seals.index, dtype="datetime64[ns]"))
+    for m, row, when in zip(seals["month"], seals[ROW], dates):
+        if month_of(m) == month:
+            return int(row), (None if pd.isna(when) else pd.Timestamp(when).date())
+    return None
+
+
+def _seal_tables(village_after: Village, month: pd.Period, ledger: pd.DataFrame, backend: WorkbookBackend,
+                 close_date: _dt.date) -> dict[str, pd.DataFrame]:
+    """MERGE POINT (issue 9, seal part): the owned tables that seal ``month`` in the close's write
+    (封账记录 with the month's row appended, 封账明细 with its entries): after the merge this reads
+    the two sheets (``read_owned(..., lenient=True)``) and calls ``core.seal.seal_month(village_after,
+    month, ledger rows, seals, sealed_entries, close_date)``. No tables until then."""
+    return {}
+
+
+def _close_refusal(label: str, reasons: list[str]) -> JifenError:
+    return JifenError(f"不能结账 {label}：" + "；".join(reasons) + "。工作簿未被改动。")
+
+
+def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | None = None,
+               today: _dt.date | None = None, dry_run: bool = False) -> CloseResult:
+    """Close a month once its publicity period is over and its objections are decided: 更正 ->
+    积分 := 更正后积分 and 已确认; 撤销 -> 已撤销; 维持 or no objection -> 已确认; 月度台账 written
+    from January through the month; the month sealed (see ``_seal_tables``) — all in one write.
+
+    Refused (nothing written), naming rows and 异议编号: while the workbook has 错误; when the month
+    is closed already (it has a 封账记录 row); before the month has ended; while an earlier month of
+    the year still has entries 待公示/公示中 or open objections; while entries of the month are still
+    待公示; when the month's entries are 公示中 with no 公示记录 row (run ``publish`` for the month:
+    it records the period of entries set to 公示中 by hand); on or before the latest 公示截止 of the
+    month; while an objection to one of the month's entries is open. A month whose entries were all
+    confirmed by hand (no 公示中 left, no 公示记录) closes without a period to wait for.
+
+    :param backend: the village workbook.
+    :param month: the month (``YYYY-MM``), within the workbook's year.
+    :param date: the close date (default: today).
+    :param today: the day taken as today for validation and the default close date.
+    :param dry_run: work everything out, write nothing.
+    """
+    from .core.cycle import closing, publicity_of, with_changes
+
+    today = today or _dt.date.today()
+    loaded, report = check(backend, today, for_writing=not dry_run)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能结账。"
+                                       "请先按上面列出的问题改正后重试。工作簿未被改动。")
+    village = loaded.village
+    period = _month_required(month, village.year)
+    label = month_label(period)
+    when = parse_day(date, "结账日期") or today
+    sealed = _sealed(backend, period)
+    if sealed is not None:
+        row, on = sealed
+        raise JifenError(
+            f"{label} 已经结账封存（「封账记录」第 {row} 行{f'，{on.isoformat()}' if on else ''}），不能再次结账。"
+            f"要更正这个月的登记，请在未结账的月份新增一条登记，在备注中写明它更正的登记编号。工作簿未被改动。")
+    last_day = period.end_time.date()
+    if when <= last_day:
+        raise _close_refusal(label, [f"结账日期 {when.isoformat()} 时这个月还没有过完，{label} 最早从 "
+                                     f"{(last_day + _dt.timedelta(days=1)).isoformat()} 起才能结账"])
+    reasons = []
+    earlier = [b for b in open_months(village, period - 1) if b.month < period] if period.month > 1 else []
+    if earlier:
+        reasons.append("更早的月份还没有结账（" + "；".join(_open_parts(earlier)) + "），"
+                       f"月份要按顺序结账：请先结账 {month_label(earlier[0].month)}")
+    pub = publicity_of(read_owned(backend, S.PUBLICITY), period)
+    state = closing(village, period)
+    if state.pending:
+        reasons.append(f"{len(state.pending)} 条登记还是“{S.ENTRY_PENDING}”（{_entry_rows(state.pending)}），"
+                       f"还没有公示：请先运行 jifen-xl publish 发布 {label} 的公示，公示期满后再结账")
+    if pub:
+        ends = [(e, r) for _s, e, r in pub]
+        broken = [r for e, r in ends if e is None]
+        if broken:
+            reasons.append(f"「{S.PUBLICITY.name}」{_rows(broken)}的「公示截止」不是有效日期（这张表由工具生成，请勿手工修改）："
+                           f"请按 公示开始 + 公示天数 − 1 改回公示截止日期")
+        else:
+            end, row = max(ends)
+            if when <= end:
+                reasons.append(f"公示期到 {end.isoformat()} 才结束（「{S.PUBLICITY.name}」第 {row} 行），公示期内不能结账："
+                               f"请在 {(end + _dt.timedelta(days=1)).isoformat()} 或之后结账")
+    elif state.public:
+        reasons.append(f"{len(state.public)} 条登记是“{S.ENTRY_PUBLIC}”（{_entry_rows(state.public)}），"
+                       f"但「{S.PUBLICITY.name}」中没有 {label} 的公示记录，工具不知道公示期何时结束："
+                       f"请运行 jifen-xl publish 补记这个月的公示期（--start 写公示实际开始的日期）")
+    if state.open_objections:
+        shown = "、".join(f"{o or '（无编号）'}（第 {r} 行，登记 {e}）" for o, r, e in state.open_objections[:5])
+        more = f"等 {len(state.open_objections)} 条" if len(state.open_objections) > 5 else ""
+        reasons.append(f"「{S.OBJECTIONS.name}」中还有对本月登记的异议没有处理：{shown}{more}；"
+                       f"请核实后在「{S.OBJECTIONS.header_of('result')}」列填写{'、'.join(S.OBJECTION_RESULTS)}"
+                       f"（更正还要填「{S.OBJECTIONS.header_of('corrected_points')}」）")
+    if reasons:
+        raise _close_refusal(label, reasons)
+
+    after = with_changes(village, state.status, state.points)
+    ledger = compute_ledger(after, period)
+    tables = {"ledger": ledger} | _seal_tables(after, period, ledger, backend, when)
+    patches = [ColumnPatch("entries", "status", state.status)]
+    if state.points and "points" in loaded.raw["entries"].letters:  # a workbook without 积分: nothing to set
+        patches.append(ColumnPatch("entries", "points", state.points))
+    written = None if dry_run else backend.apply(backend.plan_write(WriteRequest(tables, patches=patches)))
+    return CloseResult(label, when, state.confirmed, state.corrected, state.withdrawn, state.kept, ledger, report,
+                       written)

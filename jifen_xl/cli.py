@@ -7,6 +7,7 @@ Every word is Chinese: click's own words and help layout come from ``cli_zh``.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import os
@@ -248,3 +249,118 @@ def rules_cmd(as_json):
     errors = sum(1 for r in RULES.values() if r.level == S.LEVEL_ERROR)
     click.echo(f"\n共 {len(RULES)} 条规则：{errors} 条错误（须改正后才能生成月度台账）、{len(RULES) - errors} 条警告。"
                "加 --json 可查看每条规则的问题说明和修改建议。")
+
+
+# -- the monthly cycle (issue 9) ---------------------------------------------------------------------
+month_required_option = click.option("--month", required=True, metavar="年-月", help="月份，例如 2026-03。")
+
+
+def _points(value) -> str:
+    """A points figure as the clerk reads it (6, not 6.0; 2.5 kept)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def _print_dry_run(dry_run: bool) -> None:
+    if dry_run:
+        click.echo("（试运行：只检查和计算，没有写入工作簿。）")
+
+
+@cli.command()
+@book_argument
+@month_required_option
+@click.option("--start", metavar="年-月-日",
+              help="公示开始日期，例如 2026-04-01；默认今天。公示期按“基本信息”中的公示天数计算（默认 7 天），含开始当天。")
+@json_option
+@dry_run_option
+@handle_errors
+@collector_paused
+def publish(book, month, start, as_json, dry_run):
+    """发布某月的公示：把该月“待公示”的登记改为“公示中”，空着的积分按 数量 × 分值 填入，并在“公示记录”中记下公示期。
+
+    工作簿有错误时不发布，列出全部问题。已经手工改为“公示中”、但“公示记录”中还没有这个月的登记，也会补记公示期（请用 --start 写公示实际开始的日期）。
+    """
+    result = app.publish_book(app.open_backend(book), month=month, start=start, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps({"月份": result.month, "公示开始": result.start.isoformat(), "公示截止": result.end.isoformat(),
+                               "公示天数": result.days, "改为公示中": [i for i, _ in result.moved],
+                               "补记公示期": [i for i, _ in result.adopted],
+                               "填入积分": {i: float(p) for i, p in result.filled.items()},
+                               "涉及户数": result.households, "已写入": result.written is not None},
+                              ensure_ascii=False, indent=1))
+        return
+    _print_dry_run(dry_run)
+    lines = [f"{result.month} 的积分公示：{result.entries} 条登记，涉及 {result.households} 户。"]
+    if result.moved:
+        lines.append(f"{len(result.moved)} 条登记由“{S.ENTRY_PENDING}”改为“{S.ENTRY_PUBLIC}”。")
+    if result.adopted:
+        lines.append(f"{len(result.adopted)} 条登记原已是“{S.ENTRY_PUBLIC}”，补记了它们的公示期。")
+    if result.filled:
+        lines.append(f"{len(result.filled)} 条登记的积分原为空，已按 数量 × 分值 填入；已填写的积分未改动。")
+    who = "、".join(x for x in (result.contact, result.phone) if x) or f"村委会（「{S.SETTINGS.name}」中未填异议受理人）"
+    lines.append(f"公示期 {result.start.isoformat()} 至 {result.end.isoformat()}（{result.days} 天）。"
+                 f"对公示有异议的，请在公示期内向 {who} 提出，异议登记在「{S.OBJECTIONS.name}」工作表。")
+    after = result.end + datetime.timedelta(days=1)
+    lines.append(f"公示期满后（{after.isoformat()} 起）可运行 jifen-xl close 结账。")
+    click.echo("\n".join(lines))
+    for name, path in result.outputs.items():
+        click.echo(f"已生成{name}「{path}」。")
+    _written(result.written)
+
+
+@cli.command()
+@book_argument
+@click.option("--month", metavar="年-月", help="只列出对这个月登记的异议，例如 2026-03。")
+@json_option
+@handle_errors
+@collector_paused
+def objections(book, month, as_json):
+    """列出还没有处理的异议（“异议处理”中“处理结果”为空的行），以及被异议的登记属于哪一户。"""
+    found = app.objections_book(app.open_backend(book), month=month)
+    if as_json:
+        click.echo(json.dumps([o.record() for o in found], ensure_ascii=False, indent=1))
+        return
+    scope = f"对 {month} 登记的" if month else ""
+    if not found:
+        click.echo(f"没有{scope}未处理的异议。")
+        return
+    headers = ["异议编号", "登记编号", "户号", "户主姓名", "提出人", "提出日期", "异议内容", f"「{S.OBJECTIONS.name}」行号"]
+    rows = [[o.objection_id or "", o.entry_id or "", o.hh_id or "", o.head or "", o.raised_by or "",
+             o.raised_on.isoformat() if o.raised_on else "", o.content or "", o.row] for o in found]
+    click.echo(format_table(headers, rows))
+    click.echo(f"\n共 {len(found)} 条{scope}未处理的异议。核实后请在「{S.OBJECTIONS.name}」的“处理结果”列填写"
+               f"{'、'.join(S.OBJECTION_RESULTS)}（更正还要填“更正后积分”）。")
+
+
+@cli.command()
+@book_argument
+@month_required_option
+@click.option("--date", metavar="年-月-日", help="结账日期，例如 2026-04-09；默认今天。须在公示期满之后。")
+@json_option
+@dry_run_option
+@handle_errors
+@collector_paused
+def close(book, month, date, as_json, dry_run):
+    """结账某月：公示期满、异议都处理完后，按处理结果确认、更正或撤销该月的登记，并生成到该月为止的“月度台账”。
+
+    公示期未满、有未处理的异议、还有“待公示”的登记、更早的月份没有结账或工作簿有错误时不结账，并说明原因。
+    """
+    result = app.close_book(app.open_backend(book), month=month, date=date, dry_run=dry_run)
+    rows = result.month_rows
+    totals = {"加分": float(rows["basic"].sum() + rows["contrib"].sum()), "扣分": float(rows["deduct"].sum()),
+              "当月积分": float(rows["month_total"].sum())}
+    if as_json:
+        click.echo(json.dumps({"月份": result.month, "结账日期": result.date.isoformat(), "确认": result.confirmed,
+                               "其中更正": result.corrected, "撤销": result.withdrawn, "原已确认": result.kept,
+                               "合计": totals, "台账户数": int(rows["hh_id"].nunique()),
+                               "已写入": result.written is not None}, ensure_ascii=False, indent=1))
+        return
+    _print_dry_run(dry_run)
+    click.echo(f"{result.month} 已结账（结账日期 {result.date.isoformat()}）：{result.confirmed} 条登记确认"
+               + (f"（其中 {result.corrected} 条按异议处理结果更正了积分）" if result.corrected else "")
+               + f"，{result.withdrawn} 条撤销" + (f"，{result.kept} 条原已确认" if result.kept else "") + "。")
+    moved = int((rows[["basic", "contrib", "deduct"]] != 0).any(axis=1).sum())
+    click.echo(f"本月 {moved} 户有积分变动：加分 {_points(totals['加分'])}，扣分 {_points(totals['扣分'])}，"
+               f"当月积分合计 {_points(totals['当月积分'])}。「{S.LEDGER.name}」为 1 月至 {result.month}"
+               f"（共 {len(result.ledger)} 行）。")
+    _written(result.written)

@@ -40,6 +40,7 @@ FUNDING_SOURCES = ("财政补贴", "社会组织捐赠", "帮扶单位支持", "
 LEVEL_ERROR, LEVEL_WARNING = "错误", "警告"
 LEVELS = (LEVEL_ERROR, LEVEL_WARNING)
 NAME_JOINER = "、"
+DEFAULT_PUBLICITY_DAYS = 7  # 基本信息.公示天数 left blank
 
 # Resolution placeholder written into the default catalogue (积分指标.决议依据).
 RESOLUTION_PLACEHOLDER = "待村民代表会议表决（请填写会议日期和决议文号）"
@@ -75,7 +76,8 @@ class ColumnSpec:
     :param number_format: Excel number format for the template.
     :param hint: short help shown in the dropdown's input message and in 使用说明.
     :param patched: in a clerk's sheet, a column whose cells the toolkit may set row by row
-        (积分登记.状态 when a month is published or closed); every other cell of a clerk's
+        (积分登记.状态 when a month is published or closed, a blank 积分 filled when it is
+        published, 积分 := 更正后积分 when it is closed); every other cell of a clerk's
         sheet is only read.
     :param bounds: the numbers allowed (``INT``/``NUMBER`` columns), checked by validation.
     :param person: the column holds a person's name (or, for ``NAMES``, several): whitespace
@@ -247,7 +249,8 @@ ENTRIES = SheetSpec(
         C("指标编码", "code", CODE, True, lookup=("indicators", "code"), width=10, number_format="@"),
         C("指标名称", "item_name", TEXT, width=24),
         C("数量", "qty", NUMBER, width=6, number_format="0", hint="留空按 1 计", bounds=POSITIVE_WHOLE),
-        C("积分", "points", NUMBER, width=7, number_format="0.##"),
+        C("积分", "points", NUMBER, width=7, number_format="0.##", patched=True,
+          hint="留空时，发布公示时由工具按 数量 × 分值 填入；已填写的不会被改动"),
         C("来源", "source", TEXT, True, choices=SOURCES, width=10),
         C("评议人", "scorers", NAMES, True, width=16, hint="多人用顿号“、”分隔", person=True),
         C("证明材料", "evidence", TEXT, width=16),
@@ -296,6 +299,22 @@ LEDGER = SheetSpec(
         C("可用积分", "available", NUMBER, width=9, number_format="0.##",
           hint="上年可用积分 + 本年截至当月已确认的积分 − 本年截至当月“积分兑换”的消耗积分；在爱心超市可用于兑换"),
         C("村内排名", "rank", INT, width=9, number_format="0"),
+    ),
+)
+
+PUBLICITY = SheetSpec(
+    key="publicity",
+    name="公示记录",
+    table="tblPublicity",
+    owned=True,
+    purpose="由工具生成：每次发布公示一行，记下公示的月份和公示期；公示期满后才能结账。请勿手工修改。",
+    columns=(
+        C("月份", "month", MONTH, width=9),
+        C("公示开始", "start", DATE, width=11, number_format="yyyy-mm-dd"),
+        C("公示截止", "end", DATE, width=11, number_format="yyyy-mm-dd", hint="公示期最后一天（含当天）"),
+        C("登记条数", "entries", INT, width=9, number_format="0"),
+        C("涉及户数", "households", INT, width=9, number_format="0"),
+        C("发布日期", "published_on", DATE, width=11, number_format="yyyy-mm-dd"),
     ),
 )
 
@@ -396,6 +415,7 @@ SHEETS: tuple[SheetSpec, ...] = (
     ENTRIES,
     OBJECTIONS,
     LEDGER,
+    PUBLICITY,
     GOODS,
     RECEIPTS,
     EXCHANGES,

@@ -163,7 +163,7 @@ def test_a_formula_in_the_patched_cell_is_refused_naming_the_cell(rich):
 
 def test_only_declared_columns_of_clerk_sheets_can_be_patched(rich):
     before = rich.read_bytes()
-    for bad in (ColumnPatch("entries", "points", {"E0001": 3}), ColumnPatch("ledger", "rank", {"101": 1}),
+    for bad in (ColumnPatch("entries", "note", {"E0001": "x"}), ColumnPatch("ledger", "rank", {"101": 1}),
                 ColumnPatch("households", "status", {"101": "迁出"})):
         with pytest.raises(ValueError, match="patch"):
             write_owned(rich, patches=[bad])
