@@ -678,6 +678,9 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
         raise JifenError(
             f"{label} 已经结账封存（「封账记录」第 {row} 行{f'，{on.isoformat()}' if on else ''}），不能再次结账。"
             f"要更正这个月的登记，请在未结账的月份新增一条登记，在备注中写明它更正的登记编号。工作簿未被改动。")
+    if when > today:  # a close dated ahead would let the publicity period be skipped
+        raise _close_refusal(label, [f"结账日期 {when.isoformat()} 晚于今天（{today.isoformat()}），"
+                                     f"只能用今天或已经过去的日期结账"])
     last_day = period.end_time.date()
     if when <= last_day:
         raise _close_refusal(label, [f"结账日期 {when.isoformat()} 时这个月还没有过完，{label} 最早从 "
