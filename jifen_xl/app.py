@@ -621,7 +621,8 @@ def _sealed(backend: WorkbookBackend, month: pd.Period) -> tuple[int, _dt.date |
     seals = read_owned(backend, spec, lenient=True)
     if seals.empty or "month" not in seals.columns:
         return None
-    dates = seals.get("close_date", pd.Series(index=seals.index, dtype="datetime64[ns]"))
+    date_field = next((c.field for c in spec.columns if c.header == "封账日期"), None)
+    dates = seals[date_field] if date_field else pd.Series(pd.NaT, index=seals.index)
     for m, row, when in zip(seals["month"], seals[ROW], dates):
         if month_of(m) == month:
             return int(row), (None if pd.isna(when) else pd.Timestamp(when).date())

@@ -266,6 +266,11 @@ def _print_dry_run(dry_run: bool) -> None:
         click.echo("（试运行：只检查和计算，没有写入工作簿。）")
 
 
+def _warnings_note(report) -> None:
+    if report.warnings:
+        click.echo(f"另有 {len(report.warnings)} 个警告，可运行 jifen-xl validate 查看。")
+
+
 @cli.command()
 @book_argument
 @month_required_option
@@ -305,6 +310,7 @@ def publish(book, month, start, as_json, dry_run):
     click.echo("\n".join(lines))
     for name, path in result.outputs.items():
         click.echo(f"已生成{name}「{path}」。")
+    _warnings_note(result.report)
     _written(result.written)
 
 
@@ -363,4 +369,5 @@ def close(book, month, date, as_json, dry_run):
     click.echo(f"本月 {moved} 户有积分变动：加分 {_points(totals['加分'])}，扣分 {_points(totals['扣分'])}，"
                f"当月积分合计 {_points(totals['当月积分'])}。「{S.LEDGER.name}」为 1 月至 {result.month}"
                f"（共 {len(result.ledger)} 行）。")
+    _warnings_note(result.report)
     _written(result.written)
