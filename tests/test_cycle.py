@@ -8,6 +8,7 @@ computation written here that does not call the toolkit's ledger).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -301,10 +302,11 @@ def test_close_from_the_cli_says_what_it_did(book):
         "（试运行：只检查和计算，没有写入工作簿。）\n"
         "2026-03 已结账（结账日期 2026-04-08）：3 条登记确认（其中 1 条按异议处理结果更正了积分），1 条撤销。\n"
         "本月 3 户有积分变动：加分 25，扣分 0，当月积分合计 25。「月度台账」为 1 月至 2026-03（共 15 行）。\n")
+    before = book.read_bytes()
     result = run("close", book, "--month", "2026-03", "--date", "2026-04-08")
     assert result.exit_code == 0, result.output
-    backup = next((book.parent / "备份").glob("*.xlsx"))
-    assert result.output.endswith(f"已写入「{book.name}」；原文件备份在「{backup}」。\n")
+    backup = re.fullmatch(r"已写入「永宁寺村.xlsx」；原文件备份在「(.+)」。", result.output.splitlines()[-1]).group(1)
+    assert Path(backup).parent == book.parent / "备份" and Path(backup).read_bytes() == before
     assert entries_by_id(book)["2026-011"]["积分"] == 4.0
 
 

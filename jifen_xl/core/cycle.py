@@ -195,7 +195,7 @@ def closing(village: Village, month: pd.Period) -> Closing:
         status=new_status,
         points=new_points,
         confirmed=int(to_confirm.sum()),
-        corrected=int((fix & (to_confirm | confirmed)).sum()),
+        corrected=int(fix.sum()),
         withdrawn=int(to_withdraw.sum()),
         kept=int((confirmed & ~to_withdraw).sum()),
     )
