@@ -414,10 +414,19 @@ class OpenObjection:
     month: str | None
 
     def record(self) -> dict:
-        """JSON-ready, keyed by the headers the clerk sees."""
-        return {"异议编号": self.objection_id, "登记编号": self.entry_id, "户号": self.hh_id, "户主姓名": self.head,
-                "提出人": self.raised_by, "提出日期": self.raised_on.isoformat() if self.raised_on else None,
-                "异议内容": self.content, "行号": self.row, "登记所在行": self.entry_row, "月份": self.month}
+        """JSON-ready, keyed by the headers the clerk sees (``OPEN_OBJECTION_HEADERS``)."""
+        return dict(zip(OPEN_OBJECTION_HEADERS, (
+            self.objection_id, self.entry_id, self.hh_id, self.head, self.raised_by,
+            self.raised_on.isoformat() if self.raised_on else None, self.content, self.row, self.entry_row,
+            self.month)))
+
+
+#: What ``objections`` shows of an open objection, as the clerk reads it.
+OPEN_OBJECTION_HEADERS = (S.OBJECTIONS.header_of("objection_id"), S.OBJECTIONS.header_of("entry_id"),
+                          S.ENTRIES.header_of("hh_id"), S.HOUSEHOLDS.header_of("head"),
+                          S.OBJECTIONS.header_of("raised_by"), S.OBJECTIONS.header_of("raised_on"),
+                          S.OBJECTIONS.header_of("content"), f"「{S.OBJECTIONS.name}」行号",
+                          f"「{S.ENTRIES.name}」行号", S.LEDGER.header_of("month"))
 
 
 @dataclass
@@ -449,6 +458,15 @@ class CloseResult:
     def month_rows(self) -> pd.DataFrame:
         """The closed month's 月度台账 rows."""
         return self.ledger[self.ledger["month"] == self.month]
+
+    @property
+    def totals(self) -> dict:
+        """The closed month's figures: ``rewards`` (基础积分 + 贡献积分), ``deductions`` (扣分, ≤ 0),
+        ``total`` (当月积分), ``households`` (households whose points moved this month)."""
+        rows = self.month_rows
+        moved = (rows[["basic", "contrib", "deduct"]] != 0).any(axis=1)
+        return {"rewards": float(rows["basic"].sum() + rows["contrib"].sum()), "deductions": float(rows["deduct"].sum()),
+                "total": float(rows["month_total"].sum()), "households": int(moved.sum())}
 
 
 def read_owned(backend: WorkbookBackend, spec: S.SheetSpec, *, lenient: bool = False) -> pd.DataFrame:
@@ -609,9 +627,9 @@ def objections_book(backend: WorkbookBackend, *, month: str | None = None) -> li
     return out
 
 
-def _sealed(backend: WorkbookBackend, month: pd.Period) -> tuple[int, _dt.date | None] | None:
+def _sealed(backend: WorkbookBackend, month: pd.Period) -> tuple[str, int, _dt.date | None] | None:
     """MERGE POINT (issue 9, seal part): whether ``month`` is closed already, i.e. has a 封账记录 row
-    (Excel row, 封账日期). The sheet is read leniently: until the seal part declares it
+    (the sheet's name, the Excel row, 封账日期). The sheet is read leniently: until the seal part declares it
     (``schema.BY_KEY['seals']``), or in a workbook without it, no month is sealed."""
     from .core.cycle import month_of
 
@@ -621,11 +639,11 @@ def _sealed(backend: WorkbookBackend, month: pd.Period) -> tuple[int, _dt.date |
     seals = read_owned(backend, spec, lenient=True)
     if seals.empty or "month" not in seals.columns:
         return None
-    date_field = next((c.field for c in spec.columns if c.header == "封账日期"), None)
+    date_field = next((c.field for c in spec.columns if c.type == S.DATE), None)  # 封账日期
     dates = seals[date_field] if date_field else pd.Series(pd.NaT, index=seals.index)
     for m, row, when in zip(seals["month"], seals[ROW], dates):
         if month_of(m) == month:
-            return int(row), (None if pd.isna(when) else pd.Timestamp(when).date())
+            return spec.name, int(row), (None if pd.isna(when) else pd.Timestamp(when).date())
     return None
 
 
@@ -675,9 +693,9 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
     when = parse_day(date, "结账日期") or today
     sealed = _sealed(backend, period)
     if sealed is not None:
-        row, on = sealed
+        sheet, row, on = sealed
         raise JifenError(
-            f"{label} 已经结账封存（「封账记录」第 {row} 行{f'，{on.isoformat()}' if on else ''}），不能再次结账。"
+            f"{label} 已经结账封存（「{sheet}」第 {row} 行{f'，{on.isoformat()}' if on else ''}），不能再次结账。"
             f"要更正这个月的登记，请在未结账的月份新增一条登记，在备注中写明它更正的登记编号。工作簿未被改动。")
     if when > today:  # a close dated ahead would let the publicity period be skipped
         raise _close_refusal(label, [f"结账日期 {when.isoformat()} 晚于今天（{today.isoformat()}），"
@@ -700,8 +718,8 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
         ends = [(e, r) for _s, e, r in pub]
         broken = [r for e, r in ends if e is None]
         if broken:
-            reasons.append(f"「{S.PUBLICITY.name}」{_rows(broken)}的「公示截止」不是有效日期（这张表由工具生成，请勿手工修改）："
-                           f"请按 公示开始 + 公示天数 − 1 改回公示截止日期")
+            reasons.append(f"「{S.PUBLICITY.name}」{_rows(broken)}的「{S.PUBLICITY.header_of('end')}」不是有效日期（这张表由工具生成，请勿手工修改）："
+                           f"请按 {S.PUBLICITY.header_of('start')} + 公示天数 − 1 改回")
         else:
             end, row = max(ends)
             if when <= end:

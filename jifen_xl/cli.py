@@ -257,8 +257,8 @@ month_required_option = click.option("--month", required=True, metavar="年-月"
 
 def _points(value) -> str:
     """A points figure as the clerk reads it (6, not 6.0; 2.5 kept)."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() else f"{value:g}"
+    value = round(float(value), 6) + 0.0  # float noise away (0.1 + 0.2), never -0
+    return str(int(value)) if value.is_integer() else f"{value:.6f}".rstrip("0")
 
 
 def _print_dry_run(dry_run: bool) -> None:
@@ -269,6 +269,51 @@ def _print_dry_run(dry_run: bool) -> None:
 def _warnings_note(report) -> None:
     if report.warnings:
         click.echo(f"另有 {len(report.warnings)} 个警告，可运行 jifen-xl validate 查看。")
+
+
+def _published(result) -> None:
+    """What ``publish`` did, for the clerk."""
+    lines = [f"{result.month} 的积分公示：{result.entries} 条登记，涉及 {result.households} 户。"]
+    if result.moved:
+        lines.append(f"{len(result.moved)} 条登记由“{S.ENTRY_PENDING}”改为“{S.ENTRY_PUBLIC}”。")
+    if result.adopted:
+        lines.append(f"{len(result.adopted)} 条登记原已是“{S.ENTRY_PUBLIC}”，补记了它们的公示期。")
+    if result.filled:
+        lines.append(f"{len(result.filled)} 条登记的积分原为空，已按 数量 × 分值 填入；已填写的积分未改动。")
+    who = "、".join(x for x in (result.contact, result.phone) if x) or f"村委会（「{S.SETTINGS.name}」中未填异议受理人）"
+    lines.append(f"公示期 {result.start.isoformat()} 至 {result.end.isoformat()}（{result.days} 天）。"
+                 f"对公示有异议的，请在公示期内向 {who} 提出，异议登记在「{S.OBJECTIONS.name}」工作表。")
+    after = result.end + datetime.timedelta(days=1)
+    lines.append(f"公示期满后（{after.isoformat()} 起）可运行 jifen-xl close 结账。")
+    lines += [f"已生成{name}「{path}」。" for name, path in result.outputs.items()]
+    click.echo("\n".join(lines))
+
+
+def _published_json(result) -> dict:
+    pub = S.PUBLICITY.header_of
+    return {pub("month"): result.month, pub("start"): result.start.isoformat(), pub("end"): result.end.isoformat(),
+            "公示天数": result.days, "改为公示中": [i for i, _ in result.moved],
+            "补记公示期": [i for i, _ in result.adopted], "填入积分": {i: float(p) for i, p in result.filled.items()},
+            "涉及户数": result.households, "已写入": result.written is not None}
+
+
+def _closed(result) -> None:
+    """What ``close`` did, for the clerk."""
+    t = result.totals
+    click.echo(f"{result.month} 已结账（结账日期 {result.date.isoformat()}）：{result.confirmed} 条登记确认"
+               + (f"（其中 {result.corrected} 条按异议处理结果更正了积分）" if result.corrected else "")
+               + f"，{result.withdrawn} 条撤销" + (f"，{result.kept} 条原已确认" if result.kept else "") + "。")
+    click.echo(f"本月 {t['households']} 户有积分变动：加分 {_points(t['rewards'])}，扣分 {_points(t['deductions'])}，"
+               f"当月积分合计 {_points(t['total'])}。「{S.LEDGER.name}」为 1 月至 {result.month}"
+               f"（共 {len(result.ledger)} 行）。")
+
+
+def _closed_json(result) -> dict:
+    t = result.totals
+    return {"月份": result.month, "结账日期": result.date.isoformat(), "确认": result.confirmed,
+            "其中更正": result.corrected, "撤销": result.withdrawn, "原已确认": result.kept,
+            "加分": t["rewards"], "扣分": t["deductions"], "当月积分合计": t["total"], "有积分变动的户数": t["households"],
+            "已写入": result.written is not None}
 
 
 @cli.command()
@@ -287,29 +332,10 @@ def publish(book, month, start, as_json, dry_run):
     """
     result = app.publish_book(app.open_backend(book), month=month, start=start, dry_run=dry_run)
     if as_json:
-        click.echo(json.dumps({"月份": result.month, "公示开始": result.start.isoformat(), "公示截止": result.end.isoformat(),
-                               "公示天数": result.days, "改为公示中": [i for i, _ in result.moved],
-                               "补记公示期": [i for i, _ in result.adopted],
-                               "填入积分": {i: float(p) for i, p in result.filled.items()},
-                               "涉及户数": result.households, "已写入": result.written is not None},
-                              ensure_ascii=False, indent=1))
+        click.echo(json.dumps(_published_json(result), ensure_ascii=False, indent=1))
         return
     _print_dry_run(dry_run)
-    lines = [f"{result.month} 的积分公示：{result.entries} 条登记，涉及 {result.households} 户。"]
-    if result.moved:
-        lines.append(f"{len(result.moved)} 条登记由“{S.ENTRY_PENDING}”改为“{S.ENTRY_PUBLIC}”。")
-    if result.adopted:
-        lines.append(f"{len(result.adopted)} 条登记原已是“{S.ENTRY_PUBLIC}”，补记了它们的公示期。")
-    if result.filled:
-        lines.append(f"{len(result.filled)} 条登记的积分原为空，已按 数量 × 分值 填入；已填写的积分未改动。")
-    who = "、".join(x for x in (result.contact, result.phone) if x) or f"村委会（「{S.SETTINGS.name}」中未填异议受理人）"
-    lines.append(f"公示期 {result.start.isoformat()} 至 {result.end.isoformat()}（{result.days} 天）。"
-                 f"对公示有异议的，请在公示期内向 {who} 提出，异议登记在「{S.OBJECTIONS.name}」工作表。")
-    after = result.end + datetime.timedelta(days=1)
-    lines.append(f"公示期满后（{after.isoformat()} 起）可运行 jifen-xl close 结账。")
-    click.echo("\n".join(lines))
-    for name, path in result.outputs.items():
-        click.echo(f"已生成{name}「{path}」。")
+    _published(result)
     _warnings_note(result.report)
     _written(result.written)
 
@@ -330,12 +356,12 @@ def objections(book, month, as_json):
     if not found:
         click.echo(f"没有{scope}未处理的异议。")
         return
-    headers = ["异议编号", "登记编号", "户号", "户主姓名", "提出人", "提出日期", "异议内容", f"「{S.OBJECTIONS.name}」行号"]
-    rows = [[o.objection_id or "", o.entry_id or "", o.hh_id or "", o.head or "", o.raised_by or "",
-             o.raised_on.isoformat() if o.raised_on else "", o.content or "", o.row] for o in found]
-    click.echo(format_table(headers, rows))
-    click.echo(f"\n共 {len(found)} 条{scope}未处理的异议。核实后请在「{S.OBJECTIONS.name}」的“处理结果”列填写"
-               f"{'、'.join(S.OBJECTION_RESULTS)}（更正还要填“更正后积分”）。")
+    shown = 8  # 异议编号 .. 异议内容 and the row in 异议处理
+    rows = [[v if v is not None else "" for v in o.record().values()][:shown] for o in found]
+    click.echo(format_table(list(app.OPEN_OBJECTION_HEADERS[:shown]), rows))
+    click.echo(f"\n共 {len(found)} 条{scope}未处理的异议。核实后请在「{S.OBJECTIONS.name}」的"
+               f"“{S.OBJECTIONS.header_of('result')}”列填写{'、'.join(S.OBJECTION_RESULTS)}"
+               f"（{S.OBJ_CORRECT}还要填“{S.OBJECTIONS.header_of('corrected_points')}”）。")
 
 
 @cli.command()
@@ -352,22 +378,10 @@ def close(book, month, date, as_json, dry_run):
     公示期未满、有未处理的异议、还有“待公示”的登记、更早的月份没有结账或工作簿有错误时不结账，并说明原因。
     """
     result = app.close_book(app.open_backend(book), month=month, date=date, dry_run=dry_run)
-    rows = result.month_rows
-    totals = {"加分": float(rows["basic"].sum() + rows["contrib"].sum()), "扣分": float(rows["deduct"].sum()),
-              "当月积分": float(rows["month_total"].sum())}
     if as_json:
-        click.echo(json.dumps({"月份": result.month, "结账日期": result.date.isoformat(), "确认": result.confirmed,
-                               "其中更正": result.corrected, "撤销": result.withdrawn, "原已确认": result.kept,
-                               "合计": totals, "台账户数": int(rows["hh_id"].nunique()),
-                               "已写入": result.written is not None}, ensure_ascii=False, indent=1))
+        click.echo(json.dumps(_closed_json(result), ensure_ascii=False, indent=1))
         return
     _print_dry_run(dry_run)
-    click.echo(f"{result.month} 已结账（结账日期 {result.date.isoformat()}）：{result.confirmed} 条登记确认"
-               + (f"（其中 {result.corrected} 条按异议处理结果更正了积分）" if result.corrected else "")
-               + f"，{result.withdrawn} 条撤销" + (f"，{result.kept} 条原已确认" if result.kept else "") + "。")
-    moved = int((rows[["basic", "contrib", "deduct"]] != 0).any(axis=1).sum())
-    click.echo(f"本月 {moved} 户有积分变动：加分 {_points(totals['加分'])}，扣分 {_points(totals['扣分'])}，"
-               f"当月积分合计 {_points(totals['当月积分'])}。「{S.LEDGER.name}」为 1 月至 {result.month}"
-               f"（共 {len(result.ledger)} 行）。")
+    _closed(result)
     _warnings_note(result.report)
     _written(result.written)

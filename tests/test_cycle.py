@@ -208,8 +208,8 @@ def test_objections_lists_the_open_ones_with_their_household_and_row(book):
     import json
 
     got = json.loads(run("objections", book, "--json").output)
-    assert [(o["异议编号"], o["户号"], o["行号"], o["月份"]) for o in got] == [
-        ("YY-04", "0003", 5, "2026-03"), ("YY-05", "0002", 6, "2026-03")]
+    assert [(o["异议编号"], o["户号"], o["「异议处理」行号"], o["「积分登记」行号"], o["月份"]) for o in got] == [
+        ("YY-04", "0003", 5, 12, "2026-03"), ("YY-05", "0002", 6, 14, "2026-03")]
     assert run("objections", book, "--month", "2026-01").output == "没有对 2026-01 登记的未处理的异议。\n"
 
 
