@@ -296,6 +296,12 @@ def test_close_from_the_cli_says_what_it_did(book):
                                                       "更正", 4, D(2026, 4, 6)))
     clerk_types(book, S.OBJECTIONS.name, 6, objection("YY-05", "2026-013", "李秀英", D(2026, 4, 4), "纠纷已经和解",
                                                       "撤销", None, D(2026, 4, 6)))
+    import json
+
+    dry = run("close", book, "--month", "2026-03", "--date", "2026-04-08", "--dry-run", "--json")
+    assert json.loads(dry.output) == {
+        "月份": "2026-03", "结账日期": "2026-04-08", "确认": 3, "其中更正": 1, "撤销": 1, "原已确认": 0,
+        "加分": 25.0, "扣分": 0.0, "当月积分合计": 25.0, "有积分变动的户数": 3, "已写入": False}
     result = run("close", book, "--month", "2026-03", "--date", "2026-04-08", "--dry-run")
     assert result.exit_code == 0, result.output
     assert result.output == (
@@ -311,6 +317,16 @@ def test_close_from_the_cli_says_what_it_did(book):
 
 
 def test_publish_from_the_cli_says_what_it_did(book):
+    import json
+
+    before = book.read_bytes()
+    dry = run("publish", book, "--month", "2026-03", "--start", "2026-04-01", "--json", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.output) == {
+        "月份": "2026-03", "公示开始": "2026-04-01", "公示截止": "2026-04-07", "公示天数": 7,
+        "改为公示中": ["2026-009", "2026-011", "2026-012", "2026-013"], "补记公示期": [],
+        "填入积分": {"2026-011": 6.0, "2026-013": -3.0}, "涉及户数": 4, "已写入": False}
+    assert book.read_bytes() == before
     result = run("publish", book, "--month", "2026-03", "--start", "2026-04-01")
     assert result.exit_code == 0, result.output
     backup = next((book.parent / "备份").glob("*.xlsx"))
