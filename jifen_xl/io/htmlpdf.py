@@ -15,8 +15,10 @@ from pathlib import Path
 
 from ..errors import JifenError
 
-#: Writer/Web's PDF export: an HTML file opens in Writer/Web, which prints it on A4.
-HTML_PDF_FILTER = "pdf:writer_web_pdf_Export"
+#: The HTML page opens in Writer as a text document (not Writer/Web, which ignores the page
+#: and table widths) and is exported to PDF from there, on A4.
+HTML_IMPORT_FILTER = "HTML (StarWriter)"
+HTML_PDF_FILTER = "pdf:writer_pdf_Export"
 
 
 def soffice() -> str | None:
@@ -42,7 +44,7 @@ def html_to_pdf(html: str, pdf: str | Path, *, timeout: float = 180) -> Path:
         try:
             proc = subprocess.run(
                 [command, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                 "--convert-to", HTML_PDF_FILTER, "--outdir", str(work), str(page)],
+                 f"--infilter={HTML_IMPORT_FILTER}", "--convert-to", HTML_PDF_FILTER, "--outdir", str(work), str(page)],
                 capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise JifenError(f"LibreOffice 在 {int(timeout)} 秒内没有生成 PDF，没有写入「{pdf.name}」。请稍后重试。") from None
