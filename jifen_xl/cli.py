@@ -342,7 +342,7 @@ def supervise_lines(d: dict, errors: int) -> list[str]:
     b = d["balance"]
     verdict = "加分为主，符合“奖为主、罚为辅”。" if b["rewards_dominate"] else "扣分多于加分，不符合“奖为主、罚为辅”，请评议小组注意。"
     lines += ["", f"三、加分 {b['rewards']} 条共 {b['reward_points']} 分，扣分 {b['deductions']} 条共 "
-                  f"{b['deduction_points']} 分" + (f"，加分是扣分的 {b['ratio']} 倍" if b["ratio"] is not None else "")
+                  f"{b['deduction_points']} 分" + (f"，加分是扣分的 {b['ratio']} 倍" if b["ratio"] else "")
               + f"。{verdict}", "", "四、没有证明材料的扣分："]
     rows = [[x["entry_id"], x["row"], x["date"], x["hh_id"], x["head"], x["item"], x["points"], x["scorers"]]
             for x in d["no_evidence"]]
