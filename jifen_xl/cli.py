@@ -252,9 +252,9 @@ def rules_cmd(as_json):
 
 # --- points cards, the 监督报告, the year rollover (issue 9, H3) -------------------------------------
 html_option = click.option("--html", "html", type=click.Path(dir_okay=False), metavar="文件",
-                           help="另存为网页（HTML），可在浏览器中打印或发到公众号。")
+                           help="另存为网页文件，可在浏览器中打印或发到公众号。")
 pdf_option = click.option("--pdf", "pdf", type=click.Path(dir_okay=False), metavar="文件",
-                          help="另存为 PDF（A4，用 LibreOffice 生成），可直接打印。")
+                          help="另存为可直接打印的文件（Ａ４纸，由 LibreOffice 生成）。")
 
 
 def _print_files(result) -> None:
