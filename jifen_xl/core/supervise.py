@@ -228,10 +228,10 @@ def _recusal(village: Village, inside: pd.DataFrame) -> list[dict]:
         return []
     members = village["members"][village["members"]["name"].notna()]
     member_hh = restore_lost_zeros(members["hh_id"], village["households"]["hh_id"])
-    own_hh = set(zip(members["name"], member_hh))
+    own_hh = pd.MultiIndex.from_arrays([members["name"], member_hh])
     pairs = _entry_fields(village, _by_scorer(village, inside))
-    as_member = pd.Series([(s, h) in own_hh for s, h in zip(pairs["scorer"], pairs["hh_id"])], index=pairs.index,
-                          dtype=bool)
+    as_member = pd.Series(pd.MultiIndex.from_arrays([pairs["scorer"], pairs["hh_id"]]).isin(own_hh),
+                          index=pairs.index, dtype=bool) & pairs["hh_id"].notna()
     as_head = pairs["scorer"].eq(pairs["registered_head"])
     pairs = pairs.assign(as_member=as_member, as_head=as_head)
     hit = pairs[as_member | as_head]
