@@ -17,6 +17,7 @@ from jifen_xl.errors import JifenError, ValidationFailed
 from . import village_data as V
 from .conftest import TODAY, build
 from .lo import needs_lo
+from .test_supervise import assert_page_numbers
 
 
 def card_of(book, household):
@@ -136,6 +137,7 @@ def test_printed_card_pdf_and_html(village_book, tmp_path):
     figures = [line.split() for line in text.splitlines() if line.strip().startswith("100")][0]
     assert figures[:5] == ["100", "6", "106", "20", "66"]
     assert "".join(figures[5:]) == "第1名/5户"
+    assert_page_numbers(pdf, text)
     assert "Noto" in subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)

@@ -169,3 +169,11 @@ def test_printed_report(planted, tmp_path):
     evidence = text.split("四、没有证明材料的扣分", 1)[1].split("五、", 1)[0]
     assert "2026-012" in evidence and "2026-013" not in evidence
     assert "钱多多" in text.split("二、", 1)[1].split("三、", 1)[0]
+    assert_page_numbers(pdf, text)
+
+
+def assert_page_numbers(pdf, text):
+    """Every page carries 「第 i 页，共 n 页」 (LibreOffice's footer from the template)."""
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    assert [f"第 {i} 页，共 {pages} 页" in text for i in range(1, pages + 1)] == [True] * pages
