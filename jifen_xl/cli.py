@@ -373,7 +373,7 @@ def rollover(book, to):
     result = app.rollover_book(app.open_backend(book), to=to)
     plan = result.rollover
     click.echo(f"已生成 {plan.settings['year']} 年度工作簿「{result.path}」：带入 {len(plan.carried)} 户，"
-               f"上年累计积分、上年可用积分取自 {plan.through} 的月度台账。")
+               f"上年累计积分、上年可用积分按 {plan.through[:4]} 年 {int(plan.through[5:])} 月底的累计积分、可用积分带入（积分永不清零）。")
     if plan.left_behind:
         click.echo("没有带入的住户（已迁出或注销）：" + "、".join(f"{x['hh_id']} {x['head']}（{x['status']}）"
                                                     for x in plan.left_behind) + "。")

@@ -43,7 +43,7 @@ class Rollover:
     left_behind: list[dict] = field(default_factory=list)
     dropped_items: list[dict] = field(default_factory=list)
     ended_members: list[dict] = field(default_factory=list)
-    through: str | None = None
+    through: str = ""
 
 
 def _day(value) -> str:
@@ -66,6 +66,7 @@ def rollover(village: Village, ledger: pd.DataFrame) -> Rollover:
     active = hh["status"].eq(S.HH_ACTIVE)
     through = ledger["month"].max() if len(ledger) else None
     last = ledger[ledger["month"] == through].set_index("hh_id") if through else None
+    through = through or f"{year:04d}-12"  # no household had a ledger row: nothing to carry but zeros
     kept = hh[active].copy()
     if last is not None:
         kept["carried_total"] = kept["hh_id"].map(last["cumulative"])
