@@ -747,3 +747,188 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
     written = None if dry_run else backend.apply(backend.plan_write(WriteRequest(tables, patches=patches)))
     return CloseResult(label, when, state.confirmed, state.corrected, state.withdrawn, state.kept, ledger, report,
                        written)
+
+
+# --- points cards, the 监督报告, the year rollover (issue 9, H3) -------------------------------------
+
+
+@dataclass
+class CardResult:
+    """A household's points card (``core.card.Card``), and the files written."""
+
+    card: object
+    report: Report
+    html: Path | None = None
+    pdf: Path | None = None
+
+
+@dataclass
+class SuperviseResult:
+    """The 监督报告 (``core.supervise.SupervisionReport``), the workbook's findings, the files written."""
+
+    supervision: object
+    report: Report
+    html: Path | None = None
+    pdf: Path | None = None
+
+
+@dataclass
+class RolloverResult:
+    """The new year's workbook and what was (not) carried (``core.rollover.Rollover``)."""
+
+    path: Path
+    rollover: object
+    report: Report
+
+
+def _print_page(template: str, data: dict, html: str | Path | None, pdf: str | Path | None) -> tuple:
+    """Render ``templates/<template>`` and write it as HTML and/or PDF (LibreOffice headless)."""
+    from .render import render_page  # H3 stand-in: render.py's shared Environment after the merge
+
+    if html is None and pdf is None:
+        return None, None
+    page = render_page(template, data)
+    html_path = pdf_path = None
+    if html is not None:
+        html_path = Path(html)
+        html_path.write_text(page, encoding="utf-8")
+    if pdf is not None:
+        from .io.htmlpdf import html_to_pdf  # H3 stand-in for io/pdf.py (H2a)
+
+        pdf_path = html_to_pdf(page, pdf)
+    return html_path, pdf_path
+
+
+def card_book(backend: WorkbookBackend, *, household: str, today: _dt.date | None = None,
+              html: str | Path | None = None, pdf: str | Path | None = None) -> CardResult:
+    """A household's points card (积分卡); read-only on the workbook.
+
+    :param household: a 户号 (「45」 also finds 「0045」), or a 户主姓名 only one household has.
+    :param html: write the printable card as an HTML page here.
+    :param pdf: write it as a PDF here (LibreOffice headless).
+    :raises ValidationFailed: the workbook has 错误 (a card must show right figures).
+    :raises JifenError: no such household (the closest ones are suggested), or a shared name.
+    """
+    from .core.card import find_household, household_card
+
+    loaded, report = check(backend, today)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，积分卡上的数字可能不准，不能生成积分卡。"
+                                       "请先按上面列出的问题改正后重试。")
+    row = find_household(loaded.village, household)
+    card = household_card(loaded.village, row["hh_id"])
+    html_path, pdf_path = _print_page("积分卡.html.j2", card.as_dict(), html, pdf)
+    return CardResult(card, report, html_path, pdf_path)
+
+
+def _report_period(village: Village, month: str | None, year: int | str | None, today: _dt.date):
+    """The 监督报告's period: ``month``; the whole ``year``; by default the year up to today's month."""
+    from .core.supervise import Period
+
+    if month is not None and year is not None:
+        raise JifenError("--month 和 --year 只能指定一个：按月报告写 --month 2026-03，按年度报告写 --year 2026。")
+    if month is not None:
+        return Period.month(parse_month(month, village.year))
+    book_year = village.year
+    if book_year is None:
+        raise JifenError(f"「{S.SETTINGS.name}」中没有年度，不能确定报告的期间。请填写年度后重试。")
+    if year is not None:
+        text = str(year).strip()
+        if not text.isdigit() or int(text) != book_year:
+            raise JifenError(f"年度「{year}」与工作簿的年度 {book_year} 不同：一个工作簿只记一年。"
+                             f"请写 --year {book_year}，或打开 {year} 年的工作簿。")
+        last = 12
+    else:
+        last = 12 if today.year > book_year else (today.month if today.year == book_year else 1)
+    return Period.year(book_year, last)
+
+
+def _sealed_changes(loaded: Loaded) -> list:
+    """Changes to sealed months for the 监督报告's section 已封账月份的改动.
+
+    HOOK (issue 9, H1b): once ``core/seal.py`` lands, return ``check_seals(loaded.village, seals,
+    sealed_entries, ledger)`` here (封账记录 / 封账明细 / 月度台账 read through the backend). Until
+    then no month is sealed, and the section says so.
+    """
+    return []
+
+
+def supervise_book(backend: WorkbookBackend, *, month: str | None = None, year: int | str | None = None,
+                   today: _dt.date | None = None, html: str | Path | None = None,
+                   pdf: str | Path | None = None) -> SuperviseResult:
+    """The 监督报告 for the supervisory group over a month or the year; read-only on the workbook.
+
+    It is made even while the workbook has 错误 (a 回避 violation is one): the report names them.
+
+    :param month: one month (``YYYY-MM``).
+    :param year: the whole year (the workbook's year).
+    :param today: without ``month``/``year``, the report runs January .. today's month.
+    """
+    from .core.supervise import supervision_report
+
+    today = today or _dt.date.today()
+    loaded, report = check(backend, today)
+    period = _report_period(loaded.village, month, year, today)
+    supervision = supervision_report(loaded.village, period, sealed_changes=_sealed_changes(loaded))
+    data = dict(supervision.as_dict(), errors=len(report.errors), warnings=len(report.warnings),
+                made=today.isoformat())
+    html_path, pdf_path = _print_page("监督报告.html.j2", data, html, pdf)
+    return SuperviseResult(supervision, report, html_path, pdf_path)
+
+
+def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None = None,
+                  overwrite: bool = False, today: _dt.date | None = None) -> RolloverResult:
+    """Start next year's workbook: the 正常 households with 上年累计积分 / 上年可用积分 carried over,
+    the catalogue rows still in force, the groups' serving members, the goods, 年度 + 1.
+
+    :param to: the new ``.xlsx`` file.
+    :param year: the new workbook's year; only 年度 + 1 is allowed (default).
+    :param overwrite: replace an existing ``to``. **Dangerous**: everything in it is lost.
+    :raises JifenError: ``to`` exists, is the workbook itself or not ``.xlsx``; a month of the year
+        is not settled (the months are listed); ``year`` is not 年度 + 1.
+    :raises ValidationFailed: the workbook has 错误.
+    """
+    from .core.rollover import rollover
+    from .io.template import build_workbook
+
+    to = Path(to)
+    if to.suffix.lower() != ".xlsx":
+        raise JifenError(f"「{to.name}」的扩展名应为 .xlsx，例如 永宁寺村2027.xlsx。")
+    source = Path(getattr(backend, "path", "") or "")
+    if source.name and to.exists() and to.resolve() == source.resolve():
+        raise JifenError(f"新年度的工作簿不能写在本工作簿「{to.name}」上，请换一个文件名。")
+    if to.exists() and not overwrite:
+        raise JifenError(f"文件「{to}」已存在，为防止覆盖已有数据，工具不会改写它。请换一个文件名，或先把原文件移走。")
+    loaded, report = check(backend, today)
+    village = loaded.village
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能结转到下一年度。"
+                                       "请先按上面列出的问题改正后重试。没有生成新工作簿。")
+    if village.year is None:
+        raise JifenError(f"「{S.SETTINGS.name}」中没有年度，不能结转。请填写年度后重试。")
+    if year is not None and int(year) != village.year + 1:
+        raise JifenError(f"新工作簿的年度只能是 {village.year + 1}（「{S.SETTINGS.name}」的年度 {village.year} 的下一年），"
+                         f"不能是 {year}。")
+    blocked = open_months(village)
+    if blocked:
+        raise JifenError(_not_rolled(village.year, blocked))
+    ledger = compute_ledger(village, pd.Period(f"{village.year}-12", "M"))
+    plan = rollover(village, ledger)
+    path = build_workbook(to, plan.settings, plan.tables, overwrite=overwrite)
+    return RolloverResult(path, plan, report)
+
+
+def _not_rolled(year: int, blocked: list[OpenMonth]) -> str:
+    """Why the year cannot be rolled over yet: each month still open and what keeps it open."""
+    parts = []
+    for b in blocked:
+        what = []
+        if b.pending_rows:
+            what.append(f"{len(b.pending_rows)} 条登记仍处于待公示或公示中（「{S.ENTRIES.name}」{_rows(b.pending_rows)}）")
+        if b.open_objections:
+            ids = "、".join(f"{i or '（无编号）'}（第 {r} 行）" for i, r in b.open_objections[:5])
+            more = f"等 {len(b.open_objections)} 条" if len(b.open_objections) > 5 else ""
+            what.append(f"「{S.OBJECTIONS.name}」中有未处理的异议 {ids}{more}")
+        parts.append(f"{month_label(b.month)}：" + "，".join(what))
+    return (f"{year} 年还有 {len(blocked)} 个月没有结账，不能结转到 {year + 1} 年度。" + "；".join(parts) + "。"
+            f"请等公示期满、异议处理完、登记状态改为“{S.ENTRY_CONFIRMED}”后再结转。没有生成新工作簿。")

@@ -316,6 +316,19 @@ def _closed_json(result) -> dict:
             "已写入": result.written is not None}
 
 
+# --- points cards, the 监督报告, the year rollover (issue 9, H3) -------------------------------------
+html_option = click.option("--html", "html", type=click.Path(dir_okay=False), metavar="文件",
+                           help="另存为网页文件，可在浏览器中打印或发到公众号。")
+pdf_option = click.option("--pdf", "pdf", type=click.Path(dir_okay=False), metavar="文件",
+                          help="另存为可直接打印的文件（Ａ４纸，由 LibreOffice 生成）。")
+
+
+def _print_files(result) -> None:
+    for path in (result.html, result.pdf):
+        if path is not None:
+            click.echo(f"已生成「{path}」。")
+
+
 @cli.command()
 @book_argument
 @month_required_option
@@ -385,3 +398,131 @@ def close(book, month, date, as_json, dry_run):
     _closed(result)
     _warnings_note(result.report)
     _written(result.written)
+
+
+@cli.command()
+@book_argument
+@click.option("--household", required=True, metavar="户号", help="户号，例如 0001；也可以写户主姓名（只有一户叫这个名字时）。")
+@json_option
+@html_option
+@pdf_option
+@handle_errors
+@collector_paused
+def card(book, household, as_json, html, pdf):
+    """一户的积分卡：本年每条登记及理由、每月积分、累计积分、可用积分、兑换记录和村内排名。"""
+    result = app.card_book(app.open_backend(book), household=household, html=html, pdf=pdf)
+    data = result.card.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    for line in card_lines(data):
+        click.echo(line)
+    _print_files(result)
+
+
+def card_lines(d: dict) -> list[str]:
+    """The points card as terminal lines."""
+    h = d["household"]
+    lines = [f"{d['place']['village']} {d['place']['year']} 年积分卡　户号 {h['hh_id']}　户主 {h['head']}　"
+             f"{h['hukou']}　{h['group'] or ''}",
+             f"上年累计积分 {d['carried_total']}　本年已确认 {d['year_points']}　累计积分 {d['cumulative']}　"
+             f"累计兑换 {d['spent']}　可用积分 {d['available']}　村内排名 "
+             + (f"第 {d['rank']} 名（共 {d['households_ranked']} 户，截至 {d['through']}）" if d["rank"] else "—"),
+             "", "积分登记："]
+    rows = [[e["date"], e["item"], e["points"], e["status"], e["scorers"], e["objection"]] for e in d["entries"]]
+    lines += text_table(["日期", "事由（指标名称）", "积分", "状态", "评议人", "异议"], rows) if rows else ["（本年没有登记）"]
+    lines += ["", "每月积分："]
+    rows = [[m["month"], m["basic"], m["contrib"], m["deduct"], m["month_total"], m["cumulative"], m["spent"],
+             m["available"], m["rank"]] for m in d["months"]]
+    lines += text_table(["月份", "基础积分", "贡献积分", "扣分", "当月积分", "累计积分", "累计兑换", "可用积分", "排名"],
+                        rows) if rows else ["（没有月度台账）"]
+    if d["exchanges"]:
+        lines += ["", "兑换记录："]
+        lines += text_table(["日期", "商品", "数量", "消耗积分"],
+                            [[x["date"], x["goods"], x["qty"], x["points"]] for x in d["exchanges"]])
+    if d["pending"]:
+        lines += ["", f"另有 {d['pending']} 条登记还在公示或待公示，确认后才计入积分。"]
+    return lines
+
+
+@cli.command()
+@book_argument
+@click.option("--month", metavar="年-月", help="报告一个月，例如 2026-03。")
+@click.option("--year", metavar="年度", help="报告全年，例如 2026。不写 --month 和 --year 时，报告本年 1 月到本月。")
+@json_option
+@html_option
+@pdf_option
+@handle_errors
+@collector_paused
+def supervise(book, month, year, as_json, html, pdf):
+    """给监督管理小组的监督报告：评议人评分情况、长期未评分的住户、加扣分之比、回避问题。
+
+    报告包括：每位评议人的评分条数、平均分、被提异议情况；三个月以上未评分的住户；加分与扣分之比；
+    没有证明材料的扣分；回避问题；已封账月份的改动。"""
+    result = app.supervise_book(app.open_backend(book), month=month, year=year, html=html, pdf=pdf)
+    data = result.supervision.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    for line in supervise_lines(data, len(result.report.errors)):
+        click.echo(line)
+    _print_files(result)
+
+
+def supervise_lines(d: dict, errors: int) -> list[str]:
+    """The 监督报告 as terminal lines."""
+    lines = [f"{d['place']['village']} {d['period']} 监督报告（登记 {d['entries']} 条）", "", "一、评议人评分情况："]
+    rows = [[s["scorer"], s["entries"], s["rewards"], s["deductions"], s["total"], s["average"], s["objected"],
+             f"{s['objection_rate']}%", s["kept"], s["corrected"], s["withdrawn"], s["open"]] for s in d["scorers"]]
+    lines += text_table(["评议人", "登记", "加分条数", "扣分条数", "积分合计", "平均分", "被提异议", "异议率",
+                         "维持", "更正", "撤销", "待处理"], rows) if rows else ["（本期没有登记）"]
+    lines += ["", f"二、连续 {d['unscored_months']} 个月以上未评分的住户："]
+    rows = [[u["hh_id"], u["head"], u["group"], u["last"] or "本年未评分", u["months"]] for u in d["unscored"]]
+    lines += text_table(["户号", "户主", "村民小组", "最近评分", "未评分月数"], rows) if rows else ["（没有）"]
+    b = d["balance"]
+    verdict = "加分为主，符合“奖为主、罚为辅”。" if b["rewards_dominate"] else "扣分多于加分，不符合“奖为主、罚为辅”，请评议小组注意。"
+    lines += ["", f"三、加分 {b['rewards']} 条共 {b['reward_points']} 分，扣分 {b['deductions']} 条共 "
+                  f"{b['deduction_points']} 分" + (f"，加分是扣分的 {b['ratio']} 倍" if b["ratio"] else "")
+              + f"。{verdict}", "", "四、没有证明材料的扣分："]
+    rows = [[x["entry_id"], x["row"], x["date"], x["hh_id"], x["head"], x["item"], x["points"], x["scorers"]]
+            for x in d["no_evidence"]]
+    lines += text_table(["登记编号", "行号", "日期", "户号", "户主", "事由", "积分", "评议人"], rows) if rows else ["（没有）"]
+    lines += ["", "五、应当回避而没有回避（评议人给本户评分）："]
+    rows = [[x["entry_id"], x["row"], x["date"], x["hh_id"], x["head"], x["scorer"], x["reason"]] for x in d["recusal"]]
+    lines += text_table(["登记编号", "行号", "日期", "户号", "户主", "评议人", "原因"], rows) if rows else ["（没有）"]
+    lines += ["", "六、已封账月份的改动："]
+    rows = [[c["month"], c["kind"], c["entry_id"], c["field"], c["sealed"], c["current"], c["row"]]
+            for c in d["sealed_changes"]]
+    lines += text_table(["月份", "类型", "登记编号", "项目", "封账时", "现在", "行号"], rows) if rows else ["（没有）"]
+    if errors:
+        lines += ["", f"工作簿另有 {errors} 个错误，可运行 jifen-xl validate 查看。"]
+    return lines
+
+
+@cli.command()
+@book_argument
+@click.option("--to", "to", required=True, type=click.Path(dir_okay=False), metavar="文件",
+              help="下一年度的新工作簿，例如 永宁寺村2027.xlsx（不能已存在）。")
+@handle_errors
+@collector_paused
+def rollover(book, to):
+    """年度结转：生成下一年度的工作簿，带入住户、积分指标、小组成员，积分永不清零。
+
+    新工作簿带入正常住户（上年累计积分、上年可用积分）、仍有效的积分指标、任期未满的小组成员和商品目录。
+
+    本年度有错误，或有月份还没有结账（待公示、公示中的登记，未处理的异议）时不结转，并列出这些月份。
+    """
+    result = app.rollover_book(app.open_backend(book), to=to)
+    plan = result.rollover
+    click.echo(f"已生成 {plan.settings['year']} 年度工作簿「{result.path}」：带入 {len(plan.carried)} 户，"
+               f"上年累计积分、上年可用积分按 {plan.through[:4]} 年 {int(plan.through[5:])} 月底的累计积分、可用积分带入（积分永不清零）。")
+    if plan.left_behind:
+        click.echo("没有带入的住户（已迁出或注销）：" + "、".join(f"{x['hh_id']} {x['head']}（{x['status']}）"
+                                                    for x in plan.left_behind) + "。")
+    if plan.dropped_items:
+        click.echo("已失效、没有带入的积分指标：" + "、".join(f"{x['code']} {x['name']}（{x['valid_to']} 失效）"
+                                                 for x in plan.dropped_items) + "。")
+    if plan.ended_members:
+        click.echo("任期已满、没有带入的小组成员：" + "、".join(f"{x['name']}（{x['group']}，{x['term_to']} 任期结束）"
+                                                   for x in plan.ended_members)
+                   + f"。请在新工作簿的「{S.MEMBERS.name}」中登记新一届成员。")

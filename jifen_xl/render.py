@@ -59,3 +59,22 @@ def wrap_display(text: str, width: int) -> list[str]:
             line, used = line + token, used + size
         lines.append(line.rstrip())
     return lines
+
+
+# --- H3 stand-in (issue 9): the points card and the 监督报告 are rendered here until render.py's
+# shared jinja2 Environment (H2a) lands; at the merge, replace ``render_page`` by a call to it.
+def render_page(template: str, data: dict) -> str:
+    """``templates/<template>`` rendered with ``data`` (a plain dict built by core).
+
+    A minimal local Environment in the shared one's style: loader on ``templates/``,
+    ``StrictUndefined``, autoescaping of ``*.html.j2``.
+    """
+    from pathlib import Path
+
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"),
+        undefined=jinja2.StrictUndefined, autoescape=jinja2.select_autoescape(("html", "html.j2")),
+        trim_blocks=True, lstrip_blocks=True)
+    return env.get_template(template).render(**data)
