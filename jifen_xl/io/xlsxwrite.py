@@ -40,8 +40,9 @@ from .. import errors, safefile
 from ..core.clean import ROW, to_text
 from ..schema import SheetSpec, is_village_workbook
 from .base import CellRef, ColumnPatch, RawTable, ReadStamp, WriteRequest, WriteResult
-from .contract import owned_writes, patches_by_sheet, stale_refusal
+from .contract import image_writes, owned_writes, patches_by_sheet, stale_refusal
 from .package import os_reason
+from .sheet_image import read_image
 from .xlsxread import XlsxReader
 from .writeplan import (_Corrupt, _Encrypted, _Package, _ZipReader, _Zip64, _key, _write_package,
                         MAX_HYPERLINKS, HEADER_SCAN_ROWS)  # noqa: F401 (re-exported)
@@ -195,6 +196,7 @@ class FilePlan:
     :param tables: the owned sheet keys rewritten.
     :param patched: how many cells of clerks' sheets are set.
     :param started: when planning began (stale temporary files older than this are swept).
+    :param images: the free-layout sheets written from images.
     """
 
     path: Path
@@ -206,6 +208,7 @@ class FilePlan:
     tables: tuple[str, ...]
     patched: int
     started: float
+    images: tuple[str, ...] = ()
 
 
 def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> FilePlan:
@@ -220,12 +223,13 @@ def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> F
     check_writable(path)
     owned = owned_writes(request)
     by_sheet = patches_by_sheet(request.patches)
+    images = [(name, read_image(file, name)) for name, file in image_writes(request)]
     now_stamp = file_stamp(path)
     if stamp is not None and stamp.token != now_stamp.token:
         raise stale_refusal(path.name)
     tables = tuple(w.spec.key for w in owned)
     patched = sum(len(p.values) for ps in by_sheet.values() for p in ps)
-    if not owned and not by_sheet:
+    if not owned and not by_sheet and not images:
         return FilePlan(path, now_stamp, {}, (), {}, {}, (), 0, started)
     seen = _read_patched(path, by_sheet)
     added: list[str] = []
@@ -246,6 +250,11 @@ def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> F
             for tpart, data in plan.tables.items():
                 replace[_key(tpart)] = data
             cut[sheet_id] = plan.header_row
+        for name, image in images:
+            sheet_id, was_added = pkg.place_image(name, image)
+            cut[sheet_id] = 0  # none of the old sheet's formula cells is left
+            if was_added:
+                added.append(name)
         for spec, sheet_patches in by_sheet.items():
             part, _sheet_id = pkg.require_sheet(spec)
             replace[_key(part)] = pkg.plan_patches(spec, part, sheet_patches, seen[spec])
@@ -254,7 +263,8 @@ def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> F
         return {**pkg.overlay, **replace}
 
     replace = _with_package(path, now_stamp, plan)
-    return FilePlan(path, now_stamp, replace, tuple(added), seen, by_sheet, tables, patched, started)
+    return FilePlan(path, now_stamp, replace, tuple(added), seen, by_sheet, tables, patched, started,
+                    tuple(name for name, _image in images))
 
 
 def apply_owned(plan: FilePlan, *, backup: bool = True, now: dt.datetime | None = None) -> WriteResult:
@@ -265,7 +275,7 @@ def apply_owned(plan: FilePlan, *, backup: bool = True, now: dt.datetime | None 
         return WriteResult(path.name, None, path=path)
     verify = (lambda tmp: _verify_patches(tmp, path.name, plan.seen, plan.by_sheet)) if plan.by_sheet else None
     bak = _rewrite(plan, backup=backup, now=now, verify=verify)
-    return WriteResult(path.name, bak, plan.added, plan.tables, plan.patched, path=path)
+    return WriteResult(path.name, bak, plan.added, plan.tables, plan.patched, path=path, images=plan.images)
 
 
 def _read_patched(path: Path, by_sheet: dict[SheetSpec, list[ColumnPatch]]) -> dict[SheetSpec, RawTable]:
