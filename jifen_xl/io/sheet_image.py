@@ -32,6 +32,7 @@ from ..ooxml.opc import rels_part as _rels_part
 from ..ooxml.sheetxml import cell_re, top_children, value_re
 from ..ooxml.styles import cell_number_formats
 from ..ooxml.stylemerge import merge_styles
+from . import package
 from .package import os_reason
 
 #: The print settings that are defined names of the sheet (ECMA-376 18.2.5).
@@ -127,6 +128,31 @@ def read_image(path: Path, target: str) -> SheetImage:
         if a.get("name", "").lower() in {n.lower() for n in PRINT_NAMES} and a.get("localSheetId", "0") == "0":
             names[next(n for n in PRINT_NAMES if n.lower() == a["name"].lower())] = markup.unescape(m.group(2))
     return SheetImage(path, sheets[0].name, sheet, styles or "", theme, strings, names, opc.date1904(wb_text))
+
+
+def image_values(path: Path, target: str) -> list[list]:
+    """The values of the image's one sheet as a spreadsheet program hands a block over (rows of
+    cells, None for an empty one; a merged block's value in its top-left cell), for a backend
+    that writes values (the memory backend; live Excel copies the sheet itself)."""
+    import python_calamine as pc
+
+    path = Path(path)
+    read_image(path, target)  # the same refusals as the file backend's
+    try:
+        with package.reader_call():
+            book = pc.CalamineWorkbook.from_path(str(path))
+            rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except BaseException as exc:
+        if not package.reader_failed(exc):
+            raise
+        raise _image_refusal(path, target, "已损坏或不是 .xlsx 工作簿") from exc
+    out = [[None if v == "" else v for v in row] for row in rows]
+    for row in out:
+        while row and row[-1] is None:
+            row.pop()
+    while out and not out[-1]:
+        out.pop()
+    return out
 
 
 def _strip_prefixes(xml: str) -> str:
