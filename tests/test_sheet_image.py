@@ -196,6 +196,21 @@ def test_replacing_keeps_tab_place_sheet_id_and_the_archived_copy(tmp_path, imag
     assert sheets[NOTICE][0] == before_sheets[NOTICE][0]  # same part
     archived = before_sheets["公示（3月存档）"][0]
     assert parts[archived] == before_parts[archived]
+    # the old notice's own parts (its comment and the comment's drawing) went with it; nothing dangles
+    old_rels = before_parts[re.sub(r"([^/]+)$", r"_rels/\1.rels", before_sheets[NOTICE][0])].decode()
+    own = {"xl/" + t.removeprefix("../").removeprefix("/xl/") for t in re.findall(r'Target="([^"]+)"', old_rels)}
+    assert own and set(parts) == set(before_parts) - own - {re.sub(r"([^/]+)$", r"_rels/\1.rels",
+                                                                   before_sheets[NOTICE][0])}
+    for name in re.findall(r'PartName="/([^"]+)"', parts["[Content_Types].xml"].decode()):
+        assert name in parts, name
+    for name, data in parts.items():
+        if name.endswith(".rels"):
+            for target in re.findall(r'Target="([^"]+)"(?![^>]*External)', data.decode()):
+                folder = name.rsplit("_rels/", 1)[0]
+                resolved = target.lstrip("/") if target.startswith("/") else \
+                    str(Path(folder, target)).replace("\\", "/")
+                resolved = re.sub(r"[^/]+/\.\./", "", resolved)
+                assert resolved in parts, (name, target)
     assert openpyxl.load_workbook(book)["公示（3月存档）"]["A1"].value == "三月的公示（存档）"
     got = openpyxl.load_workbook(book)[NOTICE]
     assert got["A1"].value == TITLE and got["B30"].value != "=1+1" and got["A1"].comment is None

@@ -205,7 +205,7 @@ class PlacesImages:
             pr = re.search(r"<(?:[\w.-]+:)?sheetPr\b(%s)/?>" % _ATTRS, old, re.S)
             code_name = markup.local_attrs(pr.group(1)).get("codeName") if pr else None
             if self.read(_rels_part(part)) is not None:
-                self.overlay[_key(_rels_part(part))] = None  # what the old sheet pointed at is no longer used
+                self._drop_own_parts(part)
             added = False
         else:
             refusal = (f"工作簿「{self.display}」中没有工作表「{name}」，而这个工作簿的格式不便由工具添加工作表，"
@@ -220,6 +220,47 @@ class PlacesImages:
         self.set_sheet_names(index, {n: renamed_formula(f, image.title, name) for n, f in image.names.items()},
                              drop=PRINT_NAMES)
         return sheet_id, added
+
+    def _drop_own_parts(self, source: str) -> None:
+        """Drop the relationships of ``source`` (the replaced sheet) and every part reached only
+        through them (its comments, their VML, its tables, drawings and their pictures), so no
+        unused part is left behind; a part another part still points at stays, byte for byte."""
+        def rels_parts() -> dict[str, str]:
+            """Every relationships part present (lower-case key -> the part it belongs to)."""
+            names = {_key(e.name): opc.part_name(e.name) for e in self.zr.entries}
+            names.update({k: k for k, v in self.overlay.items() if v is not None})
+            out = {}
+            for k, name in names.items():
+                if k.endswith(".rels") and (k not in self.overlay or self.overlay[k] is not None):
+                    folder, _, base = name.rpartition("_rels/")
+                    out[k] = folder.rstrip("/") + ("/" if folder.rstrip("/") else "") + base[:-len(".rels")]
+            return out
+
+        def targets(owner: str) -> set[str]:
+            text = self._text(_rels_part(owner))
+            return {_key(opc.resolve(owner, r.target)) for r in opc.relationships(text or "") if not r.external}
+
+        pending, dropped = [source], set()
+        while pending:
+            owner = pending.pop()
+            mine = targets(owner)
+            self.overlay[_key(_rels_part(owner))] = None
+            used = set()
+            for _rels, other in rels_parts().items():
+                used |= targets(other)
+            for target in sorted(mine - used - dropped):
+                if self.read(target) is None:
+                    continue
+                dropped.add(target)
+                self.overlay[target] = None
+                if self.read(_rels_part(target)) is not None:
+                    pending.append(target)
+        if dropped:
+            ct, bom = _decode(self.read(opc.CONTENT_TYPES), opc.CONTENT_TYPES)
+            ct = re.sub(r"<(?:[\w.-]+:)?Override\b(%s)(?:/>|>\s*</(?:[\w.-]+:)?Override>)" % _ATTRS,
+                        lambda m: "" if _key(markup.local_attrs(m.group(1)).get("PartName", "").lstrip("/"))
+                        in dropped else m.group(0), ct, flags=re.S)
+            self.overlay[_key(opc.CONTENT_TYPES)] = bom + ct.encode("utf-8")
 
     def _image_styles(self, image: SheetImage) -> tuple[list[str], list[str]]:
         """The workbook's cell format (and differential format) index of each of the image's,
