@@ -27,7 +27,7 @@ from jifen_xl.validate import validate
 from .conftest import TODAY
 
 KNOWN_CAPABILITIES = {base.CAP_ADD_SHEET, base.CAP_LINKS, base.CAP_BACKUP, base.CAP_MARK_CELLS,
-                      base.CAP_FILL_TEMPLATE, base.CAP_EXPORT_PDF}
+                      base.CAP_FILL_TEMPLATE, base.CAP_EXPORT_PDF, base.CAP_SHEET_IMAGE}
 
 
 def _grids(path: Path) -> dict[str, list[list]]:
@@ -113,6 +113,7 @@ def test_capabilities_are_declared(book):
     assert isinstance(backend.capabilities, frozenset)
     assert backend.capabilities <= KNOWN_CAPABILITIES
     assert base.CAP_ADD_SHEET in backend.capabilities
+    assert base.CAP_SHEET_IMAGE in backend.capabilities
 
 
 def test_both_backends_read_the_same_village(village_book):

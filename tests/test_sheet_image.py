@@ -415,3 +415,47 @@ def test_libreoffice_prints_the_notice_and_reads_what_it_saved(tmp_path, image):
     assert "村民60号" in notice and "永宁寺村村民委员会" in notice
     footers = re.findall(r"第 (\d+) 页，共 (\d+) 页", notice)  # the footer, page numbers filled in
     assert len(footers) >= 2 and footers[-1][0] == footers[-1][1]
+
+
+def test_conditional_formats_keep_their_look(tmp_path):
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import PatternFill
+
+    image = build_notice_image(tmp_path / "公示样表.xlsx")
+    wb = openpyxl.load_workbook(image)
+    wb[NOTICE].conditional_formatting.add("D5:D64", CellIsRule(
+        operator="lessThan", formula=["0"], font=Font(color="FFC00000", bold=True),
+        fill=PatternFill(bgColor="FFFFE0E0", fill_type="solid")))
+    wb.save(image)
+    book = build(tmp_path / "永宁寺村.xlsx")
+    wb = openpyxl.load_workbook(book)  # the workbook has differential formats of its own
+    wb[S.ENTRIES.name].conditional_formatting.add("H2:H100", CellIsRule(
+        operator="greaterThan", formula=["100"], font=Font(color="FF0000FF")))
+    wb.save(book)
+    write_image(book, image)
+    got = openpyxl.load_workbook(book)
+    rules = [r for cf in got[NOTICE].conditional_formatting for r in cf.rules]
+    assert [(r.operator, r.formula) for r in rules] == [("lessThan", ["0"])]
+    dxf = rules[0].dxf
+    assert (dxf.font.color.rgb, bool(dxf.font.b), dxf.fill.bgColor.rgb) == ("FFC00000", True, "FFFFE0E0")
+    theirs = [r for cf in got[S.ENTRIES.name].conditional_formatting for r in cf.rules]
+    assert theirs[0].dxf.font.color.rgb == "FF0000FF"
+
+
+def test_vba_code_names_are_the_workbooks_own(tmp_path):
+    """The replaced sheet keeps its VBA code name; the image's own (a template saved by Excel has
+    one, maybe another sheet's name in the clerk's project) never comes over."""
+    image = build_notice_image(tmp_path / "公示样表.xlsx")
+    wb = openpyxl.load_workbook(image)
+    wb[NOTICE].sheet_properties.codeName = "Sheet3"
+    wb.save(image)
+    book = build(tmp_path / "永宁寺村.xlsx")
+    write_image(book, image)
+    parts, _ = read_zip(book)
+    assert b"codeName" not in parts[sheet_parts(parts)[NOTICE][0]]
+    wb = openpyxl.load_workbook(book)
+    wb[NOTICE].sheet_properties.codeName = "公示页"
+    wb.save(book)
+    write_image(book, image)
+    parts, _ = read_zip(book)
+    assert re.findall(rb'codeName="([^"]*)"', parts[sheet_parts(parts)[NOTICE][0]]) == ["公示页".encode()]

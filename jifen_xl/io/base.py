@@ -86,6 +86,7 @@ CAP_BACKUP = "backup"  # a copy of the workbook is kept before each write
 CAP_MARK_CELLS = "mark_cells"  # offending cells are highlighted and given a note (live Excel)
 CAP_FILL_TEMPLATE = "fill_template"  # a sheet is filled from a notice template
 CAP_EXPORT_PDF = "export_pdf"  # a sheet is printed to PDF
+CAP_SHEET_IMAGE = "sheet_image"  # a free-layout owned sheet (公示) is written whole from a one-sheet image
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .base import CAP_ADD_SHEET, CAP_LINKS, CellRef, ReadStamp, WritePlan, WriteRequest, WriteResult
+from .base import CAP_ADD_SHEET, CAP_LINKS, CAP_SHEET_IMAGE, CellRef, ReadStamp, WritePlan, WriteRequest, WriteResult
 from .grid import GridBook, col_letter
 from .contract import (clerk_column_refusal, image_writes, owned_writes, patches_by_sheet, rows_of_keys,
                        stale_refusal)
@@ -75,7 +75,7 @@ class MemoryBook(GridBook):
     :param workbook: the workbook in memory.
     """
 
-    capabilities = frozenset({CAP_ADD_SHEET, CAP_LINKS})
+    capabilities = frozenset({CAP_ADD_SHEET, CAP_LINKS, CAP_SHEET_IMAGE})
 
     def __init__(self, workbook: MemoryWorkbook):
         self.workbook = workbook

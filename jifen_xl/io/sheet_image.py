@@ -311,8 +311,14 @@ def _sheet_xml(image: SheetImage, xf_map: list[str], dxf_map: list[str], code_na
         chunk = text[s:e]
         if local in _LINKED or (local == "hyperlinks" and re.search(r"\s[\w.-]+:id\s*=", chunk)):
             raise _image_refusal(image.path, name, "含有图片、批注、表格、控件或外部链接（工具只能写入单元格和版式）")
-        if local == "sheetPr" and code_name and "codeName" not in chunk.split(">", 1)[0]:
-            chunk = chunk[:len(p) + 8] + f' codeName="{markup.escape_attr(code_name)}"' + chunk[len(p) + 8:]
+        if local == "sheetPr":
+            # the image's code name (a template saved by Excel has one) could be another sheet's in
+            # the clerk's VBA project: the replaced sheet's own is kept, else Excel gives one
+            tag_end = chunk.index(">")
+            tag = re.sub(r"""\scodeName\s*=\s*(?:"[^"]*"|'[^']*')""", "", chunk[:tag_end])
+            if code_name:
+                tag = tag[:len(p) + 8] + f' codeName="{markup.escape_attr(code_name)}"' + tag[len(p) + 8:]
+            chunk = tag + chunk[tag_end:]
         elif local == "sheetViews":
             chunk = re.sub(r"""\stabSelected\s*=\s*(?:"[^"]*"|'[^']*')""", "", chunk)
         elif local == "cols":
