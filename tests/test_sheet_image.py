@@ -459,3 +459,51 @@ def test_vba_code_names_are_the_workbooks_own(tmp_path):
     write_image(book, image)
     parts, _ = read_zip(book)
     assert re.findall(rb'codeName="([^"]*)"', parts[sheet_parts(parts)[NOTICE][0]]) == ["公示页".encode()]
+
+
+# --- 6. the styles merge on its own (text in, text out) -------------------------------------------
+
+TARGET_STYLES = (
+    '<x:styleSheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<x:numFmts count="1"><x:numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></x:numFmts>'
+    '<x:fonts count="1"><x:font><x:sz val="11"/><x:name val="宋体"/></x:font></x:fonts>'
+    '<x:fills count="2"><x:fill><x:patternFill patternType="none"/></x:fill>'
+    '<x:fill><x:patternFill patternType="gray125"/></x:fill></x:fills>'
+    '<x:borders count="1"><x:border><x:left/><x:right/><x:top/><x:bottom/><x:diagonal/></x:border></x:borders>'
+    '<x:cellStyleXfs count="1"><x:xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></x:cellStyleXfs>'
+    '<x:cellXfs count="2"><x:xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<x:xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></x:cellXfs>'
+    '<x:cellStyles count="1"><x:cellStyle name="Normal" xfId="0" builtinId="0"/></x:cellStyles>'
+    '<x:extLst><x:ext uri="{x14}"><x14:dxfs xmlns:x14="urn:x14" count="0"/></x:ext></x:extLst>'
+    '</x:styleSheet>')
+IMAGE_STYLES = (
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="0.##"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd"/>'
+    '</numFmts><fonts count="2"><font><sz val="11"/><name val="宋体"/></font>'
+    '<font><b val="1"/><sz val="18"/><name val="黑体"/><scheme val="minor"/></font></fonts>'
+    '<fills count="2"><fill><patternFill/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="164" fontId="1" fillId="0" borderId="0" xfId="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<dxfs count="1"><dxf><font><color rgb="FFFF0000"/></font></dxf></dxfs></styleSheet>')
+
+
+def test_styles_merge_renumbers_clashing_number_formats_in_the_targets_prefix():
+    from jifen_xl.ooxml.stylemerge import merge_styles
+
+    text, xfs, dxfs = merge_styles(TARGET_STYLES, IMAGE_STYLES)
+    assert '<x:numFmts count="2"><x:numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>' in text  # kept first
+    # 0.## clashed with the workbook's 164: it takes 165; yyyy-mm-dd is the workbook's 164 already
+    assert '<x:numFmt numFmtId="165" formatCode="0.##"/>' in text and text.count("yyyy-mm-dd") == 1
+    # the image's first font is the workbook's font 0; its bold 黑体 is appended without its scheme
+    assert '<x:fonts count="2">' in text and "<x:font><x:b val=\"1\"/><x:sz val=\"18\"/><x:name val=\"黑体\"/></x:font>" in text
+    assert xfs == ["0", "2", "1"]  # xf 0 and the date format exist already; one new format (named style -> Normal)
+    assert '<x:xf numFmtId="165" fontId="1" fillId="0" borderId="0" xfId="0"/>' in text
+    # the dxfs list did not exist (the one in extLst is another): made before extLst, in the prefix
+    assert dxfs == ["0"] and '<x:dxfs count="1"><x:dxf><x:font><x:color rgb="FFFF0000"/></x:font></x:dxf></x:dxfs>' \
+        '<x:extLst>' in text
+    again, xfs2, _ = merge_styles(text, IMAGE_STYLES)
+    assert again == text and xfs2 == xfs
