@@ -165,6 +165,20 @@ def test_rich_macro_workbook_keeps_every_other_part_byte_for_byte(rich, tmp_path
         assert new_body.startswith(old_body), lst
 
 
+def test_replacing_in_a_macro_workbook_changes_only_the_notice_and_its_print_area(rich, tmp_path, image):
+    write_image(rich, image)
+    first, order = read_zip(rich)
+    first_raw = raw_members(rich)
+    write_image(rich, build_notice_image(tmp_path / "四月.xlsx", households=25, month=4))
+    second, second_order = read_zip(rich)
+    notice = sheet_parts(second)[NOTICE][0]
+    assert second_order == order
+    assert {n for n in first if first[n] != second[n]} == {notice, "xl/workbook.xml"}
+    second_raw = raw_members(rich)
+    assert all(second_raw[n] == first_raw[n] for n in first if n not in (notice, "xl/workbook.xml"))
+    assert openpyxl.load_workbook(rich, keep_vba=True)[NOTICE].print_area == "'公示'!$A$1:$H$33"
+
+
 def _add_clerk_sheets(book: Path) -> None:
     """A clerk's workbook that already holds a 公示 (in the middle of the tabs, with a comment)
     and an archived copy 「公示（3月存档）」 of an earlier notice."""
@@ -305,13 +319,24 @@ def test_dates_stay_the_same_day_in_a_1904_workbook(tmp_path):
     assert got.value == dt.datetime(2026, 4, 1) and got.number_format == "yyyy\"年\"m\"月\"d\"日\""
 
 
-def test_no_second_selected_tab(tmp_path, image):
-    """openpyxl marks its one sheet selected; two selected tabs would group the sheets in Excel."""
+def test_no_second_selected_tab(tmp_path):
+    """The image's sheet is its workbook's selected tab; two selected tabs would group the sheets
+    in Excel (typing into one types into both)."""
+    image = build_notice_image(tmp_path / "公示样表.xlsx")
+    wb = openpyxl.load_workbook(image)
+    wb[NOTICE].sheet_view.tabSelected = True
+    wb.save(image)
+    assert b'tabSelected="1"' in read_zip(image)[0]["xl/worksheets/sheet1.xml"]
     book = build(tmp_path / "永宁寺村.xlsx")
+
+    def selected():
+        parts, _ = read_zip(book)
+        return sorted(n for n, data in parts.items() if n.startswith("xl/worksheets/sheet")
+                      and b'tabSelected="1"' in data)
+
+    before = selected()
     write_image(book, image)
-    parts, _ = read_zip(book)
-    selected = [n for n, data in parts.items() if n.startswith("xl/worksheets/sheet") and b'tabSelected="1"' in data]
-    assert len(selected) <= 1
+    assert selected() == before and len(before) == 1
 
 
 # --- 4. refusals -------------------------------------------------------------------------------
