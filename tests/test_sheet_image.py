@@ -179,6 +179,26 @@ def test_replacing_in_a_macro_workbook_changes_only_the_notice_and_its_print_are
     assert openpyxl.load_workbook(rich, keep_vba=True)[NOTICE].print_area == "'公示'!$A$1:$H$33"
 
 
+def test_the_old_notices_formula_cells_leave_the_calc_chain(rich, tmp_path):
+    """Excel "repairs" a workbook whose calcChain names a formula cell that is not there."""
+    from .fixtures_rich import rewrite_zip
+
+    image = build_notice_image(tmp_path / "公示样表.xlsx")
+    wb = openpyxl.load_workbook(image)
+    wb[NOTICE]["G66"] = "=SUM(E5:E64)"
+    wb.save(image)
+    write_image(rich, image)
+    parts, order = read_zip(rich)
+    sheet_id = re.search(r'<sheet [^>]*name="公示" sheetId="(\d+)"', parts["xl/workbook.xml"].decode()).group(1)
+    chain = parts["xl/calcChain.xml"].decode()
+    others = re.findall(r"<c [^>]*/>", chain)
+    parts["xl/calcChain.xml"] = chain.replace("</calcChain>", f'<c r="G66" i="{sheet_id}"/></calcChain>').encode()
+    rewrite_zip(rich, parts, order)  # as Excel saves it after calculating the notice
+    write_image(rich, build_notice_image(tmp_path / "四月.xlsx", households=8, month=4))
+    chain = read_zip(rich)[0]["xl/calcChain.xml"].decode()
+    assert f'i="{sheet_id}"' not in chain and len(re.findall(r"<c [^>]*/>", chain)) == len(others)
+
+
 def _add_clerk_sheets(book: Path) -> None:
     """A clerk's workbook that already holds a 公示 (in the middle of the tabs, with a comment)
     and an archived copy 「公示（3月存档）」 of an earlier notice."""
@@ -206,7 +226,7 @@ def test_replacing_keeps_tab_place_sheet_id_and_the_archived_copy(tmp_path, imag
     parts, _ = read_zip(book)
     sheets = sheet_parts(parts)
     assert openpyxl.load_workbook(book).sheetnames == order
-    assert re.search(r'<sheet name="公示" sheetId="(\d+)"', parts["xl/workbook.xml"].decode()).group(1) == old_id
+    assert re.search(r'<sheet [^>]*name="公示" sheetId="(\d+)"', parts["xl/workbook.xml"].decode()).group(1) == old_id
     assert sheets[NOTICE][0] == before_sheets[NOTICE][0]  # same part
     archived = before_sheets["公示（3月存档）"][0]
     assert parts[archived] == before_parts[archived]

@@ -14,7 +14,9 @@ workbook through a spreadsheet library. It treats the file as a zip package:
 * the owned sheet's Excel table(s) get their ``ref`` / ``<autoFilter ref>``
   updated; ``xl/calcChain.xml`` loses the entries of formula cells that were
   removed (Excel rebuilds it; a stale entry makes Excel "repair" the file);
-* the workbook part asks for a full recalculation on opening (``calcPr``).
+* the workbook part asks for a full recalculation on opening (``calcPr``);
+* a free-layout owned sheet (公示) is replaced whole by the one sheet of an image file, its
+  formats appended to the workbook's styles (``sheet_image``).
 
 A write is planned first (``writeplan``: the new bytes of every changed part; every refusal
 happens there, before anything is written), then applied (``_rewrite``): a timestamped backup
@@ -138,7 +140,7 @@ def check_writable(path) -> None:
 def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
                 links: dict[str, list[CellRef | None]] | None = None, link_field: str = "message",
                 patches: Sequence[ColumnPatch] = (), backup: bool = True,
-                now: dt.datetime | None = None) -> WriteResult:
+                now: dt.datetime | None = None, images: dict[str, Path] | None = None) -> WriteResult:
     """Write the toolkit's sheets into a clerk's workbook, losing nothing else: replace the data
     rows of owned sheets (``frames``) and set single cells of declared columns in the clerk's own
     sheets (``patches``), all in one atomic write (:func:`plan_owned`, then :func:`apply_owned`).
@@ -163,13 +165,15 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
     :param backup: make the timestamped backup first (turning it off is for tests and
         callers that already made one).
     :param now: the time stamped on the backup's name (default: now).
+    :param images: free-layout sheet name (公示) -> a one-sheet .xlsx whose sheet replaces it (or
+        is added after the last sheet); see ``WriteRequest.images``.
     :raises errors.WorkbookLocked: the workbook is open in Excel, WPS or LibreOffice.
     :raises errors.WriteRefused: wrong format, read-only, not an owned sheet, owned sheet or
         header missing, a patched row not found (or found twice), a patched cell holding a formula.
     :raises errors.WorkbookUnreadable: the file is corrupt.
     :raises errors.WriteFailed: writing failed; the original is unchanged.
     """
-    request = WriteRequest(dict(frames or {}), dict(links or {}), tuple(patches), link_field)
+    request = WriteRequest(dict(frames or {}), dict(links or {}), tuple(patches), link_field, dict(images or {}))
     return apply_owned(plan_owned(path, request), backup=backup, now=now)
 
 
