@@ -255,6 +255,18 @@ def test_replacing_keeps_tab_place_sheet_id_and_the_archived_copy(tmp_path, imag
     assert sorted(names) == [("_xlnm.Print_Area", "'公示'!$A$1:$H$68"), ("_xlnm.Print_Titles", "'公示'!$3:$4")]
 
 
+def test_a_notice_named_with_surrounding_spaces_is_replaced_and_its_print_names_follow(tmp_path, image):
+    book = build(tmp_path / "永宁寺村.xlsx")
+    wb = openpyxl.load_workbook(book)
+    wb.create_sheet(" 公示 ")["A1"] = "旧的公示"
+    wb.save(book)
+    assert write_image(book, image).added == ()
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames.count(" 公示 ") == 1 and NOTICE not in wb.sheetnames
+    ws = wb[" 公示 "]
+    assert ws["A1"].value == TITLE and ws.print_area == "' 公示 '!$A$1:$H$68" and ws.print_title_rows == "$3:$4"
+
+
 def test_replacing_twice_is_idempotent_and_styles_do_not_grow(tmp_path, image):
     book = build(tmp_path / "永宁寺村.xlsx")
     write_image(book, image)
@@ -408,6 +420,19 @@ def test_refuses_an_image_with_parts_of_its_own(tmp_path, image):
     assert str(info.value) == ("用来生成工作表「公示」的样表文件「公示样表.xlsx」含有图片、批注、表格、控件或外部链接"
                                "（工具只能写入单元格和版式），工具没有写入工作簿。请重新生成「公示」（检查公示模板），再重试。")
     assert book.read_bytes() == before
+
+
+def test_a_workbook_that_is_not_a_village_workbook_gets_no_notice(tmp_path, image):
+    other = tmp_path / "工资表.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "工资"
+    wb.save(other)
+    before = other.read_bytes()
+    with pytest.raises(errors.WriteRefused) as info:
+        write_image(other, image)
+    assert str(info.value) == ("工作簿「工资表.xlsx」不是村级积分工作簿（缺少「积分登记」「住户名册」等工作表），"
+                               "工具没有把「公示」写进去。请确认选择的是村里的积分工作簿。")
+    assert other.read_bytes() == before
 
 
 def test_open_in_excel_and_changed_since_read_are_refused(tmp_path, image):

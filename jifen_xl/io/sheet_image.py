@@ -217,7 +217,8 @@ class PlacesImages:
         if image.date1904 != self.date1904:
             shift = _DAYS_1904 if image.date1904 else -_DAYS_1904
         self.overlay[_key(part)] = _sheet_xml(image, xf_map, dxf_map, code_name, shift, self.display, name)
-        self.set_sheet_names(index, {n: renamed_formula(f, image.title, name) for n, f in image.names.items()},
+        actual = self.sheets[index][0]  # 「 公示 」 keeps its spaces: its print names must name it so
+        self.set_sheet_names(index, {n: renamed_formula(f, image.title, actual) for n, f in image.names.items()},
                              drop=PRINT_NAMES)
         return sheet_id, added
 

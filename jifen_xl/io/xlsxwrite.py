@@ -40,7 +40,7 @@ import pandas as pd
 
 from .. import errors, safefile
 from ..core.clean import ROW, to_text
-from ..schema import SheetSpec, is_village_workbook
+from ..schema import ENTRIES, HOUSEHOLDS, SheetSpec, is_village_workbook
 from .base import CellRef, ColumnPatch, RawTable, ReadStamp, WriteRequest, WriteResult
 from .contract import image_writes, owned_writes, patches_by_sheet, stale_refusal
 from .package import os_reason
@@ -255,6 +255,10 @@ def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> F
                 replace[_key(tpart)] = data
             cut[sheet_id] = plan.header_row
         for name, image in images:
+            if pkg.image_sheet(name) is None and not is_village_workbook(pkg.sheet_part):
+                raise errors.WriteRefused(
+                    f"工作簿「{path.name}」不是村级积分工作簿（缺少「{ENTRIES.name}」「{HOUSEHOLDS.name}」等工作表），"
+                    f"工具没有把「{name}」写进去。请确认选择的是村里的积分工作簿。")
             sheet_id, was_added = pkg.place_image(name, image)
             cut[sheet_id] = 0  # none of the old sheet's formula cells is left
             if was_added:
