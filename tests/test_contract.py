@@ -293,3 +293,17 @@ def test_an_image_never_replaces_a_clerks_sheet(book, tmp_path):
     assert str(info.value) == ("工作表「积分登记」是村里填写的「积分登记」，工具不会用整张样表覆盖它，没有写入。"
                                "请检查要写入的工作表名称（工具整张写入的版式工作表只有：公示）。")
     assert book.values(S.ENTRIES.name) == before
+
+
+def test_an_image_with_parts_of_its_own_is_refused_by_either_backend(book, tmp_path):
+    from .sheet_images import build_notice_image
+
+    image = build_notice_image(tmp_path / "样表.xlsx", households=3)
+    wb = openpyxl.load_workbook(image)
+    wb[S.NOTICE_SHEET_NAME]["H8"].comment = openpyxl.comments.Comment("盖章处", "文书")
+    wb.save(image)
+    with pytest.raises(WriteRefused) as info:
+        book.open().plan_write(WriteRequest(images={S.NOTICE_SHEET_NAME: image}))
+    assert str(info.value) == ("用来生成工作表「公示」的样表文件「样表.xlsx」含有图片、批注、表格、控件或外部链接"
+                               "（工具只能写入单元格和版式），工具没有写入工作簿。请重新生成「公示」（检查公示模板），再重试。")
+    assert S.NOTICE_SHEET_NAME not in book.sheet_names()

@@ -118,6 +118,13 @@ def read_image(path: Path, target: str) -> SheetImage:
             sst = text(sst_part) if sst_part else None
     except (_Corrupt, ooxzip.Zip64, ooxzip.Encrypted, OSError, ValueError) as exc:
         raise _image_refusal(path, target, "已损坏或不是 .xlsx 工作簿") from exc
+    root = markup.root(sheet)
+    if root is None or root[0] != "worksheet":
+        raise _image_refusal(path, target, "里的工作表不是普通工作表")
+    open_end = next(m.end() for m in markup.TAG_RE.finditer(sheet) if m.group(2) is not None and not m.group(1))
+    for local, s, e in top_children(sheet, open_end)[0]:
+        if local in _LINKED or (local == "hyperlinks" and re.search(r"\s[\w.-]+:id\s*=", sheet[s:e])):
+            raise _image_refusal(path, target, "含有图片、批注、表格、控件或外部链接（工具只能写入单元格和版式）")
     strings = []
     if sst:
         for m in re.finditer(r"<(?:[\w.-]+:)?si\b%s(?:/>|>(.*?)</(?:[\w.-]+:)?si>)" % _ATTRS, sst, re.S):
@@ -216,7 +223,7 @@ class PlacesImages:
         shift = 0
         if image.date1904 != self.date1904:
             shift = _DAYS_1904 if image.date1904 else -_DAYS_1904
-        self.overlay[_key(part)] = _sheet_xml(image, xf_map, dxf_map, code_name, shift, self.display, name)
+        self.overlay[_key(part)] = _sheet_xml(image, xf_map, dxf_map, code_name, shift)
         actual = self.sheets[index][0]  # 「 公示 」 keeps its spaces: its print names must name it so
         self.set_sheet_names(index, {n: renamed_formula(f, image.title, actual) for n, f in image.names.items()},
                              drop=PRINT_NAMES)
@@ -293,16 +300,13 @@ class PlacesImages:
         return xfs, dxfs
 
 
-def _sheet_xml(image: SheetImage, xf_map: list[str], dxf_map: list[str], code_name: str | None, shift: int,
-               display: str, name: str) -> bytes:
+def _sheet_xml(image: SheetImage, xf_map: list[str], dxf_map: list[str], code_name: str | None,
+               shift: int) -> bytes:
     """The image's worksheet XML as the workbook's sheet: style indices remapped, shared strings
     inline, no selected-tab mark, the old sheet's VBA code name kept, dates moved to the
     workbook's date system."""
     text = image.sheet
-    root = markup.root(text)
-    if root is None or root[0] != "worksheet":
-        raise _image_refusal(image.path, name, "里的工作表不是普通工作表")
-    p = root[1]
+    p = markup.root(text)[1]  # a worksheet (``read_image``)
     open_end = next(m.end() for m in markup.TAG_RE.finditer(text) if m.group(2) is not None and not m.group(1))
     children, close = top_children(text, open_end)
     date_xfs = {i for i, code in enumerate(cell_number_formats(image.styles)) if _is_date_code(code)} if shift else set()
@@ -310,8 +314,6 @@ def _sheet_xml(image: SheetImage, xf_map: list[str], dxf_map: list[str], code_na
     pos = open_end
     for local, s, e in children:
         chunk = text[s:e]
-        if local in _LINKED or (local == "hyperlinks" and re.search(r"\s[\w.-]+:id\s*=", chunk)):
-            raise _image_refusal(image.path, name, "含有图片、批注、表格、控件或外部链接（工具只能写入单元格和版式）")
         if local == "sheetPr":
             # the image's code name (a template saved by Excel has one) could be another sheet's in
             # the clerk's VBA project: the replaced sheet's own is kept, else Excel gives one
