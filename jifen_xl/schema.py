@@ -428,6 +428,14 @@ BY_NAME: dict[str, SheetSpec] = {s.name: s for s in SHEETS}
 #: The template's instructions sheet (not part of the exchange contract).
 HELP_SHEET_NAME = "使用说明"
 
+#: The filled monthly notice (公示): an owned sheet of free layout (no table), made from the notice
+#: template and written whole.
+NOTICE_SHEET_NAME = "公示"
+#: The owned sheets of free layout: each is written whole from a one-sheet image
+#: (``io.base.WriteRequest.images``), found by its exact name (surrounding spaces aside; a
+#: clerk's 「公示（3月存档）」 is the clerk's), and added after the last sheet when missing.
+IMAGE_SHEETS: tuple[str, ...] = (NOTICE_SHEET_NAME,)
+
 #: The seven keys of a finding, as printed by ``validate --json``.
 FINDING_HEADERS = tuple(FINDINGS.headers)
 

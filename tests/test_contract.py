@@ -27,7 +27,7 @@ from jifen_xl.validate import validate
 from .conftest import TODAY
 
 KNOWN_CAPABILITIES = {base.CAP_ADD_SHEET, base.CAP_LINKS, base.CAP_BACKUP, base.CAP_MARK_CELLS,
-                      base.CAP_FILL_TEMPLATE, base.CAP_EXPORT_PDF}
+                      base.CAP_FILL_TEMPLATE, base.CAP_EXPORT_PDF, base.CAP_SHEET_IMAGE}
 
 
 def _grids(path: Path) -> dict[str, list[list]]:
@@ -67,6 +67,22 @@ class Workbook:
         wb[old].title = new
         wb.save(self.path)
 
+    def clerk_adds_sheet(self, sheet: str, rows: list[list]) -> None:
+        """A clerk adds a sheet of their own (after the last one) and saves."""
+        if self.kind == "memory":
+            for r, row in enumerate(rows, start=1):
+                for c, value in enumerate(row, start=1):
+                    self.memory.edit(sheet, r, c, value)
+            return
+        wb = openpyxl.load_workbook(self.path)
+        ws = wb.create_sheet(sheet)
+        for row in rows:
+            ws.append(row)
+        wb.save(self.path)
+
+    def sheet_names(self) -> list[str]:
+        return list(self.memory.sheets) if self.kind == "memory" else openpyxl.load_workbook(self.path).sheetnames
+
     def values(self, sheet: str) -> list[list]:
         if self.kind == "memory":
             return [list(r) for r in self.memory.sheets[sheet]]
@@ -97,6 +113,7 @@ def test_capabilities_are_declared(book):
     assert isinstance(backend.capabilities, frozenset)
     assert backend.capabilities <= KNOWN_CAPABILITIES
     assert base.CAP_ADD_SHEET in backend.capabilities
+    assert base.CAP_SHEET_IMAGE in backend.capabilities
 
 
 def test_both_backends_read_the_same_village(village_book):
@@ -230,3 +247,63 @@ def test_ledger_book_refuses_an_open_month_and_writes_a_closed_one_through_eithe
     got = book.open().read_table(S.LEDGER).frame
     march = got[got["month"].astype(str) == "2026-03"].set_index("hh_id")
     assert float(march.loc["0006", "cumulative"]) == 22.0 and float(march.loc["0006", "available"]) == 12.0
+
+
+# -- a free-layout sheet (the notice) written whole from a one-sheet image ------------------------
+def _trimmed(rows: list[list]) -> list[list]:
+    """Rows without trailing empty cells and trailing empty rows (how far a sheet's grid reaches
+    differs between programs, not what it shows)."""
+    out = [list(r) for r in rows]
+    for row in out:
+        while row and row[-1] in (None, ""):
+            row.pop()
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def test_a_sheet_image_is_written_whole_then_replaced_in_place(book, tmp_path):
+    from .sheet_images import build_notice_image
+
+    book.clerk_adds_sheet("公示（3月存档）", [["三月的公示（存档）"], [42]])
+    archived = book.values("公示（3月存档）")
+    march = build_notice_image(tmp_path / "三月.xlsx", households=40, month=3)
+    backend = book.open()
+    result = backend.apply(backend.plan_write(WriteRequest(images={S.NOTICE_SHEET_NAME: march})))
+    assert result.added == (S.NOTICE_SHEET_NAME,) and result.images == (S.NOTICE_SHEET_NAME,)
+    names = book.sheet_names()
+    assert names[-1] == S.NOTICE_SHEET_NAME
+    assert _trimmed(book.values(S.NOTICE_SHEET_NAME)) == _trimmed(_grids(march)[S.NOTICE_SHEET_NAME])
+    april = build_notice_image(tmp_path / "四月.xlsx", households=12, month=4)
+    backend = book.open()
+    result = backend.apply(backend.plan_write(WriteRequest(images={S.NOTICE_SHEET_NAME: april})))
+    assert result.added == () and book.sheet_names() == names
+    assert _trimmed(book.values(S.NOTICE_SHEET_NAME)) == _trimmed(_grids(april)[S.NOTICE_SHEET_NAME])
+    assert book.values("公示（3月存档）") == archived
+    assert len(book.open().read_table(S.ENTRIES).frame) > 0
+
+
+def test_an_image_never_replaces_a_clerks_sheet(book, tmp_path):
+    from .sheet_images import build_notice_image
+
+    image = build_notice_image(tmp_path / "样表.xlsx", households=3)
+    before = book.values(S.ENTRIES.name)
+    with pytest.raises(WriteRefused) as info:
+        book.open().plan_write(WriteRequest(images={S.ENTRIES.name: image}))
+    assert str(info.value) == ("工作表「积分登记」是村里填写的「积分登记」，工具不会用整张样表覆盖它，没有写入。"
+                               "请检查要写入的工作表名称（工具整张写入的版式工作表只有：公示）。")
+    assert book.values(S.ENTRIES.name) == before
+
+
+def test_an_image_with_parts_of_its_own_is_refused_by_either_backend(book, tmp_path):
+    from .sheet_images import build_notice_image
+
+    image = build_notice_image(tmp_path / "样表.xlsx", households=3)
+    wb = openpyxl.load_workbook(image)
+    wb[S.NOTICE_SHEET_NAME]["H8"].comment = openpyxl.comments.Comment("盖章处", "文书")
+    wb.save(image)
+    with pytest.raises(WriteRefused) as info:
+        book.open().plan_write(WriteRequest(images={S.NOTICE_SHEET_NAME: image}))
+    assert str(info.value) == ("用来生成工作表「公示」的样表文件「样表.xlsx」含有图片、批注、表格、控件或外部链接"
+                               "（工具只能写入单元格和版式），工具没有写入工作簿。请重新生成「公示」（检查公示模板），再重试。")
+    assert S.NOTICE_SHEET_NAME not in book.sheet_names()

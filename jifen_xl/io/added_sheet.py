@@ -9,7 +9,7 @@ import posixpath
 import re
 
 from .. import errors
-from ..ooxml import opc, workbookxml
+from ..ooxml import markup, opc, workbookxml
 from ..ooxml import styles as ooxstyles
 from ..ooxml import tables as ooxtables
 from ..ooxml.markup import ATTRS as _ATTRS
@@ -38,6 +38,34 @@ class AddsSheets:
         its relationships and the content types gain an entry each (and the print-titles name),
         and the styles its cell formats (the header row; wrapped or top-aligned columns).
         Its data rows are then written like those of any owned sheet (``plan_sheet``)."""
+        refusal = (f"工作簿「{self.display}」中没有工作表「{spec.name}」，而这个工作簿的格式不便由工具添加工作表，工具没有写入。"
+                   f"请从工具的模板工作簿中把「{spec.name}」工作表（含表头）复制到本工作簿，"
+                   f"或在 Excel 中另存为“Excel 工作簿(*.xlsx)”后重试。")
+        part, _sheet_id, index = self.append_sheet(spec.name, refusal)
+        taken = self._taken_part_names()
+        table_part = _fresh(lambda n: f"xl/tables/table{n}.xml", taken)
+        table_ids, names = self._table_ids_and_names()
+        table_id = max(table_ids, default=0) + 1
+        wb_text = _decode(self.read(self.workbook_part), self.workbook_part)[0]
+        table_name = _fresh(lambda n: spec.table if n == 1 else f"{spec.table}{n}",
+                            names | _defined_names(wb_text), start=1)
+        quoted = "'" + spec.name.replace("'", "''") + "'"
+        self.set_sheet_names(index, {"_xlnm.Print_Titles": f"{quoted}!$1:$1"})
+        self._add_relationship(_rels_part(part), "rId1", opc.REL_TABLE,
+                               posixpath.relpath(table_part, posixpath.dirname(part)))
+        self._add_content_types({table_part: opc.CT_TABLE})
+        self.overlay[_key(part)] = _new_sheet_xml(spec, self._sheet_styles(spec)).encode("utf-8")
+        self.overlay[_key(table_part)] = _new_table_xml(spec, table_id, table_name).encode("utf-8")
+
+    def fresh_rid(self) -> str:
+        """A relationship id the workbook part does not use yet."""
+        return _fresh(lambda n: f"rId{n}", {r["Id"] for r in self.wb_rels})
+
+    def append_sheet(self, name: str, refusal: str) -> tuple[str, str, int]:
+        """Plan a new, still empty sheet ``name`` after the last one: its ``<sheet>`` entry in the
+        workbook part, its relationship and its content type. Returns (part name, sheetId, tab
+        index); the caller plans the part's bytes. ``refusal``: the clerk's message when the
+        workbook part is not one the toolkit can extend (e.g. "Strict Open XML")."""
         wb_part = self.workbook_part
         wb_text, wb_bom = _decode(self.read(wb_part), wb_part)
         root = re.search(r"<(?:([A-Za-z_][\w.-]*):)?workbook\b(%s)>" % _ATTRS, wb_text, re.S)
@@ -47,57 +75,53 @@ class AddsSheets:
         rel_prefix = re.search(r"(?:^|\s)([A-Za-z_][\w.-]*):id\s*=", first.group(1)) if first else None
         close = wb_text.find(f"</{p}sheets>")
         if declared.get(f"xmlns:{p[:-1]}" if p else "xmlns") != opc.MAIN_NS or rel_prefix is None or close < 0:
-            raise errors.WriteRefused(  # e.g. a "Strict Open XML" workbook
-                f"工作簿「{self.display}」中没有工作表「{spec.name}」，而这个工作簿的格式不便由工具添加工作表，工具没有写入。"
-                f"请从工具的模板工作簿中把「{spec.name}」工作表（含表头）复制到本工作簿，"
-                f"或在 Excel 中另存为“Excel 工作簿(*.xlsx)”后重试。")
+            raise errors.WriteRefused(refusal)
         rel_prefix = rel_prefix.group(1)
         rel_ns = re.search(r"""xmlns:%s\s*=\s*["']([^"']+)["']""" % re.escape(rel_prefix), wb_text)
         if rel_ns is None:
             raise _Corrupt("工作簿部件的命名空间不完整")
 
         sheet_id = max([int(sid) for _, sid, _ in self.sheets if sid.isdigit()] + [0]) + 1
-        rid = _fresh(lambda n: f"rId{n}", {r["Id"] for r in self.wb_rels})
+        rid = self.fresh_rid()
         taken = self._taken_part_names()
         part = _fresh(lambda n: f"xl/worksheets/sheet{n}.xml", taken,
                       lambda name: _rels_part(name).lower() in taken)  # no leftover .rels either
-        table_part = _fresh(lambda n: f"xl/tables/table{n}.xml", taken)
-        table_ids, names = self._table_ids_and_names()
-        table_id = max(table_ids, default=0) + 1
-        table_name = _fresh(lambda n: spec.table if n == 1 else f"{spec.table}{n}",
-                            names | _defined_names(wb_text), start=1)
         index = len(self.sheets)  # localSheetId of the new sheet: it comes last
-
-        quoted = "'" + spec.name.replace("'", "''") + "'"
-        titles = (f'<{p}definedName name="_xlnm.Print_Titles" localSheetId="{index}">'
-                  f"{_escape_text(quoted)}!$1:$1</{p}definedName>")
         # (the prefix declared on the element itself: some writers declare it on each <sheet>)
-        new_sheet = (f'<{p}sheet xmlns:{rel_prefix}="{_escape_attr(rel_ns.group(1))}" name="{_escape_attr(spec.name)}" '
+        new_sheet = (f'<{p}sheet xmlns:{rel_prefix}="{_escape_attr(rel_ns.group(1))}" name="{_escape_attr(name)}" '
                      f'sheetId="{sheet_id}" {rel_prefix}:id="{rid}"/>')
         wb_text = wb_text[:close] + new_sheet + wb_text[close:]
-        names_close = wb_text.find(f"</{p}definedNames>")
-        empty = re.search(r"<%sdefinedNames\b[^>]*/>" % re.escape(p), wb_text)
-        if names_close >= 0:
-            wb_text = wb_text[:names_close] + titles + wb_text[names_close:]
-        elif empty:  # <definedNames/> (openpyxl writes it): one element, now holding the name
-            wb_text = wb_text[:empty.start()] + f"<{p}definedNames>{titles}</{p}definedNames>" + wb_text[empty.end():]
-        else:  # definedNames comes after sheets (and functionGroups, externalReferences), before these
-            after = re.compile(r"<%s(?:%s)\b" % (re.escape(p), "|".join(_AFTER_DEFINED_NAMES)))
-            m = after.search(wb_text, wb_text.find(f"</{p}sheets>"))
-            at = m.start() if m else wb_text.rfind(f"</{p}workbook>")
-            wb_text = wb_text[:at] + f"<{p}definedNames>{titles}</{p}definedNames>" + wb_text[at:]
         self.overlay[_key(wb_part)] = wb_bom + wb_text.encode("utf-8")
 
         rels_name = _rels_part(wb_part)
         target = posixpath.relpath(part, posixpath.dirname(wb_part) or ".")
         self._add_relationship(rels_name, rid, opc.REL_WORKSHEET, target)
-        self._add_relationship(_rels_part(part), "rId1", opc.REL_TABLE,
-                               posixpath.relpath(table_part, posixpath.dirname(part)))
-        self._add_content_types({part: opc.CT_WORKSHEET, table_part: opc.CT_TABLE})
-        self.overlay[_key(part)] = _new_sheet_xml(spec, self._sheet_styles(spec)).encode("utf-8")
-        self.overlay[_key(table_part)] = _new_table_xml(spec, table_id, table_name).encode("utf-8")
-        self.sheets.append((spec.name, str(sheet_id), rid))
+        self._add_content_types({part: opc.CT_WORKSHEET})
+        self.sheets.append((name, str(sheet_id), rid))
         self.wb_rels.append({"Id": rid, "Type": opc.REL_WORKSHEET, "Target": target, "TargetMode": ""})
+        return part, str(sheet_id), index
+
+    def set_sheet_names(self, index: int, names: dict[str, str], drop: tuple[str, ...] = ()) -> None:
+        """Plan the defined names local to the sheet at tab ``index`` (``localSheetId``): those in
+        ``drop`` (compared without case) go, ``names`` (name -> formula) come in."""
+        wb_part = self.workbook_part
+        wb_text, wb_bom = _decode(self.read(wb_part), wb_part)
+        root = re.search(r"<(?:([A-Za-z_][\w.-]*):)?workbook\b", wb_text)
+        p = root.group(1) + ":" if root and root.group(1) else ""
+        gone = {n.lower() for n in drop}
+
+        def keep(m):
+            a = markup.local_attrs(m.group(1))
+            mine = a.get("localSheetId", "").strip() == str(index) and a.get("name", "").lower() in gone
+            return "" if mine else m.group(0)
+        new_text = re.sub(r"<(?:[\w.-]+:)?definedName\b(%s)(?:/>|>.*?</(?:[\w.-]+:)?definedName>)" % _ATTRS,
+                          keep, wb_text, flags=re.S)
+        new = "".join(f'<{p}definedName name="{_escape_attr(n)}" localSheetId="{index}">{_escape_text(f)}'
+                      f"</{p}definedName>" for n, f in names.items())
+        if new:
+            new_text = _with_defined_names(new_text, p, new)
+        if new_text != wb_text:
+            self.overlay[_key(wb_part)] = wb_bom + new_text.encode("utf-8")
 
     def _sheet_styles(self, spec: SheetSpec) -> dict[str, str]:
         """The cell formats of a new owned sheet, appended to the workbook's styles
@@ -177,6 +201,22 @@ class AddsSheets:
 
 
 _AFTER_DEFINED_NAMES = workbookxml.AFTER_DEFINED_NAMES
+
+
+def _with_defined_names(wb_text: str, p: str, new: str) -> str:
+    """``wb_text`` with the ``<definedName>`` elements ``new`` added to its ``<definedNames>``
+    (made where CT_Workbook puts it when there is none)."""
+    names_close = wb_text.find(f"</{p}definedNames>")
+    empty = re.search(r"<%sdefinedNames\b[^>]*/>" % re.escape(p), wb_text)
+    if names_close >= 0:
+        return wb_text[:names_close] + new + wb_text[names_close:]
+    if empty:  # <definedNames/> (openpyxl writes it): one element, now holding the names
+        return wb_text[:empty.start()] + f"<{p}definedNames>{new}</{p}definedNames>" + wb_text[empty.end():]
+    # definedNames comes after sheets (and functionGroups, externalReferences), before these
+    after = re.compile(r"<%s(?:%s)\b" % (re.escape(p), "|".join(_AFTER_DEFINED_NAMES)))
+    m = after.search(wb_text, wb_text.find(f"</{p}sheets>"))
+    at = m.start() if m else wb_text.rfind(f"</{p}workbook>")
+    return wb_text[:at] + f"<{p}definedNames>{new}</{p}definedNames>" + wb_text[at:]
 
 
 def _fresh(name, taken: set[str] | None, exists=None, start: int = 1) -> str:

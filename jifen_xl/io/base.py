@@ -86,6 +86,7 @@ CAP_BACKUP = "backup"  # a copy of the workbook is kept before each write
 CAP_MARK_CELLS = "mark_cells"  # offending cells are highlighted and given a note (live Excel)
 CAP_FILL_TEMPLATE = "fill_template"  # a sheet is filled from a notice template
 CAP_EXPORT_PDF = "export_pdf"  # a sheet is printed to PDF
+CAP_SHEET_IMAGE = "sheet_image"  # a free-layout owned sheet (公示) is written whole from a one-sheet image
 
 
 @dataclass(frozen=True)
@@ -124,16 +125,20 @@ class WriteRequest:
         from the row's ``link_field`` cell.
     :param patches: single cells of ``patched`` columns of clerks' sheets, by row key.
     :param link_field: the field whose cells carry the links.
+    :param images: free-layout owned sheet name (``schema.IMAGE_SHEETS``: 公示) -> a one-sheet .xlsx
+        file (the filled notice template) whose sheet, values and look, replaces that sheet of the
+        workbook (same place among the tabs) or is added after the last sheet.
     """
 
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     links: Mapping[str, Sequence[CellRef | None]] = field(default_factory=dict)
     patches: Sequence[ColumnPatch] = ()
     link_field: str = "message"
+    images: Mapping[str, Path] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not self.tables and not any(p.values for p in self.patches)
+        return not self.tables and not any(p.values for p in self.patches) and not self.images
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,7 @@ class WritePlan:
     :param label: the workbook.
     :param stamp: the read the plan was made from.
     :param request: what is written.
-    :param added: owned sheets the workbook lacks and will have.
+    :param added: owned sheets the workbook lacks and will have (free-layout ones included).
     :param payload: the backend's own worked-out write (opaque to the app).
     """
 
@@ -164,6 +169,7 @@ class WriteResult:
     :param tables: owned sheet keys rewritten.
     :param patched: cells of clerks' sheets set.
     :param path: the file written (file backend only).
+    :param images: free-layout sheets written from images (names).
     """
 
     label: str
@@ -172,6 +178,7 @@ class WriteResult:
     tables: tuple[str, ...] = ()
     patched: int = 0
     path: Path | None = None
+    images: tuple[str, ...] = ()
 
 
 class WorkbookBackend(Protocol):

@@ -6,13 +6,15 @@ patch sets (by row key, as the reader typed it), and the refusals' wording.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from .. import errors
 from ..core.clean import ROW
-from ..schema import BY_KEY, SheetSpec
+from ..schema import BY_KEY, CLERK_SHEETS, IMAGE_SHEETS, SheetSpec
 from .base import CellRef, ColumnPatch, RawTable, WriteRequest
+from .grid import norm_header  # the one folding of sheet names
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,28 @@ def owned_writes(request: WriteRequest) -> list[OwnedWrite]:
     if stray:
         raise ValueError(f"links given for sheets that are not written: {sorted(stray)}")
     return out
+
+
+def image_writes(request: WriteRequest) -> list[tuple[str, Path]]:
+    """The free-layout sheets of ``request`` (sheet name, image file), in ``IMAGE_SHEETS`` order,
+    checked against the schema: only a declared free-layout sheet, never a clerk's sheet (nor a
+    name the reader would take for one) or an owned table sheet."""
+    for name in request.images:
+        clerk = next((s for s in CLERK_SHEETS if norm_header(s.name) == norm_header(name)), None)
+        if clerk is not None:
+            raise errors.WriteRefused(
+                f"工作表「{name}」是村里填写的「{clerk.name}」，工具不会用整张样表覆盖它，没有写入。"
+                f"请检查要写入的工作表名称（工具整张写入的版式工作表只有：{'、'.join(IMAGE_SHEETS)}）。")
+        table = next((s for s in BY_KEY.values() if s.owned and s.name == name.strip()), None)
+        if table is not None:
+            raise errors.WriteRefused(
+                f"工作表「{name}」是工具按表格（{table.table}）逐行写入的工作表，不能用整张样表替换，工具没有写入。"
+                f"请检查要写入的工作表名称（工具整张写入的版式工作表只有：{'、'.join(IMAGE_SHEETS)}）。")
+        if name not in IMAGE_SHEETS:
+            raise errors.WriteRefused(
+                f"工具不管理名为「{name}」的版式工作表，没有写入。"
+                f"工具整张写入的版式工作表只有：{'、'.join(IMAGE_SHEETS)}。")
+    return [(name, Path(request.images[name])) for name in IMAGE_SHEETS if name in request.images]
 
 
 def patches_by_sheet(patches) -> dict[SheetSpec, list[ColumnPatch]]:

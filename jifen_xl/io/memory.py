@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .base import CAP_ADD_SHEET, CAP_LINKS, CellRef, ReadStamp, WritePlan, WriteRequest, WriteResult
+from .base import CAP_ADD_SHEET, CAP_LINKS, CAP_SHEET_IMAGE, CellRef, ReadStamp, WritePlan, WriteRequest, WriteResult
 from .grid import GridBook, col_letter
-from .contract import clerk_column_refusal, owned_writes, patches_by_sheet, rows_of_keys, stale_refusal
+from .contract import (clerk_column_refusal, image_writes, owned_writes, patches_by_sheet, rows_of_keys,
+                       stale_refusal)
+from .sheet_image import image_values
 
 
 def cell_value(value):
@@ -73,7 +75,7 @@ class MemoryBook(GridBook):
     :param workbook: the workbook in memory.
     """
 
-    capabilities = frozenset({CAP_ADD_SHEET, CAP_LINKS})
+    capabilities = frozenset({CAP_ADD_SHEET, CAP_LINKS, CAP_SHEET_IMAGE})
 
     def __init__(self, workbook: MemoryWorkbook):
         self.workbook = workbook
@@ -137,6 +139,11 @@ class MemoryBook(GridBook):
                     row.extend([None] * (c + 1 - len(row)))
                     row[c] = cell_value(patch.values[key])
             blocks[name] = rows
+        for name, file in image_writes(request):  # a free-layout sheet: its values, as one block
+            found = next((n for n in self.sheets if n.strip() == name), None)
+            if found is None:
+                added.append(name)
+            blocks[found or name] = image_values(file, name)
         return WritePlan(self.label, self._read, request, tuple(added), payload=(blocks, links))
 
     def apply(self, plan: WritePlan) -> WriteResult:
@@ -151,7 +158,8 @@ class MemoryBook(GridBook):
         self._read = self.stamp()
         self._reindex()
         patched = sum(len(p.values) for p in plan.request.patches)
-        return WriteResult(self.label, None, plan.added, tuple(plan.request.tables), patched)
+        return WriteResult(self.label, None, plan.added, tuple(plan.request.tables), patched,
+                           images=tuple(n for n in plan.request.images))
 
     # -- helpers ---------------------------------------------------------------
     def _owned_name(self, spec: S.SheetSpec) -> str | None:

@@ -24,6 +24,7 @@ from .added_sheet import AddsSheets
 from .contract import clerk_column_refusal
 from .grid import HEADER_SCAN_ROWS, find_sheet, norm_header  # one header depth
 from .patching import PatchesCells
+from .sheet_image import PlacesImages
 from ..ooxml import markup, opc, workbookxml
 from ..ooxml import tables as ooxtables
 from ..ooxml.tables import Table, retarget_table
@@ -80,7 +81,7 @@ class _SheetPlan:
     header_row: int
 
 
-class _Package(AddsSheets, PatchesCells):
+class _Package(AddsSheets, PatchesCells, PlacesImages):
     """The workbook as a zip of parts; computes the new bytes of the parts the toolkit owns."""
 
     def __init__(self, zr: _ZipReader, display: str):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import package
-from .base import CAP_ADD_SHEET, CAP_BACKUP, CAP_LINKS, ReadStamp, WritePlan, WriteRequest, WriteResult
+from .base import CAP_ADD_SHEET, CAP_BACKUP, CAP_LINKS, CAP_SHEET_IMAGE, ReadStamp, WritePlan, WriteRequest, WriteResult
 from .grid import GridBook, col_index, col_letter, norm_header  # noqa: F401 (re-exported)
 from .xlsxread import MAX_CELLS, XlsxReader  # noqa: F401 (re-exported)
 
@@ -35,7 +35,7 @@ class XlsxFile(XlsxReader):
     (see ``xlsxwrite``): a write is planned from the file as it was when it was opened, and
     refused once the file has changed since (someone saved it in Excel meanwhile)."""
 
-    capabilities = frozenset({CAP_ADD_SHEET, CAP_LINKS, CAP_BACKUP})
+    capabilities = frozenset({CAP_ADD_SHEET, CAP_LINKS, CAP_BACKUP, CAP_SHEET_IMAGE})
 
     def __init__(self, path: str | Path, kind: str | None = None, pieces: int | None = None):
         from .xlsxwrite import file_stamp

@@ -14,7 +14,9 @@ workbook through a spreadsheet library. It treats the file as a zip package:
 * the owned sheet's Excel table(s) get their ``ref`` / ``<autoFilter ref>``
   updated; ``xl/calcChain.xml`` loses the entries of formula cells that were
   removed (Excel rebuilds it; a stale entry makes Excel "repair" the file);
-* the workbook part asks for a full recalculation on opening (``calcPr``).
+* the workbook part asks for a full recalculation on opening (``calcPr``);
+* a free-layout owned sheet (公示) is replaced whole by the one sheet of an image file, its
+  formats appended to the workbook's styles (``sheet_image``).
 
 A write is planned first (``writeplan``: the new bytes of every changed part; every refusal
 happens there, before anything is written), then applied (``_rewrite``): a timestamped backup
@@ -38,10 +40,11 @@ import pandas as pd
 
 from .. import errors, safefile
 from ..core.clean import ROW, to_text
-from ..schema import SheetSpec, is_village_workbook
+from ..schema import ENTRIES, HOUSEHOLDS, SheetSpec, is_village_workbook
 from .base import CellRef, ColumnPatch, RawTable, ReadStamp, WriteRequest, WriteResult
-from .contract import owned_writes, patches_by_sheet, stale_refusal
+from .contract import image_writes, owned_writes, patches_by_sheet, stale_refusal
 from .package import os_reason
+from .sheet_image import read_image
 from .xlsxread import XlsxReader
 from .writeplan import (_Corrupt, _Encrypted, _Package, _ZipReader, _Zip64, _key, _write_package,
                         MAX_HYPERLINKS, HEADER_SCAN_ROWS)  # noqa: F401 (re-exported)
@@ -137,7 +140,7 @@ def check_writable(path) -> None:
 def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
                 links: dict[str, list[CellRef | None]] | None = None, link_field: str = "message",
                 patches: Sequence[ColumnPatch] = (), backup: bool = True,
-                now: dt.datetime | None = None) -> WriteResult:
+                now: dt.datetime | None = None, images: dict[str, Path] | None = None) -> WriteResult:
     """Write the toolkit's sheets into a clerk's workbook, losing nothing else: replace the data
     rows of owned sheets (``frames``) and set single cells of declared columns in the clerk's own
     sheets (``patches``), all in one atomic write (:func:`plan_owned`, then :func:`apply_owned`).
@@ -162,13 +165,15 @@ def write_owned(path, frames: dict[str, pd.DataFrame] | None = None, *,
     :param backup: make the timestamped backup first (turning it off is for tests and
         callers that already made one).
     :param now: the time stamped on the backup's name (default: now).
+    :param images: free-layout sheet name (公示) -> a one-sheet .xlsx whose sheet replaces it (or
+        is added after the last sheet); see ``WriteRequest.images``.
     :raises errors.WorkbookLocked: the workbook is open in Excel, WPS or LibreOffice.
     :raises errors.WriteRefused: wrong format, read-only, not an owned sheet, owned sheet or
         header missing, a patched row not found (or found twice), a patched cell holding a formula.
     :raises errors.WorkbookUnreadable: the file is corrupt.
     :raises errors.WriteFailed: writing failed; the original is unchanged.
     """
-    request = WriteRequest(dict(frames or {}), dict(links or {}), tuple(patches), link_field)
+    request = WriteRequest(dict(frames or {}), dict(links or {}), tuple(patches), link_field, dict(images or {}))
     return apply_owned(plan_owned(path, request), backup=backup, now=now)
 
 
@@ -195,6 +200,7 @@ class FilePlan:
     :param tables: the owned sheet keys rewritten.
     :param patched: how many cells of clerks' sheets are set.
     :param started: when planning began (stale temporary files older than this are swept).
+    :param images: the free-layout sheets written from images.
     """
 
     path: Path
@@ -206,6 +212,7 @@ class FilePlan:
     tables: tuple[str, ...]
     patched: int
     started: float
+    images: tuple[str, ...] = ()
 
 
 def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> FilePlan:
@@ -220,12 +227,13 @@ def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> F
     check_writable(path)
     owned = owned_writes(request)
     by_sheet = patches_by_sheet(request.patches)
+    images = [(name, read_image(file, name)) for name, file in image_writes(request)]
     now_stamp = file_stamp(path)
     if stamp is not None and stamp.token != now_stamp.token:
         raise stale_refusal(path.name)
     tables = tuple(w.spec.key for w in owned)
     patched = sum(len(p.values) for ps in by_sheet.values() for p in ps)
-    if not owned and not by_sheet:
+    if not owned and not by_sheet and not images:
         return FilePlan(path, now_stamp, {}, (), {}, {}, (), 0, started)
     seen = _read_patched(path, by_sheet)
     added: list[str] = []
@@ -246,6 +254,15 @@ def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> F
             for tpart, data in plan.tables.items():
                 replace[_key(tpart)] = data
             cut[sheet_id] = plan.header_row
+        for name, image in images:
+            if pkg.image_sheet(name) is None and not is_village_workbook(pkg.sheet_part):
+                raise errors.WriteRefused(
+                    f"工作簿「{path.name}」不是村级积分工作簿（缺少「{ENTRIES.name}」「{HOUSEHOLDS.name}」等工作表），"
+                    f"工具没有把「{name}」写进去。请确认选择的是村里的积分工作簿。")
+            sheet_id, was_added = pkg.place_image(name, image)
+            cut[sheet_id] = 0  # none of the old sheet's formula cells is left
+            if was_added:
+                added.append(name)
         for spec, sheet_patches in by_sheet.items():
             part, _sheet_id = pkg.require_sheet(spec)
             replace[_key(part)] = pkg.plan_patches(spec, part, sheet_patches, seen[spec])
@@ -254,7 +271,8 @@ def plan_owned(path, request: WriteRequest, stamp: ReadStamp | None = None) -> F
         return {**pkg.overlay, **replace}
 
     replace = _with_package(path, now_stamp, plan)
-    return FilePlan(path, now_stamp, replace, tuple(added), seen, by_sheet, tables, patched, started)
+    return FilePlan(path, now_stamp, replace, tuple(added), seen, by_sheet, tables, patched, started,
+                    tuple(name for name, _image in images))
 
 
 def apply_owned(plan: FilePlan, *, backup: bool = True, now: dt.datetime | None = None) -> WriteResult:
@@ -265,7 +283,7 @@ def apply_owned(plan: FilePlan, *, backup: bool = True, now: dt.datetime | None 
         return WriteResult(path.name, None, path=path)
     verify = (lambda tmp: _verify_patches(tmp, path.name, plan.seen, plan.by_sheet)) if plan.by_sheet else None
     bak = _rewrite(plan, backup=backup, now=now, verify=verify)
-    return WriteResult(path.name, bak, plan.added, plan.tables, plan.patched, path=path)
+    return WriteResult(path.name, bak, plan.added, plan.tables, plan.patched, path=path, images=plan.images)
 
 
 def _read_patched(path: Path, by_sheet: dict[SheetSpec, list[ColumnPatch]]) -> dict[SheetSpec, RawTable]:

@@ -20,6 +20,7 @@ REL_WORKSHEET = DOC_RELS + "/worksheet"
 REL_TABLE = DOC_RELS + "/table"
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
 XML_PART_SUFFIXES = (".xml", ".rels")
 
