@@ -274,7 +274,7 @@ def _out(help_text):
 @click.option("--start", callback=_day, metavar="年-月-日",
               help="公示开始日期，例如 2026-04-01。工作簿有“公示记录”时以记录为准；否则默认今天。")
 @click.option("--end", callback=_day, metavar="年-月-日", help="公示截止日期（含当天）。默认：开始日期加“公示天数”减 1。")
-@_out(("--pdf", "生成可张贴的 PDF 公示（A4，需要 LibreOffice）。"))
+@_out(("--pdf", "生成可张贴打印的 PDF 公示（需要 LibreOffice）。"))
 @_out(("--html", "生成网页版公示（用于公众号）。"))
 @_out(("--wechat", "生成可直接粘贴到村微信群的文字（按长度分成几条消息）。"))
 @_out(("--xlsx", "生成按公示模板填好的表格（只有一个工作表，可在 Excel 或 WPS 中打印）。"))

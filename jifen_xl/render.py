@@ -3,7 +3,7 @@ the notices made from the jinja2 templates in ``templates/`` (the one jinja2 Env
 
 Templates receive plain dicts built by the core (``core.notice.notice_data``). They are found
 in the checkout's ``templates/`` folder, or, for an installed package, where ``setup.cfg``'s
-``data_files`` put them (``<prefix>/share/jifen-xl/templates``).
+``data_files`` put them (``<prefix>/share/jifen_xl/templates``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import jinja2
 from .errors import JifenError
 
 #: Where an installed package's templates live, below a data prefix (setup.cfg data_files).
-INSTALLED_TEMPLATES = Path("share") / "jifen-xl" / "templates"
+INSTALLED_TEMPLATES = Path("share") / "jifen_xl" / "templates"
 
 
 def template_dirs() -> list[Path]:

@@ -408,6 +408,9 @@ BY_NAME: dict[str, SheetSpec] = {s.name: s for s in SHEETS}
 #: The template's instructions sheet (not part of the exchange contract).
 HELP_SHEET_NAME = "使用说明"
 
+#: The filled monthly notice (公示): an owned sheet of free layout (no table), issue 9.
+NOTICE_SHEET_NAME = "公示"
+
 #: The seven keys of a finding, as printed by ``validate --json``.
 FINDING_HEADERS = tuple(FINDINGS.headers)
 

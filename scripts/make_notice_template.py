@@ -20,6 +20,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.properties import PageSetupProperties
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's jifen_xl, whatever else is installed
+
+from jifen_xl.schema import NOTICE_SHEET_NAME  # noqa: E402
+
 OUT = ROOT / "templates" / "公示模板.xlsx"
 
 #: Noto Sans CJK SC where it is installed (LibreOffice on Linux); charset 134 (GB2312) makes
@@ -65,14 +69,14 @@ def build(out: Path = OUT) -> Path:
     wb.properties.creator = "jifen-xl"
     wb.properties.created = wb.properties.modified = STAMP
     ws = wb.active
-    ws.title = "公示"
+    ws.title = NOTICE_SHEET_NAME
     ws.sheet_view.showGridLines = False
     for i, (_, width, _, _, _) in enumerate(COLUMNS):
         ws.column_dimensions[chr(ord("A") + i)].width = width
 
     merged(ws, 1, "A", "{{ title }}", size=18, bold=True, align="center", height=40)
-    merged(ws, 2, "A", "{{ period_sentence }}", size=12, wrap=True, height=52)
-    ws["A2"].alignment = Alignment(horizontal="left", vertical="center", wrap_text=True, indent=1)
+    # two ideographic spaces: the paragraph's first-line indent of a Chinese notice
+    merged(ws, 2, "A", "\u3000\u3000{{ period_sentence }}", size=12, wrap=True, height=52)
     ws.row_dimensions[HEADER_ROW].height = 22
     for i, (header, *_rest) in enumerate(COLUMNS, start=1):
         cell = ws.cell(HEADER_ROW, i, header)
@@ -88,7 +92,7 @@ def build(out: Path = OUT) -> Path:
         cell = ws.cell(5, i, placeholder)
         cell.font = font(11)
         cell.border = BOX
-        cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=wrap)
+        cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=wrap, indent=1 if wrap else 0)
     ws["A6"] = "{% endfor %}"
     ws["A6"].font = font(9)
     # Totals.

@@ -30,7 +30,7 @@ import jinja2
 import openpyxl
 from openpyxl.utils import get_column_letter
 
-from ..errors import JifenError
+from ..errors import TemplateBroken
 from ..render import CELL_ENV
 from . import look
 
@@ -39,10 +39,6 @@ _ENDFOR = re.compile(r"\{%-?\s*endfor\s*-?%\}")
 _ONE_EXPR = re.compile(r"\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}\s*", re.S)
 _DEFAULT_WIDTH = 9.0
 _BASE_FONT = 11.0
-
-
-class TemplateBroken(JifenError):
-    """The notice template cannot be used as it is (the message names the cell)."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +219,8 @@ def fill_template(template: str | Path, data: dict, out: str | Path) -> Path:
     template, out = Path(template), Path(out)
     try:
         wb = openpyxl.load_workbook(template)
+    except FileNotFoundError:
+        raise TemplateBroken(f"找不到公示模板「{template}」。请核对文件名和所在文件夹。") from None
     except Exception as exc:  # noqa: BLE001 - any failure to open is the clerk's broken file
         raise TemplateBroken(f"公示模板「{template.name}」无法打开（{type(exc).__name__}）。"
                              "请确认它是用 Excel、WPS 或 LibreOffice 保存的 .xlsx 文件。") from None
