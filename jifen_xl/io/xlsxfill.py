@@ -36,7 +36,7 @@ from . import look
 
 _FOR = re.compile(r"\{%-?\s*for\s+([A-Za-z_]\w*)\s+in\s+(.+?)\s*-?%\}", re.S)
 _ENDFOR = re.compile(r"\{%-?\s*endfor\s*-?%\}")
-_ONE_EXPR = re.compile(r"\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}\s*", re.S)
+_ONE_EXPR = re.compile(r"[ \t\r\n]*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}[ \t\r\n]*", re.S)  # not \s: an ideographic space is text
 _DEFAULT_WIDTH = 9.0
 _BASE_FONT = 11.0
 
