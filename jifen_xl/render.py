@@ -95,9 +95,9 @@ def render_text(name: str, data: dict) -> str:
     return ENV.get_template(name).render(data)
 
 
-#: Characters in one WeChat message: about two phone screens (WeChat itself allows more, but a
+#: Characters in one WeChat message: about three phone screens (WeChat itself allows more, but a
 #: long message is read less and cut when forwarded).
-MESSAGE_CHARS = 500
+MESSAGE_CHARS = 800
 
 
 def split_messages(text: str, limit: int = MESSAGE_CHARS) -> list[str]:

@@ -148,6 +148,21 @@ def test_masked_notice_hides_every_name(village):
         assert name not in text
 
 
+def test_verification_code_is_printed_after_a_close(village, tmp_path):
+    data = notice_data(village, "2026-03", start=dt.date(2026, 4, 1), end=dt.date(2026, 4, 7), code="K7Q2-M9XD")
+    assert "\n封账校验码：K7Q2-M9XD\n" in render.render_text(render.NOTICE_TEXT, data)
+    assert '<p class="code">封账校验码：K7Q2-M9XD</p>' in render.render_html(render.NOTICE_HTML, data)
+    ws = openpyxl.load_workbook(fill_template(TEMPLATE, data, tmp_path / "公示.xlsx")).active
+    assert ws["A11"].value == "封账校验码：K7Q2-M9XD"
+
+
+def test_every_name_is_documented(village):
+    data = notice_data(village, "2026-04", start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 7))
+    readme = (ROOT / "templates" / "README.md").read_text(encoding="utf-8")
+    names = list(data) + list(data["households"][0]) + list(data["totals"]) + list(data["signature"])
+    assert [n for n in names if f"`{n}`" not in readme] == []
+
+
 # --- golden outputs -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("month", MONTHS)
