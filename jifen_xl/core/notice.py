@@ -42,6 +42,11 @@ def number(value) -> int | float:
     return int(value) if value.is_integer() else value
 
 
+def _numbers(values: pd.Series) -> list:
+    """``number`` of each value (a column of a few thousand households at most)."""
+    return [number(v) for v in values.tolist()]
+
+
 def cn_date(day: _dt.date) -> str:
     """2026年4月1日."""
     return f"{day.year}年{day.month}月{day.day}日"
@@ -141,25 +146,23 @@ def notice_data(village: Village, month, *, start: _dt.date, end: _dt.date, toda
     rows["rank"] = rows["cumulative"].rank(method="min", ascending=False).astype("int64")
     entries = month_entries(village, month)
     reasons = _reasons(entries).reindex(rows.index).fillna("")
-    lines = []
-    for hh_id, head in zip(shown["hh_id"], shown["head"]):
-        r, why = rows.loc[hh_id], reasons.loc[hh_id]
-        reason = why["items"]
-        if why["deductions"]:
-            reason = (reason + "；" if reason else "") + "扣分：" + why["deductions"]
-        lines.append({
-            "hh_id": hh_id,
-            "head": mask_name(head) if masked else (head or ""),
-            "plus": number(r["basic"] + r["contrib"]),
-            "minus": number(r["deduct"]),
-            "total": number(r["month_total"]),
-            "cumulative": number(r["cumulative"]),
-            "rank": int(r["rank"]),
-            "items": why["items"],
-            "deductions": why["deductions"],
-            "reasons": reason,
-        })
-    lines.sort(key=lambda line: line["hh_id"])
+    items, deductions = reasons["items"], reasons["deductions"]
+    why = items.where(deductions == "", items + np.where(items != "", "；", "") + "扣分：" + deductions)
+    heads = shown["head"].fillna("").astype(str)
+    columns = {
+        "hh_id": shown["hh_id"].tolist(),
+        "head": (heads.map(mask_name) if masked else heads).tolist(),
+        "plus": _numbers(rows["basic"] + rows["contrib"]),
+        "minus": _numbers(rows["deduct"]),
+        "total": _numbers(rows["month_total"]),
+        "cumulative": _numbers(rows["cumulative"]),
+        "rank": [int(r) for r in rows["rank"].tolist()],
+        "items": items.tolist(),
+        "deductions": deductions.tolist(),
+        "reasons": why.tolist(),
+    }
+    # plain dicts with Python numbers (6, not 6.0 nor a numpy scalar), in 户号 order
+    lines = sorted((dict(zip(columns, values)) for values in zip(*columns.values())), key=lambda h: h["hh_id"])
     days = (end - start).days + 1
     contact, phone = settings.get("objection_contact"), settings.get("phone")
     who = f"异议受理人{contact}" if contact else f"{place}村民委员会"
