@@ -314,6 +314,25 @@ def test_a_village_template_with_two_rows_per_household(tmp_path, village):
     assert out.print_title_rows == "$3:$3"
 
 
+def test_no_households_leaves_no_block_rows(tmp_path, village):
+    data = notice_data(village, "2026-04", start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 7))
+    data["households"] = []
+    ws = openpyxl.load_workbook(fill_template(TEMPLATE, data, tmp_path / "公示.xlsx")).active
+    assert [ws.cell(r, 1).value for r in (3, 4)] == ["户号", "合计（5户）"]
+    assert "A4:B4" in {str(r) for r in ws.merged_cells.ranges}
+
+
+def test_print_titles_inside_the_block_are_refused(tmp_path, village):
+    wb = openpyxl.load_workbook(TEMPLATE)
+    wb.worksheets[0].print_title_rows = "5:5"
+    wb.save(tmp_path / render.NOTICE_XLSX)
+    data = notice_data(village, "2026-04", start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 7))
+    with pytest.raises(TemplateBroken) as err:
+        fill_template(tmp_path / render.NOTICE_XLSX, data, tmp_path / "out.xlsx")
+    assert err.value.message == ("「公示模板.xlsx」工作表「公示」单元格 A5：打印标题行（第 5—5 行）落在重复的行或标记行里。"
+                                 "请在“页面布局 → 打印标题”中改选表头所在的行。")
+
+
 # --- app and command line -----------------------------------------------------------------
 
 def test_notice_refuses_a_month_not_yet_published(book, tmp_path):
