@@ -88,7 +88,9 @@ def item_on_date(indicators: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFram
         "kind": col("kind", object),
         "value": col("points", "float64"),
         "name": col("name", object),
-        "category": col("category", object),
+        # a bare catalogue (a few columns, as some callers pass) has no 指标类别
+        "category": col("category", object) if "category" in picked.columns else pd.Series(None, index=entries.index,
+                                                                                           dtype=object),
         "cap_month": col("cap_month", "float64"),
         "cap_year": col("cap_year", "float64"),
         "found_code": valid,
