@@ -136,6 +136,18 @@ def test_an_open_objection_keeps_the_entry_on_the_notice(tables):
     assert (second["total"], second["cumulative"]) == (30, 85)
 
 
+def test_the_notice_publish_prints(tables):
+    """publish moves the month's 待公示 entries to 公示中 and prints the notice of the village so changed."""
+    from jifen_xl.core.notice import as_published
+
+    tables["entries"].loc[tables["entries"]["entry_id"] == "2026-010", "status"] = "待公示"
+    village = village_from_tables(tables)
+    before = notice_data(village, "2026-04", start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 7))
+    after = notice_data(as_published(village, "2026-04"), "2026-04", start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 7))
+    assert before["totals"]["entries"] == 0 and after["totals"]["entries"] == 1
+    assert next(h for h in after["households"] if h["hh_id"] == "0002")["cumulative"] == 85
+
+
 def test_mask_name():
     assert [mask_name(n) for n in ("张大山", "周明", "欧阳小明", "王", "")] == ["张*山", "周*", "欧**明", "*", ""]
 

@@ -62,6 +62,17 @@ def _as_period(month) -> pd.Period:
     return month if isinstance(month, pd.Period) else pd.Period(str(month), "M")
 
 
+def as_published(village: Village, month) -> Village:
+    """The village once ``month``'s 待公示 entries are moved to 公示中, as ``publish`` moves them:
+    the notice ``publish`` prints is ``notice_data(as_published(village, month), month, ...)``."""
+    month = _as_period(month)
+    entries = village["entries"]
+    moved = (entries["date"].notna() & (entries["date"].dt.to_period("M") == month)
+             & entries["status"].eq(S.ENTRY_PENDING))
+    entries = entries.assign(status=entries["status"].where(~moved, S.ENTRY_PUBLIC))
+    return Village(village.settings, dict(village.tables, entries=entries), village.header_rows, village.settings_rows)
+
+
 def what_if_published(village: Village, month: pd.Period) -> Village:
     """The village as it will stand once every published entry up to ``month`` is confirmed.
 
