@@ -749,7 +749,7 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
                        written)
 
 
-# --- points cards, the 监督报告, the year rollover (issue 9, H3) -------------------------------------
+# --- points cards, the 监督报告, the year rollover (issue 9) -------------------------------------------
 
 
 @dataclass
@@ -783,17 +783,17 @@ class RolloverResult:
 
 def _print_page(template: str, data: dict, html: str | Path | None, pdf: str | Path | None) -> tuple:
     """Render ``templates/<template>`` and write it as HTML and/or PDF (LibreOffice headless)."""
-    from .render import render_page  # H3 stand-in: render.py's shared Environment after the merge
+    from .render import render_html
 
     if html is None and pdf is None:
         return None, None
-    page = render_page(template, data)
+    page = render_html(template, data)
     html_path = pdf_path = None
     if html is not None:
         html_path = Path(html)
         html_path.write_text(page, encoding="utf-8")
     if pdf is not None:
-        from .io.htmlpdf import html_to_pdf  # H3 stand-in for io/pdf.py (H2a)
+        from .io.pdf import html_to_pdf
 
         pdf_path = html_to_pdf(page, pdf)
     return html_path, pdf_path
@@ -932,3 +932,164 @@ def _not_rolled(year: int, blocked: list[OpenMonth]) -> str:
         parts.append(f"{month_label(b.month)}：" + "，".join(what))
     return (f"{year} 年还有 {len(blocked)} 个月没有结账，不能结转到 {year + 1} 年度。" + "；".join(parts) + "。"
             f"请等公示期满、异议处理完、登记状态改为“{S.ENTRY_CONFIRMED}”后再结转。没有生成新工作簿。")
+
+
+# --- the monthly notice (公示), issue 9 --------------------------------------------------------
+
+@dataclass
+class NoticeResult:
+    """A month's notice, rendered.
+
+    :param month: ``YYYY-MM``.
+    :param start: first day of the publicity period; ``end`` its last day (inclusive).
+    :param data: the notice as the templates see it (``core.notice.notice_data``).
+    :param messages: the WeChat text, split into messages.
+    :param files: the files written (PDF, HTML, WeChat text, sheet image), in that order.
+    :param pending_rows: Excel rows (积分登记) of the month's entries still 待公示 (not on this notice).
+    :param from_record: the period came from 公示记录 (else from the arguments or today).
+    """
+
+    month: str
+    start: _dt.date
+    end: _dt.date
+    data: dict
+    messages: list[str]
+    files: list[Path] = field(default_factory=list)
+    pending_rows: list[int] = field(default_factory=list)
+    from_record: bool = False
+
+
+def _owned_rows(backend: WorkbookBackend, key: str) -> pd.DataFrame | None:
+    """The typed rows of owned sheet ``key`` (公示记录, 封账记录) if the schema declares it and the
+    workbook has it; None otherwise (a workbook without it has no records yet)."""
+    spec = S.BY_KEY.get(key)
+    if spec is None or not backend.has_sheet(spec):
+        return None
+    typed, _ = clean_frame(spec, backend.read_table(spec).frame)
+    return typed
+
+
+def _field(key: str, header: str) -> str:
+    return S.BY_KEY[key].column_by_header(header).field
+
+
+def _publicity_period(backend: WorkbookBackend, label: str) -> tuple[_dt.date, _dt.date] | None:
+    """The latest publicity period of month ``label`` in 公示记录 (a month published twice
+    counts from its latest publication), or None."""
+    rows = _owned_rows(backend, "publicity")
+    if rows is None or rows.empty:
+        return None
+    month, start, end = _field("publicity", "月份"), _field("publicity", "公示开始"), _field("publicity", "公示截止")
+    mine = rows[(rows[month].astype(str) == label) & rows[start].notna() & rows[end].notna()]
+    if mine.empty:
+        return None
+    last = mine.sort_values([end, start], kind="stable").iloc[-1]
+    return last[start].date(), last[end].date()
+
+
+def _seal_code(backend: WorkbookBackend, label: str) -> str | None:
+    """The verification code of month ``label`` from 封账记录, once the month is sealed."""
+    rows = _owned_rows(backend, "seals")
+    if rows is None or rows.empty:
+        return None
+    month, code = _field("seals", "月份"), _field("seals", "校验码")
+    mine = rows[(rows[month].astype(str) == label) & rows[code].notna()]
+    return str(mine[code].iloc[-1]) if len(mine) else None
+
+
+def _same_file(a: Path, b: str | Path | None) -> bool:
+    try:
+        return b is not None and Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def write_notice(data: dict, *, pdf=None, html=None, wechat=None, xlsx=None, template=None,
+                 protect: tuple = ()) -> tuple[list[str], list[Path]]:
+    """Render the notice ``data`` to the files asked for (also used by ``publish``).
+
+    :param pdf: the printed notice (the Excel template filled, printed by LibreOffice).
+    :param html: the notice as a web page (public account).
+    :param wechat: the WeChat text, its messages separated by blank lines.
+    :param xlsx: the filled sheet image (one sheet, as printed).
+    :param template: the Excel notice template; default ``templates/公示模板.xlsx``.
+    :param protect: files never to write (the village workbook).
+    :returns: (the WeChat messages, the files written).
+    """
+    import tempfile
+
+    from .io.pdf import sheet_to_pdf
+    from .io.xlsxfill import fill_template
+    from .render import NOTICE_HTML, NOTICE_TEXT, NOTICE_XLSX, render_html, render_text, split_messages, templates_dir
+
+    for target in (pdf, html, wechat, xlsx):
+        if target is not None and any(_same_file(Path(target), p) for p in protect):
+            raise JifenError(f"输出文件「{Path(target).name}」就是村里的工作簿，工具不会覆盖它。请换一个文件名。")
+    messages = split_messages(render_text(NOTICE_TEXT, data))
+    files: list[Path] = []
+    if html is not None:
+        Path(html).write_text(render_html(NOTICE_HTML, data), encoding="utf-8")
+    if wechat is not None:
+        Path(wechat).write_text("\n\n\n".join(messages) + "\n", encoding="utf-8")
+    if pdf is not None or xlsx is not None:
+        template = Path(template) if template is not None else templates_dir() / NOTICE_XLSX
+        with tempfile.TemporaryDirectory(prefix="jifen-notice-") as tmp:
+            image = fill_template(template, data, Path(xlsx) if xlsx is not None else Path(tmp) / "公示.xlsx")
+            if pdf is not None:
+                sheet_to_pdf(image, pdf)
+    files = [Path(p) for p in (pdf, html, wechat, xlsx) if p is not None]
+    return messages, files
+
+
+def notice_book(backend: WorkbookBackend, *, month: str, pdf=None, html=None, wechat=None, xlsx=None,
+                masked: bool = False, today: _dt.date | None = None, start: _dt.date | None = None,
+                end: _dt.date | None = None, template=None) -> NoticeResult:
+    """Render the notice (公示) of a month already published (公示中) or closed; the workbook is
+    only read.
+
+    The period is the month's latest one in 公示记录; a workbook without it takes ``start``
+    (default today) and ``end`` (default start + 公示天数 − 1).
+
+    :param month: ``YYYY-MM``.
+    :param pdf: / html / wechat / xlsx: files to write (see ``write_notice``).
+    :param masked: hide the heads' names (张*三).
+    :param template: an Excel notice template of the village's own (default the toolkit's).
+    :raises ValidationFailed: the workbook has 错误.
+    :raises JifenError: nothing of the month is published yet, or the period given disagrees
+        with 公示记录, or an output file is the workbook itself.
+    """
+    from .core.notice import notice_data, published_rows
+
+    today = today or _dt.date.today()
+    loaded, report = check(backend, today)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，不能生成公示。请先按上面列出的问题改正后重试。")
+    village = loaded.village
+    period = parse_month(month, village.year)
+    if period is None:
+        raise JifenError("请用 --month 指定要公示的月份，例如 --month 2026-03。")
+    label = month_label(period)
+    recorded = _publicity_period(backend, label)
+    published, pending = published_rows(village, period)
+    if recorded is None and not len(published):
+        where = f"（「{S.ENTRIES.name}」{_rows(sorted(int(r) for r in pending))}）" if len(pending) else ""
+        raise JifenError(f"{label} 还没有发布公示：这个月没有“{S.ENTRY_PUBLIC}”或“{S.ENTRY_CONFIRMED}”的登记"
+                         + (f"，有 {len(pending)} 条“{S.ENTRY_PENDING}”{where}，请先运行 jifen-xl publish 发布公示。"
+                            if len(pending) else "。请核对月份。"))
+    if recorded is not None:
+        if (start is not None and start != recorded[0]) or (end is not None and end != recorded[1]):
+            raise JifenError(f"「公示记录」中 {label} 的公示期是 {recorded[0].isoformat()} 至 {recorded[1].isoformat()}，"
+                             "与所给的 --start/--end 不一致。公示期以「公示记录」为准，请去掉 --start/--end 重试。")
+        start, end = recorded
+    else:
+        start = start or today
+        days = int(village.settings.get("publicity_days") or 7)
+        end = end or start + _dt.timedelta(days=days - 1)
+        if end < start:
+            raise JifenError(f"公示截止日 {end.isoformat()} 早于公示开始日 {start.isoformat()}，请核对 --start/--end。")
+    data = notice_data(village, period, start=start, end=end, today=today, masked=masked,
+                       code=_seal_code(backend, label))
+    protect = (getattr(backend, "path", None),)
+    messages, files = write_notice(data, pdf=pdf, html=html, wechat=wechat, xlsx=xlsx, template=template,
+                                   protect=tuple(p for p in protect if p is not None))
+    return NoticeResult(label, start, end, data, messages, files, sorted(int(r) for r in pending), recorded is not None)

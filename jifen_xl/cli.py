@@ -316,7 +316,7 @@ def _closed_json(result) -> dict:
             "已写入": result.written is not None}
 
 
-# --- points cards, the 监督报告, the year rollover (issue 9, H3) -------------------------------------
+# --- points cards, the 监督报告, the year rollover (issue 9) -------------------------------------------
 html_option = click.option("--html", "html", type=click.Path(dir_okay=False), metavar="文件",
                            help="另存为网页文件，可在浏览器中打印或发到公众号。")
 pdf_option = click.option("--pdf", "pdf", type=click.Path(dir_okay=False), metavar="文件",
@@ -526,3 +526,52 @@ def rollover(book, to):
         click.echo("任期已满、没有带入的小组成员：" + "、".join(f"{x['name']}（{x['group']}，{x['term_to']} 任期结束）"
                                                    for x in plan.ended_members)
                    + f"。请在新工作簿的「{S.MEMBERS.name}」中登记新一届成员。")
+
+
+def _day(ctx, param, value):
+    """A date typed as 2026-04-01 (also 2026/4/1, 2026年4月1日)."""
+    if value is None:
+        return None
+    import datetime as dt
+    import re
+
+    m = re.fullmatch(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*", value)
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else dt.date.fromisoformat("x")
+    except ValueError:
+        raise click.BadParameter(f"日期「{value}」格式不对，请写成“年-月-日”，例如 2026-04-01。") from None
+
+
+def _out(help_text):
+    return click.option(help_text[0], type=click.Path(dir_okay=False), help=help_text[1])
+
+
+@cli.command()
+@book_argument
+@click.option("--month", required=True, metavar="年-月", help="要公示的月份，例如 2026-03（须已发布公示或已结账）。")
+@click.option("--start", callback=_day, metavar="年-月-日",
+              help="公示开始日期，例如 2026-04-01。工作簿有“公示记录”时以记录为准；否则默认今天。")
+@click.option("--end", callback=_day, metavar="年-月-日", help="公示截止日期（含当天）。默认：开始日期加“公示天数”减 1。")
+@_out(("--pdf", "生成可张贴打印的 PDF 公示（需要 LibreOffice）。"))
+@_out(("--html", "生成网页版公示（用于公众号）。"))
+@_out(("--wechat", "生成可直接粘贴到村微信群的文字（按长度分成几条消息）。"))
+@_out(("--xlsx", "生成按公示模板填好的表格（只有一个工作表，可在 Excel 或 WPS 中打印）。"))
+@click.option("--mask-names", is_flag=True, help="隐去户主姓名的中间字（张*三），用于微信群和公众号。")
+@handle_errors
+@collector_paused
+def notice(book, month, start, end, pdf, html, wechat, xlsx, mask_names):
+    """生成某月的积分公示：PDF、网页、微信群文字或表格；不改动工作簿。
+
+    不指定输出文件时，把微信群文字显示在屏幕上。公示不含身份证号和户的联系电话。
+    """
+    result = app.notice_book(app.open_backend(book), month=month, start=start, end=end, pdf=pdf, html=html,
+                             wechat=wechat, xlsx=xlsx, masked=mask_names)
+    if not result.files:
+        click.echo("\n\n".join(result.messages))
+    click.echo(f"{result.month} 公示期：{result.start.isoformat()} 至 {result.end.isoformat()}，"
+               f"{result.data['totals']['households']} 户。", err=not result.files)
+    if result.pending_rows:
+        click.echo(f"注意：另有 {len(result.pending_rows)} 条“待公示”登记（「{S.ENTRIES.name}」第 "
+                   f"{'、'.join(map(str, result.pending_rows[:10]))} 行）不在这份公示里，发布后才会公示。")
+    for path in result.files:
+        click.echo(f"已生成「{path}」。")

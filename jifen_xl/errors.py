@@ -56,6 +56,10 @@ class ValidationFailed(JifenError):
         self.report = report
 
 
+class TemplateBroken(JifenError):
+    """公示模板有误（消息中写明模板文件、工作表和单元格），请按提示改正模板。"""
+
+
 # --- operating-system errors in Chinese -------------------------------------------------
 # An OSError's own text is English ("No such file or directory"); a clerk reads it inside a
 # Chinese sentence. ``os_reason`` gives the Chinese reason of an OSError; ``chinese_os_text``

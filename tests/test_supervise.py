@@ -16,7 +16,7 @@ from jifen_xl import app
 from jifen_xl.cli import cli
 from jifen_xl.core.supervise import Period, supervision_report
 from jifen_xl.errors import JifenError
-from jifen_xl.render import render_page
+from jifen_xl.render import render_html
 
 from . import village_data as V
 from .conftest import TODAY, build, village_from_tables
@@ -145,7 +145,7 @@ def test_sealed_month_changes_are_rendered_when_given(tables):
     assert d["sealed_changes"] == [
         {"month": "2026-02", "kind": "修改", "entry_id": "2026-005", "field": "积分", "sealed": 3, "current": 5, "row": 6},
         {"month": "2026-01", "kind": "删除", "entry_id": "2026-002", "field": "", "sealed": "", "current": "", "row": ""}]
-    page = render_page("监督报告.html.j2", dict(d, errors=0, warnings=0, made="2026-04-01"))
+    page = render_html("监督报告.html.j2", dict(d, errors=0, warnings=0, made="2026-04-01"))
     section = page.split("六、已封账月份的改动", 1)[1]
     assert "2026-005" in section and "2026-002" in section and "删除" in section and "没有发现改动" not in section
 

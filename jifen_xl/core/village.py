@@ -47,7 +47,7 @@ class Village:
 def item_on_date(indicators: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
     """For each entry (by position), the catalogue row in force on the entry's date.
 
-    Returns a frame aligned with ``entries`` holding ``kind``, ``points`` (分值), ``name``,
+    Returns a frame aligned with ``entries`` holding ``kind``, ``points`` (分值), ``name``, ``category``,
     ``cap_month``, ``cap_year``, ``found_code`` (the code exists at all) and ``in_force``.
     A code with several rows (a value changed by resolution) picks the row whose period covers
     the date; an entry outside every period has ``in_force`` False.
@@ -88,6 +88,9 @@ def item_on_date(indicators: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFram
         "kind": col("kind", object),
         "value": col("points", "float64"),
         "name": col("name", object),
+        # a bare catalogue (a few columns, as some callers pass) has no 指标类别
+        "category": col("category", object) if "category" in picked.columns else pd.Series(None, index=entries.index,
+                                                                                           dtype=object),
         "cap_month": col("cap_month", "float64"),
         "cap_year": col("cap_year", "float64"),
         "found_code": valid,
@@ -170,6 +173,7 @@ def _effective_entries(village: Village) -> pd.DataFrame:
     out["cap_year"] = items["cap_year"]
     out["item_name"] = entries["item_name"]
     out["catalogue_name"] = items["name"]
+    out["category"] = items["category"]
     out["found_code"] = items["found_code"]
     out["in_force"] = items["in_force"]
     out["computed"] = qty * items["value"]
