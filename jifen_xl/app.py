@@ -526,21 +526,26 @@ def _nothing_to_publish(label: str, counts: dict[str, int]) -> str:
             f"（已经公示过的月份不用再公示；公示期满后可用 jifen-xl close 结账）。工作簿未被改动。")
 
 
-def _notice_images(loaded: Loaded, month: pd.Period, start: _dt.date, end: _dt.date) -> dict[str, Path]:
-    """MERGE HOOK (issue 9, notice part): the filled 公示 sheet for the publish's WriteRequest
-    (``WriteRequest.images``: sheet name -> one-sheet xlsx). Empty until the notice rendering
-    (``core.notice.notice_data`` + ``io.xlsxfill``) and the writer's images are merged in."""
-    return {}
+def _notice_files(data: dict, masked_data: dict, tmp: Path, *, pdf=None, html=None, wechat=None,
+                  template=None, backend: WorkbookBackend) -> tuple[dict[str, Path], dict]:
+    """The filled 公示 sheet for a publish's WriteRequest (``WriteRequest.images``), when the backend
+    can take a whole sheet, and what to write after the workbook (``write_notice``'s arguments)."""
+    from .io.base import CAP_SHEET_IMAGE
+    from .io.xlsxfill import fill_template
+    from .render import NOTICE_XLSX, templates_dir
 
-
-def _notice_outputs(loaded: Loaded, month: pd.Period, start: _dt.date, end: _dt.date, **targets) -> dict[str, Path]:
-    """MERGE HOOK (issue 9, notice part): the ``--pdf``/``--html``/``--wechat`` files of the notice,
-    written after the workbook (``notice_book``'s machinery). Nothing until the merge."""
-    return {}
+    images = {}
+    if CAP_SHEET_IMAGE in backend.capabilities:
+        template_path = Path(template) if template is not None else templates_dir() / NOTICE_XLSX
+        images[S.NOTICE_SHEET_NAME] = fill_template(template_path, data, tmp / "公示.xlsx")
+    later = dict(pdf=pdf, html=html, wechat=wechat, template=template, web_data=masked_data,
+                 protect=tuple(p for p in (getattr(backend, "path", None),) if p is not None))
+    return images, later
 
 
 def publish_book(backend: WorkbookBackend, *, month: str, start: str | _dt.date | None = None,
-                 today: _dt.date | None = None, dry_run: bool = False) -> PublishResult:
+                 today: _dt.date | None = None, dry_run: bool = False, pdf=None, html=None, wechat=None,
+                 masked: bool = False, template=None) -> PublishResult:
     """Publish a month: its 待公示 entries become 公示中, their blank 积分 get the computed points
     (数量 × 分值 on the entry's date; a typed 积分 is never overwritten), and the publicity period
     is recorded in 公示记录 — all in one write.
@@ -554,11 +559,20 @@ def publish_book(backend: WorkbookBackend, *, month: str, start: str | _dt.date 
     :param start: first day of the publicity period (default: today). The period lasts
         基本信息.公示天数 days (default 7): 公示截止 = start + days − 1.
     :param today: the day taken as today (default: the real one); the 发布日期.
-    :param dry_run: work everything out, write nothing.
+    :param dry_run: work everything out, write nothing (no notice files either).
+    :param pdf: / html / wechat: the notice's files, written after the workbook (``write_notice``);
+        the filled 公示 sheet itself joins the workbook's write.
+    :param masked: hide the heads' names (张*三) in the HTML and WeChat text (never in the workbook
+        or the printed notice, which the board shows as it is).
+    :param template: the village's own Excel notice template (default the toolkit's).
     :raises ValidationFailed: the workbook has 错误 (the report is attached).
-    :raises JifenError: nothing to publish, a bad month or start date.
+    :raises JifenError: nothing to publish, a bad month or start date, an output file that is the
+        workbook itself.
     """
+    import tempfile
+
     from .core.cycle import publication, publicity_end, publicity_row, with_row
+    from .core.notice import as_published, notice_data
 
     today = today or _dt.date.today()
     loaded, report = check(backend, today, for_writing=not dry_run)
@@ -580,14 +594,23 @@ def publish_book(backend: WorkbookBackend, *, month: str, start: str | _dt.date 
     if filled:
         patches.append(ColumnPatch("entries", "points", filled))
     tables = {"publicity": with_row(publicity, S.PUBLICITY, publicity_row(pub, first, end, today))}
-    images = _notice_images(loaded, period, first, end)  # MERGE HOOK: the filled 公示 sheet joins this write
-    request = WriteRequest(tables, patches=patches, **({"images": images} if images else {}))
-    written = None if dry_run else backend.apply(backend.plan_write(request))
+    data = notice_data(as_published(village, period), period, start=first, end=end, today=today)
+    masked_data = notice_data(as_published(village, period), period, start=first, end=end, today=today,
+                              masked=True) if masked else data
     settings = village.settings
+    with tempfile.TemporaryDirectory(prefix="jifen-publish-") as tmp:
+        images, later = _notice_files(data, masked_data, Path(tmp), pdf=pdf, html=html, wechat=wechat,
+                                      template=template, backend=backend)
+        _refuse_workbook_as_output(later["protect"], pdf, html, wechat)
+        request = WriteRequest(tables, patches=patches, images=images)
+        written = None if dry_run else backend.apply(backend.plan_write(request))
     result = PublishResult(label, first, end, days, pub.moved, pub.adopted, filled, pub.households,
                            settings.get("objection_contact"), settings.get("phone"), report, written)
     if not dry_run:
-        result.outputs = _notice_outputs(loaded, period, first, end)  # MERGE HOOK: --pdf/--html/--wechat
+        _, files = write_notice(data, **later)
+        names = {"pdf": "打印用的公示", "html": "网页版公示", "wechat": "微信群公示文字"}
+        result.outputs = {names[k]: Path(v) for k, v in (("pdf", pdf), ("html", html), ("wechat", wechat))
+                          if v is not None}
     return result
 
 
@@ -1004,8 +1027,15 @@ def _same_file(a: Path, b: str | Path | None) -> bool:
         return False
 
 
+def _refuse_workbook_as_output(protect: tuple, *targets) -> None:
+    """An output file may never be the village workbook itself."""
+    for target in targets:
+        if target is not None and any(_same_file(Path(target), p) for p in protect):
+            raise JifenError(f"输出文件「{Path(target).name}」就是村里的工作簿，工具不会覆盖它。请换一个文件名。")
+
+
 def write_notice(data: dict, *, pdf=None, html=None, wechat=None, xlsx=None, template=None,
-                 protect: tuple = ()) -> tuple[list[str], list[Path]]:
+                 protect: tuple = (), web_data: dict | None = None) -> tuple[list[str], list[Path]]:
     """Render the notice ``data`` to the files asked for (also used by ``publish``).
 
     :param pdf: the printed notice (the Excel template filled, printed by LibreOffice).
@@ -1014,6 +1044,7 @@ def write_notice(data: dict, *, pdf=None, html=None, wechat=None, xlsx=None, tem
     :param xlsx: the filled sheet image (one sheet, as printed).
     :param template: the Excel notice template; default ``templates/公示模板.xlsx``.
     :param protect: files never to write (the village workbook).
+    :param web_data: the notice for the HTML and WeChat text when it differs (names masked).
     :returns: (the WeChat messages, the files written).
     """
     import tempfile
@@ -1022,13 +1053,11 @@ def write_notice(data: dict, *, pdf=None, html=None, wechat=None, xlsx=None, tem
     from .io.xlsxfill import fill_template
     from .render import NOTICE_HTML, NOTICE_TEXT, NOTICE_XLSX, render_html, render_text, split_messages, templates_dir
 
-    for target in (pdf, html, wechat, xlsx):
-        if target is not None and any(_same_file(Path(target), p) for p in protect):
-            raise JifenError(f"输出文件「{Path(target).name}」就是村里的工作簿，工具不会覆盖它。请换一个文件名。")
-    messages = split_messages(render_text(NOTICE_TEXT, data))
-    files: list[Path] = []
+    _refuse_workbook_as_output(protect, pdf, html, wechat, xlsx)
+    web = data if web_data is None else web_data
+    messages = split_messages(render_text(NOTICE_TEXT, web))
     if html is not None:
-        Path(html).write_text(render_html(NOTICE_HTML, data), encoding="utf-8")
+        Path(html).write_text(render_html(NOTICE_HTML, web), encoding="utf-8")
     if wechat is not None:
         Path(wechat).write_text("\n\n\n".join(messages) + "\n", encoding="utf-8")
     if pdf is not None or xlsx is not None:
@@ -1052,7 +1081,8 @@ def notice_book(backend: WorkbookBackend, *, month: str, pdf=None, html=None, we
 
     :param month: ``YYYY-MM``.
     :param pdf: / html / wechat / xlsx: files to write (see ``write_notice``).
-    :param masked: hide the heads' names (张*三).
+    :param masked: hide the heads' names (张*三) in the HTML and WeChat text (the printed notice
+        and the sheet show them: the board posts them).
     :param template: an Excel notice template of the village's own (default the toolkit's).
     :raises ValidationFailed: the workbook has 错误.
     :raises JifenError: nothing of the month is published yet, or the period given disagrees
@@ -1087,9 +1117,10 @@ def notice_book(backend: WorkbookBackend, *, month: str, pdf=None, html=None, we
         end = end or start + _dt.timedelta(days=days - 1)
         if end < start:
             raise JifenError(f"公示截止日 {end.isoformat()} 早于公示开始日 {start.isoformat()}，请核对 --start/--end。")
-    data = notice_data(village, period, start=start, end=end, today=today, masked=masked,
-                       code=_seal_code(backend, label))
+    code = _seal_code(backend, label)
+    data = notice_data(village, period, start=start, end=end, today=today, code=code)
+    web = notice_data(village, period, start=start, end=end, today=today, masked=True, code=code) if masked else data
     protect = (getattr(backend, "path", None),)
     messages, files = write_notice(data, pdf=pdf, html=html, wechat=wechat, xlsx=xlsx, template=template,
-                                   protect=tuple(p for p in protect if p is not None))
+                                   protect=tuple(p for p in protect if p is not None), web_data=web)
     return NoticeResult(label, start, end, data, messages, files, sorted(int(r) for r in pending), recorded is not None)

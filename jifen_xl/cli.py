@@ -285,6 +285,8 @@ def _published(result) -> None:
                  f"对公示有异议的，请在公示期内向 {who} 提出，异议登记在「{S.OBJECTIONS.name}」工作表。")
     after = result.end + datetime.timedelta(days=1)
     lines.append(f"公示期满后（{after.isoformat()} 起）可运行 jifen-xl close 结账。")
+    if result.written is not None and S.NOTICE_SHEET_NAME in result.written.images:
+        lines.append(f"填好的公示已放进工作簿的「{S.NOTICE_SHEET_NAME}」工作表，可直接打印张贴。")
     lines += [f"已生成{name}「{path}」。" for name, path in result.outputs.items()]
     click.echo("\n".join(lines))
 
@@ -334,16 +336,23 @@ def _print_files(result) -> None:
 @month_required_option
 @click.option("--start", metavar="年-月-日",
               help="公示开始日期，例如 2026-04-01；默认今天。公示期按“基本信息”中的公示天数计算（默认 7 天），含开始当天。")
+@click.option("--pdf", type=click.Path(dir_okay=False), metavar="文件", help="同时生成可张贴打印的 PDF 公示（需要 LibreOffice）。")
+@click.option("--html", type=click.Path(dir_okay=False), metavar="文件", help="同时生成网页版公示（用于公众号）。")
+@click.option("--wechat", type=click.Path(dir_okay=False), metavar="文件", help="同时生成可直接粘贴到村微信群的文字。")
+@click.option("--mask-names", is_flag=True, help="网页和微信群文字中隐去户主姓名的中间字（张*三）；张贴的公示不隐去。")
 @json_option
 @dry_run_option
 @handle_errors
 @collector_paused
-def publish(book, month, start, as_json, dry_run):
+def publish(book, month, start, pdf, html, wechat, mask_names, as_json, dry_run):
     """发布某月的公示：把该月“待公示”的登记改为“公示中”，空着的积分按 数量 × 分值 填入，并在“公示记录”中记下公示期。
+
+    同时把填好的公示放进工作簿的“公示”工作表（可直接打印张贴）；--pdf、--html、--wechat 另存公示文件。
 
     工作簿有错误时不发布，列出全部问题。已经手工改为“公示中”、但“公示记录”中还没有这个月的登记，也会补记公示期（请用 --start 写公示实际开始的日期）。
     """
-    result = app.publish_book(app.open_backend(book), month=month, start=start, dry_run=dry_run)
+    result = app.publish_book(app.open_backend(book), month=month, start=start, dry_run=dry_run, pdf=pdf, html=html,
+                              wechat=wechat, masked=mask_names)
     if as_json:
         click.echo(json.dumps(_published_json(result), ensure_ascii=False, indent=1))
         return

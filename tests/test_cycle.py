@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -24,6 +25,7 @@ from jifen_xl.errors import JifenError, ValidationFailed, WorkbookLocked
 from . import village_data as V
 from .conftest import build
 from .fixtures_rich import read_zip, sheet_parts
+from .lo import needs_lo
 from .test_added_sheet import drop_sheet
 from .test_cli import run
 from .test_patch import undo_cells
@@ -337,6 +339,8 @@ def test_publish_from_the_cli_says_what_it_did(book):
         "公示期 2026-04-01 至 2026-04-07（7 天）。对公示有异议的，请在公示期内向 王文书、023-65000000 提出，"
         "异议登记在「异议处理」工作表。\n"
         "公示期满后（2026-04-08 起）可运行 jifen-xl close 结账。\n"
+            "填好的公示已放进工作簿的「公示」工作表，可直接打印张贴。\n"
+            "工作簿原来没有「公示」工作表，已在最后新增。\n"
         f"已写入「{book.name}」；原文件备份在「{backup}」。\n")
 
 
@@ -363,7 +367,7 @@ def test_a_workbook_without_the_publicity_sheet_has_no_records_and_gets_the_shee
     with pytest.raises(JifenError, match="但「公示记录」中没有 2026-04 的公示记录"):
         app.close_book(app.open_backend(path), month="2026-04", date="2026-05-10", today=D(2026, 5, 10))
     published = app.publish_book(app.open_backend(path), month="2026-04", start="2026-05-01", today=D(2026, 5, 1))
-    assert published.written.added == (S.PUBLICITY.name,)
+    assert published.written.added == (S.PUBLICITY.name, S.NOTICE_SHEET_NAME)
     assert sheet_rows(path, S.PUBLICITY.name)[0]["登记条数"] == 1.0
 
 
@@ -401,7 +405,12 @@ def test_writes_keep_every_untouched_byte_and_make_a_backup(book):
     parts1, _ = read_zip(book)
     changed = changed_parts(parts0, parts1)
     assert entries_part in changed and publicity_part in changed
-    assert all(n in (entries_part, publicity_part) or n.startswith("xl/tables/") for n in changed), changed
+    # the first publish also adds the 公示 sheet: a new sheet part, its styles, and the package's lists of parts
+    notice_part = sheet_parts(parts1)[S.NOTICE_SHEET_NAME][0]
+    assert notice_part not in parts0
+    package = {"[Content_Types].xml", "xl/_rels/workbook.xml.rels", "xl/workbook.xml", "xl/styles.xml"}
+    assert all(n in (entries_part, publicity_part, notice_part) or n in package or n.startswith("xl/tables/")
+               for n in changed), changed
     status, points = "L", "H"  # 状态 and 积分 in the template's column order
     assert S.ENTRIES.fields.index("status") == 11 and S.ENTRIES.fields.index("points") == 7
     refs = [f"{status}{r}" for _, r in result.moved] + [f"{points}{ROW_OF[i]}" for i in result.filled]
@@ -560,3 +569,38 @@ def test_a_full_year_published_and_closed_month_by_month(tmp_path):
     assert statuses == {x[0]: ("已撤销" if decisions.get(x[0], ("",))[0] == "撤销" else "已确认") for x in entries}
     points = {r["登记编号"]: r["积分"] for r in sheet_rows(path, S.ENTRIES.name)}
     assert all(points[i] == c for i, (r, c) in decisions.items() if r == "更正")
+
+
+# -- publish puts the notice into the workbook and beside it ----------------------------------------
+@needs_lo
+def test_publish_fills_the_notice_sheet_in_the_same_write_and_prints_it(book, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = app.publish_book(app.open_backend(book), month="2026-03", start="2026-04-01", today=D(2026, 4, 3),
+                              pdf=out / "公示.pdf", html=out / "公示.html", wechat=out / "公示.txt", masked=True)
+    assert result.written.images == (S.NOTICE_SHEET_NAME,) and S.NOTICE_SHEET_NAME in result.written.added
+    sheet = calamine_rows(book, S.NOTICE_SHEET_NAME)
+    text = "\n".join("\t".join(str(v) for v in row) for row in sheet)
+    assert "永宁寺村2026年3月乡村治理积分公示" in text and "2026年4月1日至4月7日" in text
+    # the board notice shows names as they are; 0003 earned 2 × 3 = 6 (its blank 积分 filled by this publish)
+    lines = {row[0]: row for row in sheet if str(row[0]).startswith("000")}
+    assert set(lines) == {"0001", "0002", "0003", "0004", "0006"}  # 0005 moved away
+    assert lines["0003"][1] == "王建国" and 6 in lines["0003"]
+    printed = subprocess.run(["pdftotext", "-layout", str(out / "公示.pdf"), "-"], capture_output=True,
+                             text=True, check=True).stdout
+    assert "王建国" in printed and "永宁寺村2026年3月乡村治理积分公示" in printed
+    # the WeChat text and the web page mask the names; neither shows an ID number or a phone of a household
+    for name in ("公示.txt", "公示.html"):
+        page = (out / name).read_text(encoding="utf-8")
+        assert "王*国" in page and "王建国" not in page
+        assert "500106198001010011" not in page and "13800000001" not in page
+    assert sorted(result.outputs.values()) == sorted([out / "公示.pdf", out / "公示.html", out / "公示.txt"])
+
+
+def test_publish_refuses_the_workbook_itself_as_an_output_and_writes_nothing(book):
+    before = book.read_bytes()
+    with pytest.raises(JifenError) as exc:
+        app.publish_book(app.open_backend(book), month="2026-03", start="2026-04-01", today=D(2026, 4, 3),
+                         html=book)
+    assert exc.value.message == "输出文件「永宁寺村.xlsx」就是村里的工作簿，工具不会覆盖它。请换一个文件名。"
+    assert book.read_bytes() == before
