@@ -112,7 +112,7 @@ def test_missing_findings_sheet_is_added_and_nothing_else_changes(rich):
     rid = re.search(r'r:id="([^"]+)"', sheet_tag).group(1)
     rns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     assert sheet_tag == f'<sheet xmlns:r="{rns}" name="{S.FINDINGS.name}" sheetId="{len(S.SHEETS) + 1}" r:id="{rid}"/>'
-    titles = (f'<definedName name="_xlnm.Print_Titles" localSheetId="{len(S.SHEETS) - 1}">\'{S.FINDINGS.name}\'!$1:$1'
+    titles = (f'<definedName name="_xlnm.Print_Titles" localSheetId="{len(S.SHEETS)}">\'{S.FINDINGS.name}\'!$1:$1'
               "</definedName>")
     assert new_wb.index(sheet_tag) + len(sheet_tag) == new_wb.index("</sheets>")
     assert without(new_wb, sheet_tag, titles) == before[WB].decode()
