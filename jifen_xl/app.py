@@ -30,6 +30,8 @@ from .validate import validate
 
 #: Sheets the app reads (the owned ones are only written).
 INPUT_SHEETS = tuple(s for s in S.CLERK_SHEETS if s.key != "settings")
+#: Owned sheets the monthly cycle reads back (a workbook without them has no records yet).
+CYCLE_SHEETS = (S.LEDGER, S.SEALS, S.SEALED_ENTRIES)
 
 
 @dataclass
@@ -120,10 +122,26 @@ def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
         typed, found = clean_frame(spec, table.frame)
         tables[spec.key] = typed
         problems += _on_records(table, typed) + found
+    for spec in CYCLE_SHEETS:
+        table = _read_owned(backend, spec)
+        if table is not None:
+            raw[spec.key] = table
+            # the toolkit wrote these: a cell edited into nonsense shows through the seal check
+            tables[spec.key] = clean_frame(spec, table.frame)[0]
     settings, settings_rows, found = clean_settings(raw["settings"].frame)
     problems += found
     header_rows = {key: table.header_row for key, table in raw.items()}
     return Loaded(backend, Village(settings, tables, header_rows, settings_rows), raw, problems)
+
+
+def _read_owned(backend: WorkbookBackend, spec: S.SheetSpec) -> RawTable | None:
+    """An owned sheet the cycle reads back, or None when the workbook lacks it (or its headers)."""
+    if not backend.has_sheet(spec):
+        return None
+    try:
+        return backend.read_table(spec)
+    except (SheetMissing, HeaderMissing):
+        return None
 
 
 def _on_records(table: RawTable, typed: pd.DataFrame) -> list[Problem]:
