@@ -243,16 +243,24 @@ def sealed_months(seals: pd.DataFrame | None) -> list[str]:
     return [m for m in _seal_order(seals)["month"].map(month_text).tolist() if m]
 
 
-def unsealed_confirmed(village: Village, seals: pd.DataFrame | None) -> pd.DataFrame:
-    """Months of the workbook's year with 已确认 entries and no 封账记录 row: ``month``, ``count``
-    and ``row`` (the first such entry's Excel row)."""
+def unsealed_confirmed(village: Village, seals: pd.DataFrame | None, ledger: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Closed months of the workbook's year that carry no seal: months with 已确认 entries and no
+    封账记录 row that were closed all the same — 月度台账 holds them, or a later month is sealed
+    (closed by hand, or before the village used this toolkit). A month merely confirmed by hand
+    with no 月度台账 row is not closed yet (``close`` seals it). Columns ``month``, ``count``
+    (its 已确认 entries) and ``row`` (the first one's Excel row)."""
     entries = village["entries"]
     ok = entries["status"].eq(S.ENTRY_CONFIRMED) & entries["date"].notna()
     if village.year is not None:
         ok &= entries["date"].dt.year.eq(village.year)
     rows = entries[ok]
     months = rows["date"].dt.strftime("%Y-%m")
-    rows = rows.assign(month=months)[~months.isin(set(sealed_months(seals)))]
+    sealed = sealed_months(seals)
+    closed = months.isin(set(ledger["month"].map(month_text))) if ledger is not None and len(ledger) else \
+        pd.Series(False, index=months.index)
+    if sealed:
+        closed |= months.lt(max(sealed))
+    rows = rows.assign(month=months)[closed & ~months.isin(set(sealed))]
     grouped = rows.groupby("month", sort=True)[ROW].agg(["count", "min"])
     return pd.DataFrame({"month": grouped.index, "count": grouped["count"].to_numpy(),
                          "row": grouped["min"].to_numpy()})
