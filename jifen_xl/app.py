@@ -351,6 +351,90 @@ def _not_closable(through: pd.Period, blocked: list[OpenMonth]) -> str:
             "工作簿未被改动。")
 
 
+@dataclass
+class SealedMonth:
+    """One row of 封账记录 as ``verify`` reports it."""
+
+    month: str
+    sealed_on: _dt.date | None
+    code: str
+    intact: bool
+
+
+@dataclass
+class VerifyResult:
+    """What ``verify_book`` found.
+
+    :param label: the workbook.
+    :param village: its 村 (基本信息).
+    :param months: the sealed months, in 封账记录 order, each with whether it is unchanged.
+    :param findings: every change of a sealed month (E-SEAL-* findings, as ``validate`` gives them).
+    :param code: the code asked about as typed (``--code``), else None.
+    :param code_month: the sealed month the code belongs to; None when it belongs to none.
+    """
+
+    label: str
+    village: str | None
+    months: list[SealedMonth]
+    findings: list[Problem]
+    code: str | None = None
+    code_month: SealedMonth | None = None
+
+    @property
+    def intact(self) -> bool:
+        """No sealed month was changed and the chain holds."""
+        return not self.findings
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: the chain is intact; with a code, the code's month is found and unchanged."""
+        if self.code is not None:
+            return self.code_month is not None and self.code_month.intact
+        return self.intact
+
+
+def verify_book(backend: WorkbookBackend, *, code: str | None = None) -> VerifyResult:
+    """Check the seal chain of the workbook (read-only): every sealed month recomputed from the
+    workbook as it is now, each change named (``core.seal.check_seals``).
+
+    :param backend: the village workbook.
+    :param code: a verification code from a printed notice (any case, with or without the dash,
+        O for 0 and I/L for 1): the result says which month it seals and whether that month is
+        unchanged.
+    """
+    from .core.seal import month_text, normalize_code, verification_code
+    from .validate.cycle import seal_findings
+
+    loaded = load(backend)
+    village = loaded.village
+    pairs = seal_findings(village)
+    changed = {c.month for c, _ in pairs}
+    seals = village.tables.get("seals")
+    months: list[SealedMonth] = []
+    by_code: dict[str, SealedMonth] = {}
+    if seals is not None and len(seals):
+        for r in seals.sort_values(ROW, kind="stable").itertuples(index=False):
+            month = month_text(r.month) or ""
+            sealed_on = None if pd.isna(r.sealed_on) else pd.Timestamp(r.sealed_on).date()
+            item = SealedMonth(month, sealed_on, r.code or "", month not in changed)
+            months.append(item)
+            for c in (normalize_code(r.code or ""), verification_code(r.digest) if _is_digest(r.digest) else None):
+                if c:
+                    by_code.setdefault(c, item)
+    found = None
+    if code is not None:
+        key = normalize_code(code)
+        if key is None:
+            raise JifenError(f"校验码「{code}」格式不对：应为 8 位字母和数字（公示上印的，例如 K7Q2-M9XD），"
+                             "短横线可以不写，大小写都可以。请核对后重试。")
+        found = by_code.get(key)
+    return VerifyResult(backend.label, village.settings.get("village"), months, [p for _, p in pairs], code, found)
+
+
+def _is_digest(value) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
+
+
 def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Path:
     """Create a village workbook from the declared layout, with the default catalogue."""
     from .io.template import build_workbook

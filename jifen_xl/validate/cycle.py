@@ -30,15 +30,20 @@ def check_seals_of(village: Village) -> list[Problem]:
     no seal (closed by hand, or before the village used this toolkit: ``core.seal.unsealed_confirmed``)
     is only a warning (W-SEAL-01), never an error.
     """
-    seals, details = village.tables.get("seals"), village.tables.get("sealed_entries")
-    out: list[Problem] = []
-    for c in check_seals(village, seals, details, village.tables.get("ledger")):
-        out.append(_seal_problem(c, details))
+    seals = village.tables.get("seals")
+    out = [p for _, p in seal_findings(village)]
     unsealed = unsealed_confirmed(village, seals, village.tables.get("ledger"))
     if len(unsealed):
         out += RULES["W-SEAL-01"].flag(unsealed.rename(columns={"row": ROW, "count": "entry_count"}),
                                        np.ones(len(unsealed), dtype=bool))
     return out
+
+
+def seal_findings(village: Village) -> list[tuple[SealChange, Problem]]:
+    """Each change of a sealed month (``core.seal.check_seals``) with its E-SEAL finding."""
+    details = village.tables.get("sealed_entries")
+    changes = check_seals(village, village.tables.get("seals"), details, village.tables.get("ledger"))
+    return [(c, _seal_problem(c, details)) for c in changes]
 
 
 _CHAIN_RULES = {"digest": ("E-SEAL-04", None), "digest_edited": ("E-SEAL-04", "edited"),
