@@ -307,7 +307,11 @@ def ledger_book(backend: WorkbookBackend, *, month: str | None = None, dry_run: 
     :param dry_run: compute only, write nothing.
     :raises ValidationFailed: the workbook has 错误 (the report is attached).
     :raises JifenError: ``month``, or a month before it, cannot be closed yet (entries under
-        publicity, open objections): such a month is never written.
+        publicity, open objections): such a month is never written; or a sealed month (封账记录)
+        recomputes differently from its 月度台账 rows (an exchange or a carried-over figure
+        changed after the close): a sealed month is never rewritten, the differences are named.
+        The ledger always runs through the last sealed month, so its rows are written back as
+        they are (``--month`` before it still shows that month).
     """
     loaded, report = check(backend, today, for_writing=not dry_run)
     if not report.valid:
@@ -317,7 +321,8 @@ def ledger_book(backend: WorkbookBackend, *, month: str | None = None, dry_run: 
         blocked = open_months(loaded.village, through)
         if blocked:
             raise JifenError(_not_closable(through, blocked))
-    ledger = compute_ledger(loaded.village, through)
+    ledger = compute_ledger(loaded.village, _through_sealed(loaded.village, through))
+    _refuse_sealed_differences(loaded.village, ledger)
     written = None
     if not dry_run:
         written = backend.apply(backend.plan_write(WriteRequest({"ledger": ledger})))
@@ -325,6 +330,50 @@ def ledger_book(backend: WorkbookBackend, *, month: str | None = None, dry_run: 
         month_label(through) if through is not None else None)
     pending = [month_label(m) for m in unsettled_months(loaded.village)]
     return LedgerResult(ledger, report, label, written, pending)
+
+
+def _through_sealed(village: Village, through: pd.Period | None) -> pd.Period | None:
+    """The last month to compute: ``through`` (None = the default), never before the last sealed
+    month, so a sealed month's 月度台账 rows are always written back as they are."""
+    from .core.ledger import last_settled_month
+    from .core.seal import sealed_months
+
+    sealed = sealed_months(village.tables.get("seals"))
+    if not sealed:
+        return through
+    last = pd.Period(max(sealed), "M")
+    wanted = through if through is not None else last_settled_month(village)
+    return last if wanted is None or wanted < last else wanted
+
+
+def _refuse_sealed_differences(village: Village, ledger: pd.DataFrame) -> None:
+    """Refuse to rewrite a sealed month whose recomputation differs from its 月度台账 rows (an
+    exchange or a carried-over figure changed after the close): name the month, 户号 and column."""
+    from .core.seal import ledger_differences, sealed_months
+    from .rules import shown
+
+    sheet = village.tables.get("ledger")
+    months = sealed_months(village.tables.get("seals"))
+    if not months or sheet is None:
+        return
+    diffs = ledger_differences(months, sheet, ledger)
+    if not diffs:
+        return
+    parts = []
+    for d in diffs[:10]:
+        if d.detail == "missing":
+            parts.append(f"{d.month} 户号「{d.hh_id}」：重算有这一行，封账时的台账没有")
+        elif d.detail == "extra":
+            parts.append(f"{d.month} 户号「{d.hh_id}」：封账时的台账有这一行（第 {d.row} 行），重算没有")
+        else:
+            header = S.LEDGER.header_of(d.field)
+            parts.append(f"{d.month} 户号「{d.hh_id}」的{header}：封账时为 {shown(d.current)}（「{S.LEDGER.name}」第 {d.row} 行），"
+                         f"重算为 {shown(d.sealed)}")
+    more = f"等 {len(diffs)} 处" if len(diffs) > 10 else ""
+    raise JifenError(
+        f"已封账月份按现在的数据重算，与封账时的「{S.LEDGER.name}」不符，工具不会改写已封账的月份：" + "；".join(parts) + more
+        + f"。可能是「{S.EXCHANGES.name}」的兑换、「{S.HOUSEHOLDS.name}」的上年积分或户的状态在封账后被改到了已封账的月份。"
+        "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。")
 
 
 def _rows(rows, limit: int = 5) -> str:
