@@ -42,11 +42,43 @@ def _cells(row) -> list:
     return out
 
 
+def _alone(row, index: int):
+    """The cell at 0-based column ``index`` of ``row`` as an element of its own: a run of equal
+    cells (``number-columns-repeated``) is split around it."""
+    import copy
+
+    cells = _cells(row)
+    cell = cells[index]
+    repeat = int(cell.get(_q("table", "number-columns-repeated"), "1"))
+    if repeat == 1:
+        return cell
+    first = cells.index(cell)
+    before, after = index - first, first + repeat - index - 1
+    at = list(row).index(cell)
+    row.remove(cell)
+    parts = []
+    for count in (before, 1, after):
+        if count:
+            part = copy.deepcopy(cell)
+            part.attrib.pop(_q("table", "number-columns-repeated"))
+            if count > 1:
+                part.set(_q("table", "number-columns-repeated"), str(count))
+            parts.append((count, part))
+    for offset, (_, part) in enumerate(parts):
+        row.insert(at + offset, part)
+    return parts[1 if before else 0][1]
+
+
+def _text(cell) -> str:
+    """The text a cell shows (its paragraphs; not a comment attached to it)."""
+    return "".join("".join(p.itertext()) for p in cell.findall("text:p", NS)).strip()
+
+
 def _set(cell, value) -> None:
     for attr in ("value", "date-value", "value-type"):
         cell.attrib.pop(_q("office", attr), None)
     cell.attrib.pop(_q("calcext", "value-type"), None)
-    for child in list(cell):
+    for child in cell.findall("text:p", NS):
         cell.remove(child)
     if isinstance(value, dt.date):
         kind, shown = "date", value.isoformat()
@@ -80,9 +112,7 @@ def lo_edit(src: Path, edits: list[tuple], workdir: Path) -> Path:
             parent = next(p for p in table.iter() if target in list(p))
             parent.remove(target)
             continue
-        headers = ["".join(c.itertext()) for c in _cells(rows[0])]
-        cell = _cells(target)[headers.index(edit[3])]
-        assert cell.get(_q("table", "number-columns-repeated")) is None, "a repeated cell cannot be edited alone"
-        _set(cell, edit[4])
+        headers = [_text(c) for c in _cells(rows[0])]
+        _set(_alone(target, headers.index(edit[3])), edit[4])
     tree.write(fods, xml_declaration=True, encoding="UTF-8")
     return lo_convert(fods, "xlsx", workdir / "xlsx")
