@@ -225,7 +225,7 @@ def ledger(book, month, as_json, dry_run):
 @cli.command()
 @book_argument
 @click.option("--code", metavar="校验码",
-              help="公示上印的校验码，例如 K7Q2-M9XD（短横线可不写，大小写均可）：查它是哪个村哪个月的封账，"
+              help="公示上印的校验码（8 位字母和数字，中间的短横线可不写，大小写均可）：查它是哪个村哪个月的封账，"
                    "这个月封账后有没有被改动。")
 @json_option
 @handle_errors
