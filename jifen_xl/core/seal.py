@@ -89,28 +89,69 @@ def _num(x) -> str:
     -0 as 0, blank as empty (so 6, 6.0 and 6.0000000001 read back by any program agree)."""
     if x is None or pd.isna(x):
         return ""
-    x = round(float(x), 6) + 0.0
+    try:
+        x = round(float(x), 6) + 0.0
+    except (TypeError, ValueError):  # not a number (a cell typed over): compared as its text
+        return str(x)
     return str(int(x)) if x.is_integer() else repr(x)
 
 
 def _day(x) -> str:
-    return "" if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m-%d")
+    if x is None or pd.isna(x):
+        return ""
+    try:
+        return pd.Timestamp(x).strftime("%Y-%m-%d")
+    except (TypeError, ValueError):  # not a date (a cell typed over): compared as its text
+        return str(x)
 
 
 def _txt(x) -> str:
     return "" if x is None or (not isinstance(x, str) and pd.isna(x)) else str(x)
 
 
+def _by_distinct(values: pd.Series, shown) -> pd.Series:
+    """``shown`` of each cell, worked out once per distinct value (a column of points or dates
+    holds few): the text columns the digest and the comparison use."""
+    codes, distinct = pd.factorize(values.astype(object), use_na_sentinel=True)
+    texts = np.array([shown(v) for v in distinct] + [""], dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype=object)  # -1 (blank) takes the last: ""
+
+
+def _nums(values: pd.Series) -> pd.Series:
+    """``_num`` over a column."""
+    return _by_distinct(values, _num)
+
+
+def _days(values: pd.Series) -> pd.Series:
+    """Dates as ISO days ("" for blank)."""
+    if values.dtype.kind != "M":
+        return _by_distinct(values, _day)
+    days = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    out = np.datetime_as_string(days).astype(object)
+    out[np.isnat(days)] = ""
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _txts(values: pd.Series) -> pd.Series:
+    return _by_distinct(values, _txt)
+
+
+def _months(values: pd.Series) -> pd.Series:
+    """``month_text`` over a column, worked out once per distinct value."""
+    distinct = {v: month_text(v) for v in pd.unique(values.astype(object))}
+    return values.astype(object).map(distinct)
+
+
 def _entry_lines(rows: pd.DataFrame) -> list[str]:
-    rows = rows.assign(_k=rows["entry_id"].map(_txt)).sort_values(["_k", "date"], kind="stable")
-    cols = [rows["_k"], rows["date"].map(_day), rows["hh_id"].map(_txt), rows["code"].map(_txt),
-            rows["qty"].map(_num), rows["points"].map(_num), rows["status"].map(_txt)]
+    rows = rows.assign(_k=_txts(rows["entry_id"])).sort_values(["_k", "date"], kind="stable")
+    cols = [rows["_k"], _days(rows["date"]), _txts(rows["hh_id"]), _txts(rows["code"]),
+            _nums(rows["qty"]), _nums(rows["points"]), _txts(rows["status"])]
     return ["\t".join(t) for t in zip(*(c.tolist() for c in cols))]
 
 
 def _ledger_lines(rows: pd.DataFrame) -> list[str]:
-    rows = rows.assign(_k=rows["hh_id"].map(_txt)).sort_values("_k", kind="stable")
-    cols = [rows["_k"]] + [rows[f].map(_num) for f in LEDGER_SEALED]
+    rows = rows.assign(_k=_txts(rows["hh_id"])).sort_values("_k", kind="stable")
+    cols = [rows["_k"]] + [_nums(rows[f]) for f in LEDGER_SEALED]
     return ["\t".join(t) for t in zip(*(c.tolist() for c in cols))]
 
 
@@ -160,9 +201,11 @@ def current_details(village: Village) -> pd.DataFrame:
     withdrawn)."""
     eff = effective_entries(village)
     points = eff["effective"].where(~eff["withdrawn"], 0.0).astype("float64")
-    months = eff["date"].dt.strftime("%Y-%m").where(eff["date"].notna(), None)
+    stamps = eff["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+    months = np.datetime_as_string(stamps).astype(object)
+    months[np.isnat(stamps)] = None
     return pd.DataFrame({
-        "month": months.astype(object), "entry_id": eff["entry_id"], "date": eff["date"], "hh_id": eff["hh_id"],
+        "month": pd.Series(months, index=eff.index, dtype=object), "entry_id": eff["entry_id"], "date": eff["date"], "hh_id": eff["hh_id"],
         "code": eff["code"], "qty": eff["qty"].fillna(1.0).astype("float64"), "points": points,
         "status": eff["status"], ROW: eff[ROW],
     })
@@ -171,7 +214,7 @@ def current_details(village: Village) -> pd.DataFrame:
 def _month_rows(frame: pd.DataFrame, month: str) -> pd.DataFrame:
     if frame is None or not len(frame):
         return frame.iloc[:0] if frame is not None else frame
-    return frame[frame["month"].map(month_text).eq(month)]
+    return frame[_months(frame["month"]).eq(month)]
 
 
 def _seal_order(seals: pd.DataFrame) -> pd.DataFrame:
@@ -202,7 +245,7 @@ def seal_month(village_after_close: Village, month, ledger_rows: pd.DataFrame, s
     order = _seal_order(seals)
     sealed_months = set(order["month"].map(month_text))
     if sealed_entries is not None and len(sealed_entries):
-        sealed_months |= set(sealed_entries["month"].map(month_text))
+        sealed_months |= set(_months(sealed_entries["month"]))
     if label in sealed_months:
         raise JifenError(f"{label} 已经封账（见「{S.SEALS.name}」），不能再次封账。已封账月份的登记不能再改；"
                          "更正请在未结账月份新增一条登记，并在备注注明更正的登记编号。")
@@ -254,9 +297,10 @@ def unsealed_confirmed(village: Village, seals: pd.DataFrame | None, ledger: pd.
     if village.year is not None:
         ok &= entries["date"].dt.year.eq(village.year)
     rows = entries[ok]
-    months = rows["date"].dt.strftime("%Y-%m")
+    months = pd.Series(np.datetime_as_string(rows["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")),
+                       index=rows.index, dtype=object)
     sealed = sealed_months(seals)
-    closed = months.isin(set(ledger["month"].map(month_text))) if ledger is not None and len(ledger) else \
+    closed = months.isin(set(_months(ledger["month"]))) if ledger is not None and len(ledger) else \
         pd.Series(False, index=months.index)
     if sealed:
         closed |= months.lt(max(sealed))
@@ -286,7 +330,6 @@ def _entry_changes(sealed: pd.DataFrame, current: pd.DataFrame, months: set[str]
     """积分登记 now against 封账明细: fields changed, entries deleted, entries added (or dated)
     into a sealed month. An entry moved out of a sealed month is a change of its 日期."""
     out: list[SealChange] = []
-    sealed = sealed.assign(month=sealed["month"].map(month_text))
     sealed_ids = sealed[sealed["entry_id"].notna()]
     cur_ids = current[current["entry_id"].notna()]
     merged = sealed_ids.merge(cur_ids, on="entry_id", how="left", suffixes=("", "_now"), indicator=True)
@@ -298,11 +341,11 @@ def _entry_changes(sealed: pd.DataFrame, current: pd.DataFrame, months: set[str]
     for f in SEALED_FIELDS:
         a, b = both[f], both[f + "_now"]
         if f in _NUMERIC:
-            differ = a.map(_num).ne(b.map(_num))
+            differ = _nums(a).ne(_nums(b))
         elif f == "date":
-            differ = a.map(_day).ne(b.map(_day))
+            differ = _days(a).ne(_days(b))
         else:
-            differ = a.map(_txt).ne(b.map(_txt))
+            differ = _txts(a).ne(_txts(b))
         for r in both[differ.to_numpy()].itertuples(index=False):
             out.append(SealChange(r.month, CHANGED, "entries", int(getattr(r, ROW + "_now")), f, r.entry_id,
                                   sealed=getattr(r, f), current=getattr(r, f + "_now")))
@@ -358,8 +401,8 @@ def ledger_differences(months, ledger: pd.DataFrame, expected: pd.DataFrame) -> 
     """月度台账 rows of ``months`` against ``expected`` (the ledger recomputed from the workbook
     now), per 户号 and column (当月积分, 累计积分, 可用积分; a row missing or extra)."""
     out: list[SealChange] = []
-    have_all = ledger.assign(month=ledger["month"].map(month_text))
-    want_all = expected.assign(month=expected["month"].map(month_text))
+    have_all = ledger.assign(month=_months(ledger["month"]))
+    want_all = expected.assign(month=_months(expected["month"]))
     for month in months:
         out += _ledger_diffs(month, have_all[have_all["month"].eq(month)], want_all[want_all["month"].eq(month)])
     return out
@@ -392,10 +435,10 @@ def check_seals(village: Village, seals: pd.DataFrame | None, sealed_entries: pd
         return []
     empty_detail = pd.DataFrame({f: pd.Series(dtype=object) for f in S.SEALED_ENTRIES.fields + [ROW]})
     sealed = sealed_entries if sealed_entries is not None and len(sealed_entries) else empty_detail
-    sealed = sealed.assign(month=sealed["month"].map(month_text))
+    sealed = sealed.assign(month=_months(sealed["month"]))
     if ledger is None or not len(ledger):
         ledger = pd.DataFrame({f: pd.Series(dtype=object) for f in S.LEDGER.fields + [ROW]})
-    ledger = ledger.assign(month=ledger["month"].map(month_text))
+    ledger = ledger.assign(month=_months(ledger["month"]))
     current = current_details(village)
     months_list = [month_text(m) for m in order["month"]]
     months = {m for m in months_list if m}
@@ -455,7 +498,7 @@ def _explain_digest(i, month, row, computed, digests, previous, entries_rows, le
         return [SealChange(month, CHAIN, "seals", row, "digest", sealed=computed, current=stored,
                            detail="digest_edited")]
     want = expected_ledger()
-    want = want[want["month"].map(month_text).eq(month)]
+    want = want[_months(want["month"]).eq(month)]
     if month_digest(month, entries_rows, want, previous[i]) == stored:
         return _ledger_diffs(month, ledger_rows, want)
     now = current_rows.drop(columns=ROW)
