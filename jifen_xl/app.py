@@ -30,6 +30,8 @@ from .validate import validate
 
 #: Sheets the app reads (the owned ones are only written).
 INPUT_SHEETS = tuple(s for s in S.CLERK_SHEETS if s.key != "settings")
+#: Owned sheets the monthly cycle reads back (a workbook without them has no records yet).
+CYCLE_SHEETS = (S.LEDGER, S.SEALS, S.SEALED_ENTRIES)
 
 
 @dataclass
@@ -120,10 +122,26 @@ def load(backend: WorkbookBackend, *, for_writing: bool = False) -> Loaded:
         typed, found = clean_frame(spec, table.frame)
         tables[spec.key] = typed
         problems += _on_records(table, typed) + found
+    for spec in CYCLE_SHEETS:
+        table = _read_owned(backend, spec)
+        if table is not None:
+            raw[spec.key] = table
+            # the toolkit wrote these: a cell edited into nonsense shows through the seal check
+            tables[spec.key] = clean_frame(spec, table.frame)[0]
     settings, settings_rows, found = clean_settings(raw["settings"].frame)
     problems += found
     header_rows = {key: table.header_row for key, table in raw.items()}
     return Loaded(backend, Village(settings, tables, header_rows, settings_rows), raw, problems)
+
+
+def _read_owned(backend: WorkbookBackend, spec: S.SheetSpec) -> RawTable | None:
+    """An owned sheet the cycle reads back, or None when the workbook lacks it (or its headers)."""
+    if not backend.has_sheet(spec):
+        return None
+    try:
+        return backend.read_table(spec)
+    except (SheetMissing, HeaderMissing):
+        return None
 
 
 def _on_records(table: RawTable, typed: pd.DataFrame) -> list[Problem]:
@@ -289,7 +307,11 @@ def ledger_book(backend: WorkbookBackend, *, month: str | None = None, dry_run: 
     :param dry_run: compute only, write nothing.
     :raises ValidationFailed: the workbook has 错误 (the report is attached).
     :raises JifenError: ``month``, or a month before it, cannot be closed yet (entries under
-        publicity, open objections): such a month is never written.
+        publicity, open objections): such a month is never written; or a sealed month (封账记录)
+        recomputes differently from its 月度台账 rows (an exchange or a carried-over figure
+        changed after the close): a sealed month is never rewritten, the differences are named.
+        The ledger always runs through the last sealed month, so its rows are written back as
+        they are (``--month`` before it still shows that month).
     """
     loaded, report = check(backend, today, for_writing=not dry_run)
     if not report.valid:
@@ -299,7 +321,8 @@ def ledger_book(backend: WorkbookBackend, *, month: str | None = None, dry_run: 
         blocked = open_months(loaded.village, through)
         if blocked:
             raise JifenError(_not_closable(through, blocked))
-    ledger = compute_ledger(loaded.village, through)
+    ledger = compute_ledger(loaded.village, _through_sealed(loaded.village, through))
+    _refuse_sealed_differences(loaded.village, ledger)
     written = None
     if not dry_run:
         written = backend.apply(backend.plan_write(WriteRequest({"ledger": ledger})))
@@ -307,6 +330,50 @@ def ledger_book(backend: WorkbookBackend, *, month: str | None = None, dry_run: 
         month_label(through) if through is not None else None)
     pending = [month_label(m) for m in unsettled_months(loaded.village)]
     return LedgerResult(ledger, report, label, written, pending)
+
+
+def _through_sealed(village: Village, through: pd.Period | None) -> pd.Period | None:
+    """The last month to compute: ``through`` (None = the default), never before the last sealed
+    month, so a sealed month's 月度台账 rows are always written back as they are."""
+    from .core.ledger import last_settled_month
+    from .core.seal import sealed_months
+
+    sealed = sealed_months(village.tables.get("seals"))
+    if not sealed:
+        return through
+    last = pd.Period(max(sealed), "M")
+    wanted = through if through is not None else last_settled_month(village)
+    return last if wanted is None or wanted < last else wanted
+
+
+def _refuse_sealed_differences(village: Village, ledger: pd.DataFrame) -> None:
+    """Refuse to rewrite a sealed month whose recomputation differs from its 月度台账 rows (an
+    exchange or a carried-over figure changed after the close): name the month, 户号 and column."""
+    from .core.seal import ledger_differences, sealed_months
+    from .rules import shown
+
+    sheet = village.tables.get("ledger")
+    months = sealed_months(village.tables.get("seals"))
+    if not months or sheet is None:
+        return
+    diffs = ledger_differences(months, sheet, ledger)
+    if not diffs:
+        return
+    parts = []
+    for d in diffs[:10]:
+        if d.detail == "missing":
+            parts.append(f"{d.month} 户号「{d.hh_id}」：重算有这一行，封账时的台账没有")
+        elif d.detail == "extra":
+            parts.append(f"{d.month} 户号「{d.hh_id}」：封账时的台账有这一行（第 {d.row} 行），重算没有")
+        else:
+            header = S.LEDGER.header_of(d.field)
+            parts.append(f"{d.month} 户号「{d.hh_id}」的{header}：封账时为 {shown(d.current)}（「{S.LEDGER.name}」第 {d.row} 行），"
+                         f"重算为 {shown(d.sealed)}")
+    more = f"等 {len(diffs)} 处" if len(diffs) > 10 else ""
+    raise JifenError(
+        f"已封账月份按现在的数据重算，与封账时的「{S.LEDGER.name}」不符，工具不会改写已封账的月份：" + "；".join(parts) + more
+        + f"。可能是「{S.EXCHANGES.name}」的兑换、「{S.HOUSEHOLDS.name}」的上年积分或户的状态在封账后被改到了已封账的月份。"
+        "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。")
 
 
 def _rows(rows, limit: int = 5) -> str:
@@ -337,6 +404,90 @@ def _not_closable(through: pd.Period, blocked: list[OpenMonth]) -> str:
     return (f"不能生成 {month_label(through)} 的月度台账。" + "；".join(parts) + "。"
             f"公示期结束、异议处理完、登记状态改为“{S.ENTRY_CONFIRMED}”之后，这个月才能结账，台账按月依次生成{earlier}。"
             "工作簿未被改动。")
+
+
+@dataclass
+class SealedMonth:
+    """One row of 封账记录 as ``verify`` reports it."""
+
+    month: str
+    sealed_on: _dt.date | None
+    code: str
+    intact: bool
+
+
+@dataclass
+class VerifyResult:
+    """What ``verify_book`` found.
+
+    :param label: the workbook.
+    :param village: its 村 (基本信息).
+    :param months: the sealed months, in 封账记录 order, each with whether it is unchanged.
+    :param findings: every change of a sealed month (E-SEAL-* findings, as ``validate`` gives them).
+    :param code: the code asked about as typed (``--code``), else None.
+    :param code_month: the sealed month the code belongs to; None when it belongs to none.
+    """
+
+    label: str
+    village: str | None
+    months: list[SealedMonth]
+    findings: list[Problem]
+    code: str | None = None
+    code_month: SealedMonth | None = None
+
+    @property
+    def intact(self) -> bool:
+        """No sealed month was changed and the chain holds."""
+        return not self.findings
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: the chain is intact; with a code, the code's month is found and unchanged."""
+        if self.code is not None:
+            return self.code_month is not None and self.code_month.intact
+        return self.intact
+
+
+def verify_book(backend: WorkbookBackend, *, code: str | None = None) -> VerifyResult:
+    """Check the seal chain of the workbook (read-only): every sealed month recomputed from the
+    workbook as it is now, each change named (``core.seal.check_seals``).
+
+    :param backend: the village workbook.
+    :param code: a verification code from a printed notice (any case, with or without the dash,
+        O for 0 and I/L for 1): the result says which month it seals and whether that month is
+        unchanged.
+    """
+    from .core.seal import month_text, normalize_code, verification_code
+    from .validate.cycle import seal_findings
+
+    loaded = load(backend)
+    village = loaded.village
+    pairs = seal_findings(village)
+    changed = {c.month for c, _ in pairs}
+    seals = village.tables.get("seals")
+    months: list[SealedMonth] = []
+    by_code: dict[str, SealedMonth] = {}
+    if seals is not None and len(seals):
+        for r in seals.sort_values(ROW, kind="stable").itertuples(index=False):
+            month = month_text(r.month) or ""
+            sealed_on = None if pd.isna(r.sealed_on) else pd.Timestamp(r.sealed_on).date()
+            item = SealedMonth(month, sealed_on, r.code or "", month not in changed)
+            months.append(item)
+            for c in (normalize_code(r.code or ""), verification_code(r.digest) if _is_digest(r.digest) else None):
+                if c:
+                    by_code.setdefault(c, item)
+    found = None
+    if code is not None:
+        key = normalize_code(code)
+        if key is None:
+            raise JifenError(f"校验码「{code}」格式不对：应为 8 位字母和数字（公示上印的，例如 K7Q2-M9XD），"
+                             "短横线可以不写，大小写都可以。请核对后重试。")
+        found = by_code.get(key)
+    return VerifyResult(backend.label, village.settings.get("village"), months, [p for _, p in pairs], code, found)
+
+
+def _is_digest(value) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
 
 
 def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Path:

@@ -224,6 +224,66 @@ def ledger(book, month, as_json, dry_run):
 
 
 @cli.command()
+@book_argument
+@click.option("--code", metavar="校验码",
+              help="公示上印的校验码（8 位字母和数字，中间的短横线可不写，大小写均可）：查它是哪个村哪个月的封账，"
+                   "这个月封账后有没有被改动。")
+@json_option
+@handle_errors
+@collector_paused
+def verify(book, code, as_json):
+    """核对封账：已封账月份的登记和台账封账后有没有被改动，逐条指出改了什么（只读，不改工作簿）。
+
+    退出码：0 = 封账链完整（用 --code 时：校验码找到且那个月没有改动）；1 = 发现改动，或校验码不属于这个工作簿。
+    """
+    result = app.verify_book(app.open_backend(book), code=code)
+    if as_json:
+        click.echo(json.dumps(_verify_record(result), ensure_ascii=False, indent=1))
+    else:
+        for line in _verify_lines(result):
+            click.echo(line)
+    sys.exit(0 if result.ok else 1)
+
+
+def _verify_lines(result) -> list[str]:
+    """``verify``'s text: the code's month (with --code), then the chain and what changed."""
+    lines = []
+    village = result.village or "（未填写村名）"
+    if result.code is not None:
+        m = result.code_month
+        if m is None:
+            lines.append(f"校验码「{result.code}」不属于工作簿「{result.label}」（{village}）中任何已封账的月份。"
+                         "请核对校验码和工作簿是否对应。")
+        else:
+            state = "封账后没有改动。" if m.intact else "但这个月封账后有改动（见下）。"
+            lines.append(f"校验码 {m.code} 是{village} {m.month} 的封账（封账日期 {m.sealed_on or '空'}），{state}")
+    if not result.months and not result.findings:
+        lines.append(f"工作簿「{result.label}」还没有封账的月份（「{S.SEALS.name}」中没有记录），没有可核对的内容。")
+    elif result.intact:
+        lines.append(f"封账链完整：{result.months[0].month} 至 {result.months[-1].month} 共 {len(result.months)} "
+                     "个月，封账后没有改动。")
+        lines.append(format_table(["月份", "封账日期", "校验码"], [[m.month, m.sealed_on or "", m.code] for m in result.months]))
+    else:
+        rows = [[p.sheet, p.row or "", p.column, p.message, p.fix, p.rule] for p in result.findings]
+        lines.append(format_table(["工作表", "行号", "列名", "问题说明", "修改建议", "规则编号"], rows))
+        months = "、".join(m.month for m in result.months if not m.intact) or "封账记录"
+        lines.append(f"\n已封账的月份封账后有 {len(result.findings)} 处改动（{months}）。")
+    return lines
+
+
+def _verify_record(result) -> dict:
+    months = [{"月份": m.month, "封账日期": m.sealed_on.isoformat() if m.sealed_on else None, "校验码": m.code,
+               "完整": m.intact} for m in result.months]
+    out = {"工作簿": result.label, "村": result.village, "完整": result.intact, "封账月份": months,
+           "改动": [p.as_record() for p in result.findings]}
+    if result.code is not None:
+        m = result.code_month
+        out["校验码"] = {"输入": result.code, "月份": m.month if m else None, "村": result.village if m else None,
+                      "完整": m.intact if m else None}
+    return out
+
+
+@cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--households", default=320, show_default=True, type=click.IntRange(10, 5000), help="户数。")
 @click.option("--seed", default=2026, show_default=True, type=int, help="随机种子（相同种子生成相同数据）。")

@@ -64,6 +64,8 @@ FIELD_LABELS: dict[str, str] = {
     "balance": "兑换后可用积分", "word": "涉及的词", "registered": "住户名册中的户主",
     "hh_status": "住户状态", "catalogue_name": "积分指标中的名称", "computed": "数量×分值",
     "item_value": "分值", "count_qty": "数量", "rows": "行号", "decisions": "处理结果个数",
+    "month": "月份", "sealed": "封账时的值", "current": "现在的值", "entry_count": "登记条数",
+    "entry_id": "登记编号", "hh_id": "户号", "prior": "前一行的月份",
 }
 
 _FORMATTER = string.Formatter()
@@ -422,6 +424,11 @@ _NEAR = {"near": (None, "{target}中的{target_header}是「{near}」：请把�
 
 HH, IND, MEM, ENT, OBJ, GOODS, REC, EXC, SET = (S.HOUSEHOLDS, S.INDICATORS, S.MEMBERS, S.ENTRIES, S.OBJECTIONS,
                                                  S.GOODS, S.RECEIPTS, S.EXCHANGES, S.SETTINGS)
+SEAL, SEALED, LED = S.SEALS, S.SEALED_ENTRIES, S.LEDGER
+#: The remedy for every edit of a sealed month's entries (SPEC: a closed month is never edited again).
+_SEALED_FIX = "已封账月份的登记不能再改：请把{header}改回 {sealed}；如需更正，请在未结账的月份新增一条登记，并在备注注明更正的登记编号「{entry_id}」"
+_OWNED_FIX = "「{sheet}」由工具生成，封账后不能手工修改：请把{header}改回 {sealed}"
+_RESTORE = "请从改动前的备份（工作簿旁「备份」文件夹中工具每次写入前保存的副本）恢复「{sheet}」；工具生成的工作表请勿手工修改"
 
 RULES = Catalogue([
     # -- cells that cannot be read (found while reading and cleaning) ----------------------------
@@ -547,6 +554,59 @@ RULES = Catalogue([
           "登记「{entry_id}」有 {decisions} 个处理结果（第 {rows} 行），本行没有{header}，无法确定以哪个为准",
           "请填写{header}：同一条登记有多个处理结果时，以{header}最晚的为准",
           "同一条登记有几个处理结果，其中有的没有处理日期，无法排出先后"),
+    # -- 封账 (issue 9): a sealed month is never edited again ----------------------------------------
+    _rule("E-SEAL-01", (ENT, "date", "hh_id", "code", "qty", "points", "status"),
+          "登记「{entry_id}」属于已封账的 {month}：{header}封账时为 {sealed}，现在是 {current}", _SEALED_FIX,
+          "已封账月份的登记被改动（日期、户号、指标编码、数量、积分或状态）",
+          variants={"points": ("登记「{entry_id}」属于已封账的 {month}：计入的{header}封账时为 {sealed}，现在是 {current}"
+                               "（积分、数量、{sheet:indicators}的分值或「{sheet:objections}」的处理结果被改动）",
+                               "已封账月份的积分不能再改：请恢复原来的积分、数量、分值或异议处理结果；如需更正，请在未结账的月份"
+                               "新增一条登记，并在备注注明更正的登记编号「{entry_id}」")}),
+    _rule("E-SEAL-02", (SEALED, "entry_id"),
+          "已封账的 {month} 的登记「{entry_id}」已从「{sheet:entries}」中删除（本行是封账时的记录）",
+          "已封账月份的登记不能删除：请按本行把这条登记恢复到「{sheet:entries}」（{header:entries.date} {date}、"
+          "{header:entries.hh_id}「{hh_id}」、{header:entries.code}「{code}」）；如需更正，请在未结账的月份新增一条登记，"
+          "并在备注注明更正的登记编号「{entry_id}」",
+          "已封账月份的登记从积分登记中被删除"),
+    _rule("E-SEAL-03", (ENT, "date"), "{header} {current} 在已封账的 {month} 内，但登记「{entry_id}」封账时没有",
+          "已封账的月份不能再补登记或改入：请把{header}改为未结账月份的日期，并在备注注明实际发生的日期；"
+          "如果是日期填错了，请改回原来的日期",
+          "登记新增到、或把日期改到已封账的月份"),
+    _rule("E-SEAL-04", (SEAL, "digest"),
+          "{month} 的{header}与「{sheet:sealed_entries}」「{sheet:ledger}」中这个月的内容不符：封账后这些行或{header}被改动过",
+          "请从改动前的备份（工作簿旁「备份」文件夹中工具每次写入前保存的副本）恢复「{sheet}」「{sheet:sealed_entries}」"
+          "「{sheet:ledger}」；工具生成的工作表请勿手工修改",
+          "封账记录的摘要与该月的封账明细、月度台账不符（链断开）",
+          variants={"edited": ("{month} 的{header}被改动过：下一行的上月摘要仍是封账时的 {sealed}", _OWNED_FIX)}),
+    _rule("E-SEAL-05", (SEALED, "entry_id", "date", "hh_id", "code", "qty", "points", "status"),
+          "{month} 登记「{entry_id}」的{header}是 {current}，封账时为 {sealed}（「{sheet:entries}」中仍为 {sealed}）",
+          _OWNED_FIX, "封账明细的行被手工改动、删除或添加",
+          variants={"missing": ("少了 {month} 的登记「{entry_id}」（「{sheet:entries}」中仍有，封账时也有）",
+                                "「{sheet}」由工具生成，封账后不能手工修改：" + _RESTORE.replace("恢复「{sheet}」", "恢复这一行")),
+                    "extra": ("{month} 多了一行登记「{entry_id}」，封账时没有",
+                              "「{sheet}」由工具生成，封账后不能手工修改：请删除这一行")}),
+    _rule("E-SEAL-06", (SEAL, "previous"),
+          "{month} 的{header}与上一行的摘要不符：封账记录的行被删除、调换或改动过",
+          _RESTORE, "封账记录的上月摘要与上一行的摘要不符（链断开：行被删除、调换或改动）"),
+    _rule("E-SEAL-07", (SEAL, "code"), "{month} 的{header}「{current}」与摘要不符，应为 {sealed}", _OWNED_FIX,
+          "封账记录的校验码与摘要不符"),
+    _rule("E-SEAL-08", (SEAL, "month"), "{month} 封账了两次（{header}重复）", _RESTORE,
+          "封账记录的月份重复、次序颠倒，或封账明细中的月份没有封账记录",
+          variants={"order": ("{header} {month} 排在 {prior} 之后：封账记录应按月份先后排列", None),
+                    "missing": ("「{sheet:sealed_entries}」中有 {month} 的登记（第 {first} 行起），但这里没有这个月的封账记录",
+                                None)}),
+    _rule("E-SEAL-09", (LED, "hh_id", "month_total", "cumulative", "available"),
+          "已封账的 {month} 户号「{hh_id}」的{header}是 {current}，封账时为 {sealed}", _OWNED_FIX,
+          "已封账月份的月度台账被手工改动（数字改动、行被删除或添加）",
+          variants={"missing": ("已封账的 {month} 户号「{hh_id}」的一行被删除了",
+                                "「{sheet}」由工具生成，封账后不能手工修改：" + _RESTORE.replace("恢复「{sheet}」", "恢复这一行")),
+                    "extra": ("已封账的 {month} 多了户号「{hh_id}」的一行，封账时没有",
+                              "「{sheet}」由工具生成，封账后不能手工修改：请删除这一行")}),
+    _rule("W-SEAL-01", (ENT, "status"),
+          "{month} 已经结账（「{sheet:ledger}」中有这个月，或之后的月份已封账），有 {entry_count} 条已确认的登记（从本行起），"
+          "但这个月没有封账记录，事后改动无法查出",
+          "手工或用本工具之前结账的月份可以不处理；以后用 jifen-xl close 结账的月份会自动封账",
+          "已结账却没有封账记录的月份（手工结账，或村里用本工具之前结账）"),
     # -- 爱心超市 --------------------------------------------------------------------------------
     _rule("E-EXC-01", (EXC, "hh_id"), _NOT_IN, "请改正户号", "兑换的户号不在住户名册中",
           check=LOOKUP, variants=_NEAR),

@@ -318,6 +318,42 @@ PUBLICITY = SheetSpec(
     ),
 )
 
+SEALS = SheetSpec(
+    key="seals",
+    name="封账记录",
+    table="tblSeals",
+    owned=True,
+    purpose="由工具生成：每个已结账月份一行，含该月登记和台账的摘要（SHA-256）及校验码，逐月相连，防止事后改动。请勿手工修改。",
+    columns=(
+        C("月份", "month", MONTH, width=9),
+        C("封账日期", "sealed_on", DATE, width=11, number_format="yyyy-mm-dd"),
+        C("登记条数", "entries", INT, width=9, number_format="0"),
+        C("涉及户数", "households", INT, width=9, number_format="0"),
+        C("当月积分合计", "month_total", NUMBER, width=12, number_format="0.##"),
+        C("摘要", "digest", TEXT, width=66, hint="本月封账明细和月度台账的 SHA-256 摘要（含上月摘要）"),
+        C("上月摘要", "previous", TEXT, width=66, hint="上一行的摘要；第一个封账月份为空"),
+        C("校验码", "code", TEXT, width=11, hint="公示上印的校验码，可用 jifen-xl verify 核对"),
+    ),
+)
+
+SEALED_ENTRIES = SheetSpec(
+    key="sealed_entries",
+    name="封账明细",
+    table="tblSealedEntries",
+    owned=True,
+    purpose="由工具生成：已结账月份的积分登记在结账时的样子，用于核对事后是否被改动。请勿手工修改。",
+    columns=(
+        C("月份", "month", MONTH, width=9),
+        C("登记编号", "entry_id", CODE, width=12, number_format="@"),
+        C("日期", "date", DATE, width=11, number_format="yyyy-mm-dd"),
+        C("户号", "hh_id", CODE, width=8, number_format="@"),
+        C("指标编码", "code", CODE, width=10, number_format="@"),
+        C("数量", "qty", NUMBER, width=6, number_format="0.##"),
+        C("积分", "points", NUMBER, width=7, number_format="0.##", hint="异议处理后实际计入的积分；已撤销为 0"),
+        C("状态", "status", TEXT, width=8),
+    ),
+)
+
 GOODS = SheetSpec(
     key="goods",
     name="商品目录",
@@ -416,6 +452,8 @@ SHEETS: tuple[SheetSpec, ...] = (
     OBJECTIONS,
     LEDGER,
     PUBLICITY,
+    SEALS,
+    SEALED_ENTRIES,
     GOODS,
     RECEIPTS,
     EXCHANGES,

@@ -55,9 +55,12 @@ def test_demo_never_overwrites_existing_files(demo_run):
 
 def test_clean_book_has_no_errors(demo_run):
     folder, _ = demo_run
-    _, report = app.check(app.open_backend(folder / f"{VILLAGE}-{YEAR}.xlsx"), today=TODAY)
+    loaded, report = app.check(app.open_backend(folder / f"{VILLAGE}-{YEAR}.xlsx"), today=TODAY)
     assert report.errors == ()
-    assert report.warnings == ()
+    # The demo closes its months with `ledger`, without a seal (issue 9's `close` seals them once
+    # the demo runs the cycle): each such month is one W-SEAL-01 warning, and nothing else.
+    closed = sorted(set(loaded.village["ledger"]["month"]))
+    assert [(p.rule, p.message[:7]) for p in report.warnings] == [("W-SEAL-01", m) for m in closed]
 
 
 def test_every_planted_mistake_is_found_on_its_row(demo_run, village):

@@ -30,7 +30,8 @@ from jifen_xl.rules import (CHOICE, FORMAT, KEY, LOOKUP, RANGE, REQUIRED, RULES,
                             shown)
 
 from . import village_data as V
-from .conftest import TODAY, build
+from .conftest import TODAY, build, village_from_tables
+from .sealing import sealed_tables
 from .test_validate import add, edit
 
 D = dt.date
@@ -74,6 +75,35 @@ def _same_household(t):
 
 def _overspend(t):
     return edit(t, "exchanges", 1, points=30)
+
+
+def _sealed(*months):
+    """The test village with January to March sealed, then ``months`` (edits) applied."""
+    def mutate(t):
+        t = sealed_tables(t, ["2026-01", "2026-02", "2026-03"])
+        for m in months:
+            t = m(t)
+        return t
+    return mutate
+
+
+def _drop(key, row):
+    return lambda t: {**t, key: t[key].drop(index=row).reset_index(drop=True)}
+
+
+def _swap(key, a, b):
+    def swap(t):
+        order = list(range(len(t[key])))
+        order[a], order[b] = order[b], order[a]
+        return {**t, key: t[key].iloc[order].reset_index(drop=True)}
+    return swap
+
+
+def _ledger_only(t):
+    """月度台账 written through March (closed) but nothing sealed: a legacy workbook."""
+    from jifen_xl.core.ledger import compute_ledger
+
+    return {**t, "ledger": compute_ledger(village_from_tables(t), pd.Period("2026-03", "M"))}
 
 
 ENT = S.ENTRIES.name
@@ -145,6 +175,30 @@ CASES: dict[str, Case] = {
                                                       "刘会计", "更正", 0, None, None))),
     "E-OBJ-05": Case(lambda t: add(t, "objections", ("YY-09", "2026-003", "赵小红", D(2026, 2, 1), "不是我家",
                                                       "陈老师", "更正", 1, D(2026, 2, 3), None))),
+    # 封账
+    "E-SEAL-01": Case(_sealed(lambda t: edit(t, "entries", 0, date=pd.Timestamp("2026-01-06")))),
+    "E-SEAL-01/points": Case(_sealed(lambda t: edit(t, "entries", 0, qty=3, points=9))),
+    "E-SEAL-02": Case(_sealed(_drop("entries", 1))),
+    "E-SEAL-03": Case(_sealed(lambda t: add(t, "entries", ("2026-011", D(2026, 2, 10), "0004", "赵小红", "JC-13",
+                                                            "不乱倒垃圾", 1, 1, "平时发现", "张大山", None, "已确认",
+                                                            None)))),
+    "E-SEAL-04": Case(_sealed(lambda t: edit(t, "seals", 2, digest="0" * 64))),
+    "E-SEAL-04/edited": Case(_sealed(lambda t: edit(t, "seals", 0, digest="0" * 64))),
+    "E-SEAL-05": Case(_sealed(lambda t: edit(t, "sealed_entries", 0, points=60.0))),
+    "E-SEAL-05/missing": Case(_sealed(_drop("sealed_entries", 0))),
+    "E-SEAL-05/extra": Case(_sealed(lambda t: add(t, "sealed_entries", ("2026-01", "2026-099", D(2026, 1, 30), "0002",
+                                                                         "JC-01", 1, 2, "已确认")))),
+    "E-SEAL-06": Case(_sealed(_drop("seals", 0))),
+    "E-SEAL-07": Case(_sealed(lambda t: edit(t, "seals", 0, code="AAAA-AAAA"))),
+    "E-SEAL-08": Case(_sealed(lambda t: {**t, "seals": pd.concat([t["seals"], t["seals"].iloc[[2]]],
+                                                                  ignore_index=True)})),
+    "E-SEAL-08/order": Case(_sealed(_swap("seals", 0, 1))),
+    "E-SEAL-08/missing": Case(_sealed(_drop("seals", 1))),
+    "E-SEAL-09": Case(_sealed(lambda t: edit(t, "ledger", 0, cumulative=107.0))),
+    "E-SEAL-09/missing": Case(_sealed(_drop("ledger", 0))),
+    "E-SEAL-09/extra": Case(_sealed(lambda t: add(t, "ledger", ("2026-01", "0005", "孙老汉", 0, 0, 0, 0, 10, 0, 10,
+                                                                 6)))),
+    "W-SEAL-01": Case(_ledger_only),
     # 爱心超市
     "E-EXC-01": Case(lambda t: edit(t, "exchanges", 0, hh_id="0099")),
     "E-EXC-01/near": Case(lambda t: edit(t, "exchanges", 0, hh_id="1")),

@@ -9,7 +9,7 @@ One module per sheet group; every finding is made from ``rules.RULES``:
 * ``members``     小组成员
 * ``entries``     积分登记 (scorers, caps)
 * ``objections``  异议处理
-* ``cycle``       the monthly cycle (an entry confirmed while its objection is open)
+* ``cycle``       the monthly cycle (an entry confirmed while its objection is open; sealed months)
 * ``market``      爱心超市 (exchanges)
 
 Rules are vectorised over whole frames (a village-year has 60,000 entries) and only the
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from ..core.problems import Problem, Report
 from ..core.village import Village, effective_entries
-from .cycle import check_cycle
+from .cycle import check_cycle, check_seals_of
 from .entries import check_entries
 from .generic import check_all
 from .households import check_households
@@ -53,6 +53,7 @@ def validate(village: Village, read_problems: Iterable[Problem] = (), today: _dt
     problems += check_members(village, today)
     problems += check_entries(village, eff)
     problems += check_cycle(eff)
+    problems += check_seals_of(village)
     problems += check_objections(village["objections"], eff)
     problems += check_exchanges(village, eff)
     return Report.of(problems)
