@@ -593,6 +593,8 @@ class CloseResult:
     :param ledger: 月度台账 as written: January through ``month``.
     :param report: the validation report (warnings only).
     :param written: the write (None with ``dry_run``).
+    :param code: the month's verification code (封账记录.校验码), printed on notices from now on.
+    :param digest: the month's seal (封账记录.摘要, SHA-256, chained to the previous month's).
     """
 
     month: str
@@ -604,6 +606,8 @@ class CloseResult:
     ledger: pd.DataFrame
     report: Report
     written: WriteResult | None = None
+    code: str | None = None
+    digest: str | None = None
 
     @property
     def month_rows(self) -> pd.DataFrame:
@@ -821,13 +825,17 @@ def _sealed(backend: WorkbookBackend, month: pd.Period) -> tuple[str, int, _dt.d
     return None
 
 
-def _seal_tables(village_after: Village, month: pd.Period, ledger: pd.DataFrame, backend: WorkbookBackend,
-                 close_date: _dt.date) -> dict[str, pd.DataFrame]:
-    """MERGE POINT (issue 9, seal part): the owned tables that seal ``month`` in the close's write
-    (封账记录 with the month's row appended, 封账明细 with its entries): after the merge this reads
-    the two sheets (``read_owned(..., lenient=True)``) and calls ``core.seal.seal_month(village_after,
-    month, ledger rows, seals, sealed_entries, close_date)``. No tables until then."""
-    return {}
+def _seal_tables(village_after: Village, month: pd.Period, ledger: pd.DataFrame,
+                 close_date: _dt.date) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The owned tables that seal ``month`` in the close's write: 封账记录 with the month's row
+    appended (its 摘要 chained to the previous month's) and 封账明细 with the month's entries as
+    they stand after the close (``core.seal``). Returns the tables and the new 封账记录 row."""
+    from .core.seal import append_seal, seal_month
+
+    seals, details = village_after.tables.get("seals"), village_after.tables.get("sealed_entries")
+    row, rows = seal_month(village_after, month, ledger, seals, details, close_date)
+    new_seals, new_details = append_seal(seals, details, row, rows)
+    return {"seals": new_seals, "sealed_entries": new_details}, row
 
 
 def _close_refusal(label: str, reasons: list[str]) -> JifenError:
@@ -914,13 +922,14 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
 
     after = with_changes(village, state.status, state.points)
     ledger = compute_ledger(after, period)
-    tables = {"ledger": ledger} | _seal_tables(after, period, ledger, backend, when)
+    sealing, seal = _seal_tables(after, period, ledger, when)
+    tables = {"ledger": ledger} | sealing
     patches = [ColumnPatch("entries", "status", state.status)]
     if state.points and "points" in loaded.raw["entries"].letters:  # a workbook without 积分: nothing to set
         patches.append(ColumnPatch("entries", "points", state.points))
     written = None if dry_run else backend.apply(backend.plan_write(WriteRequest(tables, patches=patches)))
     return CloseResult(label, when, state.confirmed, state.corrected, state.withdrawn, state.kept, ledger, report,
-                       written)
+                       written, seal["code"], seal["digest"])
 
 
 # --- points cards, the 监督报告, the year rollover (issue 9) -------------------------------------------
@@ -1018,13 +1027,11 @@ def _report_period(village: Village, month: str | None, year: int | str | None, 
 
 
 def _sealed_changes(loaded: Loaded) -> list:
-    """Changes to sealed months for the 监督报告's section 已封账月份的改动.
+    """Changes to sealed months (``core.seal.SealChange``) for the 监督报告's section 已封账月份的改动:
+    the same check as ``verify`` and ``validate``."""
+    from .validate.cycle import seal_findings
 
-    HOOK (issue 9, H1b): once ``core/seal.py`` lands, return ``check_seals(loaded.village, seals,
-    sealed_entries, ledger)`` here (封账记录 / 封账明细 / 月度台账 read through the backend). Until
-    then no month is sealed, and the section says so.
-    """
-    return []
+    return [change for change, _ in seal_findings(loaded.village)]
 
 
 def supervise_book(backend: WorkbookBackend, *, month: str | None = None, year: int | str | None = None,

@@ -368,6 +368,8 @@ def _closed(result) -> None:
     click.echo(f"本月 {t['households']} 户有积分变动：加分 {_points(t['rewards'])}，扣分 {_points(t['deductions'])}，"
                f"当月积分合计 {_points(t['total'])}。「{S.LEDGER.name}」为 1 月至 {result.month}"
                f"（共 {len(result.ledger)} 行）。")
+    click.echo(f"本月已封账，校验码 {result.code}（记在「{S.SEALS.name}」）：以后打印的公示和积分卡都带这个校验码，"
+               f"可用 jifen-xl verify 工作簿 --code {result.code} 核对本月数据是否被改动过。")
 
 
 def _closed_json(result) -> dict:
@@ -375,7 +377,7 @@ def _closed_json(result) -> dict:
     return {"月份": result.month, "结账日期": result.date.isoformat(), "确认": result.confirmed,
             "其中更正": result.corrected, "撤销": result.withdrawn, "原已确认": result.kept,
             "加分": t["rewards"], "扣分": t["deductions"], "当月积分合计": t["total"], "有积分变动的户数": t["households"],
-            "已写入": result.written is not None}
+            "校验码": result.code, "摘要": result.digest, "已写入": result.written is not None}
 
 
 # --- points cards, the 监督报告, the year rollover (issue 9) -------------------------------------------

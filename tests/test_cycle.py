@@ -271,7 +271,7 @@ def test_close_applies_the_outcomes_and_writes_the_ledger_through_the_month(book
                                                       "维持", None, D(2026, 4, 6)))
     result = app.close_book(app.open_backend(book), month="2026-03", date="2026-04-08", today=D(2026, 4, 9))
     assert (result.confirmed, result.corrected, result.withdrawn, result.kept) == (3, 1, 1, 0)
-    assert result.written.backup is not None and result.written.tables == ("ledger",)
+    assert result.written.backup is not None and result.written.tables == ("ledger", "seals", "sealed_entries")
     after = entries_by_id(book)
     assert {i: (after[i]["状态"], after[i]["积分"]) for i in ("2026-008", "2026-009", "2026-011", "2026-012", "2026-013",
                                                             "2026-010", "2026-014")} == {
@@ -301,7 +301,10 @@ def test_close_from_the_cli_says_what_it_did(book):
     import json
 
     dry = run("close", book, "--month", "2026-03", "--date", "2026-04-08", "--dry-run", "--json")
-    assert json.loads(dry.output) == {
+    answer = json.loads(dry.output)
+    code, digest = answer.pop("校验码"), answer.pop("摘要")
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", code) and re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert answer == {
         "月份": "2026-03", "结账日期": "2026-04-08", "确认": 3, "其中更正": 1, "撤销": 1, "原已确认": 0,
         "加分": 25.0, "扣分": 0.0, "当月积分合计": 25.0, "有积分变动的户数": 3, "已写入": False}
     result = run("close", book, "--month", "2026-03", "--date", "2026-04-08", "--dry-run")
@@ -309,7 +312,9 @@ def test_close_from_the_cli_says_what_it_did(book):
     assert result.output == (
         "（试运行：只检查和计算，没有写入工作簿。）\n"
         "2026-03 已结账（结账日期 2026-04-08）：3 条登记确认（其中 1 条按异议处理结果更正了积分），1 条撤销。\n"
-        "本月 3 户有积分变动：加分 25，扣分 0，当月积分合计 25。「月度台账」为 1 月至 2026-03（共 15 行）。\n")
+        "本月 3 户有积分变动：加分 25，扣分 0，当月积分合计 25。「月度台账」为 1 月至 2026-03（共 15 行）。\n"
+        f"本月已封账，校验码 {code}（记在「封账记录」）：以后打印的公示和积分卡都带这个校验码，"
+        f"可用 jifen-xl verify 工作簿 --code {code} 核对本月数据是否被改动过。\n")
     before = book.read_bytes()
     result = run("close", book, "--month", "2026-03", "--date", "2026-04-08")
     assert result.exit_code == 0, result.output
@@ -371,23 +376,16 @@ def test_a_workbook_without_the_publicity_sheet_has_no_records_and_gets_the_shee
     assert sheet_rows(path, S.PUBLICITY.name)[0]["登记条数"] == 1.0
 
 
-def test_already_closed_month_is_refused(book, monkeypatch):
-    """Until the seal part declares 封账记录, a month counts as closed when that sheet has its row
-    (read leniently): declared here as the design fixes it (月份, 封账日期)."""
-    seals = S.SheetSpec("seals", "封账记录", "tblSeals", owned=True, columns=(
-        S.ColumnSpec("月份", "month", S.MONTH), S.ColumnSpec("封账日期", "close_date", S.DATE)))
-    monkeypatch.setitem(S.BY_KEY, "seals", seals)
+def test_already_closed_month_is_refused(book):
     publish_march(book)
-    wb = openpyxl.load_workbook(book)
-    ws = wb.create_sheet(seals.name)
-    ws.append(["月份", "封账日期"])
-    ws.append(["2026-02", dt.datetime(2026, 3, 9)])
-    ws.append(["2026-03", dt.datetime(2026, 4, 9)])
-    wb.save(book)
+    first = app.close_book(app.open_backend(book), month="2026-03", date="2026-04-09", today=D(2026, 4, 9))
+    before = book.read_bytes()
     with pytest.raises(JifenError) as err:
         app.close_book(app.open_backend(book), month="2026-03", date="2026-04-10", today=D(2026, 4, 10))
-    assert str(err.value) == ("2026-03 已经结账封存（「封账记录」第 3 行，2026-04-09），不能再次结账。"
+    assert str(err.value) == ("2026-03 已经结账封存（「封账记录」第 2 行，2026-04-09），不能再次结账。"
                               "要更正这个月的登记，请在未结账的月份新增一条登记，在备注中写明它更正的登记编号。工作簿未被改动。")
+    assert book.read_bytes() == before
+    assert [r["校验码"] for r in sheet_rows(book, S.SEALS.name)] == [first.code]
 
 
 # -- the foundation's guarantees -------------------------------------------------------------------
@@ -420,9 +418,11 @@ def test_writes_keep_every_untouched_byte_and_make_a_backup(book):
     closed = app.close_book(app.open_backend(book), month="2026-03", date="2026-04-08", today=D(2026, 4, 8))
     assert closed.written.backup.read_bytes() == old
     parts2, _ = read_zip(book)
-    ledger_part = sheets[S.LEDGER.name][0]
+    ledger_part, seals_part, details_part = (sheets[s.name][0] for s in (S.LEDGER, S.SEALS, S.SEALED_ENTRIES))
     changed = changed_parts(parts1, parts2)
-    assert all(n in (entries_part, ledger_part) or n.startswith("xl/tables/") for n in changed), changed
+    assert {ledger_part, seals_part, details_part} <= changed
+    assert all(n in (entries_part, ledger_part, seals_part, details_part) or n.startswith("xl/tables/")
+               for n in changed), changed
     refs = [f"{status}{ROW_OF[i]}" for i in ("2026-009", "2026-011", "2026-012", "2026-013")]
     assert undo_cells(parts2[entries_part].decode(), parts1[entries_part].decode(), refs) == parts1[entries_part].decode()
 
@@ -569,6 +569,25 @@ def test_a_full_year_published_and_closed_month_by_month(tmp_path):
     assert statuses == {x[0]: ("已撤销" if decisions.get(x[0], ("",))[0] == "撤销" else "已确认") for x in entries}
     points = {r["登记编号"]: r["积分"] for r in sheet_rows(path, S.ENTRIES.name)}
     assert all(points[i] == c for i, (r, c) in decisions.items() if r == "更正")
+    # every close sealed its month, chained to the one before; the chain verifies as written
+    seals = sheet_rows(path, S.SEALS.name)
+    assert [r["月份"] for r in seals] == [f"2026-{m:02d}" for m in range(1, 13)]
+    assert [r["上月摘要"] or "" for r in seals] == [""] + [r["摘要"] for r in seals[:-1]]
+    assert len(sheet_rows(path, S.SEALED_ENTRIES.name)) == len(entries)
+    verified = app.verify_book(app.open_backend(path), code=seals[4]["校验码"].lower().replace("-", ""))
+    assert verified.ok and verified.code_month.month == "2026-05" and verified.code_month.intact
+    # the notice of a closed month carries its code
+    notice = app.notice_book(app.open_backend(path), month="2026-05", today=D(2027, 1, 10))
+    assert notice.data["code"] == seals[4]["校验码"]
+    # a sealed entry edited afterwards (its 数量 doubled by hand) is named by verify and validate
+    e = next(i for i, x in enumerate(entries) if x[1].month == 5 and x[0] not in decisions)
+    clerk_types(path, S.ENTRIES.name, e + 2, {"积分": 2 * points[entries[e][0]]})
+    tampered = app.verify_book(app.open_backend(path))
+    assert not tampered.intact and [(p.row, p.rule) for p in tampered.findings] == [(e + 2, "E-SEAL-01")]
+    report = app.validate_book(app.open_backend(path), dry_run=True).report
+    # (the doubled 积分 also disagrees with 数量 × 分值, E-ENT-07, and the total it makes, E-ENT-12)
+    assert {(p.sheet, p.row, p.column) for p in report.errors} == {(S.ENTRIES.name, e + 2, "积分")}
+    assert "E-SEAL-01" in {p.rule for p in report.errors}
 
 
 # -- publish puts the notice into the workbook and beside it ----------------------------------------
