@@ -2,8 +2,8 @@
 
 The 133 files of the calamine reader's test suite (Excel, LibreOffice and other producers,
 many reproducing reader bugs: password protection, truncation, allocation bombs) are walked
-in one child process under a 3 GB address-space limit (``ulimit -v 3000000``). None of them
-is a village workbook, so each must get exit code 2 and one Chinese message naming the file,
+in one child process under a 3 GB address-space limit (``ulimit -v 3000000``), by every command
+that reads a workbook. None of them is a village workbook, so each must get exit code 2 and one Chinese message naming the file,
 with no traceback, in seconds, and nothing written.
 """
 
@@ -32,7 +32,9 @@ from jifen_xl.cli import cli
 
 out = []
 for path in sorted(Path(sys.argv[1]).iterdir()):
-    for argv in (["validate", "--dry-run"], ["validate", "--json"], ["ledger"]):
+    for argv in (["validate", "--dry-run"], ["validate", "--json"], ["ledger"], ["publish", "--month", "2026-03"],
+                 ["close", "--month", "2026-03"], ["objections"], ["notice", "--month", "2026-03"], ["verify"],
+                 ["card", "--household", "0001"], ["supervise"], ["rollover", "--to", sys.argv[2]]):
         start = time.perf_counter()
         result = CliRunner().invoke(cli, [argv[0], str(path), *argv[1:]])
         out.append(dict(file=path.name, argv=argv, code=result.exit_code, output=result.output,
@@ -59,8 +61,9 @@ def corpus_run(tmp_path_factory):
     for f in CORPUS.iterdir():
         shutil.copy(f, work / f.name)
     before = _digest(work)
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(work)], capture_output=True, text=True,
-                          preexec_fn=_limit, timeout=900, check=False)
+    elsewhere = tmp_path_factory.mktemp("rollover") / "下一年.xlsx"  # never made: no corpus file is a village
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(work), str(elsewhere)], capture_output=True, text=True,
+                          preexec_fn=_limit, timeout=1800, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout), before, _digest(work), work
 
