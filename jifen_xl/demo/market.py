@@ -59,10 +59,11 @@ def donors(district: str, township: str, village: str) -> dict[str, tuple[str, .
 
 def exchanges(rng: np.random.Generator, hh: pd.DataFrame, eff: pd.DataFrame, year: int, months: int,
               handler: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Monthly exchanges that only spend points confirmed before the exchange (never overspend).
+    """Monthly exchanges that never overspend, whichever months are closed yet: they spend
+    the points carried from earlier years, less this year's deductions.
 
-    :param eff: the entries that count in the ledger with their ``effective`` points (see
-        ``village.effective_points``).
+    :param eff: the entries that count in the ledger once their month is closed, with their
+        ``effective`` points (see ``village.effective_points``).
     :returns: 积分兑换, and the quantity of each good issued per month (goods × 13, month 1..12).
     """
     n = len(hh)
@@ -70,8 +71,6 @@ def exchanges(rng: np.random.Generator, hh: pd.DataFrame, eff: pd.DataFrame, yea
     e_pos = pos.reindex(eff["hh_id"].to_numpy()).to_numpy()
     e_month = eff["date"].dt.month.to_numpy()
     e_pts = eff["effective"].to_numpy(dtype="float64")
-    earned = np.zeros((n, 13))
-    np.add.at(earned, (e_pos, e_month), e_pts)
     negative = np.zeros((n, 13))
     np.add.at(negative, (e_pos, e_month), np.minimum(e_pts, 0.0))
     carried = hh["carried_available"].fillna(0.0).to_numpy(dtype="float64")
@@ -83,9 +82,12 @@ def exchanges(rng: np.random.Generator, hh: pd.DataFrame, eff: pd.DataFrame, yea
     issued = np.zeros((len(_GOODS), 13))
     parts = []
     for m in range(1, months + 1):
-        # Spendable: carried + confirmed entries of earlier months + this month's deductions
-        # (one dated before the exchange already lowers the balance) − earlier exchanges.
-        balance = carried + earned[:, 1:m].sum(axis=1) + negative[:, m] - spent
+        # Spendable at every step of the cycle: the demo workbook holds the whole year while its
+        # months are published and closed one by one, and an entry counts only once 已确认 —
+        # so exchanges spend the points carried from earlier years, lowered by every deduction
+        # through this month (a deduction dated before the exchange lowers the balance once its
+        # month is closed), never this year's rewards: no exchange overspends at any close.
+        balance = carried + negative[:, 1:m + 1].sum(axis=1) - spent
         want = active & (rng.random(n) < 0.22) & (balance >= 2)
         g = rng.choice(len(_GOODS), size=n, p=pop / pop.sum())
         q = rng.choice([1.0, 2.0, 3.0], size=n, p=(0.7, 0.2, 0.1))

@@ -56,8 +56,10 @@ def plant_mistakes(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFr
 def planted_mistakes(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[Mistake]]:
     """Like ``plant_mistakes`` but returns each mistake with its sheet, row and expected rule numbers.
 
-    Every mistake is planted where it cannot set off another rule (on an entry of the month
-    under publicity, which no balance or cap depends on, or on an appended row), so the
+    The copy is the village as its clerk typed it, before the monthly cycle (every entry
+    待公示: ``publish`` refuses it while these mistakes stand). Every mistake is planted where it
+    cannot set off another rule (on an entry of the last month, which no balance or cap depends
+    on, or on an appended row), so the
     findings of the planted book are exactly the union of ``Mistake.expected()``. A mistake whose
     target the village lacks is left out.
     """
@@ -77,7 +79,7 @@ def planted_mistakes(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.Data
     month = ent["date"].dt.month
     last_month = int(month.max())
     objected = ent["entry_id"].isin(obj["entry_id"])
-    last = ent.index[(month == last_month) & ent["status"].eq(S.ENTRY_PUBLIC) & ~objected]
+    last = ent.index[(month == last_month) & ent["status"].eq(S.ENTRY_PENDING) & ~objected]
 
     def take(candidates) -> int | None:
         for i in candidates:

@@ -1,5 +1,9 @@
-"""The demo end to end: build the demonstration village, write a clean and a wrong workbook,
-validate both, compute the ledger, and tell the clerk what happened (Chinese lines)."""
+"""The demo end to end: build the demonstration village (every entry 待公示, as its clerk typed
+it) and a copy with planted mistakes, run the monthly cycle on the clean one as a clerk would
+from the CLI (publish, objections decided, close with its seal, month by month; the last month
+published with its notice as PDF, HTML and WeChat text and left under publicity with an open
+objection), verify the seals, validate both workbooks, and tell the clerk what happened (Chinese
+lines)."""
 
 from __future__ import annotations
 
@@ -9,10 +13,11 @@ from pathlib import Path
 from .. import app
 from .. import schema as S
 from ..errors import JifenError
+from ..io.pdf import find_soffice
 from ..io.template import build_workbook
 from ..render import text_table
 from .mistakes import planted_mistakes
-from .village import CHANGED_ITEM, DISTRICT, TOWNSHIP, VILLAGE, generate_village
+from .village import CHANGED_ITEM, DISTRICT, TOWNSHIP, VILLAGE, cycle_days, generate_village
 
 
 def _table(headers: list[str], rows: list[list]) -> list[str]:
@@ -24,44 +29,63 @@ def _num(x) -> str:
     return str(int(x)) if x.is_integer() else f"{x:g}"
 
 
+def _day(ts) -> str:
+    return f"{ts.month} 月 {ts.day} 日"
+
+
+def notice_paths(folder: Path, village: str, year: int, month: int) -> dict[str, Path]:
+    """The last month's notice files the demo writes beside the workbooks, by kind."""
+    stem = f"{village}-{year}-{month:02d}月公示"
+    return {kind: folder / f"{stem}.{ext}" for kind, ext in (("pdf", "pdf"), ("html", "html"), ("wechat", "txt"))}
+
+
 def run_demo(directory, households: int = 320, seed: int = 2026, *, district: str = DISTRICT,
-             township: str = TOWNSHIP, village: str = VILLAGE, year: int = 2026):
-    """Build the demo village, write a clean and a wrong workbook, validate both, compute the ledger.
+             township: str = TOWNSHIP, village: str = VILLAGE, year: int = 2026, pdf: bool | None = None):
+    """Build the demo village, write a clean and a wrong workbook, run the monthly cycle on the
+    clean one, verify and validate both.
 
     A generator of Chinese lines for the clerk (the CLI prints them as they come). It drives the
     app like the CLI does, so it pauses the garbage collector around each app call itself.
 
-    :param directory: folder for the two workbooks (created if missing). Existing files are never
-        overwritten.
+    :param directory: folder for the two workbooks and the last month's notice files (created if
+        missing). Existing files are never overwritten.
     :param households: number of households.
     :param seed: the same seed gives the same village.
     :param district: 区县; ``township``: 镇街; ``village``: 村 (the workbooks are named after it).
     :param year: the workbooks' year.
+    :param pdf: print the last month's notice to PDF (LibreOffice headless); default: when
+        LibreOffice is installed (otherwise the demo says how to print it later).
     """
-    start = time.perf_counter()
+    started = time.perf_counter()
     folder = Path(directory)
     clean_path = folder / f"{village}-{year}.xlsx"
     wrong_path = folder / f"{village}-{year}-有错误.xlsx"
     if folder.exists() and not folder.is_dir():
         raise JifenError(f"「{folder}」是一个文件，不是文件夹。请换一个文件夹名。")
-    existing = [p.name for p in (clean_path, wrong_path) if p.exists()]
+
+    settings, tables = generate_village(households=households, seed=seed, year=year, district=district,
+                                        township=township, village=village)
+    hh, ent, obj, ex, rc = (tables[k] for k in ("households", "entries", "objections", "exchanges", "receipts"))
+    last_month = int(ent["date"].dt.month.max())
+    notices = notice_paths(folder, village, year, last_month)
+    if pdf is None:
+        pdf = find_soffice() is not None
+    if not pdf:
+        notices.pop("pdf")
+    existing = [p.name for p in (clean_path, wrong_path, *notices.values()) if p.exists()]
     if existing:
         raise JifenError(f"文件夹「{folder}」中已有「{'」「'.join(existing)}」。为避免覆盖，示范不会改写它们；"
                          f"请换一个空文件夹，或先把这些文件移走。")
     folder.mkdir(parents=True, exist_ok=True)
 
-    settings, tables = generate_village(households=households, seed=seed, year=year, district=district,
-                                        township=township, village=village)
-    hh, ent, obj, ex, rc = (tables[k] for k in ("households", "entries", "objections", "exchanges", "receipts"))
     place = f"{settings['district']}{settings['township']}{settings['village']}"
-    last_month = int(ent["date"].dt.month.max())
     outcomes = obj["result"].fillna("待处理").value_counts()
     yield f"生成示范村：{place} {year} 年度（随机种子 {seed}，相同种子生成相同数据）"
     yield (f"  住户 {len(hh)} 户：非本村户籍常住 {int((hh['hukou'] == S.HUKOU_TYPES[1]).sum())} 户，"
            f"迁出 {int((hh['status'] == '迁出').sum())} 户，注销 {int((hh['status'] == '注销').sum())} 户")
     yield (f"  积分指标 {len(tables['indicators'])} 行（区委通知附件的参考指标；「{CHANGED_ITEM}」"
            f"7 月 1 日起经村民代表会议由 3 分调为 5 分）")
-    yield (f"  积分登记 {len(ent)} 条：1—{last_month - 1} 月已确认，{last_month} 月公示中；"
+    yield (f"  积分登记 {len(ent)} 条（1—{last_month} 月，录入时都是“{S.ENTRY_PENDING}”）；"
            f"异议 {len(obj)} 条（" + "、".join(f"{k} {outcomes.get(k, 0)}" for k in
                                                (*S.OBJECTION_RESULTS, "待处理")) + "）")
     yield (f"  爱心超市：商品 {len(tables['goods'])} 种，入库 {len(rc)} 笔（{'、'.join(S.FUNDING_SOURCES)}），"
@@ -75,18 +99,74 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     for n, m in enumerate(mistakes, 1):
         yield f"  {n:>2}. {m.text}"
 
+    # -- the monthly cycle on the clean workbook, as the clerk runs it from the CLI ----------
+    yield ""
+    start1, end1, close1 = cycle_days(year, 1)
+    yield (f"按月走一遍公示、异议、结账（每月 {start1.day} 日发布公示，公示 {settings['publicity_days']} 天；"
+           f"公示期满、异议处理完后结账封存）：")
+    rows = []
+    first_backup, done = None, None
+    for month in range(1, last_month):
+        label = f"{year}-{month:02d}"
+        start, end, close = cycle_days(year, month)
+        with app.collector_paused():
+            pub = app.publish_book(app.open_backend(clean_path), month=label, start=start.date(), today=start.date())
+        first_backup = first_backup or getattr(pub.written, "backup", None)
+        # the review group's decisions on the month's objections are in 异议处理 already
+        with app.collector_paused():
+            done = app.close_book(app.open_backend(clean_path), month=label, date=close.date(), today=close.date())
+        objected = int(obj["entry_id"].isin(set(ent.loc[ent["date"].dt.month == month, "entry_id"])).sum())
+        rows.append([label, f"{_day(start)}—{_day(end)}", pub.entries, len(pub.filled), objected,
+                     f"{done.corrected}/{done.withdrawn}", _day(close), _num(done.totals["total"]), done.code])
+    yield from _table(["月份", "公示期", "公示条数", "补算积分", "异议", "更正/撤销", "结账日期", "当月积分合计", "校验码"],
+                      rows)
+
+    label = f"{year}-{last_month:02d}"
+    start, end, close = cycle_days(year, last_month)
+    with app.collector_paused():
+        pub = app.publish_book(app.open_backend(clean_path), month=label, start=start.date(), today=start.date(),
+                               **{k: str(v) for k, v in notices.items()})
+    with app.collector_paused():
+        still_open = app.objections_book(app.open_backend(clean_path), month=label)
+    yield (f"{label} 已发布公示：{pub.entries} 条登记、{pub.households} 户，公示期 {pub.start.isoformat()} 至 "
+           f"{pub.end.isoformat()}，异议向{pub.contact}（{pub.phone}）提出；{pub.end.isoformat()} 之前不能结账。")
+    for o in still_open:
+        yield (f"  异议 {o.objection_id}（「{S.OBJECTIONS.name}」第 {o.row} 行）：{o.raised_by} {o.raised_on.isoformat()} "
+               f"对登记 {o.entry_id}（户号「{o.hh_id}」{o.head}）提出「{o.content}」，正在调查核实，"
+               f"处理完之前这个月不能结账（jifen-xl objections 列出未处理的异议）。")
+    yield f"  公示已填入工作簿的「{S.NOTICE_SHEET_NAME}」工作表，并写在工作簿旁边："
+    names = {"pdf": "打印张贴用（PDF）", "html": "公众号网页（HTML）", "wechat": "微信群文字"}
+    for kind, path in notices.items():
+        yield f"    {path}（{names[kind]}）"
+    if not pdf:
+        yield (f"    （没有找到 LibreOffice，没有生成 PDF。安装后可运行：jifen-xl notice \"{clean_path}\" --month {label} "
+               f"--pdf \"{folder / (notices['html'].stem + '.pdf')}\"）")
+
+    with app.collector_paused():
+        verified = app.verify_book(app.open_backend(clean_path))
+    sealed = [m.month for m in verified.months]
+    yield ((f"核对封账记录：{sealed[0]} 至 {sealed[-1]} 共 {len(sealed)} 个月的封账链完整，结账后没有改动"
+            if verified.intact else f"核对封账记录：发现 {len(verified.findings)} 处改动——示范数据本不该有改动，请把下列内容发给技术人员：")
+           if sealed else "核对封账记录：没有已封账的月份。")
+    for p in verified.findings:
+        yield f"  {p.sheet} 第 {p.row or '—'} 行「{p.column}」：{p.message}（{p.rule}）"
+    if sealed and verified.intact:
+        yield (f"  （公示上印的校验码可用 jifen-xl verify 工作簿 --code 校验码 核对，"
+               f"例如 --code {verified.months[-1].code}）")
+
+    # -- validation of both workbooks -----------------------------------------------------------
     yield ""
     with app.collector_paused():
         clean = app.validate_book(app.open_backend(clean_path))
     rep = clean.report
     yield (f"校验「{clean_path.name}」：{len(rep.errors)} 个错误、{len(rep.warnings)} 个警告"
-           + ("。" if rep.valid else "——示范数据本不该有错误，请把下列内容发给技术人员："))
-    for p in rep.errors:
-        yield f"  {p.sheet} 第 {p.row or '—'} 行「{p.column}」：{p.message}（{p.rule}）"
+           + ("。" if rep.valid and not rep.warnings else "——示范数据本不该有问题，请把下列内容发给技术人员："))
+    for p in rep.problems:
+        yield f"  [{p.level}] {p.sheet} 第 {p.row or '—'} 行「{p.column}」：{p.message}（{p.rule}）"
     with app.collector_paused():
         wrong = app.validate_book(app.open_backend(wrong_path)).report
     yield (f"校验「{wrong_path.name}」：{len(wrong.errors)} 个错误、{len(wrong.warnings)} 个警告，"
-           f"已写入其「{S.FINDINGS.name}」工作表：")
+           f"已写入其「{S.FINDINGS.name}」工作表（有错误时 jifen-xl publish 不会发布公示）：")
     for p in wrong.problems:
         yield f"  [{p.level}] {p.sheet} 第 {p.row or '—'} 行「{p.column}」：{p.message}（{p.rule}）"
         yield f"        修改建议：{p.fix}"
@@ -95,29 +175,30 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     yield (f"故意设置的 {len(mistakes)} 处错误全部被找到。" if not missed else
            f"有 {len(missed)} 处故意设置的错误没有被找到：" + "；".join(m.text for m in missed))
 
-    yield ""
-    # The last month is still under publicity (and has an open objection): it cannot be closed
-    # yet (SPEC), so the ledger runs through the last settled month by default.
-    with app.collector_paused():
-        result = app.ledger_book(app.open_backend(clean_path))
-    led = result.ledger
-    if result.unsettled:
-        n_open = int(obj["result"].isna().sum())
-        pending = f"（还有 {n_open} 条异议待处理）" if n_open else ""
-        yield (f"{'、'.join(result.unsettled)} 的登记仍在公示期内{pending}，不能关账；"
-               f"月度台账计算到 {result.through}。")
-    yield (f"生成月度台账：{led['month'].nunique()} 个月 × {led['hh_id'].nunique()} 户 = {len(led)} 行，"
-           f"已写入「{S.LEDGER.name}」工作表。")
-    top = led[led["month"] == result.through].head(5)
-    yield f"{result.through} 村内排名前 5 户："
-    yield from _table(["排名", "户号", "户主姓名", "当月积分", "累计积分", "累计兑换", "可用积分"],
-                      [[int(r.rank), r.hh_id, r.head, _num(r.month_total), _num(r.cumulative), _num(r.spent),
-                        _num(r.available)] for r in top.itertuples(index=False)])
+    if done is not None:
+        yield from _ledger_lines(done.ledger)
     yield ""
     yield "输出文件："
-    yield f"  {clean_path}（无错误，含校验结果和月度台账）"
+    yield (f"  {clean_path}（无错误；{sealed[0] if sealed else ''} 至 {sealed[-1] if sealed else ''} 已结账封存"
+           f"（「{S.SEALS.name}」「{S.SEALED_ENTRIES.name}」「{S.LEDGER.name}」），{label} 公示中"
+           f"（「{S.NOTICE_SHEET_NAME}」「{S.PUBLICITY.name}」），含校验结果）")
     yield f"  {wrong_path}（含 {len(mistakes)} 处故意设置的错误及其校验结果）"
-    backups = [b for b in (getattr(w, "backup", None) for w in (clean.written, result.written)) if b]
-    if backups:
-        yield f"  每次写入前，原文件都已自动备份到「{Path(backups[0]).parent}」。"
-    yield f"全部完成，用时 {time.perf_counter() - start:.1f} 秒。"
+    for path in notices.values():
+        yield f"  {path}"
+    if first_backup:
+        yield f"  每次写入前，原文件都已自动备份到「{Path(first_backup).parent}」。"
+    yield f"全部完成，用时 {time.perf_counter() - started:.1f} 秒。"
+
+
+def _ledger_lines(led) -> list[str]:
+    """What the clean workbook's 月度台账 holds after the cycle, and the top of its last month."""
+    out = [""]
+    through = led["month"].max()
+    out.append(f"月度台账（「{S.LEDGER.name}」工作表）：已结账的 {led['month'].nunique()} 个月 × "
+               f"{led['hh_id'].nunique()} 户 = {len(led)} 行。")
+    top = led[led["month"] == through].head(5)
+    out.append(f"{through} 村内排名前 5 户：")
+    out += _table(["排名", "户号", "户主姓名", "当月积分", "累计积分", "累计兑换", "可用积分"],
+                  [[int(r.rank), r.hh_id, r.head, _num(r.month_total), _num(r.cumulative), _num(r.spent),
+                    _num(r.available)] for r in top.itertuples(index=False)])
+    return out

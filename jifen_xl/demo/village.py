@@ -25,6 +25,20 @@ DISTRICT, TOWNSHIP, VILLAGE = "沙坪坝区", "中梁镇", "永宁寺村"
 DEFAULT_ENTRIES_PER_HOUSEHOLD = 18
 #: Entries of a month are dated on days 1..24; the monthly notice (公示) goes up on this day.
 NOTICE_DAY = 25
+#: The publicity period's length (基本信息.公示天数 of the demo villages).
+PUBLICITY_DAYS = 7
+
+
+def cycle_days(year: int, month: int, days: int = PUBLICITY_DAYS) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
+    """The demo's monthly cycle for ``month``: the notice goes up on day ``NOTICE_DAY`` (publish
+    ``start``), the publicity period ends ``days`` days later (``end``, inclusive: start + days − 1),
+    and the month is closed the day after both the period and the month are over (``close``).
+    Objections to the month's entries are raised within [start, end] and decided by ``close``."""
+    start = pd.Timestamp(year, month, NOTICE_DAY)
+    end = start + pd.Timedelta(days=days - 1)
+    month_end = start + pd.offsets.MonthEnd(0)
+    close = max(end, month_end) + pd.Timedelta(days=1)
+    return start, end, close
 
 # --- the village's own catalogue decisions (resolutions numbered after the village) ---
 _ADOPTED = "{y}年1月8日村民代表会议表决通过（{v}民代〔{y}〕1号）"
@@ -93,8 +107,10 @@ def generate_village(households: int = 320, seed: int = 2026, year: int = 2026,
         mistake, even when small (entries in the last month, one of them for the item whose value
         changed, entries of the review members' own households). The returned village is clean
         either way; the mistakes themselves are planted by ``plant_mistakes(tables)``.
-    :param months: months of the year covered (1–12); earlier months are 已确认, the last one
-        is 公示中.
+    :param months: months of the year covered (1–12). Every entry is 待公示 (as the clerk types
+        it; a few duplicates the clerk withdrew are 已撤销), ready for the monthly cycle: each
+        month's objections are raised within its publicity period (``cycle_days``) and decided by
+        its close, except one objection to the last month's entries, still open.
     :param district: 区县 (基本信息; the 身份证 region of local villagers).
     :param township: 镇街.
     :param village: 村 (also in the resolutions that adopted the catalogue).
@@ -121,7 +137,7 @@ def generate_village(households: int = 320, seed: int = 2026, year: int = 2026,
     receipts = market.receipts(rng, issued, year, months, keeper, market.donors(district, township, village))
 
     review = members[members["group"] == S.GROUP_REVIEW]
-    settings = dict(district=district, township=township, village=village, year=year, publicity_days=7,
+    settings = dict(district=district, township=township, village=village, year=year, publicity_days=PUBLICITY_DAYS,
                     objection_contact=str(review["name"].iloc[0]), phone="023-65481" + f"{rng.integers(100, 999)}")
     tables = {
         "households": hh,
@@ -280,7 +296,7 @@ def _entries(rng: np.random.Generator, hh: pd.DataFrame, party: np.ndarray, memb
     computed = qty * e["value"].to_numpy()
     typed = np.where(rng.random(n) < 0.6, computed, np.nan)  # blank 积分: the toolkit computes it
     qty_shown = np.where((qty == 1) & (rng.random(n) < 0.35), np.nan, qty)  # blank 数量 counts as 1
-    status = np.where(e["month"].to_numpy() == months, S.ENTRY_PUBLIC, S.ENTRY_CONFIRMED).astype(object)
+    status = np.full(n, S.ENTRY_PENDING, dtype=object)  # as typed: the cycle publishes and closes them
     entries = pd.DataFrame({
         "entry_id": people.ids(f"{year}-", n, 5),
         "date": pd.to_datetime(e["date"].to_numpy()),
@@ -332,9 +348,13 @@ def item_values(entries: pd.DataFrame, indicators: pd.DataFrame) -> np.ndarray:
 
 
 def effective_points(entries: pd.DataFrame, objections: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
-    """Entries with ``effective`` points and ``counted`` (enters the ledger), computed by the core
+    """Entries with ``effective`` points and ``counted`` (enters the ledger once its month is
+    closed: entries 待公示/公示中 taken as confirmed), computed by the core
     (core.village.effective_entries) so the demo plans exchanges exactly as the ledger counts."""
-    village = Village({}, {"entries": _typed("entries", entries), "objections": _typed("objections", objections),
+    typed = _typed("entries", entries)
+    typed["status"] = typed["status"].where(~typed["status"].isin((S.ENTRY_PENDING, S.ENTRY_PUBLIC)),
+                                            S.ENTRY_CONFIRMED)
+    village = Village({}, {"entries": typed, "objections": _typed("objections", objections),
                            "indicators": _typed("indicators", indicators)})
     eff = effective_entries(village)
     counted = np.zeros(len(eff), dtype=bool)
@@ -344,7 +364,9 @@ def effective_points(entries: pd.DataFrame, objections: pd.DataFrame, indicators
 
 def _objections(rng: np.random.Generator, hh: pd.DataFrame, members: pd.DataFrame, entries: pd.DataFrame,
                 cat: pd.DataFrame, year: int, months: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Objections to published entries with their outcomes, and the entries' resulting status."""
+    """Objections to the entries, each raised within its month's publicity period and decided
+    before the month's close (``cycle_days``), and one still open on the last month; the clerk's
+    own withdrawals of entries typed twice (已撤销 before publishing)."""
     entries = entries.copy()
     n = len(entries)
     deduct = entries["code"].isin(cat.loc[cat["kind"] == S.KIND_DEDUCT, "code"]).to_numpy()
@@ -372,9 +394,10 @@ def _objections(rng: np.random.Generator, hh: pd.DataFrame, members: pd.DataFram
                 if free:
                     outcome[free[0]] = res
         for i, idx in enumerate(target):
-            notice = pd.Timestamp(f"{year}-{int(month[idx]):02d}-{NOTICE_DAY}")
-            raised = notice + pd.Timedelta(days=int(rng.integers(0, 7)))
-            resolved = raised + pd.Timedelta(days=int(rng.integers(1, 6)))
+            # raised while the notice is up, decided by the review group before the month is closed
+            start, end, close = cycle_days(year, int(month[idx]))
+            raised = start + pd.Timedelta(days=int(rng.integers(0, (end - start).days)))
+            resolved = raised + pd.Timedelta(days=int(rng.integers(1, (close - raised).days + 1)))
             hh_i, head = entries["hh_id"].iat[idx], entries["head"].iat[idx]
             if deduct[idx]:
                 by = head
@@ -393,9 +416,7 @@ def _objections(rng: np.random.Generator, hh: pd.DataFrame, members: pd.DataFram
                 note = f"经调查核实，更正为 {corrected:g} 分"
                 entries.iat[idx, note_col] = "经异议更正，见「异议处理」"
             elif res == S.OBJ_WITHDRAW:
-                note = "经调查核实情况不属实，撤销该条登记"
-                if rng.random() < 0.8:  # most clerks also set the entry's status; the objection alone suffices
-                    entries.iat[idx, status_col] = S.ENTRY_WITHDRAWN
+                note = "经调查核实情况不属实，撤销该条登记"  # the close sets the entry 已撤销
             else:
                 note = "经调查核实情况属实，维持原登记"
             rows.append([entries["entry_id"].iat[idx], by, raised, str(content), checked, res, corrected,
@@ -405,7 +426,7 @@ def _objections(rng: np.random.Generator, hh: pd.DataFrame, members: pd.DataFram
     if len(last):
         ded_last = last[deduct[last]]
         idx = int(ded_last[0] if len(ded_last) else last[0])
-        raised = pd.Timestamp(f"{year}-{months:02d}-{NOTICE_DAY}") + pd.Timedelta(days=2)
+        raised = cycle_days(year, months)[0] + pd.Timedelta(days=2)
         checker = review.loc[review["hh_id"] != entries["hh_id"].iat[idx], "name"].iloc[0]
         rows.append([entries["entry_id"].iat[idx], entries["head"].iat[idx], raised,
                      "对本月公示的登记有异议，申请核实", checker, None, np.nan, pd.NaT, "调查核实中"])
