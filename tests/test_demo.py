@@ -1,23 +1,32 @@
-"""The demonstration village: the demo through the real CLI, a clean book, every planted mistake
-found on its row, ledger totals against an independent recomputation, determinism."""
+"""The demonstration village: the demo through the real CLI runs the monthly cycle (months
+published and closed with a chain of seals, the last one under publicity with an open objection
+and its notice printed beside the workbooks), a clean book, every planted mistake found on its
+row, ledger totals and the notice's lines against an independent recomputation, determinism."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import subprocess
 from collections import defaultdict
 
 import pandas as pd
+import python_calamine
 import pytest
 from click.testing import CliRunner
 
 from jifen_xl import app
 from jifen_xl import schema as S
 from jifen_xl.cli import cli
-from jifen_xl.demo import (VILLAGE, generate_township, generate_village, plant_mistakes, planted_mistakes,
-                           run_demo)
+from jifen_xl.demo import (VILLAGE, cycle_days, generate_township, generate_village, notice_paths, plant_mistakes,
+                           planted_mistakes, run_demo)
+from jifen_xl.errors import JifenError
+
+from .lo import SOFFICE
 
 YEAR = 2026
 TODAY = dt.date(2026, 11, 28)
+LAST = 12  # the demo's last month: published, under publicity, not closed
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +35,16 @@ def demo_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo") / "示范"
     result = CliRunner().invoke(cli, ["demo", str(folder)])
     return folder, result
+
+
+def sheet_records(path, sheet: str) -> list[dict]:
+    """A sheet's rows as dicts by header, read by python-calamine (not the toolkit's reader)."""
+    rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+    return [dict(zip(rows[0], r)) for r in rows[1:] if any(v not in ("", None) for v in r)]
+
+
+def clean_book(folder):
+    return folder / f"{VILLAGE}-{YEAR}.xlsx"
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +61,16 @@ def test_demo_runs_through_the_cli(demo_run):
     out = result.output
     assert f"校验「{clean.name}」：0 个错误、0 个警告。" in out
     assert "故意设置的 11 处错误全部被找到。" in out
-    assert "村内排名前 5 户" in out
-    assert str(clean) in out and str(wrong) in out
+    assert "核对封账记录：2026-01 至 2026-11 共 11 个月的封账链完整，结账后没有改动" in out
+    assert "2026-12 已发布公示：" in out and "公示期 2026-12-25 至 2026-12-31" in out
+    assert "2026-11 村内排名前 5 户" in out
+    for path in [clean, wrong, *notice_paths(folder, VILLAGE, YEAR, LAST).values()]:
+        assert str(path) in out
+    # one line per closed month, with the verification code of its seal
+    seals = sheet_records(clean, S.SEALS.name)
+    for seal in seals:
+        line = next(x for x in out.splitlines() if x.strip().startswith(seal["月份"]))
+        assert line.rstrip().endswith(seal["校验码"]), line
 
 
 def test_demo_never_overwrites_existing_files(demo_run):
@@ -53,14 +80,57 @@ def test_demo_never_overwrites_existing_files(demo_run):
     assert "为避免覆盖" in result.output
 
 
-def test_clean_book_has_no_errors(demo_run):
+def test_clean_book_has_no_errors_and_no_warnings_after_the_cycle(demo_run):
     folder, _ = demo_run
-    loaded, report = app.check(app.open_backend(folder / f"{VILLAGE}-{YEAR}.xlsx"), today=TODAY)
-    assert report.errors == ()
-    # The demo closes its months with `ledger`, without a seal (issue 9's `close` seals them once
-    # the demo runs the cycle): each such month is one W-SEAL-01 warning, and nothing else.
-    closed = sorted(set(loaded.village["ledger"]["month"]))
-    assert [(p.rule, p.message[:7]) for p in report.warnings] == [("W-SEAL-01", m) for m in closed]
+    _, report = app.check(app.open_backend(clean_book(folder)), today=TODAY)
+    assert report.errors == () and report.warnings == (), report.records()[:5]
+
+
+def test_closed_months_are_sealed_in_a_chain_that_verifies(demo_run):
+    folder, _ = demo_run
+    seals = sheet_records(clean_book(folder), S.SEALS.name)
+    assert [r["月份"] for r in seals] == [f"{YEAR}-{m:02d}" for m in range(1, LAST)]
+    assert [r["上月摘要"] or "" for r in seals] == [""] + [r["摘要"] for r in seals[:-1]]
+    closes = [str(r["封账日期"])[:10] for r in seals]
+    assert closes == [cycle_days(YEAR, m)[2].date().isoformat() for m in range(1, LAST)]
+    result = app.verify_book(app.open_backend(clean_book(folder)))
+    assert result.intact and result.ok
+    assert [(m.month, m.intact) for m in result.months] == [(r["月份"], True) for r in seals]
+    by_code = app.verify_book(app.open_backend(clean_book(folder)), code=seals[6]["校验码"].lower())
+    assert by_code.ok and by_code.code_month.month == f"{YEAR}-07"
+    # every entry of a closed month is settled; the 封账明细 holds them as they were at the close
+    entries = sheet_records(clean_book(folder), S.ENTRIES.name)
+    closed = [e for e in entries if int(str(e["日期"])[5:7]) < LAST]
+    assert {e["状态"] for e in closed} == {"已确认", "已撤销"}
+    assert len(sheet_records(clean_book(folder), S.SEALED_ENTRIES.name)) == len(closed)
+
+
+def test_the_last_month_is_under_publicity_with_its_open_objection(demo_run, village):
+    folder, _ = demo_run
+    _, tables = village
+    book = clean_book(folder)
+    label = f"{YEAR}-{LAST:02d}"
+    entries = sheet_records(book, S.ENTRIES.name)
+    last = [e for e in entries if str(e["日期"])[:7] == label]
+    assert {e["状态"] for e in last} == {"公示中"}
+    # publish filled every blank 积分 of what it published (a typed one stays as typed)
+    assert all(e["积分"] not in ("", None) for e in entries if e["状态"] != "已撤销")
+    periods = sheet_records(book, S.PUBLICITY.name)
+    assert len(periods) == LAST
+    assert (periods[-1]["月份"], str(periods[-1]["公示开始"])[:10], str(periods[-1]["公示截止"])[:10]) == (
+        label, f"{YEAR}-12-25", f"{YEAR}-12-31")
+    open_ = tables["objections"][tables["objections"]["result"].isna()]
+    assert len(open_) == 1
+    listed = app.objections_book(app.open_backend(book), month=label)
+    assert [(o.objection_id, o.entry_id) for o in listed] == [(open_["objection_id"].iloc[0],
+                                                                open_["entry_id"].iloc[0])]
+    # ... so the month cannot be closed, even once its period is over
+    after = dt.date(YEAR + 1, 1, 5)
+    with pytest.raises(JifenError, match=f"还有对本月登记的异议没有处理：{listed[0].objection_id}（第 {listed[0].row} 行"):
+        app.close_book(app.open_backend(book), month=label, date=after, today=after, dry_run=True)
+    # the workbook holds the filled notice sheet
+    rows = python_calamine.CalamineWorkbook.from_path(str(book)).get_sheet_by_name(S.NOTICE_SHEET_NAME).to_python()
+    assert f"{VILLAGE}{YEAR}年{LAST}月乡村治理积分公示" in {str(v).strip() for r in rows for v in r}
 
 
 def test_every_planted_mistake_is_found_on_its_row(demo_run, village):
@@ -94,9 +164,11 @@ def test_mistake_texts_write_dates_as_the_summary_does(village):
     _, texts = plant_mistakes(tables)
     assert any("自 7 月 1 日起已调为 5 分" in t for t in texts), texts
 
-def _independent_ledger(tables, through_month: int) -> dict[str, tuple[float, float, float]]:
-    """Per household: (累计积分, 累计兑换, 可用积分) through ``through_month``, recomputed in plain
-    Python from the generated frames (not with the toolkit's or the generator's code)."""
+def _independent_points(tables) -> dict[tuple[str, int], list[float]]:
+    """Per (户号, month): the points of every entry that counts once its month is closed,
+    recomputed in plain Python from the generated frames (not with the toolkit's or the
+    generator's code): the last decision by 处理日期 stands, 更正 → 更正后积分, 撤销 or a clerk's
+    已撤销 → nothing, an entry with an open objection → nothing yet, else 积分 or 数量 × 分值."""
     catalogue = defaultdict(list)
     for r in tables["indicators"].itertuples(index=False):
         catalogue[r.code].append((r.valid_from, r.valid_to, r.points))
@@ -114,9 +186,9 @@ def _independent_ledger(tables, through_month: int) -> dict[str, tuple[float, fl
             open_objection.add(r.entry_id)
         else:
             last_result[r.entry_id] = (r.result, r.corrected_points)
-    earned = defaultdict(float)
+    out = defaultdict(list)
     for r in tables["entries"].itertuples(index=False):
-        if r.status != "已确认" or r.date.month > through_month or r.entry_id in open_objection:
+        if r.status == "已撤销" or r.entry_id in open_objection:
             continue
         result, corrected = last_result.get(r.entry_id, (None, None))
         if result == "撤销":
@@ -127,7 +199,16 @@ def _independent_ledger(tables, through_month: int) -> dict[str, tuple[float, fl
             points = r.points
         else:
             points = (1 if pd.isna(r.qty) else r.qty) * value(r.code, r.date)
-        earned[r.hh_id] += points
+        out[(r.hh_id, r.date.month)].append(float(points))
+    return out
+
+
+def _independent_ledger(tables, through_month: int) -> dict[str, tuple[float, float, float]]:
+    """Per household: (累计积分, 累计兑换, 可用积分) through ``through_month`` (see ``_independent_points``)."""
+    earned = defaultdict(float)
+    for (hh_id, month), points in _independent_points(tables).items():
+        if month <= through_month:
+            earned[hh_id] += sum(points)
     spent = defaultdict(float)
     for r in tables["exchanges"].itertuples(index=False):
         if r.date.month <= through_month:
@@ -166,6 +247,76 @@ def test_ledger_totals_equal_an_independent_recomputation(demo_run, village):
         assert (row["累计积分"], row["累计兑换"], row["可用积分"]) == pytest.approx(expected[hh_id]), hh_id
     # every household with 状态 正常 has its row, and only those
     assert set(nov.index) == set(hh.loc[hh["status"] == "正常", "hh_id"])
+    # month by month for the household with the 更正: 当月积分 of every closed month
+    corrected = ent.loc[obj.loc[obj["result"] == "更正", "entry_id"].iloc[0], "hh_id"]
+    points = _independent_points(tables)
+    mine = written[written["户号"] == corrected].set_index("月份")["当月积分"]
+    assert mine.to_dict() == pytest.approx({f"{YEAR}-{m:02d}": sum(points.get((corrected, m), [])) for m in range(1, 12)})
+
+
+def _notice_household(tables) -> tuple[str, str, float, float, float, float]:
+    """A 正常 household with rewards and a deduction in the last month (none objected to):
+    (户号, 户主, 当月加分, 当月扣分, 当月积分, 累计积分 as it will stand), recomputed independently."""
+    points = _independent_points(tables)
+    objected = set(tables["objections"]["entry_id"])
+    ent = tables["entries"]
+    touched = set(ent.loc[ent["entry_id"].isin(objected) & (ent["date"].dt.month == LAST), "hh_id"])
+    for r in tables["households"].itertuples(index=False):
+        mine = points.get((r.hh_id, LAST), [])
+        if r.status == "正常" and r.hh_id not in touched and any(p > 0 for p in mine) and any(p < 0 for p in mine):
+            total = r.carried_total + sum(sum(points.get((r.hh_id, m), [])) for m in range(1, LAST + 1))
+            plus, minus = sum(p for p in mine if p > 0), sum(p for p in mine if p < 0)
+            return r.hh_id, r.head, plus, minus, plus + minus, total
+    raise AssertionError("no household with rewards and a deduction in the last month")
+
+
+def _n(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def test_the_notice_files_beside_the_workbooks(demo_run, village):
+    folder, _ = demo_run
+    _, tables = village
+    files = notice_paths(folder, VILLAGE, YEAR, LAST)
+    assert [p.name for p in files.values()] == [f"{VILLAGE}-{YEAR}-12月公示.{ext}" for ext in ("pdf", "html", "txt")]
+    hh_id, head, plus, minus, month_total, total = _notice_household(tables)
+    title = f"{VILLAGE}{YEAR}年{LAST}月乡村治理积分公示"
+    html = files["html"].read_text(encoding="utf-8")
+    wechat = files["wechat"].read_text(encoding="utf-8")
+    assert title in html and title in wechat
+    shown = f"{month_total:+g}" if month_total else "0"
+    assert f"{hh_id} {head}：{shown}分" in wechat and f"累计{_n(total)}分" in wechat
+    # privacy: no household's 身份证号 or 联系电话 anywhere in what goes out
+    hh = tables["households"]
+    private = [v for v in pd.concat([hh["id_number"], hh["phone"]]).dropna()]
+    assert len(private) > 500
+    for text in (html, wechat):
+        assert not [v for v in private if v in text]
+    if SOFFICE is None:
+        pytest.skip("LibreOffice (soffice) not installed: the demo wrote no PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(files["pdf"]), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert title in text
+    squashed = re.sub(r"\s+", "", text)
+    assert f"{hh_id}{head}{_n(plus)}{_n(minus)}{_n(month_total)}{_n(total)}" in squashed, (hh_id, head)
+    assert not [v for v in private if v in squashed]
+
+
+def test_generated_objections_follow_the_cycle(village):
+    """Entries as typed (待公示, or 已撤销 duplicates); every decided objection raised within its
+    month's publicity period and decided by its close; one open, on the last month."""
+    _, tables = village
+    ent, obj = tables["entries"], tables["objections"]
+    assert set(ent["status"]) == {"待公示", "已撤销"}
+    month = obj["entry_id"].map(ent.set_index("entry_id")["date"].dt.month)
+    for m, r in zip(month, obj.itertuples(index=False)):
+        start, end, close = cycle_days(YEAR, int(m))
+        assert start <= r.raised_on <= end, r
+        if pd.isna(r.result):
+            assert m == LAST and pd.isna(r.resolved_on)
+        else:
+            assert r.raised_on <= r.resolved_on <= close, r
+    assert obj["result"].isna().sum() == 1
 
 
 def test_generation_is_deterministic_for_a_seed():
@@ -222,15 +373,20 @@ def test_the_place_only_changes_the_texts_that_name_it():
 
 
 def test_run_demo_for_another_village(tmp_path):
-    lines = list(run_demo(tmp_path / "示范", households=30, seed=3, **PLACE))
+    lines = list(run_demo(tmp_path / "示范", households=30, seed=3, pdf=False, **PLACE))
     out = "\n".join(lines)
     assert "生成示范村：北碚区歇马街道石岗村 2026 年度" in out
     clean, wrong = tmp_path / "示范" / "石岗村-2026.xlsx", tmp_path / "示范" / "石岗村-2026-有错误.xlsx"
     assert clean.is_file() and wrong.is_file()
     assert f"校验「{clean.name}」：0 个错误、0 个警告。" in out
     assert "全部被找到" in out
-    loaded, _ = app.check(app.open_backend(clean), today=TODAY)
+    assert "共 11 个月的封账链完整" in out
+    assert "没有生成 PDF。打印用的 PDF 要用 LibreOffice 生成，可运行：jifen-xl notice" in out
+    files = notice_paths(tmp_path / "示范", "石岗村", YEAR, LAST)
+    assert files["html"].is_file() and files["wechat"].is_file() and not files["pdf"].exists()
+    loaded, report = app.check(app.open_backend(clean), today=TODAY)
     assert {k: loaded.village.settings[k] for k in PLACE} == PLACE
+    assert report.errors == () and report.warnings == ()
 
 
 # -- a whole township ---------------------------------------------------------------------

@@ -5,7 +5,8 @@
                (``generate_village``)
 * ``market``   the love supermarket: goods, receipts, exchanges
 * ``mistakes`` the mistakes clerks really make, planted in a copy (``planted_mistakes``)
-* ``run``      ``run_demo``: build, validate, ledger, the lines ``jifen-xl demo`` prints
+* ``run``      ``run_demo``: build, run the monthly cycle (publish, close with seals, the last
+               month's notice), verify, validate; the lines ``jifen-xl demo`` prints
 * ``township`` ``generate_township``: N villages of one township into a folder
 
 The demonstration village is 永宁寺村, 中梁镇, 沙坪坝区 (a pilot village named in
@@ -14,13 +15,13 @@ same village. All names, telephone and ID numbers are invented (well-formed, not
 """
 
 from .mistakes import Mistake, plant_mistakes, planted_mistakes
-from .run import run_demo
+from .run import notice_paths, run_demo
 from .township import TownshipVillage, generate_township
-from .village import (DEFAULT_ENTRIES_PER_HOUSEHOLD, DISTRICT, NOTICE_DAY, TOWNSHIP, VILLAGE, effective_points,
-                      generate_village, item_values)
+from .village import (DEFAULT_ENTRIES_PER_HOUSEHOLD, DISTRICT, NOTICE_DAY, PUBLICITY_DAYS, TOWNSHIP, VILLAGE,
+                      cycle_days, effective_points, generate_village, item_values)
 
 __all__ = [
-    "DEFAULT_ENTRIES_PER_HOUSEHOLD", "DISTRICT", "NOTICE_DAY", "TOWNSHIP", "VILLAGE", "Mistake", "TownshipVillage",
-    "effective_points", "generate_township", "generate_village", "item_values", "plant_mistakes",
-    "planted_mistakes", "run_demo",
+    "DEFAULT_ENTRIES_PER_HOUSEHOLD", "DISTRICT", "NOTICE_DAY", "PUBLICITY_DAYS", "TOWNSHIP", "VILLAGE", "Mistake",
+    "TownshipVillage", "cycle_days", "effective_points", "generate_township", "generate_village", "item_values",
+    "notice_paths", "plant_mistakes", "planted_mistakes", "run_demo",
 ]

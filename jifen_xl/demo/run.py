@@ -68,8 +68,9 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     hh, ent, obj, ex, rc = (tables[k] for k in ("households", "entries", "objections", "exchanges", "receipts"))
     last_month = int(ent["date"].dt.month.max())
     notices = notice_paths(folder, village, year, last_month)
+    no_lo = pdf is None and find_soffice() is None
     if pdf is None:
-        pdf = find_soffice() is not None
+        pdf = not no_lo
     if not pdf:
         notices.pop("pdf")
     existing = [p.name for p in (clean_path, wrong_path, *notices.values()) if p.exists()]
@@ -139,7 +140,7 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     for kind, path in notices.items():
         yield f"    {path}（{names[kind]}）"
     if not pdf:
-        yield (f"    （没有找到 LibreOffice，没有生成 PDF。安装后可运行：jifen-xl notice \"{clean_path}\" --month {label} "
+        yield (f"    （{'没有找到 LibreOffice，' if no_lo else ''}没有生成 PDF。打印用的 PDF 要用 LibreOffice 生成，可运行：jifen-xl notice \"{clean_path}\" --month {label} "
                f"--pdf \"{folder / (notices['html'].stem + '.pdf')}\"）")
 
     with app.collector_paused():
