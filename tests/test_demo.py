@@ -458,3 +458,25 @@ def test_township_sizes_differ_by_default_and_existing_files_are_kept(township, 
         generate_township(tmp_path / "重名", villages=["甲村", "甲村"])
     with pytest.raises(ValueError):
         generate_township(tmp_path / "无此村", villages=["甲村"], mistakes_in="乙村")
+
+
+def test_settled_months_give_a_village_kept_by_hand_before_the_cycle(tmp_path):
+    """Benchmarks' village-year: January..November settled by hand (已确认, or 已撤销 where an
+    objection withdrew the entry), December 待公示; it validates cleanly and its ledger runs to November."""
+    from jifen_xl.io.template import build_workbook
+
+    settings, tables = generate_village(households=40, seed=11, settled_months=11)
+    ent, obj = tables["entries"], tables["objections"]
+    month = ent["date"].dt.month
+    withdrawn = set(obj.loc[obj["result"] == "撤销", "entry_id"])
+    assert set(ent.loc[month == 12, "status"]) <= {"待公示", "已撤销"}
+    early = ent[month <= 11]
+    assert (early["status"] == "已撤销").sum() > 0
+    assert all((s == "已撤销") == (i in withdrawn or n == "重复登记，已撤销")
+               for i, s, n in zip(early["entry_id"], early["status"], early["note"]))
+    book = build_workbook(tmp_path / "手工.xlsx", settings, tables)
+    _, report = app.check(app.open_backend(book), today=TODAY)
+    assert report.errors == () and report.warnings == ()
+    assert app.ledger_book(app.open_backend(book), dry_run=True).through == "2026-11"
+    with pytest.raises(ValueError):
+        generate_village(households=40, seed=11, settled_months=12)

@@ -91,7 +91,7 @@ _DEDUCT_EVIDENCE = ("现场照片", "调解记录", "现场照片、整改通知
 def generate_village(households: int = 320, seed: int = 2026, year: int = 2026,
                      entries_per_household: float | None = None, plant_mistakes: bool = True,
                      months: int = 12, *, district: str = DISTRICT, township: str = TOWNSHIP,
-                     village: str = VILLAGE) -> tuple[dict, dict[str, pd.DataFrame]]:
+                     village: str = VILLAGE, settled_months: int = 0) -> tuple[dict, dict[str, pd.DataFrame]]:
     """A deterministic, realistic village-year that validates without errors.
 
     The same arguments give the same village (frames equal cell for cell); the names of the
@@ -111,6 +111,10 @@ def generate_village(households: int = 320, seed: int = 2026, year: int = 2026,
         it; a few duplicates the clerk withdrew are 已撤销), ready for the monthly cycle: each
         month's objections are raised within its publicity period (``cycle_days``) and decided by
         its close, except one objection to the last month's entries, still open.
+    :param settled_months: months 1..k already settled by hand, as in a workbook kept before the
+        village used the toolkit's cycle (their entries 已确认, or 已撤销 where an objection
+        withdrew them; no 公示记录, no seal); 0 to ``months`` − 1. Benchmarks use it for a
+        village-year whose ledger has months to compute; the demo runs the cycle instead (0).
     :param district: 区县 (基本信息; the 身份证 region of local villagers).
     :param township: 镇街.
     :param village: 村 (also in the resolutions that adopted the catalogue).
@@ -121,6 +125,8 @@ def generate_village(households: int = 320, seed: int = 2026, year: int = 2026,
         raise ValueError("households must be at least 10")
     if not 1 <= months <= 12:
         raise ValueError("months must be 1..12")
+    if not 0 <= settled_months < months:
+        raise ValueError("settled_months must be 0..months-1")
     per = DEFAULT_ENTRIES_PER_HOUSEHOLD if entries_per_household is None else float(entries_per_household)
     target = int(round(households * per))
     rng = np.random.default_rng(seed)
@@ -130,6 +136,8 @@ def generate_village(households: int = 320, seed: int = 2026, year: int = 2026,
     cat = catalogue(year, village)
     entries = _entries(rng, hh, party, members, cat, year, months, target, plant_mistakes)
     entries, objections = _objections(rng, hh, members, entries, cat, year, months)
+    if settled_months:
+        entries = _settle_by_hand(entries, objections, settled_months)
     goods = market.goods()
     keeper = market.keeper(hh)
     eff = effective_points(entries, objections, cat)
@@ -313,6 +321,15 @@ def _entries(rng: np.random.Generator, hh: pd.DataFrame, party: np.ndarray, memb
         "note": np.full(n, None, dtype=object),
     })
     return entries[S.ENTRIES.fields]
+
+
+def _settle_by_hand(entries: pd.DataFrame, objections: pd.DataFrame, through: int) -> pd.DataFrame:
+    """Entries of months 1..``through`` as a clerk settles them by hand: 已确认, or 已撤销 where an
+    objection withdrew them (a 更正 stands through its objection)."""
+    withdrawn = entries["entry_id"].isin(objections.loc[objections["result"] == S.OBJ_WITHDRAW, "entry_id"])
+    early = (entries["date"].dt.month <= through) & entries["status"].eq(S.ENTRY_PENDING)
+    status = np.where(withdrawn, S.ENTRY_WITHDRAWN, S.ENTRY_CONFIRMED)
+    return entries.assign(status=entries["status"].where(~early, status))
 
 
 def _scorers(rng: np.random.Generator, members: pd.DataFrame, hh_id: np.ndarray) -> np.ndarray:
