@@ -180,14 +180,17 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
         yield from _ledger_lines(done.ledger)
     yield ""
     yield "输出文件："
-    yield (f"  {clean_path}（无错误；{sealed[0] if sealed else ''} 至 {sealed[-1] if sealed else ''} 已结账封存"
-           f"（「{S.SEALS.name}」「{S.SEALED_ENTRIES.name}」「{S.LEDGER.name}」），{label} 公示中"
+    closed = (f"{sealed[0]} 至 {sealed[-1]} 已结账封存（「{S.SEALS.name}」「{S.SEALED_ENTRIES.name}」"
+              f"「{S.LEDGER.name}」），" if sealed else "")
+    yield (f"  {clean_path}（{'无错误' if rep.valid else f'{len(rep.errors)} 个错误'}；{closed}{label} 公示中"
            f"（「{S.NOTICE_SHEET_NAME}」「{S.PUBLICITY.name}」），含校验结果）")
     yield f"  {wrong_path}（含 {len(mistakes)} 处故意设置的错误及其校验结果）"
     for path in notices.values():
         yield f"  {path}"
     if first_backup:
-        yield f"  每次写入前，原文件都已自动备份到「{Path(first_backup).parent}」。"
+        backups = Path(first_backup).parent
+        yield (f"  每次写入前，原文件都已自动备份到「{backups}」（共 {sum(1 for _ in backups.glob('*.xlsx'))} 份，"
+               f"按时间命名）。")
     yield f"全部完成，用时 {time.perf_counter() - started:.1f} 秒。"
 
 
