@@ -150,6 +150,25 @@ def test_the_notice_publish_prints(tables):
 
 def test_mask_name():
     assert [mask_name(n) for n in ("张大山", "周明", "欧阳小明", "王", "")] == ["张*山", "周*", "欧**明", "*", ""]
+    assert [mask_name(n) for n in ("阿卜杜拉·买买提", "热合曼•阿不都", "马·木")] == ["阿***·**提", "热**•**都", "马·*"]
+
+
+def test_masked_names_keep_the_dots_of_a_name_in_parts(tmp_path, tables):
+    """A head called 阿卜杜拉·买买提 reads as a name in two parts once masked, in the WeChat text
+    and on the web page; the name itself appears in neither."""
+    name = "阿卜杜拉·买买提"
+    for key in ("households", "entries"):
+        frame = tables[key]
+        frame.loc[frame["hh_id"] == "0002", "head"] = name
+    path = build(tmp_path / "永宁寺村.xlsx", tables)
+    files = {k: tmp_path / f"公示.{k}" for k in ("html", "txt")}
+    result = CliRunner().invoke(cli, ["notice", str(path), "--month", "2026-04", "--start", "2026-05-01", "--mask-names",
+                                      "--html", str(files["html"]), "--wechat", str(files["txt"])])
+    assert result.exit_code == 0, result.output
+    text, page = files["txt"].read_text(encoding="utf-8"), files["html"].read_text(encoding="utf-8")
+    assert "0002 阿***·**提：+30分" in text
+    assert "<td>0002</td><td>阿***·**提</td>" in page
+    assert name not in text + page and "买买" not in text + page
 
 
 def test_masked_notice_hides_every_name(village):
