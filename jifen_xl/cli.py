@@ -513,6 +513,8 @@ def card_lines(d: dict) -> list[str]:
                             [[x["date"], x["goods"], x["qty"], x["points"]] for x in d["exchanges"]])
     if d["pending"]:
         lines += ["", f"另有 {d['pending']} 条登记还在公示或待公示，确认后才计入积分。"]
+    if d.get("code"):
+        lines += ["", f"已结账封存至 {d['sealed_through']}，封账校验码：{d['code']}（与该月公示上印的校验码相同）。"]
     return lines
 
 
