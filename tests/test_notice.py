@@ -568,3 +568,32 @@ def test_sheet_to_pdf_without_libreoffice(tmp_path, monkeypatch, outputs):
         sheet_to_pdf(outputs["2026-04"][1]["xlsx"], tmp_path / "x.pdf")
     assert err.value.message.startswith("没有找到 LibreOffice（soffice），无法生成 PDF。")
     assert not (tmp_path / "x.pdf").exists()
+
+
+@needs_lo
+@needs_poppler
+def test_signature_block_never_stands_alone_on_the_last_page(tmp_path):
+    """40 households fill the first page to its last row: printed as filled, the totals and the
+    signature block would make a page of their own under a bare header row. The printed notice
+    carries its last two households over with them."""
+    tables = V.village_tables()
+    extra = [(f"{n:04d}", f"村民{n}", "本村户籍", f"{n % 9 + 1}组", 3, None, None, "正常", 0, 0, None)
+             for n in range(100, 135)]
+    tables["households"] = pd.concat([tables["households"], V.frame("households", extra)], ignore_index=True)
+    book = build(tmp_path / "永宁寺村.xlsx", tables)
+    pdf, image = tmp_path / "公示.pdf", tmp_path / "公示.xlsx"
+    result = app.notice_book(app.open_backend(book), month="2026-04", start=dt.date(2026, 5, 1), pdf=pdf, xlsx=image)
+    assert len(result.data["households"]) == 40
+
+    def households_on(page: str) -> list[str]:
+        return re.findall(r"^\s*(\d{4})\s", page, re.M)
+
+    # the case is real: the sheet as filled prints its signature block alone on the last page
+    plain = sheet_to_pdf(image, tmp_path / "plain.pdf")
+    assert len(_pages(plain)) == 2 and households_on(_pages(plain)[-1]) == []
+    pages = _pages(pdf)
+    assert len(pages) == 2
+    last = _squash(pages[-1])
+    assert households_on(pages[-1]) == ["0133", "0134"]
+    assert "合计（40户）" in last and "永宁寺村村民委员会" in last and "第2页共2页" in last
+    assert households_on(pages[0])[-1] == "0132"

@@ -29,6 +29,7 @@ from pathlib import Path
 import jinja2
 import openpyxl
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 
 from ..errors import TemplateBroken
 from ..render import CELL_ENV
@@ -207,12 +208,19 @@ def _items(ws, block: _Block, ctx: dict, where: _Where) -> list:
     return list(items)
 
 
-def fill_template(template: str | Path, data: dict, out: str | Path) -> Path:
+def fill_template(template: str | Path, data: dict, out: str | Path, *, keep_last: int = 0,
+                  hide_tail: bool = False) -> Path:
     """Fill the first sheet of ``template`` with ``data`` into the new one-sheet file ``out``.
 
     :param template: the notice template (.xlsx).
     :param data: the notice (``core.notice.notice_data``).
     :param out: the sheet image to write (.xlsx); replaced if it exists.
+    :param keep_last: start a new page (a manual page break) before the last ``keep_last``
+        repetitions of the last repeated block, so that they print on the page of the rows below
+        the block (totals, signature block) — ``io.pdf.notice_to_pdf`` asks for it when those rows
+        would otherwise stand alone on the last page.
+    :param hide_tail: hide the rows below the last repeated block (to measure the pages the
+        table alone takes).
     :raises TemplateBroken: a placeholder, marker or merged cell the template cannot be filled
         with; the message names the template file, sheet and cell.
     """
@@ -233,14 +241,18 @@ def fill_template(template: str | Path, data: dict, out: str | Path) -> Path:
     row_map: dict[int, int] = {}
     copies: list[tuple[int, int]] = []  # (template row, output row)
     at = 1
+    starts: list[int] = []  # output row of each repetition of the last block
+    tail: list[int] = []  # output rows below the last block
     for seg in segments:
         if isinstance(seg, int):
             _copy_row(src, dst, compiled[seg], seg, at, data)
             row_map[seg] = at
             copies.append((seg, at))
+            tail.append(at)
             at += 1
             continue
         items = _items(src, seg, data, where)
+        starts, tail = [at + i * (seg.last - seg.first + 1) for i in range(len(items))], []
         for i, item in enumerate(items):
             ctx = {**data, seg.var: item,
                    "loop": {"index": i + 1, "index0": i, "first": i == 0, "last": i == len(items) - 1,
@@ -253,6 +265,11 @@ def fill_template(template: str | Path, data: dict, out: str | Path) -> Path:
     _columns(src, dst)
     _heights(src, dst, copies)
     _page(src, dst, row_map, where)
+    if hide_tail:
+        for at in tail:
+            dst.row_dimensions[at].hidden = True
+    if 0 < keep_last < len(starts):
+        dst.row_breaks.append(Break(id=starts[-keep_last] - 1))
     for ws in list(wb.worksheets):
         if ws is not dst:
             wb.remove(ws)
