@@ -564,9 +564,10 @@ def supervise_lines(d: dict, errors: int) -> list[str]:
     rows = [[x["entry_id"], x["row"], x["date"], x["hh_id"], x["head"], x["scorer"], x["reason"]] for x in d["recusal"]]
     lines += text_table(["登记编号", "行号", "日期", "户号", "户主", "评议人", "原因"], rows) if rows else ["（没有）"]
     lines += ["", "六、已封账月份的改动："]
-    rows = [[c["month"], c["kind"], c["entry_id"], c["field"], c["sealed"], c["current"], c["row"]]
+    rows = [[c["month"], c["kind"], c["entry_id"], c["field"], c["sealed"], c["current"], c.get("sheet", ""), c["row"]]
             for c in d["sealed_changes"]]
-    lines += text_table(["月份", "类型", "登记编号", "项目", "封账时", "现在", "行号"], rows) if rows else ["（没有）"]
+    lines += (text_table(["月份", "类型", "登记编号", "项目", "封账时", "现在", "工作表", "行号"], rows) if rows
+              else ["（没有）"])
     if errors:
         lines += ["", f"工作簿另有 {errors} 个错误，可运行 jifen-xl validate 查看。"]
     return lines
