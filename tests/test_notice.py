@@ -307,6 +307,18 @@ BROKEN = {
         {"C4": "说明"},
         "「公示模板.xlsx」工作表「公示」单元格 A4：「{% for h in households %}」所在的行只用来标出重复的行，不会打印，"
         "不能再有别的内容（C4 中有「说明」）。请把这些内容移到别的行。"),
+    "arithmetic on a name": (
+        {"B5": "{{ h.head + 1 }}"},
+        "「公示模板.xlsx」工作表「公示」单元格 B5：「{{ h.head + 1 }}」无法计算：把不能一起运算的值放在了一起（例如文字加数字）。"
+        "请核对占位符里的运算，或改回模板原来的写法（技术信息：TypeError: can only concatenate str (not \"int\") to str）。"),
+    "division by zero": (
+        {"A1": "{{ totals.plus / 0 }}"},
+        "「公示模板.xlsx」工作表「公示」单元格 A1：「{{ totals.plus / 0 }}」无法计算：除数是 0。"
+        "请核对占位符里的运算，或改回模板原来的写法（技术信息：ZeroDivisionError: division by zero）。"),
+    "for written wrong": (
+        {"A4": "{% for in households %}"},
+        "「公示模板.xlsx」工作表「公示」单元格 A4：「{% for in households %}」写法有误：标出重复的行要写成 "
+        "{% for h in households %}（for、变量名、in、列表名之间用空格隔开）。"),
     "not a list": (
         {"A4": "{% for h in title %}"},
         "「公示模板.xlsx」工作表「公示」单元格 A4：「{% for h in title %}」中的「title」不是可以逐项重复的列表，"
