@@ -226,6 +226,34 @@ def test_html_escapes(village):
     assert "&lt;b&gt;张&amp;大山&lt;/b&gt;" in html and "<b>张" not in html
 
 
+def test_html_prints_the_header_on_every_page_and_the_totals_once(village):
+    """Printed from a browser, the header row repeats on each page (a header group) while the totals
+    row stays under the last household: a footer group would repeat 「合计」 on every page."""
+    from html.parser import HTMLParser
+
+    page = render.render_html(render.NOTICE_HTML, notice_data(village, "2026-04", start=dt.date(2026, 5, 1),
+                                                              end=dt.date(2026, 5, 7)))
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    rules = {sel.strip(): body for sel, body in re.findall(r"([^{}]+)\{([^{}]*)\}", re.sub(r"/\*.*?\*/", "", style, flags=re.S))}
+    assert "table-header-group" in rules["thead"]
+    assert "table-row-group" in rules.get("tfoot", "")
+
+    class Rows(HTMLParser):
+        where, found = None, []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("thead", "tbody", "tfoot"):
+                self.where = tag
+
+        def handle_data(self, data):
+            if data.startswith("合计"):
+                self.found.append(self.where)
+
+    parser = Rows()
+    parser.feed(page)
+    assert parser.found == ["tfoot"]
+
+
 def test_no_private_data_in_any_output(outputs):
     for _, files in outputs.values():
         texts = [files["html"].read_text(encoding="utf-8"), files["txt"].read_text(encoding="utf-8"), dump(files["xlsx"])]
