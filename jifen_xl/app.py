@@ -1207,7 +1207,7 @@ def write_notice(data: dict, *, pdf=None, html=None, wechat=None, xlsx=None, tem
     """
     import tempfile
 
-    from .io.pdf import sheet_to_pdf
+    from .io.pdf import notice_to_pdf
     from .io.xlsxfill import fill_template
     from .render import NOTICE_HTML, NOTICE_TEXT, NOTICE_XLSX, render_html, render_text, split_messages, templates_dir
 
@@ -1221,9 +1221,10 @@ def write_notice(data: dict, *, pdf=None, html=None, wechat=None, xlsx=None, tem
     if pdf is not None or xlsx is not None:
         template = Path(template) if template is not None else templates_dir() / NOTICE_XLSX
         with tempfile.TemporaryDirectory(prefix="jifen-notice-") as tmp:
-            image = fill_template(template, data, Path(xlsx) if xlsx is not None else Path(tmp) / "公示.xlsx")
+            if xlsx is not None:
+                fill_template(template, data, Path(xlsx))
             if pdf is not None:
-                sheet_to_pdf(image, pdf)
+                notice_to_pdf(template, data, pdf, tmp)
     files = [Path(p) for p in (pdf, html, wechat, xlsx) if p is not None]
     return messages, files
 

@@ -513,6 +513,8 @@ def card_lines(d: dict) -> list[str]:
                             [[x["date"], x["goods"], x["qty"], x["points"]] for x in d["exchanges"]])
     if d["pending"]:
         lines += ["", f"另有 {d['pending']} 条登记还在公示或待公示，确认后才计入积分。"]
+    if d.get("code"):
+        lines += ["", f"已结账封存至 {d['sealed_through']}，封账校验码：{d['code']}（与该月公示上印的校验码相同）。"]
     return lines
 
 
@@ -562,9 +564,10 @@ def supervise_lines(d: dict, errors: int) -> list[str]:
     rows = [[x["entry_id"], x["row"], x["date"], x["hh_id"], x["head"], x["scorer"], x["reason"]] for x in d["recusal"]]
     lines += text_table(["登记编号", "行号", "日期", "户号", "户主", "评议人", "原因"], rows) if rows else ["（没有）"]
     lines += ["", "六、已封账月份的改动："]
-    rows = [[c["month"], c["kind"], c["entry_id"], c["field"], c["sealed"], c["current"], c["row"]]
+    rows = [[c["month"], c["kind"], c["entry_id"], c["field"], c["sealed"], c["current"], c.get("sheet", ""), c["row"]]
             for c in d["sealed_changes"]]
-    lines += text_table(["月份", "类型", "登记编号", "项目", "封账时", "现在", "行号"], rows) if rows else ["（没有）"]
+    lines += (text_table(["月份", "类型", "登记编号", "项目", "封账时", "现在", "工作表", "行号"], rows) if rows
+              else ["（没有）"])
     if errors:
         lines += ["", f"工作簿另有 {errors} 个错误，可运行 jifen-xl validate 查看。"]
     return lines

@@ -142,3 +142,23 @@ def test_printed_card_pdf_and_html(village_book, tmp_path):
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
         assert (tmp_path / "p-1.png").stat().st_size > 5000  # a page with content, not a blank one
+
+
+def test_card_after_a_close_carries_the_code_of_the_latest_sealed_month(village_book, tmp_path):
+    """A card printed after months were closed shows the latest sealed month's verification code,
+    the very code that month's notice prints; before any close it shows none."""
+    from .sealing import seal_book
+
+    before = CliRunner().invoke(cli, ["card", str(village_book), "--household", "0006"])
+    assert "封账校验码" not in before.output
+    seal_book(village_book, ["2026-01", "2026-02", "2026-03"])
+    march = app.notice_book(app.open_backend(village_book), month="2026-03", today=TODAY).data["code"]
+    assert len(march) == 9 and march[4] == "-"
+    html = tmp_path / "积分卡.html"
+    result = CliRunner().invoke(cli, ["card", str(village_book), "--household", "0006", "--html", str(html)])
+    assert result.exit_code == 0, result.output
+    line = f"已结账封存至 2026-03，封账校验码：{march}（与该月公示上印的校验码相同）。"
+    assert line in result.output.splitlines()
+    assert line in html.read_text(encoding="utf-8")
+    data = json.loads(CliRunner().invoke(cli, ["card", str(village_book), "--household", "0006", "--json"]).output)
+    assert (data["sealed_through"], data["code"]) == ("2026-03", march)

@@ -150,6 +150,25 @@ def test_the_notice_publish_prints(tables):
 
 def test_mask_name():
     assert [mask_name(n) for n in ("张大山", "周明", "欧阳小明", "王", "")] == ["张*山", "周*", "欧**明", "*", ""]
+    assert [mask_name(n) for n in ("阿卜杜拉·买买提", "热合曼•阿不都", "马·木")] == ["阿***·**提", "热**•**都", "马·*"]
+
+
+def test_masked_names_keep_the_dots_of_a_name_in_parts(tmp_path, tables):
+    """A head called 阿卜杜拉·买买提 reads as a name in two parts once masked, in the WeChat text
+    and on the web page; the name itself appears in neither."""
+    name = "阿卜杜拉·买买提"
+    for key in ("households", "entries"):
+        frame = tables[key]
+        frame.loc[frame["hh_id"] == "0002", "head"] = name
+    path = build(tmp_path / "永宁寺村.xlsx", tables)
+    files = {k: tmp_path / f"公示.{k}" for k in ("html", "txt")}
+    result = CliRunner().invoke(cli, ["notice", str(path), "--month", "2026-04", "--start", "2026-05-01", "--mask-names",
+                                      "--html", str(files["html"]), "--wechat", str(files["txt"])])
+    assert result.exit_code == 0, result.output
+    text, page = files["txt"].read_text(encoding="utf-8"), files["html"].read_text(encoding="utf-8")
+    assert "0002 阿***·**提：+30分" in text
+    assert "<td>0002</td><td>阿***·**提</td>" in page
+    assert name not in text + page and "买买" not in text + page
 
 
 def test_masked_notice_hides_every_name(village):
@@ -205,6 +224,34 @@ def test_html_escapes(village):
     data["households"][0]["head"] = "<b>张&大山</b>"
     html = render.render_html(render.NOTICE_HTML, data)
     assert "&lt;b&gt;张&amp;大山&lt;/b&gt;" in html and "<b>张" not in html
+
+
+def test_html_prints_the_header_on_every_page_and_the_totals_once(village):
+    """Printed from a browser, the header row repeats on each page (a header group) while the totals
+    row stays under the last household: a footer group would repeat 「合计」 on every page."""
+    from html.parser import HTMLParser
+
+    page = render.render_html(render.NOTICE_HTML, notice_data(village, "2026-04", start=dt.date(2026, 5, 1),
+                                                              end=dt.date(2026, 5, 7)))
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    rules = {sel.strip(): body for sel, body in re.findall(r"([^{}]+)\{([^{}]*)\}", re.sub(r"/\*.*?\*/", "", style, flags=re.S))}
+    assert "table-header-group" in rules["thead"]
+    assert "table-row-group" in rules.get("tfoot", "")
+
+    class Rows(HTMLParser):
+        where, found = None, []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("thead", "tbody", "tfoot"):
+                self.where = tag
+
+        def handle_data(self, data):
+            if data.startswith("合计"):
+                self.found.append(self.where)
+
+    parser = Rows()
+    parser.feed(page)
+    assert parser.found == ["tfoot"]
 
 
 def test_no_private_data_in_any_output(outputs):
@@ -288,6 +335,18 @@ BROKEN = {
         {"C4": "说明"},
         "「公示模板.xlsx」工作表「公示」单元格 A4：「{% for h in households %}」所在的行只用来标出重复的行，不会打印，"
         "不能再有别的内容（C4 中有「说明」）。请把这些内容移到别的行。"),
+    "arithmetic on a name": (
+        {"B5": "{{ h.head + 1 }}"},
+        "「公示模板.xlsx」工作表「公示」单元格 B5：「{{ h.head + 1 }}」无法计算：把不能一起运算的值放在了一起（例如文字加数字）。"
+        "请核对占位符里的运算，或改回模板原来的写法（技术信息：TypeError: can only concatenate str (not \"int\") to str）。"),
+    "division by zero": (
+        {"A1": "{{ totals.plus / 0 }}"},
+        "「公示模板.xlsx」工作表「公示」单元格 A1：「{{ totals.plus / 0 }}」无法计算：除数是 0。"
+        "请核对占位符里的运算，或改回模板原来的写法（技术信息：ZeroDivisionError: division by zero）。"),
+    "for written wrong": (
+        {"A4": "{% for in households %}"},
+        "「公示模板.xlsx」工作表「公示」单元格 A4：「{% for in households %}」写法有误：标出重复的行要写成 "
+        "{% for h in households %}（for、变量名、in、列表名之间用空格隔开）。"),
     "not a list": (
         {"A4": "{% for h in title %}"},
         "「公示模板.xlsx」工作表「公示」单元格 A4：「{% for h in title %}」中的「title」不是可以逐项重复的列表，"
@@ -549,3 +608,32 @@ def test_sheet_to_pdf_without_libreoffice(tmp_path, monkeypatch, outputs):
         sheet_to_pdf(outputs["2026-04"][1]["xlsx"], tmp_path / "x.pdf")
     assert err.value.message.startswith("没有找到 LibreOffice（soffice），无法生成 PDF。")
     assert not (tmp_path / "x.pdf").exists()
+
+
+@needs_lo
+@needs_poppler
+def test_signature_block_never_stands_alone_on_the_last_page(tmp_path):
+    """40 households fill the first page to its last row: printed as filled, the totals and the
+    signature block would make a page of their own under a bare header row. The printed notice
+    carries its last two households over with them."""
+    tables = V.village_tables()
+    extra = [(f"{n:04d}", f"村民{n}", "本村户籍", f"{n % 9 + 1}组", 3, None, None, "正常", 0, 0, None)
+             for n in range(100, 135)]
+    tables["households"] = pd.concat([tables["households"], V.frame("households", extra)], ignore_index=True)
+    book = build(tmp_path / "永宁寺村.xlsx", tables)
+    pdf, image = tmp_path / "公示.pdf", tmp_path / "公示.xlsx"
+    result = app.notice_book(app.open_backend(book), month="2026-04", start=dt.date(2026, 5, 1), pdf=pdf, xlsx=image)
+    assert len(result.data["households"]) == 40
+
+    def households_on(page: str) -> list[str]:
+        return re.findall(r"^\s*(\d{4})\s", page, re.M)
+
+    # the case is real: the sheet as filled prints its signature block alone on the last page
+    plain = sheet_to_pdf(image, tmp_path / "plain.pdf")
+    assert len(_pages(plain)) == 2 and households_on(_pages(plain)[-1]) == []
+    pages = _pages(pdf)
+    assert len(pages) == 2
+    last = _squash(pages[-1])
+    assert households_on(pages[-1]) == ["0133", "0134"]
+    assert "合计（40户）" in last and "永宁寺村村民委员会" in last and "第2页共2页" in last
+    assert households_on(pages[0])[-1] == "0132"

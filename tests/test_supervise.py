@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from jifen_xl import app
+from jifen_xl import schema as S
 from jifen_xl.cli import cli
 from jifen_xl.core.supervise import Period, supervision_report
 from jifen_xl.errors import JifenError
@@ -143,8 +144,10 @@ def test_sealed_month_changes_are_rendered_when_given(tables):
                {"month": "2026-01", "kind": "删除", "entry_id": "2026-002", "row": None}]
     d = supervision_report(village, Period.month(pd.Period("2026-03", "M")), sealed_changes=changes).as_dict()
     assert d["sealed_changes"] == [
-        {"month": "2026-02", "kind": "修改", "entry_id": "2026-005", "field": "积分", "sealed": 3, "current": 5, "row": 6},
-        {"month": "2026-01", "kind": "删除", "entry_id": "2026-002", "field": "", "sealed": "", "current": "", "row": ""}]
+        {"month": "2026-02", "kind": "修改", "entry_id": "2026-005", "field": "积分", "sealed": 3, "current": 5, "row": 6,
+         "sheet": ""},
+        {"month": "2026-01", "kind": "删除", "entry_id": "2026-002", "field": "", "sealed": "", "current": "", "row": "",
+         "sheet": ""}]
     page = render_html("监督报告.html.j2", dict(d, errors=0, warnings=0, made="2026-04-01"))
     section = page.split("六、已封账月份的改动", 1)[1]
     assert "2026-005" in section and "2026-002" in section and "删除" in section and "没有发现改动" not in section
@@ -177,3 +180,32 @@ def assert_page_numbers(pdf, text):
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
     assert [f"第 {i} 页，共 {pages} 页" in text for i in range(1, pages + 1)] == [True] * pages
+
+
+@needs_lo
+def test_a_change_to_a_sealed_month_reads_in_chinese(tmp_path):
+    """A sealed entry's 积分 edited afterwards: the report names the column by its header, the
+    values as the clerk typed them and the sheet, in the terminal, the web page and the PDF."""
+    import openpyxl
+
+    from .sealing import seal_book
+
+    book = build(tmp_path / "监督.xlsx", planted_tables())
+    seal_book(book, ["2026-01", "2026-02"])
+    wb = openpyxl.load_workbook(book)
+    ws = wb[S.ENTRIES.name]
+    column = [c.value for c in ws[1]].index(S.ENTRIES.header_of("points")) + 1
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "2026-002")
+    ws.cell(row, column).value = 99
+    wb.save(book)
+    html, pdf = tmp_path / "监督报告.html", tmp_path / "监督报告.pdf"
+    out = CliRunner().invoke(cli, ["supervise", str(book), "--year", "2026", "--html", str(html), "--pdf", str(pdf)])
+    assert out.exit_code == 0, out.output
+    section = out.output.split("六、已封账月份的改动：\n", 1)[1].splitlines()
+    assert section[0].split() == ["月份", "类型", "登记编号", "项目", "封账时", "现在", "工作表", "行号"]
+    assert section[2].split() == ["2026-01", "修改", "2026-002", "积分", "2", "99", "积分登记", str(row)]
+    page = html.read_text(encoding="utf-8").split("六、已封账月份的改动", 1)[1]
+    assert "<td>积分</td>" in page and "<td>2</td><td>99</td><td>积分登记</td>" in page and "points" not in page
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    changes = [line.split() for line in text.split("六、已封账月份的改动", 1)[1].splitlines() if "2026-002" in line]
+    assert changes == [["2026-01", "修改", "2026-002", "积分", "2", "99", "积分登记", str(row)]]

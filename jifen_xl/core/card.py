@@ -37,6 +37,8 @@ class Card:
     :param entries: the household's entries of the year, by date (dicts, see ``_entry_rows``).
     :param months: its 月度台账 rows January .. ``through`` (dicts keyed by the ledger's field names).
     :param exchanges: its exchanges of the year (日期, 兑换编号, 商品, 数量, 消耗积分).
+    :param sealed_through: the latest month closed and sealed (``YYYY-MM``, 封账记录), or None;
+        ``code`` its verification code, as the notices of that month print it.
     """
 
     household: dict
@@ -54,6 +56,8 @@ class Card:
     months: list[dict] = field(default_factory=list)
     exchanges: list[dict] = field(default_factory=list)
     pending: int = 0
+    sealed_through: str | None = None
+    code: str | None = None
 
     def as_dict(self) -> dict:
         """Everything a template needs, as a plain dict (no 身份证号, no 联系电话)."""
@@ -64,7 +68,7 @@ class Card:
             "spent": _num(self.spent), "available": _num(self.available), "rank": self.rank,
             "households_ranked": self.households_ranked, "entries": [dict(e) for e in self.entries],
             "months": [dict(m) for m in self.months], "exchanges": [dict(x) for x in self.exchanges],
-            "pending": self.pending,
+            "pending": self.pending, "sealed_through": self.sealed_through, "code": self.code,
         }
 
 
@@ -162,7 +166,23 @@ def household_card(village: Village, hh_id: str) -> Card:
         year_points=cumulative - carried_total, cumulative=cumulative, spent=spent, available=available,
         rank=rank, households_ranked=ranked, entries=entries, months=months, exchanges=exchanges,
         pending=sum(1 for e in entries if not e["counted"] and e["status"] in (S.ENTRY_PENDING, S.ENTRY_PUBLIC)),
+        **_latest_seal(village),
     )
+
+
+def _latest_seal(village: Village) -> dict:
+    """The latest sealed month (封账记录) and its verification code: the card printed after a
+    close carries the code the month's notice carries, so a villager can match the two."""
+    seals = village.tables.get("seals")
+    if seals is None or seals.empty or "month" not in seals.columns or "code" not in seals.columns:
+        return {}
+    months = pd.PeriodIndex([pd.Period(m, "M") if pd.notna(m) and str(m).strip() else pd.NaT
+                             for m in seals["month"]], freq="M")  # a dozen rows at most
+    usable = seals.assign(_m=months)[months.notna() & seals["code"].notna()]
+    if usable.empty:
+        return {}
+    last = usable.sort_values("_m", kind="stable").iloc[-1]
+    return {"sealed_through": f"{last['_m'].year:04d}-{last['_m'].month:02d}", "code": str(last["code"])}
 
 
 def _entry_rows(village: Village, hh_id: str, year: int | None) -> list[dict]:

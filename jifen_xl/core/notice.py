@@ -25,15 +25,23 @@ from .village import Village, effective_entries
 REASON_JOINER = "、"
 
 
+#: The dots that join the parts of a name (阿卜杜拉·买买提): a masked name keeps them, so it
+#: still reads as a name of several parts.
+NAME_DOTS = "·•・‧．."
+
+
 def mask_name(name: str | None) -> str:
-    """A name with its middle hidden: 张*三, 欧**明; a two-character name keeps its first (李*)."""
+    """A name with its middle hidden: 张*三, 欧**明; a two-character name keeps its first (李*);
+    a name of several parts keeps its dots and its first and last characters (阿***·**提; 马·*)."""
     if not name:
         return ""
     if len(name) == 1:
         return "*"
     if len(name) == 2:
         return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    middle = "".join(ch if ch in NAME_DOTS else "*" for ch in name[1:-1])
+    # 马·木 has nothing in its middle to hide: its last character is hidden instead (马·*)
+    return name[0] + middle + (name[-1] if "*" in middle else "*")
 
 
 def number(value) -> int | float:

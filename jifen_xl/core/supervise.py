@@ -262,7 +262,9 @@ CHANGE_FIELDS = (
 
 
 def _change(change) -> dict:
-    """One sealed-month change as a dict of ``CHANGE_FIELDS`` (missing ones blank)."""
+    """One sealed-month change as a dict of ``CHANGE_FIELDS`` (missing ones blank), as the
+    supervisory group reads it: the column by its header (积分, not ``points``), the sheet by
+    its name (``sheet``), numbers as a clerk writes them (2, not 2.0), a ledger row by its 户号."""
     if dataclasses.is_dataclass(change):
         change = dataclasses.asdict(change)
     elif not isinstance(change, dict):
@@ -271,4 +273,14 @@ def _change(change) -> dict:
     for key, names in CHANGE_FIELDS:
         value = next((change[n] for n in names if change.get(n) is not None), None)
         out[key] = "" if value is None else value
+    spec = S.BY_KEY.get(str(change.get("sheet") or ""))
+    out["sheet"] = spec.name if spec is not None else str(change.get("sheet") or "")
+    if spec is not None and out["field"] in spec.fields:
+        out["field"] = spec.header_of(out["field"])
+    for key in ("sealed", "current"):
+        value = out[key]
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            out[key] = _num(value)
+    if not out["entry_id"] and change.get("hh_id"):
+        out["entry_id"] = f"户号 {change['hh_id']}"
     return out

@@ -9,6 +9,7 @@ of another run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -46,6 +47,43 @@ def sheet_to_pdf(xlsx: str | Path, pdf: str | Path, *, timeout: float = TIMEOUT)
     xlsx = Path(xlsx)
     return _convert(lambda work: Path(shutil.copyfile(xlsx, work / "notice.xlsx")), ["--calc", "--convert-to", "pdf"],
                     pdf, f"「{xlsx.name}」", "或改用 --xlsx 生成表格后在 Excel 或 WPS 中打印", timeout)
+
+
+#: Household rows that go with the totals and the signature block when these would otherwise
+#: stand alone on the notice's last page.
+KEEP_WITH_SIGNATURE = 2
+_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def page_count(pdf: str | Path) -> int:
+    """Pages of a PDF LibreOffice wrote (its page objects are never compressed)."""
+    return len(_PAGE.findall(Path(pdf).read_bytes()))
+
+
+def notice_to_pdf(template: str | Path, data: dict, pdf: str | Path, work: str | Path, *,
+                  timeout: float = TIMEOUT) -> Path:
+    """Fill the notice ``template`` with ``data`` and print it to ``pdf``, keeping the rows below
+    the household table (totals, note, signature block) with the table's last rows.
+
+    LibreOffice breaks pages by row heights; when the rows below the table would begin a page of
+    their own — a last page with the repeated header and a signature under nothing — the notice is
+    printed again with a page break before its last ``KEEP_WITH_SIGNATURE`` households.
+
+    :param work: a folder for the sheet images.
+    """
+    from .xlsxfill import fill_template
+
+    work = Path(work)
+    image = fill_template(template, data, work / "notice.xlsx")
+    sheet_to_pdf(image, pdf, timeout=timeout)
+    if len(data.get("households") or ()) <= KEEP_WITH_SIGNATURE:
+        return Path(pdf)
+    table = sheet_to_pdf(fill_template(template, data, work / "table.xlsx", hide_tail=True), work / "table.pdf",
+                         timeout=timeout)
+    if page_count(pdf) > page_count(table):
+        kept = fill_template(template, data, work / "kept.xlsx", keep_last=KEEP_WITH_SIGNATURE)
+        sheet_to_pdf(kept, pdf, timeout=timeout)
+    return Path(pdf)
 
 
 #: An HTML page opens in Writer as a text document (not Writer/Web, which ignores the page and

@@ -29,12 +29,14 @@ from pathlib import Path
 import jinja2
 import openpyxl
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 
 from ..errors import TemplateBroken
 from ..render import CELL_ENV
 from . import look
 
 _FOR = re.compile(r"\{%-?\s*for\s+([A-Za-z_]\w*)\s+in\s+(.+?)\s*-?%\}", re.S)
+_FOR_LIKE = re.compile(r"\{%-?\s*for\b[^%]*-?%\}", re.S)  # a lone for tag, written right or not
 _ENDFOR = re.compile(r"\{%-?\s*endfor\s*-?%\}")
 _ONE_EXPR = re.compile(r"[ \t\r\n]*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}[ \t\r\n]*", re.S)  # not \s: an ideographic space is text
 _DEFAULT_WIDTH = 9.0
@@ -73,6 +75,11 @@ def _segments(ws, where: _Where) -> list:
         cells = _filled(ws, r)
         texts = [(c, c.value.strip()) for c in cells if isinstance(c.value, str)]
         start = [(c, t) for c, t in texts if _FOR.fullmatch(t)]
+        bad = [(c, t) for c, t in texts if _FOR_LIKE.fullmatch(t) and not _FOR.fullmatch(t)]
+        if bad:
+            cell, text = bad[0]
+            raise where(cell.coordinate, f"「{text}」写法有误：标出重复的行要写成 {{% for h in households %}}"
+                                         "（for、变量名、in、列表名之间用空格隔开）。")
         end = [(c, t) for c, t in texts if _ENDFOR.fullmatch(t)]
         marker = (start or end)
         if marker and len(cells) > 1:
@@ -181,6 +188,23 @@ class _Cell:
             raise _undefined(self.where, self.coordinate, self.text, exc, ctx) from None
         except jinja2.TemplateError as exc:
             raise self.where(self.coordinate, f"「{self.text}」无法生成（技术信息：{exc}）。") from None
+        except _CALCULATION as exc:
+            raise _calculation(self.where, self.coordinate, self.text, exc) from None
+
+
+#: What a placeholder's arithmetic may raise (「{{ h.head + 1 }}」, 「{{ h.total / 0 }}」).
+_CALCULATION = (TypeError, ValueError, ArithmeticError, LookupError, AttributeError)
+
+
+def _calculation(where: _Where, coordinate: str, text: str, exc: Exception) -> TemplateBroken:
+    if isinstance(exc, ZeroDivisionError):
+        why = "除数是 0"
+    elif isinstance(exc, TypeError):
+        why = "把不能一起运算的值放在了一起（例如文字加数字）"
+    else:
+        why = "运算出错"
+    return where(coordinate, f"「{text}」无法计算：{why}。请核对占位符里的运算，或改回模板原来的写法"
+                             f"（技术信息：{type(exc).__name__}: {exc}）。")
 
 
 def _cell_value(value):
@@ -201,18 +225,27 @@ def _items(ws, block: _Block, ctx: dict, where: _Where) -> list:
     except jinja2.TemplateError as exc:
         raise _syntax(where, coordinate, text.strip(), exc) if isinstance(exc, jinja2.TemplateSyntaxError) \
             else where(coordinate, f"「{text.strip()}」无法生成（技术信息：{exc}）。") from None
+    except _CALCULATION as exc:
+        raise _calculation(where, coordinate, text.strip(), exc) from None
     if isinstance(items, (str, dict)) or not hasattr(items, "__iter__"):
         raise where(coordinate, f"「{text.strip()}」中的「{block.expr}」不是可以逐项重复的列表，"
                                 "例如 {% for h in households %}。")
     return list(items)
 
 
-def fill_template(template: str | Path, data: dict, out: str | Path) -> Path:
+def fill_template(template: str | Path, data: dict, out: str | Path, *, keep_last: int = 0,
+                  hide_tail: bool = False) -> Path:
     """Fill the first sheet of ``template`` with ``data`` into the new one-sheet file ``out``.
 
     :param template: the notice template (.xlsx).
     :param data: the notice (``core.notice.notice_data``).
     :param out: the sheet image to write (.xlsx); replaced if it exists.
+    :param keep_last: start a new page (a manual page break) before the last ``keep_last``
+        repetitions of the last repeated block, so that they print on the page of the rows below
+        the block (totals, signature block) — ``io.pdf.notice_to_pdf`` asks for it when those rows
+        would otherwise stand alone on the last page.
+    :param hide_tail: hide the rows below the last repeated block (to measure the pages the
+        table alone takes).
     :raises TemplateBroken: a placeholder, marker or merged cell the template cannot be filled
         with; the message names the template file, sheet and cell.
     """
@@ -233,14 +266,18 @@ def fill_template(template: str | Path, data: dict, out: str | Path) -> Path:
     row_map: dict[int, int] = {}
     copies: list[tuple[int, int]] = []  # (template row, output row)
     at = 1
+    starts: list[int] = []  # output row of each repetition of the last block
+    tail: list[int] = []  # output rows below the last block
     for seg in segments:
         if isinstance(seg, int):
             _copy_row(src, dst, compiled[seg], seg, at, data)
             row_map[seg] = at
             copies.append((seg, at))
+            tail.append(at)
             at += 1
             continue
         items = _items(src, seg, data, where)
+        starts, tail = [at + i * (seg.last - seg.first + 1) for i in range(len(items))], []
         for i, item in enumerate(items):
             ctx = {**data, seg.var: item,
                    "loop": {"index": i + 1, "index0": i, "first": i == 0, "last": i == len(items) - 1,
@@ -253,6 +290,11 @@ def fill_template(template: str | Path, data: dict, out: str | Path) -> Path:
     _columns(src, dst)
     _heights(src, dst, copies)
     _page(src, dst, row_map, where)
+    if hide_tail:
+        for at in tail:
+            dst.row_dimensions[at].hidden = True
+    if 0 < keep_last < len(starts):
+        dst.row_breaks.append(Break(id=starts[-keep_last] - 1))
     for ws in list(wb.worksheets):
         if ws is not dst:
             wb.remove(ws)
