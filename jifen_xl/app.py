@@ -1005,7 +1005,8 @@ def card_book(backend: WorkbookBackend, *, household: str, today: _dt.date | Non
 
 
 def _report_period(village: Village, month: str | None, year: int | str | None, today: _dt.date):
-    """The 监督报告's period: ``month``; the whole ``year``; by default the year up to today's month."""
+    """The 监督报告's period: ``month``; else the workbook's year (``year`` may name it), up to
+    today's month while the year runs, the whole of it once it is over."""
     from .core.supervise import Period
 
     if month is not None and year is not None:
@@ -1020,9 +1021,8 @@ def _report_period(village: Village, month: str | None, year: int | str | None, 
         if not text.isdigit() or int(text) != book_year:
             raise JifenError(f"年度「{year}」与工作簿的年度 {book_year} 不同：一个工作簿只记一年。"
                              f"请写 --year {book_year}，或打开 {year} 年的工作簿。")
-        last = 12
-    else:
-        last = 12 if today.year > book_year else (today.month if today.year == book_year else 1)
+    # The year so far: a month still to come is no month a household went unscored.
+    last = 12 if today.year > book_year else (today.month if today.year == book_year else 1)
     return Period.year(book_year, last)
 
 

@@ -59,7 +59,7 @@ def planted(tmp_path):
 
 def test_per_scorer_figures_and_objection_rates_over_the_year(village_book):
     d = report(village_book, year="2026")
-    assert d["period"] == "2026年度" and d["entries"] == 10
+    assert d["period"] == "2026年度（1—11月）" and d["entries"] == 10  # TODAY is 2026-11-28
     rows = {s["scorer"]: s for s in d["scorers"]}
     keys = ("entries", "rewards", "reward_points", "deductions", "deduction_points", "total", "average",
             "objected", "objection_rate", "kept", "corrected", "withdrawn", "open")
@@ -116,6 +116,12 @@ def test_deductions_outweighing_rewards_are_called_out(planted):
 def test_default_period_is_the_year_up_to_today(village_book):
     d = app.supervise_book(app.open_backend(village_book), today=D(2026, 4, 15)).supervision.as_dict()
     assert (d["period"], d["first_month"], d["last_month"]) == ("2026年度（1—4月）", "2026-01", "2026-04")
+    # --year names the same period while the year runs (a month to come is no month a household
+    # went unscored), and the whole year once it is over
+    named = app.supervise_book(app.open_backend(village_book), year=2026, today=D(2026, 4, 15)).supervision.as_dict()
+    assert (named["period"], named["last_month"]) == ("2026年度（1—4月）", "2026-04")
+    after = app.supervise_book(app.open_backend(village_book), year=2026, today=D(2027, 1, 5)).supervision.as_dict()
+    assert (after["period"], after["first_month"], after["last_month"]) == ("2026年度", "2026-01", "2026-12")
 
 
 def test_period_refusals(village_book):
