@@ -509,7 +509,8 @@ RULES = Catalogue([
           "数量不是{bounds}", check=RANGE),
     _rule("E-ENT-07", (ENT, "points"),
           "{header} {points} 与 {header:entries.qty}×{header:indicators.points} = {count_qty}×{item_value} = {computed} 不符",
-          "请改为 {computed}，或清空「{header}」由工具计算；如经异议更正，请在「{sheet:objections}」登记",
+          "请改为 {computed}，或清空「{header}」由工具计算；如经异议更正，请在「{sheet:objections}」登记；"
+          "更正已结账月份的登记时，在「{header:entries.note}」写明被更正的登记编号，「{header}」填要加上或减去的差额",
           "填写的积分不等于 数量 × 登记当天的分值"),
     _rule("W-ENT-08", (ENT, "head"),
           "{header}「{head}」与{sheet:households}中{header:entries.hh_id}「{hh_id}」的户主「{registered}」不一致",

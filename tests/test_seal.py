@@ -303,3 +303,48 @@ def test_the_ledger_refuses_to_rewrite_a_sealed_month_that_recomputes_differentl
         "可能是「积分兑换」的兑换、「住户名册」的上年积分或户的状态在封账后被改到了已封账的月份。"
         "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。\n")
     assert sealed.read_bytes() == before
+
+
+# -- corrections the SPEC way ----------------------------------------------------------------------
+def _append_entry(path, values: dict) -> int:
+    """The clerk types a new entry under the last one; returns its Excel row."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[S.ENTRIES.name]
+    cols = {c.value: c.column for c in ws[1]}
+    row = max(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value is not None) + 1
+    for header, value in values.items():
+        ws.cell(row, cols[header]).value = value
+    wb.save(path)
+    return row
+
+
+@pytest.mark.parametrize("note", ["更正2026-001", "更正 2026-001：数量应为 1，多记 3 分"])
+def test_a_later_entry_naming_the_sealed_entry_it_corrects_is_accepted(sealed, note):
+    """SPEC: a sealed month is never edited; the correction is a new entry in an open month that
+    names the entry it corrects. Its 积分 is the change (−3: 2026-001 gave 2 × 3 where 1 × 3 was
+    due), not 数量 × 分值: neither an E-SEAL finding nor E-ENT-07, and the ledger counts −3."""
+    row = _append_entry(sealed, {"登记编号": "2026-011", "日期": dt.datetime(2026, 4, 6), "户号": "0001",
+                                 "户主姓名": "张大山", "指标编码": "JC-22", "指标名称": "参与村级志愿者服务活动",
+                                 "积分": -3, "来源": "个人申报", "评议人": "刘会计", "状态": "已确认",
+                                 "备注": note})
+    _, report = app.check(app.open_backend(sealed), TODAY)
+    assert [(p.rule, p.row) for p in report.errors] == []
+    assert _verify(sealed).exit_code == 0
+    eff = app.load(app.open_backend(sealed)).village
+    from jifen_xl.core.village import effective_entries
+    got = effective_entries(eff).set_index("entry_id")
+    assert (got.loc["2026-011", "effective"], got.loc["2026-011", "excel_row"]) == (-3.0, row)
+
+
+@pytest.mark.parametrize("note, hh", [(None, "0001"), ("更正 2026-002", "0001"), ("更正 2026-010", "0002")])
+def test_a_typed_difference_without_naming_an_earlier_entry_of_the_household_is_still_an_error(sealed, note, hh):
+    """Not a correction: no note; a note naming another household's entry; a note naming an entry
+    of the same month or later (2026-010 is April's)."""
+    row = _append_entry(sealed, {"登记编号": "2026-011", "日期": dt.datetime(2026, 4, 6), "户号": hh,
+                                 "户主姓名": {"0001": "张大山", "0002": "李秀英"}[hh], "指标编码": "JC-22",
+                                 "指标名称": "参与村级志愿者服务活动", "积分": -3, "来源": "个人申报",
+                                 "评议人": "刘会计", "状态": "公示中", "备注": note})
+    _, report = app.check(app.open_backend(sealed), TODAY)
+    assert [(p.rule, p.row, p.column) for p in report.errors] == [("E-ENT-07", row, "积分")]
+    assert report.errors[0].fix == ("请改为 3，或清空「积分」由工具计算；如经异议更正，请在「异议处理」登记；"
+                                    "更正已结账月份的登记时，在「备注」写明被更正的登记编号，「积分」填要加上或减去的差额")
