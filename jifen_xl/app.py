@@ -346,9 +346,11 @@ def _through_sealed(village: Village, through: pd.Period | None) -> pd.Period | 
     return last if wanted is None or wanted < last else wanted
 
 
-def _refuse_sealed_differences(village: Village, ledger: pd.DataFrame) -> None:
+def _refuse_sealed_differences(village: Village, ledger: pd.DataFrame, first: str = "") -> None:
     """Refuse to rewrite a sealed month whose recomputation differs from its 月度台账 rows (an
-    exchange or a carried-over figure changed after the close): name the month, 户号 and column."""
+    exchange or a carried-over figure changed after the close): name the month, 户号 and column.
+
+    :param first: what the refusal starts with (``close``: 「不能结账 2026-05：」)."""
     from .core.seal import ledger_differences, sealed_months
     from .rules import shown
 
@@ -371,7 +373,7 @@ def _refuse_sealed_differences(village: Village, ledger: pd.DataFrame) -> None:
                          f"重算为 {shown(d.sealed)}")
     more = f"等 {len(diffs)} 处" if len(diffs) > 10 else ""
     raise JifenError(
-        f"已封账月份按现在的数据重算，与封账时的「{S.LEDGER.name}」不符，工具不会改写已封账的月份：" + "；".join(parts) + more
+        f"{first}已封账月份按现在的数据重算，与封账时的「{S.LEDGER.name}」不符，工具不会改写已封账的月份：" + "；".join(parts) + more
         + f"。可能是「{S.EXCHANGES.name}」的兑换、「{S.HOUSEHOLDS.name}」的上年积分或户的状态在封账后被改到了已封账的月份。"
         "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。")
 
@@ -922,6 +924,9 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
 
     after = with_changes(village, state.status, state.points)
     ledger = compute_ledger(after, period)
+    # 月度台账 is rewritten from January: a sealed month must come out as sealed (an exchange
+    # back-dated into it would otherwise rewrite it silently and break its seal)
+    _refuse_sealed_differences(village, ledger, first=f"不能结账 {label}：")
     sealing, seal = _seal_tables(after, period, ledger, when)
     tables = {"ledger": ledger} | sealing
     patches = [ColumnPatch("entries", "status", state.status)]

@@ -623,3 +623,25 @@ def test_publish_refuses_the_workbook_itself_as_an_output_and_writes_nothing(boo
                          html=book)
     assert exc.value.message == "输出文件「永宁寺村.xlsx」就是村里的工作簿，工具不会覆盖它。请换一个文件名。"
     assert book.read_bytes() == before
+
+
+def test_close_refuses_to_rewrite_a_sealed_month_an_exchange_was_back_dated_into(book):
+    """月度台账 is written from January at every close: an exchange typed after March's close but
+    dated in March would change March's 可用积分 and break its seal without a word. The close
+    refuses, names the month, 户号 and figure, and writes nothing; verify still finds March intact."""
+    publish_march(book)
+    app.close_book(app.open_backend(book), month="2026-03", date="2026-04-08", today=D(2026, 4, 8))
+    app.publish_book(app.open_backend(book), month="2026-04", start="2026-05-01", today=D(2026, 5, 1))
+    wb = openpyxl.load_workbook(book)
+    wb[S.EXCHANGES.name].append(["DH-03", dt.datetime(2026, 3, 20), "0002", "SP-02", 1, 5, "王文书", None])
+    wb.save(book)
+    before = book.read_bytes()
+    with pytest.raises(JifenError) as err:
+        app.close_book(app.open_backend(book), month="2026-04", date="2026-05-08", today=D(2026, 5, 8))
+    assert str(err.value) == (
+        "不能结账 2026-04：已封账月份按现在的数据重算，与封账时的「月度台账」不符，工具不会改写已封账的月份："
+        "2026-03 户号「0002」的可用积分：封账时为 52（「月度台账」第 13 行），重算为 47。"
+        "可能是「积分兑换」的兑换、「住户名册」的上年积分或户的状态在封账后被改到了已封账的月份。"
+        "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。")
+    assert book.read_bytes() == before
+    assert app.verify_book(app.open_backend(book)).intact
