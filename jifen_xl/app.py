@@ -460,12 +460,13 @@ def verify_book(backend: WorkbookBackend, *, code: str | None = None) -> VerifyR
         unchanged.
     """
     from .core.seal import month_text, normalize_code, verification_code
-    from .validate.cycle import seal_findings
+    from .validate.cycle import exchange_findings, seal_findings
 
     loaded = load(backend)
     village = loaded.village
-    pairs = seal_findings(village)
-    changed = {c.month for c, _ in pairs}
+    pairs = [(c.month, p) for c, p in seal_findings(village)]
+    pairs += exchange_findings(village, {m for m, _ in pairs})
+    changed = {m for m, _ in pairs}
     seals = village.tables.get("seals")
     months: list[SealedMonth] = []
     by_code: dict[str, SealedMonth] = {}

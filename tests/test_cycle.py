@@ -625,16 +625,15 @@ def test_publish_refuses_the_workbook_itself_as_an_output_and_writes_nothing(boo
     assert book.read_bytes() == before
 
 
-def test_close_refuses_to_rewrite_a_sealed_month_an_exchange_was_back_dated_into(book):
-    """月度台账 is written from January at every close: an exchange typed after March's close but
-    dated in March would change March's 可用积分 and break its seal without a word. The close
-    refuses, names the month, 户号 and figure, and writes nothing; verify still finds March intact."""
+def test_close_refuses_to_rewrite_a_sealed_month_that_recomputes_differently(book):
+    """月度台账 is written from January at every close: 0002's 上年可用积分 lowered after March's
+    close would change March's 可用积分 and break its seal without a word. The close refuses,
+    names the month, 户号 and figure, and writes nothing; verify still finds March intact. (An
+    exchange back-dated into March is refused earlier, by validate's E-SEAL-10: test_seal.)"""
     publish_march(book)
     app.close_book(app.open_backend(book), month="2026-03", date="2026-04-08", today=D(2026, 4, 8))
     app.publish_book(app.open_backend(book), month="2026-04", start="2026-05-01", today=D(2026, 5, 1))
-    wb = openpyxl.load_workbook(book)
-    wb[S.EXCHANGES.name].append(["DH-03", dt.datetime(2026, 3, 20), "0002", "SP-02", 1, 5, "王文书", None])
-    wb.save(book)
+    clerk_types(book, S.HOUSEHOLDS.name, 3, {"上年可用积分": 45})
     before = book.read_bytes()
     with pytest.raises(JifenError) as err:
         app.close_book(app.open_backend(book), month="2026-04", date="2026-05-08", today=D(2026, 5, 8))

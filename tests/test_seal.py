@@ -289,19 +289,48 @@ def test_the_ledger_keeps_sealed_months_as_sealed(sealed):
 
 
 def test_the_ledger_refuses_to_rewrite_a_sealed_month_that_recomputes_differently(sealed):
+    """上年可用积分 of 0002 lowered by 5 after the close: every sealed month's 可用积分 of 0002
+    recomputes 5 lower; the ledger names them and writes nothing."""
     wb = openpyxl.load_workbook(sealed)
-    ws = wb[S.EXCHANGES.name]
-    ws.append(["DH-03", dt.datetime(2026, 2, 10), "0002", "SP-02", 1, 5, "王文书", None])
+    ws = wb[S.HOUSEHOLDS.name]
+    cols = {c.value: c.column for c in ws[1]}
+    ws.cell(3, cols["上年可用积分"]).value = 45
     wb.save(sealed)
     before = sealed.read_bytes()
     result = CliRunner().invoke(cli, ["ledger", str(sealed)])
     assert result.exit_code == 1
     assert result.output == (
         "错误：已封账月份按现在的数据重算，与封账时的「月度台账」不符，工具不会改写已封账的月份："
+        "2026-01 户号「0002」的可用积分：封账时为 52（「月度台账」第 3 行），重算为 47；"
         "2026-02 户号「0002」的可用积分：封账时为 55（「月度台账」第 8 行），重算为 50；"
         "2026-03 户号「0002」的可用积分：封账时为 55（「月度台账」第 13 行），重算为 50。"
         "可能是「积分兑换」的兑换、「住户名册」的上年积分或户的状态在封账后被改到了已封账的月份。"
         "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。\n")
+    assert sealed.read_bytes() == before
+
+
+def test_an_exchange_back_dated_into_a_sealed_month_is_named_by_validate_and_verify(sealed):
+    """An exchange typed after the close but dated in sealed February: 0002's sealed 可用积分 of
+    February and March no longer follow. validate and verify name the exchange's row (E-SEAL-10,
+    on the first sealed month it changes); ledger refuses through validate; nothing is written."""
+    wb = openpyxl.load_workbook(sealed)
+    ws = wb[S.EXCHANGES.name]
+    ws.append(["DH-03", dt.datetime(2026, 2, 10), "0002", "SP-02", 1, 5, "王文书", None])
+    row = ws.max_row
+    wb.save(sealed)
+    before = sealed.read_bytes()
+    want = [("错误", "积分兑换", row, "日期", "E-SEAL-10",
+             "兑换「DH-03」的日期 2026-02-10 在已封账的 2026-02 内：户号「0002」这个月的可用积分封账时为 55，按现在的兑换重算为 50",
+             "已封账月份的兑换不能再补记或改动：补记的兑换请把日期改为未结账月份的日期（在备注注明实际兑换的日期）；"
+             "改动过的兑换请恢复原来的内容")]
+    assert _seal_findings(sealed) == want
+    result = _verify(sealed)
+    assert result.exit_code == 1 and result.output.splitlines()[-1] == "已封账的月份封账后有 1 处改动（2026-02）。"
+    got = json.loads(_verify(sealed, "--json").output)
+    assert [m["月份"] for m in got["封账月份"] if not m["完整"]] == ["2026-02"]
+    assert [(c["工作表"], c["行号"], c["规则编号"]) for c in got["改动"]] == [("积分兑换", row, "E-SEAL-10")]
+    result = CliRunner().invoke(cli, ["ledger", str(sealed)])
+    assert result.exit_code == 1 and "E-SEAL-10" in result.output
     assert sealed.read_bytes() == before
 
 
