@@ -371,7 +371,7 @@ def _refuse_sealed_differences(village: Village, ledger: pd.DataFrame, first: st
             header = S.LEDGER.header_of(d.field)
             parts.append(f"{d.month} 户号「{d.hh_id}」的{header}：封账时为 {shown(d.current)}（「{S.LEDGER.name}」第 {d.row} 行），"
                          f"重算为 {shown(d.sealed)}")
-    more = f"等 {len(diffs)} 处" if len(diffs) > 10 else ""
+    more = f"；另有 {len(diffs) - 10} 处不符" if len(diffs) > 10 else ""
     raise JifenError(
         f"{first}已封账月份按现在的数据重算，与封账时的「{S.LEDGER.name}」不符，工具不会改写已封账的月份：" + "；".join(parts) + more
         + f"。可能是「{S.EXCHANGES.name}」的兑换、「{S.HOUSEHOLDS.name}」的上年积分或户的状态在封账后被改到了已封账的月份。"
@@ -1068,6 +1068,14 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     """Start next year's workbook: the 正常 households with 上年累计积分 / 上年可用积分 carried over,
     the catalogue rows still in force, the groups' serving members, the goods, 年度 + 1.
 
+    The totals carried are December's 累计积分 / 可用积分 recomputed from the year's data. Every
+    month must be settled (no entry 待公示/公示中, no open objection); it need not be sealed: a
+    month confirmed by hand or closed before the village used ``close`` (legacy, W-SEAL-01 at
+    most) is carried as it stands, as the SPEC never refuses such a workbook. A sealed month,
+    though, must recompute exactly as its sealed 月度台账 rows (else refused, as ``ledger`` and
+    ``close`` refuse), so that a year closed and sealed throughout carries exactly its sealed
+    December figures.
+
     :param to: the new ``.xlsx`` file.
     :param year: the new workbook's year; only 年度 + 1 is allowed (default).
     :param overwrite: replace an existing ``to``. **Dangerous**: everything in it is lost.
@@ -1100,6 +1108,8 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     if blocked:
         raise JifenError(_not_rolled(village.year, blocked))
     ledger = compute_ledger(village, pd.Period(f"{village.year}-12", "M"))
+    # the totals carried are December's as recomputed: a sealed month must recompute as sealed
+    _refuse_sealed_differences(village, ledger, first=f"不能结转到 {village.year + 1} 年度：")
     plan = rollover(village, ledger)
     path = build_workbook(to, plan.settings, plan.tables, overwrite=overwrite)
     return RolloverResult(path, plan, report)
