@@ -744,6 +744,13 @@ def publish_book(backend: WorkbookBackend, *, month: str, start: str | _dt.date 
     publicity = read_owned(backend, S.PUBLICITY)
     pub = publication(village, period, publicity)
     if not pub.entries:
+        sealed = _sealed(backend, period)
+        if sealed is not None:
+            sheet, row, on = sealed
+            raise JifenError(
+                f"{label} 已经结账封存（「{sheet}」第 {row} 行{f'，{on.isoformat()}' if on else ''}），不能再发布公示。"
+                f"要重新打印这个月的公示，请用 jifen-xl notice 工作簿 --month {label}；"
+                f"要更正这个月的登记，请在未结账的月份新增一条登记，在备注中写明它更正的登记编号。工作簿未被改动。")
         raise JifenError(_nothing_to_publish(label, pub.by_status))
     days = int(village.settings.get("publicity_days") or S.DEFAULT_PUBLICITY_DAYS)
     end = publicity_end(first, days)

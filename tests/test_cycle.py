@@ -644,3 +644,15 @@ def test_close_refuses_to_rewrite_a_sealed_month_that_recomputes_differently(boo
         "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。")
     assert book.read_bytes() == before
     assert app.verify_book(app.open_backend(book)).intact
+
+
+def test_publish_of_a_sealed_month_says_it_is_sealed_and_how_to_reprint(book):
+    publish_march(book)
+    app.close_book(app.open_backend(book), month="2026-03", date="2026-04-09", today=D(2026, 4, 9))
+    before = book.read_bytes()
+    with pytest.raises(JifenError) as err:
+        app.publish_book(app.open_backend(book), month="2026-03", start="2026-04-10", today=D(2026, 4, 10))
+    assert str(err.value) == ("2026-03 已经结账封存（「封账记录」第 2 行，2026-04-09），不能再发布公示。"
+                              "要重新打印这个月的公示，请用 jifen-xl notice 工作簿 --month 2026-03；"
+                              "要更正这个月的登记，请在未结账的月份新增一条登记，在备注中写明它更正的登记编号。工作簿未被改动。")
+    assert book.read_bytes() == before
