@@ -284,6 +284,8 @@ def test_the_ledger_keeps_sealed_months_as_sealed(sealed):
     before = _digests(sealed)
     result = CliRunner().invoke(cli, ["ledger", str(sealed), "--month", "2026-02"])
     assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == (
+        "月度台账：3 个月，5 户（写到已封账的 2026-03：已封账的月份按封账时原样保留）。2026-02 排名前 10：")
     assert _verify(sealed).exit_code == 0  # March's rows were written back as sealed
     assert _digests(sealed) == before
 
