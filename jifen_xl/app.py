@@ -346,9 +346,11 @@ def _through_sealed(village: Village, through: pd.Period | None) -> pd.Period | 
     return last if wanted is None or wanted < last else wanted
 
 
-def _refuse_sealed_differences(village: Village, ledger: pd.DataFrame) -> None:
+def _refuse_sealed_differences(village: Village, ledger: pd.DataFrame, first: str = "") -> None:
     """Refuse to rewrite a sealed month whose recomputation differs from its 月度台账 rows (an
-    exchange or a carried-over figure changed after the close): name the month, 户号 and column."""
+    exchange or a carried-over figure changed after the close): name the month, 户号 and column.
+
+    :param first: what the refusal starts with (``close``: 「不能结账 2026-05：」)."""
     from .core.seal import ledger_differences, sealed_months
     from .rules import shown
 
@@ -369,9 +371,9 @@ def _refuse_sealed_differences(village: Village, ledger: pd.DataFrame) -> None:
             header = S.LEDGER.header_of(d.field)
             parts.append(f"{d.month} 户号「{d.hh_id}」的{header}：封账时为 {shown(d.current)}（「{S.LEDGER.name}」第 {d.row} 行），"
                          f"重算为 {shown(d.sealed)}")
-    more = f"等 {len(diffs)} 处" if len(diffs) > 10 else ""
+    more = f"；另有 {len(diffs) - 10} 处不符" if len(diffs) > 10 else ""
     raise JifenError(
-        f"已封账月份按现在的数据重算，与封账时的「{S.LEDGER.name}」不符，工具不会改写已封账的月份：" + "；".join(parts) + more
+        f"{first}已封账月份按现在的数据重算，与封账时的「{S.LEDGER.name}」不符，工具不会改写已封账的月份：" + "；".join(parts) + more
         + f"。可能是「{S.EXCHANGES.name}」的兑换、「{S.HOUSEHOLDS.name}」的上年积分或户的状态在封账后被改到了已封账的月份。"
         "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。")
 
@@ -458,12 +460,13 @@ def verify_book(backend: WorkbookBackend, *, code: str | None = None) -> VerifyR
         unchanged.
     """
     from .core.seal import month_text, normalize_code, verification_code
-    from .validate.cycle import seal_findings
+    from .validate.cycle import exchange_findings, seal_findings
 
     loaded = load(backend)
     village = loaded.village
-    pairs = seal_findings(village)
-    changed = {c.month for c, _ in pairs}
+    pairs = [(c.month, p) for c, p in seal_findings(village)]
+    pairs += exchange_findings(village, {m for m, _ in pairs})
+    changed = {m for m, _ in pairs}
     seals = village.tables.get("seals")
     months: list[SealedMonth] = []
     by_code: dict[str, SealedMonth] = {}
@@ -741,6 +744,13 @@ def publish_book(backend: WorkbookBackend, *, month: str, start: str | _dt.date 
     publicity = read_owned(backend, S.PUBLICITY)
     pub = publication(village, period, publicity)
     if not pub.entries:
+        sealed = _sealed(backend, period)
+        if sealed is not None:
+            sheet, row, on = sealed
+            raise JifenError(
+                f"{label} 已经结账封存（「{sheet}」第 {row} 行{f'，{on.isoformat()}' if on else ''}），不能再发布公示。"
+                f"要重新打印这个月的公示，请用 jifen-xl notice 工作簿 --month {label}；"
+                f"要更正这个月的登记，请在未结账的月份新增一条登记，在备注中写明它更正的登记编号。工作簿未被改动。")
         raise JifenError(_nothing_to_publish(label, pub.by_status))
     days = int(village.settings.get("publicity_days") or S.DEFAULT_PUBLICITY_DAYS)
     end = publicity_end(first, days)
@@ -922,6 +932,9 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
 
     after = with_changes(village, state.status, state.points)
     ledger = compute_ledger(after, period)
+    # 月度台账 is rewritten from January: a sealed month must come out as sealed (an exchange
+    # back-dated into it would otherwise rewrite it silently and break its seal)
+    _refuse_sealed_differences(village, ledger, first=f"不能结账 {label}：")
     sealing, seal = _seal_tables(after, period, ledger, when)
     tables = {"ledger": ledger} | sealing
     patches = [ColumnPatch("entries", "status", state.status)]
@@ -1062,6 +1075,14 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     """Start next year's workbook: the 正常 households with 上年累计积分 / 上年可用积分 carried over,
     the catalogue rows still in force, the groups' serving members, the goods, 年度 + 1.
 
+    The totals carried are December's 累计积分 / 可用积分 recomputed from the year's data. Every
+    month must be settled (no entry 待公示/公示中, no open objection); it need not be sealed: a
+    month confirmed by hand or closed before the village used ``close`` (legacy, W-SEAL-01 at
+    most) is carried as it stands, as the SPEC never refuses such a workbook. A sealed month,
+    though, must recompute exactly as its sealed 月度台账 rows (else refused, as ``ledger`` and
+    ``close`` refuse), so that a year closed and sealed throughout carries exactly its sealed
+    December figures.
+
     :param to: the new ``.xlsx`` file.
     :param year: the new workbook's year; only 年度 + 1 is allowed (default).
     :param overwrite: replace an existing ``to``. **Dangerous**: everything in it is lost.
@@ -1094,6 +1115,8 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     if blocked:
         raise JifenError(_not_rolled(village.year, blocked))
     ledger = compute_ledger(village, pd.Period(f"{village.year}-12", "M"))
+    # the totals carried are December's as recomputed: a sealed month must recompute as sealed
+    _refuse_sealed_differences(village, ledger, first=f"不能结转到 {village.year + 1} 年度：")
     plan = rollover(village, ledger)
     path = build_workbook(to, plan.settings, plan.tables, overwrite=overwrite)
     return RolloverResult(path, plan, report)

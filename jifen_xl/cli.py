@@ -214,8 +214,10 @@ def ledger(book, month, as_json, dry_run):
     if result.unsettled:
         click.echo(f"{'、'.join(result.unsettled)} 还有待公示/公示中的登记或未处理的异议，暂不计入台账。")
     last = frame[frame["month"] == result.through]
-    click.echo(f"月度台账：{frame['month'].nunique()} 个月，{frame['hh_id'].nunique()} 户。"
-               f"{result.through or ''} 排名前 10：")
+    beyond = frame["month"].max() if len(frame) and result.through and frame["month"].max() > result.through else None
+    click.echo(f"月度台账：{frame['month'].nunique()} 个月，{frame['hh_id'].nunique()} 户"
+               + (f"（写到已封账的 {beyond}：已封账的月份按封账时原样保留）" if beyond else "")
+               + f"。{result.through or ''} 排名前 10：")
     top = ledger_records(last.head(10))
     click.echo(format_table(S.LEDGER.headers, [list(r.values()) for r in top]))
     if result.report.warnings:

@@ -509,7 +509,8 @@ RULES = Catalogue([
           "数量不是{bounds}", check=RANGE),
     _rule("E-ENT-07", (ENT, "points"),
           "{header} {points} 与 {header:entries.qty}×{header:indicators.points} = {count_qty}×{item_value} = {computed} 不符",
-          "请改为 {computed}，或清空「{header}」由工具计算；如经异议更正，请在「{sheet:objections}」登记",
+          "请改为 {computed}，或清空「{header}」由工具计算；如经异议更正，请在「{sheet:objections}」登记；"
+          "更正已结账月份的登记时，在「{header:entries.note}」写明被更正的登记编号，「{header}」填要加上或减去的差额",
           "填写的积分不等于 数量 × 登记当天的分值"),
     _rule("W-ENT-08", (ENT, "head"),
           "{header}「{head}」与{sheet:households}中{header:entries.hh_id}「{hh_id}」的户主「{registered}」不一致",
@@ -602,6 +603,12 @@ RULES = Catalogue([
                                 "「{sheet}」由工具生成，封账后不能手工修改：" + _RESTORE.replace("恢复「{sheet}」", "恢复这一行")),
                     "extra": ("已封账的 {month} 多了户号「{hh_id}」的一行，封账时没有",
                               "「{sheet}」由工具生成，封账后不能手工修改：请删除这一行")}),
+    _rule("E-SEAL-10", (EXC, "date"),
+          "兑换「{exchange_id}」的{header} {date} 在已封账的 {month} 内：户号「{hh_id}」这个月的可用积分封账时为 {sealed}，"
+          "按现在的兑换重算为 {current}",
+          "已封账月份的兑换不能再补记或改动：补记的兑换请把{header}改为未结账月份的日期（在备注注明实际兑换的日期）；"
+          "改动过的兑换请恢复原来的内容",
+          "兑换补记到、或在已封账的月份被改动（已封账月份的可用积分因此不符）"),
     _rule("W-SEAL-01", (ENT, "status"),
           "{month} 已经结账（「{sheet:ledger}」中有这个月，或之后的月份已封账），有 {entry_count} 条已确认的登记（从本行起），"
           "但这个月没有封账记录，事后改动无法查出",

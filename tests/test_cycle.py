@@ -623,3 +623,36 @@ def test_publish_refuses_the_workbook_itself_as_an_output_and_writes_nothing(boo
                          html=book)
     assert exc.value.message == "输出文件「永宁寺村.xlsx」就是村里的工作簿，工具不会覆盖它。请换一个文件名。"
     assert book.read_bytes() == before
+
+
+def test_close_refuses_to_rewrite_a_sealed_month_that_recomputes_differently(book):
+    """月度台账 is written from January at every close: 0002's 上年可用积分 lowered after March's
+    close would change March's 可用积分 and break its seal without a word. The close refuses,
+    names the month, 户号 and figure, and writes nothing; verify still finds March intact. (An
+    exchange back-dated into March is refused earlier, by validate's E-SEAL-10: test_seal.)"""
+    publish_march(book)
+    app.close_book(app.open_backend(book), month="2026-03", date="2026-04-08", today=D(2026, 4, 8))
+    app.publish_book(app.open_backend(book), month="2026-04", start="2026-05-01", today=D(2026, 5, 1))
+    clerk_types(book, S.HOUSEHOLDS.name, 3, {"上年可用积分": 45})
+    before = book.read_bytes()
+    with pytest.raises(JifenError) as err:
+        app.close_book(app.open_backend(book), month="2026-04", date="2026-05-08", today=D(2026, 5, 8))
+    assert str(err.value) == (
+        "不能结账 2026-04：已封账月份按现在的数据重算，与封账时的「月度台账」不符，工具不会改写已封账的月份："
+        "2026-03 户号「0002」的可用积分：封账时为 52（「月度台账」第 13 行），重算为 47。"
+        "可能是「积分兑换」的兑换、「住户名册」的上年积分或户的状态在封账后被改到了已封账的月份。"
+        "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。")
+    assert book.read_bytes() == before
+    assert app.verify_book(app.open_backend(book)).intact
+
+
+def test_publish_of_a_sealed_month_says_it_is_sealed_and_how_to_reprint(book):
+    publish_march(book)
+    app.close_book(app.open_backend(book), month="2026-03", date="2026-04-09", today=D(2026, 4, 9))
+    before = book.read_bytes()
+    with pytest.raises(JifenError) as err:
+        app.publish_book(app.open_backend(book), month="2026-03", start="2026-04-10", today=D(2026, 4, 10))
+    assert str(err.value) == ("2026-03 已经结账封存（「封账记录」第 2 行，2026-04-09），不能再发布公示。"
+                              "要重新打印这个月的公示，请用 jifen-xl notice 工作簿 --month 2026-03；"
+                              "要更正这个月的登记，请在未结账的月份新增一条登记，在备注中写明它更正的登记编号。工作簿未被改动。")
+    assert book.read_bytes() == before

@@ -168,3 +168,49 @@ def test_cli_rollover(settled, tmp_path):
     again = CliRunner().invoke(cli, ["rollover", str(settled), "--to", str(to)])
     assert again.exit_code == 1
     assert again.output == f"错误：文件「{to}」已存在，为防止覆盖已有数据，工具不会改写它。请换一个文件名，或先把原文件移走。\n"
+
+
+# -- a year closed and sealed -----------------------------------------------------------------------
+@pytest.fixture
+def sealed_year(tmp_path):
+    from .sealing import seal_book
+
+    path = build(tmp_path / "永宁寺村2026.xlsx", settled_tables())
+    seal_book(path, [f"2026-{m:02d}" for m in range(1, 13)], dt.date(2027, 1, 9))
+    return path
+
+
+def test_a_sealed_year_carries_exactly_decembers_sealed_figures(sealed_year, tmp_path):
+    from .test_cycle import sheet_rows
+
+    december = {r["户号"]: (r["累计积分"], r["可用积分"]) for r in sheet_rows(sealed_year, "月度台账")
+                if r["月份"] == "2026-12"}
+    assert december == CARRIED
+    carried, _ = carried_of(roll(sealed_year, tmp_path / "永宁寺村2027.xlsx").path)
+    assert carried == december
+
+
+def test_rollover_refuses_a_sealed_year_that_recomputes_differently(sealed_year, tmp_path):
+    """0004's 上年可用积分 raised after the year was sealed: December's sealed 可用积分 (3) is no
+    longer what the data give (8); carrying 8 would silently differ from the sealed ledger."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(sealed_year)
+    ws = wb["住户名册"]
+    cols = {c.value: c.column for c in ws[1]}
+    ws.cell(5, cols["上年可用积分"]).value = 10
+    wb.save(sealed_year)
+    to = tmp_path / "永宁寺村2027.xlsx"
+    with pytest.raises(JifenError) as err:
+        roll(sealed_year, to)
+    message = str(err.value)
+    assert message.startswith("不能结转到 2027 年度：已封账月份按现在的数据重算，与封账时的「月度台账」不符，")
+    assert "2026-01 户号「0004」的可用积分：封账时为 2（「月度台账」第 4 行），重算为 7；" in message
+    assert "重算为 8；另有 2 处不符。可能是「积分兑换」的兑换" in message  # 12 months, the first 10 named
+    assert not to.exists()
+
+
+def test_a_settled_year_without_seals_still_rolls_over(settled, tmp_path):
+    """Legacy: every month 已确认 by hand, none sealed: rollover carries the recomputed totals."""
+    carried, _ = carried_of(roll(settled, tmp_path / "永宁寺村2027.xlsx").path)
+    assert carried == CARRIED

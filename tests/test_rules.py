@@ -198,6 +198,8 @@ CASES: dict[str, Case] = {
     "E-SEAL-09/missing": Case(_sealed(_drop("ledger", 0))),
     "E-SEAL-09/extra": Case(_sealed(lambda t: add(t, "ledger", ("2026-01", "0005", "孙老汉", 0, 0, 0, 0, 10, 0, 10,
                                                                  6)))),
+    "E-SEAL-10": Case(_sealed(lambda t: add(t, "exchanges", ("DH-03", D(2026, 2, 10), "0002", "SP-02", 1, 5, "王文书",
+                                                             None)))),
     "W-SEAL-01": Case(_ledger_only),
     # 爱心超市
     "E-EXC-01": Case(lambda t: edit(t, "exchanges", 0, hh_id="0099")),

@@ -284,22 +284,98 @@ def test_the_ledger_keeps_sealed_months_as_sealed(sealed):
     before = _digests(sealed)
     result = CliRunner().invoke(cli, ["ledger", str(sealed), "--month", "2026-02"])
     assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == (
+        "月度台账：3 个月，5 户（写到已封账的 2026-03：已封账的月份按封账时原样保留）。2026-02 排名前 10：")
     assert _verify(sealed).exit_code == 0  # March's rows were written back as sealed
     assert _digests(sealed) == before
 
 
 def test_the_ledger_refuses_to_rewrite_a_sealed_month_that_recomputes_differently(sealed):
+    """上年可用积分 of 0002 lowered by 5 after the close: every sealed month's 可用积分 of 0002
+    recomputes 5 lower; the ledger names them and writes nothing."""
     wb = openpyxl.load_workbook(sealed)
-    ws = wb[S.EXCHANGES.name]
-    ws.append(["DH-03", dt.datetime(2026, 2, 10), "0002", "SP-02", 1, 5, "王文书", None])
+    ws = wb[S.HOUSEHOLDS.name]
+    cols = {c.value: c.column for c in ws[1]}
+    ws.cell(3, cols["上年可用积分"]).value = 45
     wb.save(sealed)
     before = sealed.read_bytes()
     result = CliRunner().invoke(cli, ["ledger", str(sealed)])
     assert result.exit_code == 1
     assert result.output == (
         "错误：已封账月份按现在的数据重算，与封账时的「月度台账」不符，工具不会改写已封账的月份："
+        "2026-01 户号「0002」的可用积分：封账时为 52（「月度台账」第 3 行），重算为 47；"
         "2026-02 户号「0002」的可用积分：封账时为 55（「月度台账」第 8 行），重算为 50；"
         "2026-03 户号「0002」的可用积分：封账时为 55（「月度台账」第 13 行），重算为 50。"
         "可能是「积分兑换」的兑换、「住户名册」的上年积分或户的状态在封账后被改到了已封账的月份。"
         "请恢复原来的数据；更正请记在未结账的月份。工作簿未被改动。\n")
     assert sealed.read_bytes() == before
+
+
+def test_an_exchange_back_dated_into_a_sealed_month_is_named_by_validate_and_verify(sealed):
+    """An exchange typed after the close but dated in sealed February: 0002's sealed 可用积分 of
+    February and March no longer follow. validate and verify name the exchange's row (E-SEAL-10,
+    on the first sealed month it changes); ledger refuses through validate; nothing is written."""
+    wb = openpyxl.load_workbook(sealed)
+    ws = wb[S.EXCHANGES.name]
+    ws.append(["DH-03", dt.datetime(2026, 2, 10), "0002", "SP-02", 1, 5, "王文书", None])
+    row = ws.max_row
+    wb.save(sealed)
+    before = sealed.read_bytes()
+    want = [("错误", "积分兑换", row, "日期", "E-SEAL-10",
+             "兑换「DH-03」的日期 2026-02-10 在已封账的 2026-02 内：户号「0002」这个月的可用积分封账时为 55，按现在的兑换重算为 50",
+             "已封账月份的兑换不能再补记或改动：补记的兑换请把日期改为未结账月份的日期（在备注注明实际兑换的日期）；"
+             "改动过的兑换请恢复原来的内容")]
+    assert _seal_findings(sealed) == want
+    result = _verify(sealed)
+    assert result.exit_code == 1 and result.output.splitlines()[-1] == "已封账的月份封账后有 1 处改动（2026-02）。"
+    got = json.loads(_verify(sealed, "--json").output)
+    assert [m["月份"] for m in got["封账月份"] if not m["完整"]] == ["2026-02"]
+    assert [(c["工作表"], c["行号"], c["规则编号"]) for c in got["改动"]] == [("积分兑换", row, "E-SEAL-10")]
+    result = CliRunner().invoke(cli, ["ledger", str(sealed)])
+    assert result.exit_code == 1 and "E-SEAL-10" in result.output
+    assert sealed.read_bytes() == before
+
+
+# -- corrections the SPEC way ----------------------------------------------------------------------
+def _append_entry(path, values: dict) -> int:
+    """The clerk types a new entry under the last one; returns its Excel row."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[S.ENTRIES.name]
+    cols = {c.value: c.column for c in ws[1]}
+    row = max(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value is not None) + 1
+    for header, value in values.items():
+        ws.cell(row, cols[header]).value = value
+    wb.save(path)
+    return row
+
+
+@pytest.mark.parametrize("note", ["更正2026-001", "更正 2026-001：数量应为 1，多记 3 分"])
+def test_a_later_entry_naming_the_sealed_entry_it_corrects_is_accepted(sealed, note):
+    """SPEC: a sealed month is never edited; the correction is a new entry in an open month that
+    names the entry it corrects. Its 积分 is the change (−3: 2026-001 gave 2 × 3 where 1 × 3 was
+    due), not 数量 × 分值: neither an E-SEAL finding nor E-ENT-07, and the ledger counts −3."""
+    row = _append_entry(sealed, {"登记编号": "2026-011", "日期": dt.datetime(2026, 4, 6), "户号": "0001",
+                                 "户主姓名": "张大山", "指标编码": "JC-22", "指标名称": "参与村级志愿者服务活动",
+                                 "积分": -3, "来源": "个人申报", "评议人": "刘会计", "状态": "已确认",
+                                 "备注": note})
+    _, report = app.check(app.open_backend(sealed), TODAY)
+    assert [(p.rule, p.row) for p in report.errors] == []
+    assert _verify(sealed).exit_code == 0
+    eff = app.load(app.open_backend(sealed)).village
+    from jifen_xl.core.village import effective_entries
+    got = effective_entries(eff).set_index("entry_id")
+    assert (got.loc["2026-011", "effective"], got.loc["2026-011", "excel_row"]) == (-3.0, row)
+
+
+@pytest.mark.parametrize("note, hh", [(None, "0001"), ("更正 2026-002", "0001"), ("更正 2026-010", "0002")])
+def test_a_typed_difference_without_naming_an_earlier_entry_of_the_household_is_still_an_error(sealed, note, hh):
+    """Not a correction: no note; a note naming another household's entry; a note naming an entry
+    of the same month or later (2026-010 is April's)."""
+    row = _append_entry(sealed, {"登记编号": "2026-011", "日期": dt.datetime(2026, 4, 6), "户号": hh,
+                                 "户主姓名": {"0001": "张大山", "0002": "李秀英"}[hh], "指标编码": "JC-22",
+                                 "指标名称": "参与村级志愿者服务活动", "积分": -3, "来源": "个人申报",
+                                 "评议人": "刘会计", "状态": "公示中", "备注": note})
+    _, report = app.check(app.open_backend(sealed), TODAY)
+    assert [(p.rule, p.row, p.column) for p in report.errors] == [("E-ENT-07", row, "积分")]
+    assert report.errors[0].fix == ("请改为 3，或清空「积分」由工具计算；如经异议更正，请在「异议处理」登记；"
+                                    "更正已结账月份的登记时，在「备注」写明被更正的登记编号，「积分」填要加上或减去的差额")

@@ -154,7 +154,10 @@ def effective_entries(village: Village) -> pd.DataFrame:
     Adds ``kind`` (积分类型 of the item on the date), ``value`` (分值), ``computed``
     (数量 × 分值), ``effective`` (corrected points where an objection was upheld as 更正,
     the typed 积分 or else ``computed``), ``withdrawn`` (撤销 by objection or 状态 已撤销),
-    ``objection_open`` and ``corrected``.
+    ``objection_open``, ``corrected`` and ``corrects`` (the entry is a later correction: its
+    备注 names the 登记编号 of an entry of the same household in an earlier month, so its typed
+    积分 is the change, not 数量 × 分值; SPEC: a closed month is never edited again, a later
+    correction is a new entry in a later month that names the one it corrects).
     """
     cached = village.derived.get("effective_entries")
     if cached is None:
@@ -185,6 +188,35 @@ def _effective_entries(village: Village) -> pd.DataFrame:
     typed_or_computed = out["points"].where(out["points"].notna(), out["computed"])
     out["effective"] = typed_or_computed.where(~out["corrected"], merged["corrected_points"])
     out["withdrawn"] = merged["result"].eq(S.OBJ_WITHDRAW) | out["status"].eq(S.ENTRY_WITHDRAWN)
+    out["corrects"] = corrections(entries)
+    return out
+
+
+_ID_TOKEN = r"[0-9A-Za-z][0-9A-Za-z_\-]*"
+
+
+def corrections(entries: pd.DataFrame) -> pd.Series:
+    """Which entries are later corrections: their 备注 names (as a word of letters, digits and
+    dashes) the 登记编号 of another entry of the same 户号 dated in an earlier month. Only the
+    entries with a 备注 are looked at (a few), word by word, against the ids (no per-row loop)."""
+    out = pd.Series(False, index=entries.index)
+    notes = entries["note"].dropna() if "note" in entries.columns else pd.Series(dtype=object)
+    if notes.empty:
+        return out
+    words = notes.astype(str).str.findall(_ID_TOKEN).explode().dropna()
+    named = entries.drop_duplicates("entry_id").dropna(subset=["entry_id"]).set_index("entry_id")
+    words = words[words.isin(named.index)]
+    if words.empty:
+        return out
+    target = named.reindex(words.to_numpy())
+    own = entries.loc[words.index]
+    month = own["date"].dt.to_period("M").to_numpy()
+    their = target["date"].dt.to_period("M").to_numpy()
+    earlier = (pd.notna(month) & pd.notna(their)
+               & (pd.Series(their).lt(pd.Series(month)).fillna(False).to_numpy()))
+    same = own["hh_id"].to_numpy() == target["hh_id"].to_numpy()
+    hit = pd.Series(earlier & same, index=words.index)
+    out.loc[hit[hit].index.unique()] = True
     return out
 
 

@@ -31,12 +31,48 @@ def check_seals_of(village: Village) -> list[Problem]:
     is only a warning (W-SEAL-01), never an error.
     """
     seals = village.tables.get("seals")
-    out = [p for _, p in seal_findings(village)]
+    pairs = seal_findings(village)
+    out = [p for _, p in pairs] + [p for _, p in exchange_findings(village, {c.month for c, _ in pairs})]
     unsealed = unsealed_confirmed(village, seals, village.tables.get("ledger"))
     if len(unsealed):
         out += RULES["W-SEAL-01"].flag(unsealed.rename(columns={"row": ROW, "count": "entry_count"}),
                                        np.ones(len(unsealed), dtype=bool))
     return out
+
+
+def exchange_findings(village: Village, changed: set[str]) -> list[tuple[str, Problem]]:
+    """Exchanges typed (or edited) into a sealed month after its close (E-SEAL-10): the ledger
+    recomputed now gives a sealed month's 可用积分 other than its sealed 月度台账 row while its
+    累计积分 agrees, so the exchanges moved. Flagged: the household's exchanges dated in the
+    first sealed month that differs. Months whose seal is broken otherwise (``changed``) are
+    left to their own findings; an exchange deleted has no row to name (``ledger`` names it).
+    Returns (sealed month, finding) pairs.
+    """
+    from ..core.ledger import compute_ledger
+    from ..core.seal import ledger_differences, sealed_months
+
+    ledger, exchanges = village.tables.get("ledger"), village["exchanges"]
+    months = [m for m in sealed_months(village.tables.get("seals")) if m not in changed]
+    if not months or ledger is None or not len(ledger) or not len(exchanges):
+        return []
+    expected = compute_ledger(village, pd.Period(max(months), "M"))
+    diffs = ledger_differences(months, ledger, expected)
+    moved_points = {(d.month, d.hh_id) for d in diffs if d.field == "cumulative"}
+    first: dict[str, tuple] = {}
+    for d in sorted((d for d in diffs if d.field == "available" and (d.month, d.hh_id) not in moved_points),
+                    key=lambda d: d.month):
+        first.setdefault(d.hh_id, (d.month, d.sealed, d.current))
+    if not first:
+        return []
+    ex = exchanges[exchanges["hh_id"].isin(first.keys()) & exchanges["date"].notna()]
+    labels = ex["date"].dt.strftime("%Y-%m")
+    hit = np.array([first[h][0] == m for h, m in zip(ex["hh_id"], labels)], dtype=bool)  # the few flagged
+    ex = ex[hit]
+    month = ex["hh_id"].map(lambda h: first[h][0])
+    found = RULES["E-SEAL-10"].flag(ex, np.ones(len(ex), dtype=bool), month=month,
+                                    sealed=ex["hh_id"].map(lambda h: first[h][2]),
+                                    current=ex["hh_id"].map(lambda h: first[h][1]))
+    return list(zip(month.tolist(), found))
 
 
 def seal_findings(village: Village) -> list[tuple[SealChange, Problem]]:

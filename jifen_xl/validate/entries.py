@@ -33,7 +33,7 @@ def check_entries(v: Village, eff: pd.DataFrame) -> list[Problem]:
         out += RULES["E-ENT-05"].flag(eff, outside_year, year=year)
     bad_qty = outside(S.ENTRIES.column("qty").bounds, eff["qty"])
     typed = eff["points"]
-    mismatch = (typed.notna() & eff["computed"].notna() & ~eff["corrected"] & ~bad_qty
+    mismatch = (typed.notna() & eff["computed"].notna() & ~eff["corrected"] & ~eff["corrects"] & ~bad_qty
                 & ((typed - eff["computed"]).abs() > 1e-9))
     out += RULES["E-ENT-07"].flag(eff, mismatch, count_qty=lambda rows: rows["qty"].fillna(1.0),
                                   item_value=lambda rows: rows["value"])
