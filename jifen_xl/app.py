@@ -856,7 +856,8 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
                today: _dt.date | None = None, dry_run: bool = False) -> CloseResult:
     """Close a month once its publicity period is over and its objections are decided: 更正 ->
     积分 := 更正后积分 and 已确认; 撤销 -> 已撤销; 维持 or no objection -> 已确认; 月度台账 written
-    from January through the month; the month sealed (see ``_seal_tables``) — all in one write.
+    from January through the month; the month sealed (see ``_seal_tables``); the 公示 sheet filled
+    again with the verification code when it shows this month (``_refreshed_notice``) — all in one write.
 
     Refused (nothing written), naming rows and 异议编号: while the workbook has 错误; when the month
     is closed already (it has a 封账记录 row); before the month has ended; while an earlier month of
@@ -872,6 +873,8 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
     :param today: the day taken as today for validation and the default close date.
     :param dry_run: work everything out, write nothing.
     """
+    import tempfile
+
     from .core.cycle import closing, publicity_of, with_changes
 
     today = today or _dt.date.today()
@@ -901,7 +904,8 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
     if earlier:
         reasons.append("更早的月份还没有结账（" + "；".join(_open_parts(earlier)) + "），"
                        f"月份要按顺序结账：请先结账 {month_label(earlier[0].month)}")
-    pub = publicity_of(read_owned(backend, S.PUBLICITY), period)
+    publicity = read_owned(backend, S.PUBLICITY)
+    pub = publicity_of(publicity, period)
     state = closing(village, period)
     if state.pending:
         reasons.append(f"{len(state.pending)} 条登记还是“{S.ENTRY_PENDING}”（{_entry_rows(state.pending)}），"
@@ -940,9 +944,31 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
     patches = [ColumnPatch("entries", "status", state.status)]
     if state.points and "points" in loaded.raw["entries"].letters:  # a workbook without 积分: nothing to set
         patches.append(ColumnPatch("entries", "points", state.points))
-    written = None if dry_run else backend.apply(backend.plan_write(WriteRequest(tables, patches=patches)))
+    with tempfile.TemporaryDirectory(prefix="jifen-close-") as tmp:
+        images = {} if dry_run else _refreshed_notice(after, period, publicity, seal["code"], when, Path(tmp), backend)
+        request = WriteRequest(tables, patches=patches, images=images)
+        written = None if dry_run else backend.apply(backend.plan_write(request))
     return CloseResult(label, when, state.confirmed, state.corrected, state.withdrawn, state.kept, ledger, report,
                        written, seal["code"], seal["digest"])
+
+
+def _refreshed_notice(village_after: Village, month: pd.Period, publicity: pd.DataFrame, code: str,
+                      today: _dt.date, tmp: Path, backend: WorkbookBackend) -> dict[str, Path]:
+    """The 公示 sheet filled again at the close, when it shows this month's notice (the month's
+    publication is the latest in 公示记录): the closed month's points as they now stand, with its
+    verification code, so a notice printed from the workbook after the close carries the code.
+    Another month's notice in the sheet (the next month published already) is left as it is."""
+    from .core.cycle import month_of
+    from .core.notice import notice_data
+
+    if publicity is None or publicity.empty:
+        return {}
+    last = publicity.sort_values(ROW, kind="stable").iloc[-1]
+    if month_of(last["month"]) != month or pd.isna(last["start"]) or pd.isna(last["end"]):
+        return {}
+    data = notice_data(village_after, month, start=pd.Timestamp(last["start"]).date(),
+                       end=pd.Timestamp(last["end"]).date(), today=today, code=code)
+    return _notice_files(data, data, tmp, backend=backend)[0]
 
 
 # --- points cards, the 监督报告, the year rollover (issue 9) -------------------------------------------

@@ -372,6 +372,8 @@ def _closed(result) -> None:
                f"（共 {len(result.ledger)} 行）。")
     click.echo(f"本月已封账，校验码 {result.code}（记在「{S.SEALS.name}」）：以后打印的公示和积分卡都带这个校验码，"
                f"可用 jifen-xl verify 工作簿 --code {result.code} 核对本月数据是否被改动过。")
+    if result.written is not None and S.NOTICE_SHEET_NAME in result.written.images:
+        click.echo(f"工作簿的「{S.NOTICE_SHEET_NAME}」工作表已按结账结果重新填写，印上了校验码，可重新打印张贴。")
 
 
 def _closed_json(result) -> dict:

@@ -420,8 +420,9 @@ def test_writes_keep_every_untouched_byte_and_make_a_backup(book):
     parts2, _ = read_zip(book)
     ledger_part, seals_part, details_part = (sheets[s.name][0] for s in (S.LEDGER, S.SEALS, S.SEALED_ENTRIES))
     changed = changed_parts(parts1, parts2)
-    assert {ledger_part, seals_part, details_part} <= changed
-    assert all(n in (entries_part, ledger_part, seals_part, details_part) or n.startswith("xl/tables/")
+    # the 公示 sheet shows March: it is filled again with the month's code (same styles: styles.xml unchanged)
+    assert {ledger_part, seals_part, details_part, notice_part} <= changed
+    assert all(n in (entries_part, ledger_part, seals_part, details_part, notice_part) or n.startswith("xl/tables/")
                for n in changed), changed
     refs = [f"{status}{ROW_OF[i]}" for i in ("2026-009", "2026-011", "2026-012", "2026-013")]
     assert undo_cells(parts2[entries_part].decode(), parts1[entries_part].decode(), refs) == parts1[entries_part].decode()
@@ -656,3 +657,20 @@ def test_publish_of_a_sealed_month_says_it_is_sealed_and_how_to_reprint(book):
                               "要重新打印这个月的公示，请用 jifen-xl notice 工作簿 --month 2026-03；"
                               "要更正这个月的登记，请在未结账的月份新增一条登记，在备注中写明它更正的登记编号。工作簿未被改动。")
     assert book.read_bytes() == before
+
+
+def test_close_fills_the_notice_sheet_again_with_the_code_when_it_shows_the_month(book, tmp_path):
+    publish_march(book)
+    closed = app.close_book(app.open_backend(book), month="2026-03", date="2026-04-08", today=D(2026, 4, 8))
+    assert closed.written.images == (S.NOTICE_SHEET_NAME,)
+    text = "\n".join("\t".join(str(v) for v in row) for row in calamine_rows(book, S.NOTICE_SHEET_NAME))
+    assert "永宁寺村2026年3月乡村治理积分公示" in text and closed.code in text
+    # April published before March is closed: the sheet shows April's notice and stays as it is
+    other = tmp_path / "另一村"
+    other.mkdir()
+    second = build(other / "永宁寺村.xlsx", cycle_tables())
+    publish_march(second)
+    app.publish_book(app.open_backend(second), month="2026-04", start="2026-04-05", today=D(2026, 4, 5))
+    before = calamine_rows(second, S.NOTICE_SHEET_NAME)
+    closed = app.close_book(app.open_backend(second), month="2026-03", date="2026-04-08", today=D(2026, 4, 8))
+    assert closed.written.images == () and calamine_rows(second, S.NOTICE_SHEET_NAME) == before
