@@ -744,7 +744,7 @@ def publish_book(backend: WorkbookBackend, *, month: str, start: str | _dt.date 
     publicity = read_owned(backend, S.PUBLICITY)
     pub = publication(village, period, publicity)
     if not pub.entries:
-        sealed = _sealed(backend, period)
+        sealed = _sealed(village, period)
         if sealed is not None:
             sheet, row, on = sealed
             raise JifenError(
@@ -815,23 +815,17 @@ def objections_book(backend: WorkbookBackend, *, month: str | None = None) -> li
     return out
 
 
-def _sealed(backend: WorkbookBackend, month: pd.Period) -> tuple[str, int, _dt.date | None] | None:
-    """MERGE POINT (issue 9, seal part): whether ``month`` is closed already, i.e. has a 封账记录 row
-    (the sheet's name, the Excel row, 封账日期). The sheet is read leniently: until the seal part declares it
-    (``schema.BY_KEY['seals']``), or in a workbook without it, no month is sealed."""
+def _sealed(village: Village, month: pd.Period) -> tuple[str, int, _dt.date | None] | None:
+    """Whether ``month`` is closed already: its 封账记录 row (the sheet's name, the Excel row,
+    封账日期), or None (a workbook without 封账记录 has no sealed month)."""
     from .core.cycle import month_of
 
-    spec = S.BY_KEY.get("seals")
-    if spec is None:
+    seals = village.tables.get("seals")
+    if seals is None or seals.empty:
         return None
-    seals = read_owned(backend, spec, lenient=True)
-    if seals.empty or "month" not in seals.columns:
-        return None
-    date_field = next((c.field for c in spec.columns if c.type == S.DATE), None)  # 封账日期
-    dates = seals[date_field] if date_field else pd.Series(pd.NaT, index=seals.index)
-    for m, row, when in zip(seals["month"], seals[ROW], dates):
+    for m, row, when in zip(seals["month"], seals[ROW], seals["sealed_on"]):
         if month_of(m) == month:
-            return spec.name, int(row), (None if pd.isna(when) else pd.Timestamp(when).date())
+            return S.SEALS.name, int(row), (None if pd.isna(when) else pd.Timestamp(when).date())
     return None
 
 
@@ -886,7 +880,7 @@ def close_book(backend: WorkbookBackend, *, month: str, date: str | _dt.date | N
     period = _month_required(month, village.year)
     label = month_label(period)
     when = parse_day(date, "结账日期") or today
-    sealed = _sealed(backend, period)
+    sealed = _sealed(village, period)
     if sealed is not None:
         sheet, row, on = sealed
         raise JifenError(
@@ -1189,42 +1183,28 @@ class NoticeResult:
     from_record: bool = False
 
 
-def _owned_rows(backend: WorkbookBackend, key: str) -> pd.DataFrame | None:
-    """The typed rows of owned sheet ``key`` (公示记录, 封账记录) if the schema declares it and the
-    workbook has it; None otherwise (a workbook without it has no records yet)."""
-    spec = S.BY_KEY.get(key)
-    if spec is None or not backend.has_sheet(spec):
+def _publicity_period(backend: WorkbookBackend, month: pd.Period) -> tuple[_dt.date, _dt.date] | None:
+    """The latest publicity period of ``month`` in 公示记录 (a month published twice counts from
+    its latest publication), or None."""
+    from .core.cycle import publicity_of
+
+    periods = [(end, start) for start, end, _row in publicity_of(read_owned(backend, S.PUBLICITY), month)
+               if start is not None and end is not None]
+    if not periods:
         return None
-    typed, _ = clean_frame(spec, backend.read_table(spec).frame)
-    return typed
+    end, start = max(periods)
+    return start, end
 
 
-def _field(key: str, header: str) -> str:
-    return S.BY_KEY[key].column_by_header(header).field
-
-
-def _publicity_period(backend: WorkbookBackend, label: str) -> tuple[_dt.date, _dt.date] | None:
-    """The latest publicity period of month ``label`` in 公示记录 (a month published twice
-    counts from its latest publication), or None."""
-    rows = _owned_rows(backend, "publicity")
-    if rows is None or rows.empty:
-        return None
-    month, start, end = _field("publicity", "月份"), _field("publicity", "公示开始"), _field("publicity", "公示截止")
-    mine = rows[(rows[month].astype(str) == label) & rows[start].notna() & rows[end].notna()]
-    if mine.empty:
-        return None
-    last = mine.sort_values([end, start], kind="stable").iloc[-1]
-    return last[start].date(), last[end].date()
-
-
-def _seal_code(backend: WorkbookBackend, label: str) -> str | None:
+def _seal_code(village: Village, label: str) -> str | None:
     """The verification code of month ``label`` from 封账记录, once the month is sealed."""
-    rows = _owned_rows(backend, "seals")
-    if rows is None or rows.empty:
+    from .core.seal import month_text
+
+    seals = village.tables.get("seals")
+    if seals is None or seals.empty:
         return None
-    month, code = _field("seals", "月份"), _field("seals", "校验码")
-    mine = rows[(rows[month].astype(str) == label) & rows[code].notna()]
-    return str(mine[code].iloc[-1]) if len(mine) else None
+    mine = seals[seals["month"].map(month_text).eq(label) & seals["code"].notna()]
+    return str(mine["code"].iloc[-1]) if len(mine) else None
 
 
 def _same_file(a: Path, b: str | Path | None) -> bool:
@@ -1307,7 +1287,7 @@ def notice_book(backend: WorkbookBackend, *, month: str, pdf=None, html=None, we
     if period is None:
         raise JifenError("请用 --month 指定要公示的月份，例如 --month 2026-03。")
     label = month_label(period)
-    recorded = _publicity_period(backend, label)
+    recorded = _publicity_period(backend, period)
     published, pending = published_rows(village, period)
     if recorded is None and not len(published):
         where = f"（「{S.ENTRIES.name}」{_rows(sorted(int(r) for r in pending))}）" if len(pending) else ""
@@ -1325,7 +1305,7 @@ def notice_book(backend: WorkbookBackend, *, month: str, pdf=None, html=None, we
         end = end or start + _dt.timedelta(days=days - 1)
         if end < start:
             raise JifenError(f"公示截止日 {end.isoformat()} 早于公示开始日 {start.isoformat()}，请核对 --start/--end。")
-    code = _seal_code(backend, label)
+    code = _seal_code(village, label)
     data = notice_data(village, period, start=start, end=end, today=today, code=code)
     web = notice_data(village, period, start=start, end=end, today=today, masked=True, code=code) if masked else data
     protect = (getattr(backend, "path", None),)
