@@ -66,6 +66,9 @@ FIELD_LABELS: dict[str, str] = {
     "item_value": "分值", "count_qty": "数量", "rows": "行号", "decisions": "处理结果个数",
     "month": "月份", "sealed": "封账时的值", "current": "现在的值", "entry_count": "登记条数",
     "entry_id": "登记编号", "hh_id": "户号", "prior": "前一行的月份",
+    "exchange_id": "兑换编号", "goods_name": "商品名称", "goods_id": "商品编码", "stock": "当天库存",
+    "expected": "数量×兑换积分", "price": "兑换积分", "unit": "单位", "hh_head": "户主姓名",
+    "closing": "月末库存", "receipt_id": "入库编号",
 }
 
 _FORMATTER = string.Formatter()
@@ -626,6 +629,25 @@ RULES = Catalogue([
           "兑换数量不是{bounds}", check=RANGE),
     _rule("E-EXC-06", (EXC, "points"), "{header} {value} 应为{bounds}",
           "填写这次兑换用掉的积分（正数），退货请在备注说明并删除原兑换行", "消耗积分不是{bounds}", check=RANGE),
+    _rule("E-EXC-07", (EXC, "qty"),
+          "兑换「{exchange_id}」换出「{goods_name}」（{goods_id}）{qty} {unit}，但 {date} 当天库存只有 {stock} {unit}，兑换后库存为负",
+          "请先在「{sheet:receipts}」登记这批物资的入库（入库日期不晚于兑换日期），或核对这次兑换的商品编码、数量和日期",
+          "兑换数量超过该商品兑换当天的库存"),
+    _rule("E-EXC-08", (EXC, "points"),
+          "{header} {value} 与数量 {qty} × 兑换积分 {price} = {expected} 不符",
+          "请把{header}改为 {expected}（「{sheet:goods}」中「{goods_name}」每{unit}兑换积分为 {price}）",
+          "消耗积分不等于数量 × 商品目录中的兑换积分"),
+    _rule("E-EXC-09", (EXC, "hh_id"),
+          "户号「{hh_id}」（{hh_head}）在「{sheet:households}」中的状态是「{hh_status}」，已不能兑换",
+          "请核对户号是否填错；该户确已迁出或注销的，这次兑换不能记在该户名下，请删除这一行",
+          "已迁出或注销的住户兑换"),
+    _rule("E-RCV-01", (REC, "donor"), "入库「{receipt_id}」没有填写{header}",
+          "请填写提供物资或资金的单位或个人（财政补贴填拨款单位，如区财政局、镇人民政府）",
+          "物资入库没有填写捐赠方"),
+    _rule("W-GDS-01", (GOODS, "alert_level"),
+          "「{name}」（{goods_id}）{month} 月末库存为 {closing}，不高于{header} {alert_level}",
+          "请及时补货，到货后在「{sheet:receipts}」登记入库",
+          "商品最近一个月的月末库存不高于预警库存"),
 ])
 
 

@@ -74,7 +74,7 @@ def _same_household(t):
 
 
 def _overspend(t):
-    return edit(t, "exchanges", 1, points=30)
+    return edit(t, "exchanges", 1, qty=6, points=30)  # 6 × 5 = 30, priced right, more than 0006 has
 
 
 def _sealed(*months):
@@ -209,6 +209,11 @@ CASES: dict[str, Case] = {
     "E-EXC-04": Case(lambda t: edit(t, "exchanges", 0, date=pd.Timestamp("2027-01-05"))),
     "E-EXC-05": Case(lambda t: edit(t, "exchanges", 0, qty=1.5)),
     "E-EXC-06": Case(lambda t: edit(t, "exchanges", 0, points=-20)),
+    "E-EXC-07": Case(lambda t: edit(t, "receipts", 0, date=D(2026, 2, 1))),  # the rice came after DH-01
+    "E-EXC-08": Case(lambda t: edit(t, "exchanges", 0, points=25)),
+    "E-EXC-09": Case(lambda t: edit(t, "exchanges", 0, hh_id="0005")),  # 0005 has 迁出
+    "E-RCV-01": Case(lambda t: edit(t, "receipts", 0, donor=None)),
+    "W-GDS-01": Case(lambda t: edit(t, "goods", 1, alert_level=48)),  # 洗衣粉 ends March at 48
 }
 
 
@@ -352,7 +357,7 @@ def test_a_declared_range_is_checked_on_every_sheet(tmp_path):
 
 
 def test_a_repeated_key_and_a_missing_reference_on_the_supermarket_sheets(tmp_path):
-    got = _check(tmp_path, lambda t: edit(add(t, "receipts", ("RK-01", D(2026, 2, 2), "其他", None, "SP-07", 3,
+    got = _check(tmp_path, lambda t: edit(add(t, "receipts", ("RK-01", D(2026, 2, 2), "其他", "本村乡贤", "SP-07", 3,
                                                               None, "王文书", None)), "exchanges", 1,
                                           exchange_id="DH-01"))
     assert got == [
