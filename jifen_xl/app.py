@@ -274,12 +274,57 @@ def validate_book(backend: WorkbookBackend, *, dry_run: bool = False,
     loaded, report = check(backend, today)
     if dry_run:
         return ValidateResult(report)
+    return _write_findings(backend, loaded, report)
+
+
+def _write_findings(backend: WorkbookBackend, loaded: Loaded, report: Report) -> ValidateResult:
+    """Write ``report`` to 校验结果 (linked to the cells); a refused or failed write is returned, not raised."""
     request = WriteRequest({"findings": findings_frame(report)}, {"findings": finding_links(report, loaded)})
     try:
         written = backend.apply(backend.plan_write(request))
     except (WorkbookLocked, WriteRefused, WriteFailed) as exc:  # findings are never lost for want of a write
         return ValidateResult(report, None, exc)
     return ValidateResult(report, written)
+
+
+@dataclass
+class ShopResult:
+    stock: pd.DataFrame  # 库存台账, January through ``through``
+    report: Report
+    through: str | None  # the last month (YYYY-MM); None when nothing was ever received or exchanged
+    written: WriteResult | None = None
+
+
+def shop_book(backend: WorkbookBackend, *, month: str | None = None, dry_run: bool = False,
+              today: _dt.date | None = None) -> ShopResult:
+    """Check the love supermarket (the whole workbook is validated) and write 库存台账.
+
+    :param month: the last month (``YYYY-MM``); default the last month with a receipt or an exchange.
+    :param dry_run: check and compute only, write nothing.
+    :raises ValidationFailed: the workbook has 错误: nothing is written but 校验结果 (unless
+        ``dry_run``), the report is attached.
+    """
+    from .core.stock import compute_stock, last_movement_month
+
+    loaded, report = check(backend, today, for_writing=not dry_run)
+    if not report.valid:
+        note = "（按 --dry-run 没有写入工作簿）"
+        if not dry_run:
+            res = _write_findings(backend, loaded, report)
+            note = (f"，问题已写入「{S.FINDINGS.name}」工作表" if res.written is not None else
+                    f"；「{S.FINDINGS.name}」也没有写入：{res.not_written}")
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，没有生成「{S.STOCK.name}」{note}。"
+                                       f"请先按上面列出的问题改正后重试。")
+    v = loaded.village
+    through = parse_month(month, v.year)
+    if through is None:
+        through = last_movement_month(v["goods"], v["receipts"], v["exchanges"])
+    year = v.year if v.year is not None else (through.year if through is not None else (today or _dt.date.today()).year)
+    stock = compute_stock(v["goods"], v["receipts"], v["exchanges"], year, through)
+    written = None
+    if not dry_run:
+        written = backend.apply(backend.plan_write(WriteRequest({"stock": stock})))
+    return ShopResult(stock, report, month_label(through) if through is not None else None, written)
 
 
 def parse_month(text: str | None, year: int | None) -> pd.Period | None:

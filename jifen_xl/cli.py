@@ -20,6 +20,7 @@ from . import __version__, app
 from . import schema as S
 from .cli_zh import ChineseGroup, output_closed
 from .core.ledger import ledger_records
+from .core.stock import stock_records
 from .errors import JifenError, ValidationFailed, chinese_os_text, os_reason
 from .render import text_table
 
@@ -220,6 +221,34 @@ def ledger(book, month, as_json, dry_run):
                + f"。{result.through or ''} 排名前 10：")
     top = ledger_records(last.head(10))
     click.echo(format_table(S.LEDGER.headers, [list(r.values()) for r in top]))
+    if result.report.warnings:
+        click.echo(f"另有 {len(result.report.warnings)} 个警告，可运行 jifen-xl validate 查看。")
+    _written(result.written)
+
+
+@cli.command()
+@book_argument
+@click.option("--month", metavar="年-月",
+              help="从 1 月算到哪个月，例如 2026-03。默认：算到有物资入库或积分兑换的最后一个月。")
+@json_option
+@dry_run_option
+@handle_errors
+@collector_paused
+def shop(book, month, as_json, dry_run):
+    """检查爱心超市（商品目录、物资入库、积分兑换）并生成“库存台账”：每种商品每月的期初库存、本月入库、本月出库、期末库存。
+
+    整个工作簿都会校验：有错误时不生成库存台账，只把问题写入“校验结果”（退出码 1）；加 --json 时按 validate --json 的格式列出问题。
+    """
+    result = app.shop_book(app.open_backend(book), month=month, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(stock_records(result.stock), ensure_ascii=False, indent=1))
+        return
+    if result.through is None:
+        click.echo("还没有物资入库或积分兑换，库存台账为空。")
+    else:
+        last = result.stock[result.stock["month"] == result.through]
+        click.echo(f"库存台账：{last['goods_id'].nunique()} 种商品，1 月至 {result.through}。{result.through} 的库存：")
+        click.echo(format_table(S.STOCK.headers, [list(r.values()) for r in stock_records(last)]))
     if result.report.warnings:
         click.echo(f"另有 {len(result.report.warnings)} 个警告，可运行 jifen-xl validate 查看。")
     _written(result.written)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import app
 from .. import schema as S
-from ..errors import JifenError
+from ..errors import JifenError, ValidationFailed
 from ..io.pdf import find_soffice
 from ..io.template import build_workbook
 from ..render import text_table
@@ -155,6 +155,18 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
         yield (f"  （公示上印的校验码可用 jifen-xl verify 工作簿 --code 校验码 核对，"
                f"例如 --code {verified.months[-1].code}）")
 
+    # -- the love supermarket's stock ledger ---------------------------------------------------------
+    with app.collector_paused():
+        try:
+            shop = app.shop_book(app.open_backend(clean_path))
+        except ValidationFailed as exc:
+            shop = None
+            yield f"爱心超市：没有生成「{S.STOCK.name}」——示范数据本不该有错误，请把下列内容发给技术人员：{exc}"
+    if shop is not None:
+        months_stock = shop.stock[shop.stock["month"] == shop.through]
+        yield (f"爱心超市：「{S.STOCK.name}」已写入，{months_stock['goods_id'].nunique()} 种商品，1 月至 {shop.through}，"
+               f"期末库存合计 {_num(months_stock['closing'].sum())}（jifen-xl shop 重新生成）。")
+
     # -- validation of both workbooks -----------------------------------------------------------
     yield ""
     with app.collector_paused():
@@ -183,7 +195,7 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     closed = (f"{sealed[0]} 至 {sealed[-1]} 已结账封存（「{S.SEALS.name}」「{S.SEALED_ENTRIES.name}」"
               f"「{S.LEDGER.name}」），" if sealed else "")
     yield (f"  {clean_path}（{'无错误' if rep.valid else f'{len(rep.errors)} 个错误'}；{closed}{label} 公示中"
-           f"（「{S.NOTICE_SHEET_NAME}」「{S.PUBLICITY.name}」），含校验结果）")
+           f"（「{S.NOTICE_SHEET_NAME}」「{S.PUBLICITY.name}」），含「{S.STOCK.name}」和校验结果）")
     yield f"  {wrong_path}（含 {len(mistakes)} 处故意设置的错误及其校验结果）"
     for path in notices.values():
         yield f"  {path}"
