@@ -60,7 +60,7 @@ def test_demo_runs_through_the_cli(demo_run):
     assert clean.is_file() and wrong.is_file()
     out = result.output
     assert f"校验「{clean.name}」：0 个错误、0 个警告。" in out
-    assert "故意设置的 11 处错误全部被找到。" in out
+    assert "故意设置的 14 处错误全部被找到。" in out
     assert "核对封账记录：2026-01 至 2026-11 共 11 个月的封账链完整，结账后没有改动" in out
     assert "2026-12 已发布公示：" in out and "公示期 2026-12-25 至 2026-12-31" in out
     assert "2026-11 村内排名前 5 户" in out
@@ -136,7 +136,7 @@ def test_the_last_month_is_under_publicity_with_its_open_objection(demo_run, vil
 def test_every_planted_mistake_is_found_on_its_row(demo_run, village):
     folder, _ = demo_run
     _, mistakes = planted_mistakes(village[1])
-    assert len(mistakes) == 11
+    assert len(mistakes) == 14
     _, report = app.check(app.open_backend(folder / f"{VILLAGE}-{YEAR}-有错误.xlsx"), today=TODAY)
     found = {(p.sheet, p.row, p.rule) for p in report.problems}
     for m in mistakes:
@@ -144,7 +144,8 @@ def test_every_planted_mistake_is_found_on_its_row(demo_run, village):
     # ... and nothing else: every finding is one of the planted mistakes.
     assert found == set().union(*(m.expected() for m in mistakes))
     assert {m.rules[0] for m in mistakes} == {"E-HH-01", "E-IND-02", "E-ENT-11", "E-ENT-10", "E-ENT-02", "E-ENT-07",
-                                              "E-ENT-05", "E-CHOICE", "E-FMT-NUMBER", "E-OBJ-02", "E-EXC-03"}
+                                              "E-ENT-05", "E-CHOICE", "E-FMT-NUMBER", "E-OBJ-02", "E-EXC-03",
+                                              "E-EXC-08", "E-EXC-09", "E-RCV-01"}
 
 
 def test_plant_mistakes_returns_a_copy_and_chinese_descriptions(village):
@@ -153,7 +154,7 @@ def test_plant_mistakes_returns_a_copy_and_chinese_descriptions(village):
     planted, texts = plant_mistakes(tables)
     for k, v in tables.items():
         pd.testing.assert_frame_equal(v, before[k])
-    assert len(texts) == 11 and all(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts)
+    assert len(texts) == 14 and all(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts)
     assert len(planted["households"]) == len(tables["households"]) + 1
 
 

@@ -182,6 +182,18 @@ def planted_mistakes(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.Data
     out.append(Mistake("exchanges", row(len(ex2) - 1), "points", ("E-EXC-03",),
                        f"积分兑换第 {row(len(ex2) - 1)} 行：户号「{who}」兑换 {qty} {goods['unit']}{goods['name']}"
                        f"要 {extra['points']:g} 分，可该户可用积分不够"))
+    # 12.-13. Exchanges the clerk added: goods booked at the points of one unit although two were
+    # taken (E-EXC-08), and an exchange by a household that has moved away (E-EXC-09). Each by a
+    # household whose carried points pay for it, of goods that stay above their alert level.
+    t["exchanges"] = ex2 = _added_exchanges(t, ex2, tables, year, last_month, out, row)
+    # 14. A receipt whose 捐赠方 was left blank (E-RCV-01).
+    rec = t["receipts"] = t["receipts"].copy()
+    if len(rec):
+        rec["donor"] = rec["donor"].astype(object)
+        k = len(rec) - 1
+        rec.at[k, "donor"] = None
+        out.append(Mistake("receipts", row(k), "donor", ("E-RCV-01",),
+                           f"物资入库第 {row(k)} 行：入库「{rec.at[k, 'receipt_id']}」（{rec.at[k, 'funding']}）没填捐赠方"))
     # 11. An objection marked 更正 without the corrected points (E-OBJ-02), on a row the clerk added.
     i = take(last)
     if i is not None:
@@ -200,3 +212,53 @@ def planted_mistakes(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.Data
     return t, out
 
 
+
+
+def _added_exchanges(t: dict, ex: pd.DataFrame, tables: dict, year: int, month: int, out: list[Mistake],
+                     row) -> pd.DataFrame:
+    """Append the mispriced exchange (E-EXC-08) and the departed household's one (E-EXC-09) to ``ex``
+    (which already holds the clerk's other added rows); ``out`` gains their Mistakes."""
+    hh, goods = tables["households"], t["goods"]
+    if not len(ex) or not len(goods):
+        return ex
+    spent = ex.groupby("hh_id")["points"].sum()
+    left = hh.set_index("hh_id")["carried_available"].fillna(0.0).sub(spent, fill_value=0.0)
+    status = hh.set_index("hh_id")["status"]
+    rec = t["receipts"]
+    end = (rec.groupby("goods_id")["qty"].sum().sub(ex.groupby("goods_id")["qty"].sum(), fill_value=0.0)
+           .reindex(goods["goods_id"]).fillna(0.0).to_numpy())
+    room = end - goods["alert_level"].fillna(0.0).to_numpy()
+    width = len(str(ex["exchange_id"].iloc[0])) - 3
+    day = pd.Timestamp(f"{year}-{month:02d}-28")
+    added = []
+
+    def add(who, g, qty, points, rules, text):
+        i = len(ex) + len(added)
+        added.append({"exchange_id": f"DH-{i + 1:0{width}d}", "date": day, "hh_id": who,
+                      "goods_id": goods["goods_id"].iloc[g], "qty": float(qty), "points": float(points),
+                      "handler": ex["handler"].iloc[0], "note": None})
+        out.append(Mistake("exchanges", row(i), rules[1], (rules[0],), f"积分兑换第 {row(i)} 行：{text}"))
+
+    dear = [g for g in np.argsort(-goods["price"].to_numpy(), kind="stable") if room[g] > 2]
+    active = left[status.reindex(left.index).eq(S.HH_ACTIVE) & ~left.index.isin(ex["hh_id"].iloc[-1:])]
+    if dear:
+        g = dear[0]
+        price = float(goods["price"].iloc[g])
+        rich = active[active >= price]
+        if len(rich):
+            who = rich.sort_values(ascending=False, kind="stable").index[0]
+            add(who, g, 2, price, ("E-EXC-08", "points"),
+                f"户号「{who}」兑换 2 {goods['unit'].iloc[g]}{goods['name'].iloc[g]}，消耗积分却只记了一{goods['unit'].iloc[g]}的 "
+                f"{price:g} 分（应为 {2 * price:g} 分）")
+            left = left.drop(who)
+    cheap = [g for g in np.argsort(goods["price"].to_numpy(), kind="stable") if room[g] > 1]
+    gone = left[status.reindex(left.index).isin([x for x in S.HOUSEHOLD_STATUS if x != S.HH_ACTIVE])]
+    if cheap:
+        g = cheap[0]
+        price = float(goods["price"].iloc[g])
+        able = gone[gone >= price]
+        if len(able):
+            who = able.index[0]
+            add(who, g, 1, price, ("E-EXC-09", "hh_id"),
+                f"户号「{who}」已{status[who]}，还给该户记了一次兑换（{goods['name'].iloc[g]}）")
+    return pd.concat([ex, pd.DataFrame(added)], ignore_index=True) if added else ex
