@@ -132,7 +132,7 @@ CASES = {
     "confirmed entry with an open objection": (lambda t: edit(t, "objections", 2, result=None, resolved_on=None),
                                                {("错误", "积分登记", 5, "状态", "E-ENT-16")}),
     # exchanges
-    "spending points one does not have": (lambda t: edit(t, "exchanges", 1, points=30),
+    "spending points one does not have": (lambda t: edit(t, "exchanges", 1, qty=6, points=30),
                                           {("错误", "积分兑换", 3, "消耗积分", "E-EXC-03")}),
     # supermarket and objections
     "duplicate 异议编号": (lambda t: edit(t, "objections", 2, objection_id="YY-01"),

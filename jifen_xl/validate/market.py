@@ -72,8 +72,18 @@ def _units(v: Village, goods_ids: pd.Series) -> pd.Series:
     return goods_ids.map(_goods(v)["unit"]).fillna(_DEFAULT_UNIT)
 
 
+def _receipts_unsure(v: Village) -> bool:
+    """A receipt whose item, date or quantity cannot be read (flagged by its own rule): the stock
+    is not known, so the stock checks wait until it is fixed (no cascade of findings)."""
+    rec = v["receipts"]
+    qty = rec["qty"]
+    return bool((~rec["goods_id"].isin(_goods(v).index) | rec["date"].isna() | ~(qty > 0) | (qty % 1 != 0)).any())
+
+
 def out_of_stock(v: Village) -> list[Problem]:
     """Per item, the first exchange that takes its stock below zero on its date."""
+    if _receipts_unsure(v):
+        return []
     goods = _goods(v)
     known = goods.index
     rec, ex = v["receipts"], v["exchanges"]
@@ -100,7 +110,8 @@ def mispriced(v: Village) -> list[Problem]:
     goods = _goods(v)
     price = ex["goods_id"].map(goods["price"])
     expected = ex["qty"] * price
-    bad = (ex["points"].notna() & expected.notna() & (ex["qty"] > 0) & (price > 0)  # a bad price is E-RANGE
+    whole = (ex["qty"] > 0) & (ex["qty"] % 1 == 0) & (ex["points"] > 0)  # else E-EXC-05/06 say it
+    bad = (whole & expected.notna() & (price > 0)  # a bad price is E-RANGE
            & ((ex["points"] - expected).abs() > 1e-6)).to_numpy()
     return RULES["E-EXC-08"].flag(ex, bad, value=ex["points"], price=price, expected=expected,
                                   goods_name=ex["goods_id"].map(goods["name"]), unit=_units(v, ex["goods_id"]))
@@ -119,6 +130,8 @@ def departed(v: Village) -> list[Problem]:
 def low_stock(v: Village) -> list[Problem]:
     """Items at or below 预警库存 at the end of the latest month with a receipt or an exchange."""
     goods = v["goods"]
+    if _receipts_unsure(v):
+        return []
     through = last_movement_month(goods, v["receipts"], v["exchanges"])
     if through is None or goods["alert_level"].isna().all():
         return []
