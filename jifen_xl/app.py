@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import render as R
 from . import schema as S
 from .core.clean import ROW, clean_frame, clean_settings
 from .core.ledger import OpenMonth, compute_ledger, month_label, open_months, unsettled_months
@@ -1266,38 +1267,62 @@ def _refuse_workbook_as_output(protect: tuple, *targets) -> None:
             raise JifenError(f"输出文件「{Path(target).name}」就是村里的工作簿，工具不会覆盖它。请换一个文件名。")
 
 
+@dataclass(frozen=True)
+class NoticeKind:
+    """Which templates a posting is rendered with (``templates/``).
+
+    :param paginate: the Excel template holds several tables: pages are planned by
+        ``io.xlsxfill`` (each table's header again on a new page) instead of ``notice_to_pdf``'s
+        keeping of the points notice's last households with its signature.
+    """
+
+    html: str
+    text: str
+    xlsx: str
+    paginate: bool = False
+
+
+#: The monthly points notice (公示, issue 9) and the supermarket's posting (超市公示, issue 10).
+POINTS_NOTICE = NoticeKind(R.NOTICE_HTML, R.NOTICE_TEXT, R.NOTICE_XLSX)
+SHOP_NOTICE = NoticeKind(R.SHOP_NOTICE_HTML, R.SHOP_NOTICE_TEXT, R.SHOP_NOTICE_XLSX, paginate=True)
+
+
 def write_notice(data: dict, *, pdf=None, html=None, wechat=None, xlsx=None, template=None,
-                 protect: tuple = (), web_data: dict | None = None) -> tuple[list[str], list[Path]]:
+                 protect: tuple = (), web_data: dict | None = None,
+                 kind: NoticeKind = POINTS_NOTICE) -> tuple[list[str], list[Path]]:
     """Render the notice ``data`` to the files asked for (also used by ``publish``).
 
     :param pdf: the printed notice (the Excel template filled, printed by LibreOffice).
     :param html: the notice as a web page (public account).
     :param wechat: the WeChat text, its messages separated by blank lines.
     :param xlsx: the filled sheet image (one sheet, as printed).
-    :param template: the Excel notice template; default ``templates/公示模板.xlsx``.
+    :param template: the Excel notice template; default ``kind.xlsx`` in ``templates/``.
     :param protect: files never to write (the village workbook).
     :param web_data: the notice for the HTML and WeChat text when it differs (names masked).
+    :param kind: which templates (default the points notice).
     :returns: (the WeChat messages, the files written).
     """
     import tempfile
 
-    from .io.pdf import notice_to_pdf
+    from .io.pdf import notice_to_pdf, sheet_to_pdf
     from .io.xlsxfill import fill_template
-    from .render import NOTICE_HTML, NOTICE_TEXT, NOTICE_XLSX, render_html, render_text, split_messages, templates_dir
+    from .render import render_html, render_text, split_messages, templates_dir
 
     _refuse_workbook_as_output(protect, pdf, html, wechat, xlsx)
     web = data if web_data is None else web_data
-    messages = split_messages(render_text(NOTICE_TEXT, web))
+    messages = split_messages(render_text(kind.text, web))
     if html is not None:
-        Path(html).write_text(render_html(NOTICE_HTML, web), encoding="utf-8")
+        Path(html).write_text(render_html(kind.html, web), encoding="utf-8")
     if wechat is not None:
         Path(wechat).write_text("\n\n\n".join(messages) + "\n", encoding="utf-8")
     if pdf is not None or xlsx is not None:
-        template = Path(template) if template is not None else templates_dir() / NOTICE_XLSX
+        template = Path(template) if template is not None else templates_dir() / kind.xlsx
         with tempfile.TemporaryDirectory(prefix="jifen-notice-") as tmp:
             if xlsx is not None:
-                fill_template(template, data, Path(xlsx))
-            if pdf is not None:
+                fill_template(template, data, Path(xlsx), paginate=kind.paginate)
+            if pdf is not None and kind.paginate:
+                sheet_to_pdf(fill_template(template, data, Path(tmp) / "notice.xlsx", paginate=True), pdf)
+            elif pdf is not None:
                 notice_to_pdf(template, data, pdf, tmp)
     files = [Path(p) for p in (pdf, html, wechat, xlsx) if p is not None]
     return messages, files
@@ -1357,3 +1382,64 @@ def notice_book(backend: WorkbookBackend, *, month: str, pdf=None, html=None, we
     messages, files = write_notice(data, pdf=pdf, html=html, wechat=wechat, xlsx=xlsx, template=template,
                                    protect=tuple(p for p in protect if p is not None), web_data=web)
     return NoticeResult(label, start, end, data, messages, files, sorted(int(r) for r in pending), recorded is not None)
+
+
+# --- the love supermarket's monthly posting (超市公示), issue 10 ------------------------------------
+
+@dataclass
+class ShopNoticeResult:
+    """A month's supermarket posting (物资接收与兑换公示), rendered.
+
+    :param month: ``YYYY-MM``.
+    :param data: the posting as the templates see it (``core.shopnotice.shop_notice_data``).
+    :param messages: the WeChat text, split into messages.
+    :param files: the files written (PDF, HTML, WeChat text, sheet image), in that order.
+    """
+
+    month: str
+    data: dict
+    messages: list[str]
+    files: list[Path] = field(default_factory=list)
+
+
+def shop_notice_book(backend: WorkbookBackend, *, month: str, pdf=None, html=None, wechat=None, xlsx=None,
+                     masked: bool = False, today: _dt.date | None = None, start: _dt.date | None = None,
+                     end: _dt.date | None = None, template=None) -> ShopNoticeResult:
+    """Render the love supermarket's posting of a month: receipts by source and donor, exchanges
+    per household, stock at the month's end; the workbook is only read.
+
+    :param month: ``YYYY-MM``.
+    :param pdf: / html / wechat / xlsx: files to write (see ``write_notice``).
+    :param masked: hide the heads' names (张*三) in the HTML and WeChat text (the printed posting
+        shows them).
+    :param start: first day of the publicity period (default today); ``end`` its last day
+        (default start + 公示天数 − 1).
+    :param template: an Excel template of the village's own (default ``templates/超市公示模板.xlsx``).
+    :raises ValidationFailed: the workbook has 错误 (the figures would be wrong).
+    :raises JifenError: no month given, a month outside the workbook's year, an end before the
+        start, or an output file that is the workbook itself.
+    """
+    from .core.shopnotice import shop_notice_data
+    from .core.stock import compute_stock
+
+    today = today or _dt.date.today()
+    loaded, report = check(backend, today)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，爱心超市公示上的数字可能不准，不能生成公示。"
+                                       "请先按上面列出的问题改正后重试。")
+    village = loaded.village
+    period = parse_month(month, village.year)
+    if period is None:
+        raise JifenError("请用 --month 指定要公示的月份，例如 --month 2026-03。")
+    start = start or today
+    if end is not None and end < start:
+        raise JifenError(f"公示截止日 {end.isoformat()} 早于公示开始日 {start.isoformat()}，请核对 --start/--end。")
+    year = village.year if village.year is not None else period.year
+    stock = compute_stock(village["goods"], village["receipts"], village["exchanges"], year, period)
+    data = shop_notice_data(village, period, stock=stock, today=today, start=start, end=end)
+    web = shop_notice_data(village, period, stock=stock, today=today, start=start, end=end, masked=True) \
+        if masked else data
+    protect = tuple(p for p in (getattr(backend, "path", None),) if p is not None)
+    messages, files = write_notice(data, pdf=pdf, html=html, wechat=wechat, xlsx=xlsx, template=template,
+                                   protect=protect, web_data=web, kind=SHOP_NOTICE)
+    return ShopNoticeResult(month_label(period), data, messages, files)

@@ -682,3 +682,32 @@ def notice(book, month, start, end, pdf, html, wechat, xlsx, mask_names):
                    f"{'、'.join(map(str, result.pending_rows[:10]))} 行）不在这份公示里，发布后才会公示。")
     for path in result.files:
         click.echo(f"已生成「{path}」。")
+
+
+@cli.command("shop-notice")
+@book_argument
+@click.option("--month", required=True, metavar="年-月", help="要公示的月份，例如 2026-03。")
+@click.option("--start", callback=_day, metavar="年-月-日", help="公示开始日期，例如 2026-04-01。默认今天。")
+@click.option("--end", callback=_day, metavar="年-月-日", help="公示截止日期（含当天）。默认：开始日期加“公示天数”减 1。")
+@_out(("--pdf", "生成可张贴打印的 PDF 公示（需要 LibreOffice）。"))
+@_out(("--html", "生成网页版公示（用于公众号）。"))
+@_out(("--wechat", "生成可直接粘贴到村微信群的文字（按长度分成几条消息）。"))
+@_out(("--xlsx", "生成按超市公示模板填好的表格（只有一个工作表，可在 Excel 或 WPS 中打印）。"))
+@click.option("--mask-names", is_flag=True, help="隐去户主姓名的中间字（张*三），用于微信群和公众号。")
+@handle_errors
+@collector_paused
+def shop_notice(book, month, start, end, pdf, html, wechat, xlsx, mask_names):
+    """生成爱心超市某月的物资接收与兑换公示：PDF、网页、微信群文字或表格；不改动工作簿。
+
+    公示包括：本月物资接收明细（按来源类型和捐赠方）、按来源汇总、各户兑换情况和兑换后可用积分、月末库存。
+    不指定输出文件时，把微信群文字显示在屏幕上。公示不含身份证号和户的联系电话。
+    """
+    result = app.shop_notice_book(app.open_backend(book), month=month, start=start, end=end, pdf=pdf, html=html,
+                                  wechat=wechat, xlsx=xlsx, masked=mask_names)
+    if not result.files:
+        click.echo("\n\n".join(result.messages))
+    t = result.data["totals"]
+    click.echo(f"{result.month} 爱心超市公示期：{result.data['start'].isoformat()} 至 {result.data['end'].isoformat()}；"
+               f"入库 {t['receipts']} 笔，兑换 {t['exchanges']} 笔（{t['households']} 户）。", err=not result.files)
+    for path in result.files:
+        click.echo(f"已生成「{path}」。")

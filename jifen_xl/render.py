@@ -60,6 +60,10 @@ def signed_text(value) -> str:
 NOTICE_HTML = "公示.html.j2"
 NOTICE_TEXT = "公示.txt.j2"
 NOTICE_XLSX = "公示模板.xlsx"
+#: The love supermarket's monthly posting (物资接收与兑换公示, issue 10), the same three ways.
+SHOP_NOTICE_HTML = "超市公示.html.j2"
+SHOP_NOTICE_TEXT = "超市公示.txt.j2"
+SHOP_NOTICE_XLSX = "超市公示模板.xlsx"
 
 
 def _environment() -> jinja2.Environment:

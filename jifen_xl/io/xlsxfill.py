@@ -234,7 +234,7 @@ def _items(ws, block: _Block, ctx: dict, where: _Where) -> list:
 
 
 def fill_template(template: str | Path, data: dict, out: str | Path, *, keep_last: int = 0,
-                  hide_tail: bool = False) -> Path:
+                  hide_tail: bool = False, paginate: bool = False) -> Path:
     """Fill the first sheet of ``template`` with ``data`` into the new one-sheet file ``out``.
 
     :param template: the notice template (.xlsx).
@@ -246,6 +246,11 @@ def fill_template(template: str | Path, data: dict, out: str | Path, *, keep_las
         would otherwise stand alone on the last page.
     :param hide_tail: hide the rows below the last repeated block (to measure the pages the
         table alone takes).
+    :param paginate: break the pages here (manual page breaks), for a sheet of several tables:
+        pages break only at a blank row or between two repetitions of a block (never within its
+        first or last ``KEEP_ROWS``), and a block that runs onto a new page gets its header row
+        (the row right above its ``{% for %}`` marker) again at the top of that page. See
+        ``plan_pages``.
     :raises TemplateBroken: a placeholder, marker or merged cell the template cannot be filled
         with; the message names the template file, sheet and cell.
     """
@@ -262,34 +267,28 @@ def fill_template(template: str | Path, data: dict, out: str | Path, *, keep_las
     segments = _segments(src, where)
     rows = [r for seg in segments for r in ([seg] if isinstance(seg, int) else range(seg.first, seg.last + 1))]
     compiled = {r: [_Cell(c, where) for c in src[r]] for r in rows}  # marker rows are not cells
+    breaks: dict = {}
+    if paginate:
+        # fill once to learn the rows' heights, then again with the page breaks
+        trial = wb.create_sheet("~trial")
+        done = _fill(src, trial, segments, compiled, data, where, {})
+        _merge(src, trial, segments, done.copies, where)
+        _columns(src, trial)
+        _heights(src, trial, done.copies)
+        heights = {at: _row_height(src, trial, at) for _r, at in done.copies}
+        headers = {r: heights[at] for r, at in done.copies}
+        rows = [(key, heights[at], headers.get(key[-1]) if key[0] == "rep" else None) for key, at in done.trace]
+        breaks = plan_pages(rows, page_points(src))
+        wb.remove(trial)
     dst = wb.create_sheet("~filled")
-    row_map: dict[int, int] = {}
-    copies: list[tuple[int, int]] = []  # (template row, output row)
-    at = 1
-    starts: list[int] = []  # output row of each repetition of the last block
-    tail: list[int] = []  # output rows below the last block
-    for seg in segments:
-        if isinstance(seg, int):
-            _copy_row(src, dst, compiled[seg], seg, at, data)
-            row_map[seg] = at
-            copies.append((seg, at))
-            tail.append(at)
-            at += 1
-            continue
-        items = _items(src, seg, data, where)
-        starts, tail = [at + i * (seg.last - seg.first + 1) for i in range(len(items))], []
-        for i, item in enumerate(items):
-            ctx = {**data, seg.var: item,
-                   "loop": {"index": i + 1, "index0": i, "first": i == 0, "last": i == len(items) - 1,
-                            "length": len(items)}}
-            for r in range(seg.first, seg.last + 1):
-                _copy_row(src, dst, compiled[r], r, at, ctx)
-                copies.append((r, at))
-                at += 1
+    filled = _fill(src, dst, segments, compiled, data, where, breaks)
+    row_map, copies, starts, tail = filled.row_map, filled.copies, filled.starts, filled.tail
     _merge(src, dst, segments, copies, where)
     _columns(src, dst)
     _heights(src, dst, copies)
     _page(src, dst, row_map, where)
+    for at in filled.breaks:
+        dst.row_breaks.append(Break(id=at - 1))
     if hide_tail:
         for at in tail:
             dst.row_dimensions[at].hidden = True
@@ -304,6 +303,128 @@ def fill_template(template: str | Path, data: dict, out: str | Path, *, keep_las
     wb.active = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
+    return out
+
+
+@dataclass
+class _Filled:
+    row_map: dict  # template row -> output row (plain rows; their first copy)
+    copies: list  # (template row, output row), in order
+    starts: list  # output row of each repetition of the last block
+    tail: list  # output rows below the last block
+    trace: list  # (key, output row) of each row the template makes, see ``plan_pages``
+    breaks: list  # output rows that begin a page (manual breaks)
+
+
+def _fill(src, dst, segments, compiled, data: dict, where: _Where, breaks: dict) -> _Filled:
+    """Write the template's rows into ``dst``; ``breaks`` (from ``plan_pages``): before the
+    row at a position of the trace, a page break and, where it names one, the header row again."""
+    done = _Filled({}, [], [], [], [], [])
+    at = 1
+
+    def emit(r: int, ctx: dict, key: tuple) -> None:
+        nonlocal at
+        position = len(done.trace)
+        if position in breaks:
+            done.breaks.append(at)
+            header = breaks[position]
+            if header is not None:
+                _copy_row(src, dst, compiled[header], header, at, data)
+                done.copies.append((header, at))
+                at += 1
+        _copy_row(src, dst, compiled[r], r, at, ctx)
+        done.copies.append((r, at))
+        done.trace.append((key, at))
+        at += 1
+
+    for b, seg in enumerate(segments):
+        if isinstance(seg, int):
+            emit(seg, data, ("plain", all(c.value in (None, "") for c in src[seg]), seg))
+            done.row_map.setdefault(seg, at - 1)
+            done.tail.append(at - 1)
+            continue
+        items = _items(src, seg, data, where)
+        size = seg.last - seg.first + 1
+        header = seg.start_marker - 1 if b and isinstance(segments[b - 1], int) and segments[b - 1] == seg.start_marker - 1 \
+            else None
+        done.starts, done.tail = [], []
+        for i, item in enumerate(items):
+            ctx = {**data, seg.var: item,
+                   "loop": {"index": i + 1, "index0": i, "first": i == 0, "last": i == len(items) - 1,
+                            "length": len(items)}}
+            done.starts.append(at + (1 if len(done.trace) in breaks and breaks[len(done.trace)] is not None else 0))
+            for r in range(seg.first, seg.last + 1):
+                emit(r, ctx, ("rep", r == seg.first, i, len(items), size, header))
+    return done
+
+
+#: Repetitions of a block kept together at its top and at its bottom when the pages are planned
+#: (no page holds a header and one row, nor one row and the totals under it).
+KEEP_ROWS = 2
+#: The share of the computed page height the planned pages fill: LibreOffice, Excel and WPS
+#: measure rows a little differently; a planned page never overflows into one of their own breaks.
+PAGE_SAFETY = 0.94
+#: Paper sizes (points, portrait) by Excel's paperSize code: A4, letter.
+_PAPER = {9: (595.3, 841.9), 1: (612.0, 792.0)}
+
+
+def _row_height(src, ws, at: int) -> float:
+    dim = ws.row_dimensions[at] if at in ws.row_dimensions else None
+    if dim is not None and dim.height:
+        return float(dim.height)
+    return float(src.sheet_format.defaultRowHeight or look.ROW_POINTS)
+
+
+def page_points(src) -> float:
+    """Height (points, at the sheet's own scale) a printed page holds, from the template's page
+    setup: paper, orientation, margins, fit to width (the print titles' rows are taken off)."""
+    width, height = _PAPER.get(src.page_setup.paperSize or 9, _PAPER[9])
+    if src.page_setup.orientation == "landscape":
+        width, height = height, width
+    m = src.page_margins
+    usable_w, usable_h = width - 72 * (m.left + m.right), height - 72 * (m.top + m.bottom)
+    scale = (src.page_setup.scale or 100) / 100
+    fit = src.sheet_properties.pageSetUpPr is not None and src.sheet_properties.pageSetUpPr.fitToPage
+    if fit and src.page_setup.fitToWidth:
+        # an Excel column of width w is about 7w + 5 pixels at 96 dpi
+        sheet_w = sum(0.75 * (7 * _width(src, c) + 5) for c in range(1, max(1, src.max_column) + 1))
+        scale = min(1.0, usable_w / sheet_w)
+    titles = 0.0
+    if src.print_title_rows:
+        first, last = (int(x.strip("$")) for x in src.print_title_rows.split(":"))
+        titles = sum(_row_height(src, src, r) for r in range(first, last + 1))
+    return usable_h / scale * PAGE_SAFETY - titles
+
+
+def plan_pages(rows: list[tuple], page: float) -> dict[int, int | None]:
+    """Where the pages of a filled sheet break.
+
+    :param rows: per output row, in order: (key, height, header height) — key ``("plain",
+        blank, template row)`` or ``("rep", first row of its repetition, index, count, rows per
+        repetition, header template row or None)``.
+    :param page: the points a page holds.
+    :returns: position (in ``rows``) of the first row of each new page -> the template row to
+        print again above it (the block's header), or None.
+
+    A page may break after a blank row, or between two repetitions of a block, outside its
+    first and last ``KEEP_ROWS``; the rows between such places stay on one page.
+    """
+    units: list[list] = []  # [first position, height, header row, header height]
+    for p, (key, height, header_height) in enumerate(rows):
+        previous = rows[p - 1][0] if p else None
+        after_blank = previous is not None and previous[0] == "plain" and previous[1]
+        between = key[0] == "rep" and key[1] and KEEP_ROWS <= key[2] <= key[3] - KEEP_ROWS
+        if not units or after_blank or between:
+            header = key[5] if between else None
+            units.append([p, 0.0, header, header_height if header is not None else 0.0])
+        units[-1][1] += height
+    out: dict[int, int | None] = {}
+    used = 0.0
+    for first, height, header, header_height in units:
+        if used > 0 and used + height > page:
+            out[first] = header
+            used = header_height
+        used += height
     return out
 
 
@@ -336,8 +457,9 @@ def _merge(src, dst, segments, copies, where: _Where) -> None:
             for at in outputs.get(r1, []):
                 dst.merge_cells(start_row=at, start_column=c1, end_row=at + height, end_column=c2)
         else:
-            at = outputs[r1][0]
-            dst.merge_cells(start_row=at, start_column=c1, end_row=at + (r2 - r1), end_column=c2)
+            # a one-row merge follows every copy of its row (a header row printed again on a new page)
+            for at in (outputs[r1] if r1 == r2 else outputs[r1][:1]):
+                dst.merge_cells(start_row=at, start_column=c1, end_row=at + (r2 - r1), end_column=c2)
 
 
 def _columns(src, dst) -> None:
