@@ -123,7 +123,7 @@ def build(out: Path = OUT) -> Path:
         ("A", "A", "{{ r.date_text }}", "center"), ("B", "B", "{{ r.receipt_id }}", "center"),
         ("C", "C", "{{ r.source }}", "center"), ("D", "D", "{{ r.donor }}", "left"),
         ("E", "F", "{{ r.item }}", "left"), ("G", "G", "{{ r.qty }}", "center", "0"),
-        ("H", "H", "{{ r.amount }}", "right", MONEY)])
+        ("H", "H", "{{ r.amount if r.amount is not none else r.amount_text }}", "right", MONEY)])
     r = empty_block(ws, r, "{% for x in no_receipts %}")
     r = spacer(ws, r)
 

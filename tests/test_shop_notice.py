@@ -106,7 +106,7 @@ def test_the_month_as_worked_by_hand(outputs):
     assert [(r["receipt_id"], r["source"], r["donor"], r["item"], r["qty"], r["amount_text"]) for r in data["receipts"]] == [
         ("RK-06", "财政补贴", "中梁镇", "肥皂（块）", 30, "60.00"),
         ("RK-03", "社会组织捐赠", "区慈善会", "食用油（5L/桶）", 4, "480.00"),
-        ("RK-05", "社会组织捐赠", "区慈善会", "肥皂（块）", 20, ""),
+        ("RK-05", "社会组织捐赠", "区慈善会", "肥皂（块）", 20, "未填"),
         ("RK-04", "企业爱心捐助", "重庆某米业公司", "大米（5kg/袋）", 10, "500.00"),
     ]
     assert [(h["hh_id"], h["head"], h["goods"], h["points"], h["available"]) for h in data["households"]] == [

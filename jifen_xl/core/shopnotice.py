@@ -26,6 +26,8 @@ LOW_MARK = "库存预警"
 #: What the posting says of a month without receipts / without exchanges.
 NO_RECEIPTS = "本月无物资入库"
 NO_EXCHANGES = "本月无兑换"
+#: What a receipt without 折合金额 shows in the amount column (never a silent blank).
+NO_AMOUNT = "未填"
 
 
 def money(value) -> str:
@@ -72,7 +74,7 @@ def _receipts(village: Village, month: pd.Period, goods: pd.DataFrame) -> tuple[
             "receipt_id": _text(rid), "date": day.date(), "date_text": day.date().isoformat(),
             "source": source, "donor": donor, "goods_id": _text(gid), "name": _text(name),
             "item": goods_label(name, spec, unit), "unit": _text(unit), "qty": number(qty),
-            "amount": None if pd.isna(amount) else number(amount), "amount_text": money(amount),
+            "amount": None if pd.isna(amount) else number(amount), "amount_text": money(amount) or NO_AMOUNT,
         })
     sources = []
     for source in dict.fromkeys(line["source"] for line in lines):
