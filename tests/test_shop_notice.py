@@ -333,3 +333,16 @@ def test_fill_template_without_paginate_is_unchanged(tmp_path, outputs):
     out = fill_template(TEMPLATE, outputs[0].data, tmp_path / "x.xlsx")
     assert not openpyxl.load_workbook(out).active.row_breaks.brk
     assert V.SETTINGS["village"] in dump(out)
+
+
+def test_every_name_is_documented(outputs):
+    data = outputs[0].data
+    readme = (ROOT / "templates" / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The supermarket posting's names", 1)[1].split("\n## ", 1)[0]
+    names = [*data, *data["receipts"][0], *data["sources"][0], *data["households"][0], *data["stock"][0],
+             *data["totals"], *data["signature"]]
+    shared = {"title", "district", "township", "village", "year", "month", "month_text", "start", "end", "days",
+              "start_text", "end_text", "period_text", "objection_contact", "objection_phone", "period_sentence",
+              "note", "date", "date_text", "made", "masked"}
+    assert [n for n in dict.fromkeys(names) if f"`{n}`" not in section] == []
+    assert shared <= set(data)
