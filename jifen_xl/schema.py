@@ -492,3 +492,13 @@ def is_village_workbook(has_sheet) -> bool:
 def sheet(key: str) -> SheetSpec:
     """Return the spec of sheet ``key`` (English key, e.g. ``"entries"``)."""
     return BY_KEY[key]
+
+
+# --- township import: the status of each file (issue 11) ----------------------------------
+#: 状态 of one file in ``jifen-xl township import``: read with no finding / read with warnings
+#: only / read with at least one 错误 (its figures are not consolidated) / not read (not a
+#: workbook, a lock file, damaged, encrypted, not a village workbook, another year) / the same
+#: village and year as a newer file (counted once, the newer wins).
+FILE_IMPORTED, FILE_IMPORTED_WARNINGS, FILE_REJECTED, FILE_SKIPPED, FILE_DUPLICATE = (
+    "已导入", "已导入有警告", "已拒绝", "已跳过", "重复")
+IMPORT_STATUSES = (FILE_IMPORTED, FILE_IMPORTED_WARNINGS, FILE_REJECTED, FILE_SKIPPED, FILE_DUPLICATE)
