@@ -738,7 +738,7 @@ def _township_lines(result) -> list[str]:
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), metavar="文件",
               help="乡镇汇总工作簿（.xlsx），例如 中梁镇2026年积分汇总.xlsx。正被 Excel 打开时拒绝导入。")
 @json_option
-@click.option("--workers", type=click.IntRange(1, 64), metavar="N", help="同时读取的进程数。默认等于 CPU 核数；1 表示逐个读取。")
+@click.option("--workers", type=click.IntRange(1, 64), metavar="进程数", help="同时读取的进程数。默认等于处理器核数；1 表示逐个读取。")
 @click.option("--year", type=click.IntRange(2000, 2100), metavar="年度",
               help="只汇总这一年度，例如 2026；其他年度的工作簿标为“已跳过”。默认：多数工作簿的年度。")
 @handle_errors

@@ -351,13 +351,24 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
 
 
 def _write(out: Path, result: TownshipResult) -> Path | None:
-    """Write the township workbook.
+    """Write the township workbook: THE CALL SITE of H-E's writer, not wired in this slice.
 
-    WIRE-UP (H-E): ``io.township_book.write_township_book(out, tables, rules)`` goes here, with
-    the tables from ``core.township.consolidate(result.extracts)`` and the analyses, and the
-    file outcomes for 校验汇总. Until it exists, nothing is written and None is returned.
+    ``io.township_book`` was not on the branch merged here (only ``core.township``'s extract and
+    summary were), so nothing is written yet and None is returned (the CLI says so). Once it is
+    merged, this body becomes (signatures as H-E's branch has them now)::
+
+        from .core.awards import default_award_rules
+        from .core.township import consolidate, township_tables
+        from .io.township_book import read_award_rules, write_township_book
+
+        rules = read_award_rules(out)  # the officer's 评优规则 kept; better read in check_output, before the work
+        tables = township_tables(consolidate(result.extracts), result.files, rules)
+        return write_township_book(out, tables, default_award_rules() if rules is None else rules).path
+
+    and ``check_output`` delegates to ``io.township_book.check_output`` (which also refuses an
+    existing file that is not a township workbook).
     """
-    return None
+    return None  # WIRE-UP: io.township_book.write_township_book (issue 11, H-E)
 
 
 def _nothing_message(result: TownshipResult, source) -> str:
