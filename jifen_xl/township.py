@@ -338,6 +338,9 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
     read = [f for f in read if f.status != S.FILE_SKIPPED]
     warnings = _deduplicate(read)
     kept = [f for f in read if f.imported]
+    for f in files:  # what is not counted keeps its place and findings only (a district holds many files)
+        if f.extract is not None and not f.imported:
+            f.extract = VillageExtract(dict(f.extract.meta), findings=f.extract.findings)
     result = TownshipResult(files, [village_summary(f.extract) for f in kept], [f.extract for f in kept],
                             chosen, None, warnings, seconds)
     if not kept:

@@ -190,6 +190,7 @@ def test_each_status_says_why(folder, imported):
     assert got["石岗村-2026.xlsx"].reason == "" and got["石岗村-2026.xlsx"].findings == []
     wrong = got["龙泉村-2026.xlsx"]
     assert wrong.errors > 0 and wrong.reason.startswith(f"有 {wrong.errors} 个错误")
+    assert wrong.meta["村"] == "龙泉村" and wrong.extract.entries.empty  # not counted: its place and findings only
     assert len(wrong.findings) == 5 and all(p["级别"] == "错误" and p["工作表"] and p["规则编号"] for p in wrong.findings)
     foreign = got["永宁寺村.xlsx"]
     assert foreign.reason.startswith("有 2 个警告") and {p["规则编号"] for p in foreign.findings} == {"W-ENT-08", "W-ENT-15"}
