@@ -711,3 +711,87 @@ def shop_notice(book, month, start, end, pdf, html, wechat, xlsx, mask_names):
                f"入库 {t['receipts']} 笔，兑换 {t['exchanges']} 笔（{t['households']} 户）。", err=not result.files)
     for path in result.files:
         click.echo(f"已生成「{path}」。")
+
+
+# -- township: batch import of village workbooks (issue 11) -------------------------------
+
+@cli.group(name="township")
+def township_group():
+    """乡镇汇总：批量导入各村报送的积分工作簿，生成乡镇汇总工作簿。"""
+
+
+class _ImportProgress:
+    """A Chinese progress bar on standard error, only when it is a terminal (never with --json)."""
+
+    def __init__(self, shown: bool):
+        self.shown, self.bar = shown and sys.stderr.isatty(), None
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        if not self.shown:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="正在读取各村工作簿", file=sys.stderr,
+                                         show_pos=True, info_sep="  ")
+            self.bar.__enter__()
+        self.bar.update(1, Path(name).name)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _township_lines(result) -> list[str]:
+    """The import summary: every file with its status and reason (and first findings), the villages."""
+    rows = [[f.file, f.status, f.reason] for f in result.files]
+    lines = [format_table(["文件", "状态", "原因"], rows)]
+    for f in result.files:
+        if f.findings and f.status == S.FILE_REJECTED:
+            lines.append(f"\n「{f.file}」的前 {len(f.findings)} 个问题：")
+            lines += [f"  {p['级别']}　「{p['工作表']}」" + (f"第 {p['行号']} 行" if p["行号"] else "")
+                      + (f"「{p['列名']}」" if p["列名"] else "") + f"：{p['问题说明']}" for p in f.findings]
+    counts = "，".join(f"{s} {n} 个" for s, n in result.counts.items() if n)
+    lines.append(f"\n共 {len(result.files)} 个文件：{counts}。")
+    if result.villages:
+        heads = ["村", "户数", "参与户数", "加分合计", "扣分合计", "积分合计", "异议数", "兑换积分"]
+        lines.append(f"\n{result.year} 年度计入汇总的村（{len(result.villages)} 个）：")
+        lines.append(format_table(heads, [[v.get(h) for h in heads] for v in result.villages]))
+    lines += [f"注意：{w}" for w in result.warnings]
+    return lines
+
+
+@township_group.command(name="import")
+@click.argument("source", type=click.Path(), metavar="文件夹或压缩包")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), metavar="文件",
+              help="乡镇汇总工作簿（.xlsx），例如 中梁镇2026年积分汇总.xlsx。正被 Excel 打开时拒绝导入。")
+@json_option
+@click.option("--workers", type=click.IntRange(1, 64), metavar="进程数", help="同时读取的进程数。默认等于处理器核数；1 表示逐个读取。")
+@click.option("--year", type=click.IntRange(2000, 2100), metavar="年度",
+              help="只汇总这一年度，例如 2026；其他年度的工作簿标为“已跳过”。默认：多数工作簿的年度。")
+@handle_errors
+def township_import(source, out, as_json, workers, year):
+    """导入文件夹（含子文件夹）或 zip 压缩包中各村的积分工作簿，逐个校验，生成乡镇汇总工作簿。
+
+    每个文件都有状态：已导入、已导入有警告、已拒绝（有错误，不计入汇总）、已跳过（不是工作簿、临时锁文件、已损坏、加密、其他年度）、重复（同一村同一年度，只计入较新的文件）。只要有一个村导入成功，退出码就是 0。
+    """
+    from .township import NothingImported, import_township
+
+    progress = _ImportProgress(not as_json)
+    try:
+        result = import_township(source, out, workers=workers, year=year, progress=progress)
+    except NothingImported as exc:
+        progress.close()
+        _print_township(exc.result, as_json)
+        raise JifenCliError(exc) from exc
+    _print_township(result, as_json)
+    if not as_json:
+        click.echo(f"已生成乡镇汇总工作簿「{result.out}」。" if result.out else "（汇总工作簿的写入尚未接入，本次没有生成文件。）")
+
+
+def _print_township(result, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.records(), ensure_ascii=False, indent=1, default=str))
+    else:
+        click.echo("\n".join(_township_lines(result)))

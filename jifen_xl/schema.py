@@ -492,3 +492,148 @@ def is_village_workbook(has_sheet) -> bool:
 def sheet(key: str) -> SheetSpec:
     """Return the spec of sheet ``key`` (English key, e.g. ``"entries"``)."""
     return BY_KEY[key]
+
+
+# --- the township workbook (issue 11): generated whole by ``io.township_book`` ------------------
+#: Awards the township selects (SPEC "Use of results").
+AWARD_STAR, AWARD_FAMILY, AWARD_COURTYARD = "星级文明户", "最美家庭", "最美庭院"
+AWARDS = (AWARD_STAR, AWARD_FAMILY, AWARD_COURTYARD)
+YES, NO = "是", "否"
+TOTAL_LABEL = "合计"  # the 村 cell of 汇总概况's last row
+_PCT, _PTS, _N = "0.0%", "#,##0.##", "#,##0"
+
+TOWNSHIP_SUMMARY = SheetSpec(
+    key="t_summary", name="汇总概况", table="tblTownSummary", owned=True,
+    purpose="每村一行：户数、参与情况、加扣分、异议处理、积分兑换、库存和数据质量；最后一行为全镇合计。",
+    columns=(
+        C("区县", "district", TEXT, width=10), C("镇街", "township", TEXT, width=10),
+        C("村", "village", TEXT, width=10), C("年度", "year", INT, width=7, number_format="0"),
+        C("户数", "households", INT, width=7, number_format=_N, hint="住户名册中状态为“正常”的户数"),
+        C("非本村户籍户数", "nonlocal", INT, width=9, number_format=_N),
+        C("参与户数", "taking_part", INT, width=8, number_format=_N, hint="全年至少有一条已确认积分的正常户"),
+        C("参与率", "participation", NUMBER, width=8, number_format=_PCT),
+        C("加分合计", "reward", NUMBER, width=10, number_format=_PTS),
+        C("扣分合计", "deduct", NUMBER, width=10, number_format=_PTS),
+        C("积分合计", "total", NUMBER, width=10, number_format=_PTS, hint="全年已确认积分（异议处理后）"),
+        C("户均积分", "average", NUMBER, width=8, number_format="0.00"),
+        C("奖扣比", "ratio", NUMBER, width=7, number_format="0.00", hint="加分合计 ÷ |扣分合计|；无扣分时留空"),
+        C("异议数", "objections", INT, width=7, number_format=_N),
+        C("维持", "kept", INT, width=6, number_format=_N), C("更正", "corrected", INT, width=6, number_format=_N),
+        C("撤销", "withdrawn", INT, width=6, number_format=_N), C("待处理", "open", INT, width=7, number_format=_N),
+        C("兑换笔数", "exchanges", INT, width=8, number_format=_N),
+        C("兑换积分", "spent", NUMBER, width=9, number_format=_PTS),
+        C("库存价值（积分）", "stock_value", NUMBER, width=10, number_format=_PTS,
+          hint="最后一个月各商品期末库存 × 兑换积分之和"),
+        C("错误数", "errors", INT, width=7, number_format=_N), C("警告数", "warnings", INT, width=7, number_format=_N),
+    ),
+)
+
+TOWNSHIP_TREND = SheetSpec(
+    key="t_trend", name="月度趋势", table="tblTownTrend", owned=True,
+    purpose="每村每月已确认积分、参与户数和兑换积分；右侧为全镇月度合计、各村月度积分和图表。",
+    columns=(
+        C("月份", "month", MONTH, width=9), C("村", "village", TEXT, width=10),
+        C("积分合计", "total", NUMBER, width=10, number_format=_PTS),
+        C("参与户数", "taking_part", INT, width=8, number_format=_N),
+        C("兑换积分", "spent", NUMBER, width=9, number_format=_PTS),
+    ),
+)
+#: 月度趋势's township block (beside the per-village table; feeds the bar chart).
+TOWNSHIP_TREND_TOTAL = SheetSpec(
+    key="t_trend_total", name="月度趋势", table="tblTownMonthly", owned=True,
+    columns=(
+        C("月份", "month", MONTH, width=9),
+        C("全镇积分合计", "total", NUMBER, width=12, number_format=_PTS),
+        C("全镇兑换积分", "spent", NUMBER, width=12, number_format=_PTS),
+        C("全镇参与户数", "taking_part", INT, width=12, number_format=_N),
+    ),
+)
+#: 月度趋势's village-by-month block: 月份 then one column per village (feeds the line chart).
+TREND_PIVOT_FIRST = "月份"
+TREND_PIVOT_TABLE = "tblTownByVillage"
+
+TOWNSHIP_HOTSPOTS = SheetSpec(
+    key="t_hotspots", name="扣分热点", table="tblTownHotspots", owned=True,
+    purpose="全镇出现次数最多的扣分项目（已确认的扣分）。",
+    columns=(
+        C("指标编码", "code", CODE, width=10), C("指标名称", "name", TEXT, width=28),
+        C("指标类别", "category", TEXT, width=10), C("次数", "count", INT, width=7, number_format=_N),
+        C("涉及户数", "households", INT, width=9, number_format=_N),
+        C("涉及村数", "villages", INT, width=9, number_format=_N),
+        C("扣分合计", "points", NUMBER, width=10, number_format=_PTS),
+    ),
+)
+
+TOWNSHIP_RANKING = SheetSpec(
+    key="t_ranking", name="户排名", table="tblTownRanking", owned=True,
+    purpose="全镇年度积分最高的农户（只列姓名，不含身份证号和电话）。",
+    columns=(
+        C("名次", "rank", INT, width=6, number_format="0"), C("村", "village", TEXT, width=10),
+        C("户号", "hh_id", CODE, width=8, number_format="@"), C("户主姓名", "head", TEXT, width=10),
+        C("年度积分", "year_points", NUMBER, width=9, number_format=_PTS, hint="本年已确认积分"),
+        C("累计积分", "cumulative", NUMBER, width=9, number_format=_PTS, hint="月度台账最后一个月的累计积分"),
+        C("扣分次数", "deductions", INT, width=8, number_format=_N),
+    ),
+)
+
+TOWNSHIP_CANDIDATES = SheetSpec(
+    key="t_candidates", name="评优候选", table="tblTownCandidates", owned=True,
+    purpose="按“评优规则”从各村农户中选出的评优候选，每行写明所用规则。",
+    columns=(
+        C("荣誉", "award", TEXT, width=10), C("村", "village", TEXT, width=10),
+        C("户号", "hh_id", CODE, width=8, number_format="@"), C("户主姓名", "head", TEXT, width=10),
+        C("依据积分", "points", NUMBER, width=9, number_format=_PTS), C("名次", "rank", INT, width=6, number_format="0"),
+        C("依据规则", "rule", TEXT, width=56),
+    ),
+)
+
+AWARD_RULES = SheetSpec(
+    key="award_rules", name="评优规则", table="tblAwardRules",
+    purpose="每种荣誉一行，可以修改；下次导入时按这里的规则选出评优候选。",
+    key_field="award",
+    columns=(
+        C("荣誉", "award", TEXT, True, width=12),
+        C("指标类别", "category", TEXT, width=12, hint="只计这一类别的积分；留空 = 全部类别"),
+        C("最低积分", "min_points", NUMBER, True, width=9, number_format="0.##", bounds=NOT_NEGATIVE),
+        C("全年无扣分", "no_deduction", TEXT, True, choices=(YES, NO), width=10),
+        C("每村名额", "per_village", INT, width=9, number_format="0", bounds=POSITIVE_WHOLE,
+          hint="每村最多几户；留空 = 不限"),
+        C("全镇名额", "per_township", INT, width=9, number_format="0", bounds=POSITIVE_WHOLE,
+          hint="全镇最多几户；留空 = 不限"),
+        C("说明", "note", TEXT, width=36),
+    ),
+)
+
+TOWNSHIP_CHECKS = SheetSpec(
+    key="t_checks", name="校验汇总", table="tblTownChecks", owned=True,
+    purpose="每个文件一行（含跳过和重复的文件）及其状态和原因；其后列出各村的前几条校验发现。",
+    columns=(
+        C("文件", "file", TEXT, width=28), C("村", "village", TEXT, width=10), C("状态", "status", TEXT, width=12),
+        C("原因", "reason", TEXT, width=36), C("错误数", "errors", INT, width=7, number_format=_N),
+        C("警告数", "warnings", INT, width=7, number_format=_N),
+    ),
+)
+#: 校验汇总's findings block (below the files).
+TOWNSHIP_CHECK_FINDINGS = SheetSpec(
+    key="t_check_findings", name="校验汇总", table="tblTownFindings", owned=True,
+    columns=(
+        C("文件", "file", TEXT, width=28), C("村", "village", TEXT, width=10), C("级别", "level", TEXT, width=12),
+        C("规则", "rule", TEXT, width=36), C("工作表", "sheet", TEXT, width=7), C("行", "row", INT, width=7),
+        C("列", "column", TEXT, width=10), C("说明", "message", TEXT, width=48),
+    ),
+)
+
+#: The township workbook's sheets, in tab order.
+TOWNSHIP_SHEETS: tuple[SheetSpec, ...] = (
+    TOWNSHIP_SUMMARY, TOWNSHIP_TREND, TOWNSHIP_HOTSPOTS, TOWNSHIP_RANKING, TOWNSHIP_CANDIDATES, AWARD_RULES,
+    TOWNSHIP_CHECKS,
+)
+
+# --- township import: the status of each file (issue 11) ----------------------------------
+#: 状态 of one file in ``jifen-xl township import``: read with no finding / read with warnings
+#: only / read with at least one 错误 (its figures are not consolidated) / not read (not a
+#: workbook, a lock file, damaged, encrypted, not a village workbook, another year) / the same
+#: village and year as a newer file (counted once, the newer wins).
+FILE_IMPORTED, FILE_IMPORTED_WARNINGS, FILE_REJECTED, FILE_SKIPPED, FILE_DUPLICATE = (
+    "已导入", "已导入有警告", "已拒绝", "已跳过", "重复")
+IMPORT_STATUSES = (FILE_IMPORTED, FILE_IMPORTED_WARNINGS, FILE_REJECTED, FILE_SKIPPED, FILE_DUPLICATE)

@@ -25,7 +25,18 @@ from jifen_xl.errors import OS_REASONS, chinese_os_text, os_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 # Names that are not English words to translate: products and formats, and file extensions.
-PROPER = {"JSON", "Excel", "WPS", "LibreOffice", "Windows", "xlsx", "PDF"}
+PROPER = {"JSON", "Excel", "WPS", "LibreOffice", "Windows", "xlsx", "PDF", "zip"}
+
+
+def all_commands():
+    """(words, command) of every command, the sub-commands of a group (``township import``) included."""
+    for name, command in cli.commands.items():
+        yield name, command
+        for sub, inner in getattr(command, "commands", {}).items():
+            yield f"{name} {sub}", inner
+
+
+COMMAND_WORDS = {word for words, _ in all_commands() for word in words.split()}
 
 
 def run(*args):
@@ -38,7 +49,7 @@ def english_words(text: str) -> list[str]:
     text = re.sub(r"(?<![\w-])--?[a-z][a-z0-9-]*", "", text)  # option names
     text = re.sub(r"\b[EW]-[A-Z0-9]+(?:-[A-Z0-9]+)*\b", "", text)  # rule ids (规则编号), codes not words
     text = re.sub(r"#(?:DIV/0!|REF!|N/A|VALUE!|NAME\?|NUM!|NULL!)", "", text)  # Excel's error values, as shown
-    return [w for w in re.findall(r"[A-Za-z]+", text) if w not in PROPER and w not in cli.commands]
+    return [w for w in re.findall(r"[A-Za-z]+", text) if w not in PROPER and w not in COMMAND_WORDS]
 
 
 def invocations():
@@ -49,19 +60,20 @@ def invocations():
     yield [], "no command"
     yield ["--没有这个选项"], "unknown option"
     yield ["不存在的命令"], "unknown command"
-    for name, command in cli.commands.items():
-        yield [name, "--help"], "help"
-        yield [name, "--没有这个选项"], "unknown option"
-        yield [name], "nothing given"
-        yield [name, "甲", "乙", "丙"], "extra arguments"
+    for words, command in all_commands():
+        name = words.split()
+        yield [*name, "--help"], "help"
+        yield [*name, "--没有这个选项"], "unknown option"
+        yield name, "nothing given"
+        yield [*name, "甲", "乙", "丙"], "extra arguments"
         if any(isinstance(p, click.Option) and p.required for p in command.params):
-            yield [name] + ["甲" for p in command.params if isinstance(p, click.Argument)], "required options missing"
+            yield name + ["甲" for p in command.params if isinstance(p, click.Argument)], "required options missing"
         for param in command.params:
             if isinstance(param, click.Option) and not param.is_flag and param.type is not click.STRING:
-                yield [name, param.opts[0], "（错）"], "wrong value"
-                yield [name, param.opts[0]], "value missing"
+                yield [*name, param.opts[0], "（错）"], "wrong value"
+                yield [*name, param.opts[0]], "value missing"
             if isinstance(param, click.Option) and param.is_flag:
-                yield [name, f"{param.opts[-1]}=1"], "flag given a value"
+                yield [*name, f"{param.opts[-1]}=1"], "flag given a value"
 
 
 def test_every_word_of_every_command_is_chinese(tmp_path, monkeypatch):
@@ -77,8 +89,8 @@ def test_every_word_of_every_command_is_chinese(tmp_path, monkeypatch):
 
 
 def test_help_of_each_command_names_its_options_and_chinese_metavars():
-    for name, command in cli.commands.items():
-        out = run(name, "-h").output
+    for name, command in all_commands():
+        out = run(*name.split(), "-h").output
         assert out.startswith(f"用法：jifen-xl {name} [选项]")
         assert "\n选项：\n" in out and "显示本帮助后退出。" in out
         for param in command.params:

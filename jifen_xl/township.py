@@ -1,0 +1,383 @@
+"""The township import (issue 11): every village workbook of a folder or a zip, read and
+validated in parallel, consolidated into one township workbook.
+
+``import_township`` is the use case behind ``jifen-xl township import``. One bad file never
+stops the batch: every file gets a status (``schema.IMPORT_STATUSES``) and a reason:
+
+- 已导入 / 已导入有警告: read, no 错误 (warnings only); its figures are consolidated.
+- 已拒绝: read, with 错误 (reason 「有 N 个错误」 and the first findings); not consolidated.
+- 已跳过: not read (not a workbook, a lock file, damaged, encrypted, not a village workbook,
+  a zip member refused, another year than the township workbook's).
+- 重复: the same 区县, 镇街, 村 and 年度 as another file read: the newer file (modification
+  time; a tie: the later name) is kept, this one is not counted, and a warning names both.
+
+Each workbook is checked in a worker process (``workers``, default one per core; 1 = in
+this process): ``app.check`` then ``core.township.village_extract``. The extract (plain frames)
+comes back pickled; the parent consolidates and writes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import schema as S
+from .app import check, collector_paused, open_backend
+from .core.township import PLACE_KEYS, VillageExtract, village_extract, village_summary
+from .errors import JifenError, WorkbookLocked
+from .io.collect import Candidate, collect
+from .safefile import lock_files
+
+__all__ = ["FileOutcome", "TownshipResult", "NothingImported", "import_township", "read_village_file"]
+
+#: Findings shown per file (the JSON's 发现, the summary's first findings).
+FIRST_FINDINGS = 5
+KEY_DISTRICT, KEY_TOWNSHIP, KEY_VILLAGE, KEY_YEAR = PLACE_KEYS
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class FileOutcome:
+    """What became of one file of the batch (plain data: it crosses process boundaries).
+
+    :param file: the file as the officer knows it (path below the folder, or ``压缩包/成员``).
+    :param status: one of ``schema.IMPORT_STATUSES``.
+    :param reason: why (Chinese); empty for a file imported without a finding.
+    :param findings: the first findings (≤ 5), as ``validate --json`` prints them.
+    :param extract: what the village contributes (None when the file was not read).
+    :param seconds: wall time of reading, validating and extracting it.
+    :param errors: its 错误 count; ``warnings`` its 警告 count.
+    :param detail: for developers, when something other than a refusal stopped the read.
+    """
+
+    file: str
+    status: str
+    reason: str = ""
+    findings: list[dict] = field(default_factory=list)
+    extract: VillageExtract | None = None
+    seconds: float = 0.0
+    errors: int = 0
+    warnings: int = 0
+    detail: str | None = None
+
+    @property
+    def meta(self) -> dict:
+        return self.extract.meta if self.extract is not None else {}
+
+    @property
+    def imported(self) -> bool:
+        return self.status in (S.FILE_IMPORTED, S.FILE_IMPORTED_WARNINGS)
+
+    def record(self) -> dict:
+        """The JSON object of ``township import --json``: 文件, 状态, 原因, 发现 (and the village, when read)."""
+        meta = self.meta
+        return {"文件": self.file, "状态": self.status, "原因": self.reason, "村": meta.get(KEY_VILLAGE),
+                "年度": meta.get(KEY_YEAR), "错误数": self.errors, "警告数": self.warnings, "发现": self.findings}
+
+
+@dataclass
+class TownshipResult:
+    """The batch: every file's outcome, the villages consolidated and where they were written.
+
+    :param files: one outcome per file found, in the source's order.
+    :param villages: one summary per village consolidated (``core.township.village_summary``).
+    :param extracts: the consolidated villages' extracts (imported files only, one per village).
+    :param year: the township workbook's year.
+    :param out: the township workbook written (None when not written).
+    :param warnings: batch-level warnings (duplicates naming both files), Chinese.
+    :param seconds: wall times: collect, read (all files), write, total.
+    """
+
+    files: list[FileOutcome]
+    villages: list[dict]
+    extracts: list[VillageExtract]
+    year: int | None
+    out: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Files per status (every status present, in ``IMPORT_STATUSES`` order)."""
+        got = Counter(f.status for f in self.files)
+        return {s: got.get(s, 0) for s in S.IMPORT_STATUSES}
+
+    def records(self) -> dict:
+        """``{"files": [...], "villages": [...]}`` as ``township import --json`` prints it."""
+        return {"files": [f.record() for f in self.files], "villages": list(self.villages)}
+
+
+class NothingImported(JifenError):
+    """没有可以导入的村级工作簿。"""
+
+    def __init__(self, result: TownshipResult, message: str):
+        super().__init__(message)
+        self.result = result
+
+
+# -- one file (runs in a worker process) ------------------------------------------------
+
+def _damaged(name: str) -> str:
+    return (f"文件「{name}」已损坏或格式无法识别，工具无法读取。"
+            f"请让村里用 Excel 或 WPS 打开后另存为 .xlsx 再报送；仍不行，请把文件发给技术人员。")
+
+
+def read_village_file(path: str | Path, name: str, today: _dt.date | None = None) -> FileOutcome:
+    """Read, validate and extract one village workbook; never raises for a bad file (only
+    ``KeyboardInterrupt`` and ``SystemExit`` pass).
+
+    :param path: the file to read.
+    :param name: the file as the officer knows it (for the outcome).
+    :param today: the day validation takes as today.
+    """
+    path = Path(path)
+    start = time.perf_counter()
+    try:
+        with collector_paused():
+            loaded, report = check(open_backend(path, pieces=1), today)
+            extract = village_extract(loaded.village, report)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except JifenError as exc:
+        return FileOutcome(name, S.FILE_SKIPPED, exc.message, seconds=time.perf_counter() - start)
+    except BaseException as exc:  # noqa: BLE001 - a reader's panic (pyo3 PanicException) is a BaseException
+        return FileOutcome(name, S.FILE_SKIPPED, _damaged(path.name), seconds=time.perf_counter() - start,
+                           detail=f"{type(exc).__name__}: {exc}")
+    try:
+        extract.meta["file"] = name
+        extract.meta["modified"] = _dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
+    except OSError:
+        extract.meta["modified"] = None
+    errors, warnings = len(report.errors), len(report.warnings)
+    first = report.records()[:FIRST_FINDINGS]
+    if errors:
+        status, reason = S.FILE_REJECTED, f"有 {errors} 个错误" + (f"、{warnings} 个警告" if warnings else "") + \
+            "，本村数据未计入汇总。请让村里按「发现」中的行号和修改建议改正后重新报送。"
+    elif warnings:
+        status, reason = S.FILE_IMPORTED_WARNINGS, f"有 {warnings} 个警告（数据已计入汇总）。"
+    else:
+        status, reason = S.FILE_IMPORTED, ""
+    return FileOutcome(name, status, reason, first, extract, time.perf_counter() - start, errors, warnings)
+
+
+def _read_job(args) -> FileOutcome:
+    return read_village_file(*args)
+
+
+def _crashed(name: str) -> FileOutcome:
+    return FileOutcome(name, S.FILE_SKIPPED, f"读取文件「{Path(name).name}」时工具的读取进程意外退出（文件可能已损坏，"
+                       f"或电脑内存不足）。请关闭其他程序后重试；仍不行，请把文件发给技术人员。")
+
+
+# -- the batch ----------------------------------------------------------------------------
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _read_all(jobs: list[Candidate], workers: int, today, progress: Progress | None) -> list[FileOutcome]:
+    """Every job's outcome, in the jobs' order; in parallel when ``workers`` > 1."""
+    total, done = len(jobs), 0
+    out: list[FileOutcome | None] = [None] * total
+
+    def finished(i: int, outcome: FileOutcome) -> None:
+        nonlocal done
+        out[i], done = outcome, done + 1
+        if progress is not None:
+            progress(done, total, jobs[i].name)
+
+    if workers <= 1 or total <= 1:
+        for i, job in enumerate(jobs):
+            finished(i, read_village_file(job.path, job.name, today))
+        return out
+    # The largest files first: the pool ends with small ones, both cores busy to the end.
+    order = sorted(range(total), key=lambda i: -_size(jobs[i].path))
+    broken: list[int] = []
+    with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
+        futures = {pool.submit(_read_job, (jobs[i].path, jobs[i].name, today)): i for i in order}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                finished(i, fut.result())
+            except BrokenProcessPool:
+                broken.append(i)
+    # A worker died (a crash in native code, out of memory): which file did it cannot be told,
+    # so each unfinished file is tried again alone, in a process of its own.
+    for i in sorted(broken):
+        try:
+            with ProcessPoolExecutor(max_workers=1) as pool:
+                finished(i, pool.submit(_read_job, (jobs[i].path, jobs[i].name, today)).result())
+        except BrokenProcessPool:
+            finished(i, _crashed(jobs[i].name))
+    return out
+
+
+def _size(path: Path | None) -> int:
+    try:
+        return path.stat().st_size if path is not None else 0
+    except OSError:
+        return 0
+
+
+def _pick_year(read: list[FileOutcome], year: int | None) -> int | None:
+    """The township workbook's year: the one asked for, else the one most files have (a tie:
+    the latest)."""
+    if year is not None:
+        return int(year)
+    years = Counter(f.meta.get(KEY_YEAR) for f in read if f.meta.get(KEY_YEAR) is not None)
+    if not years:
+        return None
+    return max(years, key=lambda y: (years[y], y))
+
+
+def _other_year(outcome: FileOutcome, year: int) -> None:
+    got = outcome.meta.get(KEY_YEAR)
+    outcome.status, outcome.findings = S.FILE_SKIPPED, []
+    if got is None:
+        outcome.reason = (f"「{S.SETTINGS.name}」中没有填写{KEY_YEAR}，无法计入 {year} 年度的汇总。"
+                          f"请让村里在「{S.SETTINGS.name}」填写{KEY_YEAR}后重新报送。")
+    else:
+        outcome.reason = (f"是 {got} 年度的工作簿，本次汇总的是 {year} 年度，未计入。"
+                          f"需要 {got} 年度的汇总时，请另行导入并加 --year {got}。")
+
+
+def _place(meta: dict) -> str:
+    return " ".join(str(meta.get(k)) for k in (KEY_DISTRICT, KEY_TOWNSHIP, KEY_VILLAGE) if meta.get(k)) + \
+        f" {meta.get(KEY_YEAR)} 年度"
+
+
+def _deduplicate(read: list[FileOutcome]) -> list[str]:
+    """Mark all but the newest file of each village-year 重复; the warnings naming both files.
+
+    A file whose 村 is blank cannot be matched with another and is never a duplicate."""
+    groups: dict[tuple, list[FileOutcome]] = {}
+    for f in read:
+        meta = f.meta
+        if not meta.get(KEY_VILLAGE):
+            continue
+        groups.setdefault(tuple(meta.get(k) for k in PLACE_KEYS), []).append(f)
+    warnings = []
+    for same in groups.values():
+        if len(same) < 2:
+            continue
+        kept = max(same, key=lambda f: (f.meta.get("modified") or "", f.file))
+        for f in same:
+            if f is kept:
+                continue
+            f.status, f.findings = S.FILE_DUPLICATE, []
+            f.reason = (f"与「{kept.file}」是同一个村同一年度（{_place(f.meta)}）的工作簿；按修改时间保留较新的"
+                        f"「{kept.file}」，本文件不计入。")
+            warnings.append(f"「{f.file}」与「{kept.file}」都是{_place(f.meta)}的工作簿，"
+                            f"只计入较新的「{kept.file}」（修改于 {kept.meta.get('modified')}）。")
+    return warnings
+
+
+def check_output(out: Path) -> None:
+    """Refuse, before any work, an output the township workbook could not be written to."""
+    if out.suffix.lower() != ".xlsx":
+        raise JifenError(f"输出文件「{out.name}」须以 .xlsx 结尾，例如 中梁镇2026年积分汇总.xlsx。")
+    if out.is_dir():
+        raise JifenError(f"输出「{out}」是一个文件夹。请写出汇总工作簿的文件名，例如 中梁镇2026年积分汇总.xlsx。")
+    if not out.parent.is_dir():
+        raise JifenError(f"输出文件所在的文件夹「{out.parent}」不存在。请先建好文件夹，或换一个位置。")
+    locks = lock_files(out)
+    if locks:
+        path, who = locks[0]
+        raise WorkbookLocked(f"汇总工作簿「{out.name}」正被 {who} 打开（旁边有锁定文件「{path.name}」）。"
+                             f"请先关闭它再导入；若已关闭仍提示，请删除这个锁定文件。")
+
+
+def import_township(source: str | Path, out: str | Path | None, *, workers: int | None = None,
+                    year: int | None = None, progress: Progress | None = None,
+                    today: _dt.date | None = None) -> TownshipResult:
+    """Import every village workbook of ``source`` and write the township workbook ``out``.
+
+    :param source: a folder (walked recursively) or a .zip of village workbooks.
+    :param out: the township workbook (.xlsx); None: consolidate only, write nothing.
+    :param workers: processes reading files at once (default: one per core; 1 = this process).
+    :param year: the year to consolidate; files of other years are 已跳过 (default: the year
+        most files have).
+    :param progress: called as ``progress(done, total, file)`` after each workbook is read.
+    :param today: the day validation takes as today.
+    :raises NothingImported: no file could be imported (every file's outcome is attached).
+    :raises JifenError: the source cannot be opened, or the output cannot be written.
+    """
+    started = time.perf_counter()
+    out = Path(out) if out is not None else None
+    if out is not None:
+        check_output(out)
+    workers = default_workers() if workers is None else max(1, int(workers))
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="jifen-township-") as scratch:
+        candidates = collect(source, scratch, exclude=(out,) if out is not None else ())
+        seconds["collect"] = time.perf_counter() - started
+        jobs = [c for c in candidates if not c.skipped]
+        t = time.perf_counter()
+        outcomes = iter(_read_all(jobs, workers, today, progress))
+        seconds["read"] = time.perf_counter() - t
+    files = [FileOutcome(c.name, S.FILE_SKIPPED, c.reason) if c.skipped else next(outcomes) for c in candidates]
+
+    read = [f for f in files if f.extract is not None]
+    chosen = _pick_year(read, year)
+    for f in read:
+        if chosen is None or f.meta.get(KEY_YEAR) != chosen:
+            _other_year(f, chosen)
+    read = [f for f in read if f.status != S.FILE_SKIPPED]
+    warnings = _deduplicate(read)
+    kept = [f for f in read if f.imported]
+    for f in files:  # what is not counted keeps its place and findings only (a district holds many files)
+        if f.extract is not None and not f.imported:
+            f.extract = VillageExtract(dict(f.extract.meta), findings=f.extract.findings)
+    result = TownshipResult(files, [village_summary(f.extract) for f in kept], [f.extract for f in kept],
+                            chosen, None, warnings, seconds)
+    if not kept:
+        raise NothingImported(result, _nothing_message(result, source))
+    if out is not None:
+        t = time.perf_counter()
+        result.out = _write(out, result)
+        seconds["write"] = time.perf_counter() - t
+    seconds["total"] = time.perf_counter() - started
+    return result
+
+
+def _write(out: Path, result: TownshipResult) -> Path | None:
+    """Write the township workbook: THE CALL SITE of H-E's writer, not wired in this slice.
+
+    ``io.township_book`` was not on the branch merged here (only ``core.township``'s extract and
+    summary were), so nothing is written yet and None is returned (the CLI says so). Once it is
+    merged, this body becomes (signatures as H-E's branch has them now)::
+
+        from .core.awards import default_award_rules
+        from .core.township import consolidate, township_tables
+        from .io.township_book import read_award_rules, write_township_book
+
+        rules = read_award_rules(out)  # the officer's 评优规则 kept; better read in check_output, before the work
+        tables = township_tables(consolidate(result.extracts), result.files, rules)
+        return write_township_book(out, tables, default_award_rules() if rules is None else rules).path
+
+    and ``check_output`` delegates to ``io.township_book.check_output`` (which also refuses an
+    existing file that is not a township workbook).
+    """
+    return None  # WIRE-UP: io.township_book.write_township_book (issue 11, H-E)
+
+
+def _nothing_message(result: TownshipResult, source) -> str:
+    name = Path(source).name
+    if not result.files:
+        return f"「{name}」中没有任何文件。请确认各村的工作簿已放进这个文件夹（或压缩包）。"
+    counts = "，".join(f"{s} {n} 个" for s, n in result.counts.items() if n)
+    return (f"「{name}」中没有可以计入汇总的村级工作簿（共 {len(result.files)} 个文件：{counts}）。"
+            f"没有生成汇总工作簿。请按每个文件的「原因」处理后重新导入。")
