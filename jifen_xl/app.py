@@ -1357,3 +1357,62 @@ def notice_book(backend: WorkbookBackend, *, month: str, pdf=None, html=None, we
     messages, files = write_notice(data, pdf=pdf, html=html, wechat=wechat, xlsx=xlsx, template=template,
                                    protect=tuple(p for p in protect if p is not None), web_data=web)
     return NoticeResult(label, start, end, data, messages, files, sorted(int(r) for r in pending), recorded is not None)
+
+
+# --- the exchange slip (兑换单), issue 10 ----------------------------------------------------------
+
+
+@dataclass
+class SlipResult:
+    """Exchange slips (``core.slip.exchange_slip``), and the files written.
+
+    :param slips: one dict per exchange, in print order.
+    :param month: ``YYYY-MM`` when the slips are a month's, else None.
+    """
+
+    slips: list[dict]
+    report: Report
+    month: str | None = None
+    html: Path | None = None
+    pdf: Path | None = None
+
+
+def slip_book(backend: WorkbookBackend, *, exchange: str | None = None, month: str | None = None,
+              html: str | Path | None = None, pdf: str | Path | None = None,
+              today: _dt.date | None = None) -> SlipResult:
+    """The exchange slip (兑换单) of one exchange, or of every exchange of a month (a page each),
+    for the household and the supermarket's keeper to sign; read-only on the workbook.
+
+    :param exchange: a 兑换编号 (「DH0012」; 「dh0012」 and 「12」 find it when only one matches).
+    :param month: ``YYYY-MM``: all the month's exchanges, by date.
+    :param html: write the slips as an HTML page here; ``pdf``: as a PDF (LibreOffice headless).
+    :raises ValidationFailed: the workbook has 错误 (a slip must show right figures).
+    :raises JifenError: neither or both of ``exchange``/``month``; no such exchange (the closest
+        兑换编号 are suggested); a month without exchanges; an output file is the workbook.
+    """
+    from .core.slip import exchange_balances, exchange_slip, find_exchange, month_exchanges
+
+    if (exchange is None) == (month is None):
+        raise JifenError("请用 --exchange 指定一笔兑换（例如 --exchange DH0012），或用 --month 指定月份"
+                         "（例如 --month 2026-03，打印该月全部兑换单），二者选一。")
+    protect = tuple(p for p in (getattr(backend, "path", None),) if p is not None)
+    _refuse_workbook_as_output(protect, html, pdf)
+    loaded, report = check(backend, today)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，兑换单上的积分可能不准，不能生成兑换单。"
+                                       "请先按上面列出的问题改正后重试。")
+    village = loaded.village
+    label = None
+    if month is not None:
+        period = parse_month(month, village.year)
+        label = month_label(period)
+        ids = month_exchanges(village, period)
+        if not ids:
+            raise JifenError(f"{label} 没有兑换记录（「{S.EXCHANGES.name}」中没有这个月的兑换），没有生成兑换单。请核对月份。")
+    else:
+        ids = [find_exchange(village, exchange)]
+    balances = exchange_balances(village)
+    slips = [exchange_slip(village, i, balances) for i in ids]
+    title = f"{period.year}年{period.month}月" if month is not None else slips[0]["exchange_id"]
+    html_path, pdf_path = _print_page("兑换单.html.j2", {"slips": slips, "title": title}, html, pdf)
+    return SlipResult(slips, report, label, html_path, pdf_path)

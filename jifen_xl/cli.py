@@ -682,3 +682,45 @@ def notice(book, month, start, end, pdf, html, wechat, xlsx, mask_names):
                    f"{'、'.join(map(str, result.pending_rows[:10]))} 行）不在这份公示里，发布后才会公示。")
     for path in result.files:
         click.echo(f"已生成「{path}」。")
+
+
+# --- the exchange slip (兑换单), issue 10 ----------------------------------------------------------
+@cli.command()
+@book_argument
+@click.option("--exchange", metavar="兑换编号", help="兑换编号，例如 DH0012；也可以只写数字 12（只有一笔兑换是这个编号时）。")
+@click.option("--month", metavar="年-月", help="打印这个月的全部兑换单（每笔一页），例如 2026-03。")
+@json_option
+@html_option
+@pdf_option
+@handle_errors
+@collector_paused
+def slip(book, exchange, month, as_json, html, pdf):
+    """爱心超市兑换单：一笔兑换的户主、商品、数量、消耗积分和兑换前后的可用积分，供户主和经办人签字。
+
+    打印的兑换单每页两联（存根联、户主联），中间有裁剪线。用 --exchange 指定一笔兑换，或用 --month 打印一个月的全部兑换单。
+    兑换单不含身份证号和联系电话；工作簿有错误时不生成。"""
+    result = app.slip_book(app.open_backend(book), exchange=exchange, month=month, html=html, pdf=pdf)
+    if as_json:
+        click.echo(json.dumps(result.slips if month else result.slips[0], ensure_ascii=False, indent=1))
+        return
+    for i, s in enumerate(result.slips):
+        click.echo(("\n" if i else "") + "\n".join(slip_lines(s)))
+    _print_files(result)
+
+
+def _figure(value) -> str:
+    """A points figure, or 「—」 when there is none."""
+    return "—" if value is None else _points(value)
+
+
+def slip_lines(s: dict) -> list[str]:
+    """One exchange slip as terminal lines."""
+    g, h = s["goods"], s["household"]
+    _points = _figure
+    spec = f"（{g['spec']}）" if g["spec"] else ""
+    return [f"{s['place']['village']}爱心超市积分兑换单　兑换编号 {s['exchange_id']}　日期 {s['date']}",
+            f"户主 {h['head']}（户号 {h['hh_id']}{'，' + h['group'] if h['group'] else ''}）",
+            f"商品 {g['name']}{spec}（{g['goods_id']}）　数量 {s['qty']} {g['unit']}　"
+            f"兑换积分 {_points(s['price'])} 分/{g['unit']}　消耗积分 {_points(s['points'])}",
+            f"兑换前可用积分 {_points(s['available_before'])}　兑换后可用积分 {_points(s['available_after'])}"
+            + (f"　经办人 {s['handler']}" if s["handler"] else "")]
