@@ -687,7 +687,7 @@ def notice(book, month, start, end, pdf, html, wechat, xlsx, mask_names):
 # --- the exchange slip (兑换单), issue 10 ----------------------------------------------------------
 @cli.command()
 @book_argument
-@click.option("--exchange", metavar="兑换编号", help="兑换编号，例如 DH0012；也可以只写数字 12（只有一笔兑换是这个编号时）。")
+@click.option("--exchange", metavar="兑换编号", help="「积分兑换」中的兑换编号；也可以只写编号里的数字，例如 12（只有一笔兑换是这个数字时）。")
 @click.option("--month", metavar="年-月", help="打印这个月的全部兑换单（每笔一页），例如 2026-03。")
 @json_option
 @html_option
