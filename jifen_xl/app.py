@@ -1443,3 +1443,237 @@ def shop_notice_book(backend: WorkbookBackend, *, month: str, pdf=None, html=Non
     messages, files = write_notice(data, pdf=pdf, html=html, wechat=wechat, xlsx=xlsx, template=template,
                                    protect=protect, web_data=web, kind=SHOP_NOTICE)
     return ShopNoticeResult(month_label(period), data, messages, files)
+
+
+# --- the exchange slip (兑换单), issue 10 ----------------------------------------------------------
+
+
+@dataclass
+class SlipResult:
+    """Exchange slips (``core.slip.exchange_slip``), and the files written.
+
+    :param slips: one dict per exchange, in print order.
+    :param month: ``YYYY-MM`` when the slips are a month's, else None.
+    """
+
+    slips: list[dict]
+    report: Report
+    month: str | None = None
+    html: Path | None = None
+    pdf: Path | None = None
+
+
+def slip_book(backend: WorkbookBackend, *, exchange: str | None = None, month: str | None = None,
+              html: str | Path | None = None, pdf: str | Path | None = None,
+              today: _dt.date | None = None) -> SlipResult:
+    """The exchange slip (兑换单) of one exchange, or of every exchange of a month (a page each),
+    for the household and the supermarket's keeper to sign; read-only on the workbook.
+
+    :param exchange: a 兑换编号 (「DH0012」; 「dh0012」 and 「12」 find it when only one matches).
+    :param month: ``YYYY-MM``: all the month's exchanges, by date.
+    :param html: write the slips as an HTML page here; ``pdf``: as a PDF (LibreOffice headless).
+    :raises ValidationFailed: the workbook has 错误 (a slip must show right figures).
+    :raises JifenError: neither or both of ``exchange``/``month``; no such exchange (the closest
+        兑换编号 are suggested); a month without exchanges; an output file is the workbook.
+    """
+    from .core.slip import exchange_balances, exchange_slip, find_exchange, month_exchanges
+
+    if (exchange is None) == (month is None):
+        raise JifenError("请用 --exchange 指定一笔兑换（例如 --exchange DH0012），或用 --month 指定月份"
+                         "（例如 --month 2026-03，打印该月全部兑换单），二者选一。")
+    protect = tuple(p for p in (getattr(backend, "path", None),) if p is not None)
+    _refuse_workbook_as_output(protect, html, pdf)
+    loaded, report = check(backend, today)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，兑换单上的积分可能不准，不能生成兑换单。"
+                                       "请先按上面列出的问题改正后重试。")
+    village = loaded.village
+    label = None
+    if month is not None:
+        period = parse_month(month, village.year)
+        label = month_label(period)
+        ids = month_exchanges(village, period)
+        if not ids:
+            raise JifenError(f"{label} 没有兑换记录（「{S.EXCHANGES.name}」中没有这个月的兑换），没有生成兑换单。请核对月份。")
+    else:
+        ids = [find_exchange(village, exchange)]
+    balances = exchange_balances(village)
+    slips = [exchange_slip(village, i, balances) for i in ids]
+    title = f"{period.year}年{period.month}月" if month is not None else slips[0]["exchange_id"]
+    html_path, pdf_path = _print_page("兑换单.html.j2", {"slips": slips, "title": title}, html, pdf)
+    return SlipResult(slips, report, label, html_path, pdf_path)
+
+
+# --- where the supermarket's goods come from (资金来源), issue 10 -------------------------------------
+
+
+@dataclass
+class FundingResult:
+    """One village's funding view (``core.funding``).
+
+    :param place: 区县, 镇街, 村 (keys district, township, village).
+    :param table: ``funding_table``: the months and 「全年」 × the source types.
+    :param summary: ``funding_summary`` (shares, sources used, months, the sentence).
+    :param report: the workbook's findings (the view is made even with 错误; they are counted).
+    """
+
+    place: dict
+    year: int
+    table: pd.DataFrame
+    summary: dict
+    report: Report
+    html: Path | None = None
+    pdf: Path | None = None
+
+
+@dataclass
+class TownshipFundingResult:
+    """Several villages' funding (``core.funding.funding_by_village``).
+
+    :param table: one row per village read, then 「合计」.
+    :param villages: per workbook read: file, village, year, receipts, and its sentence.
+    :param unreadable: (file, why) of every file that could not be read.
+    """
+
+    year: int | None
+    table: pd.DataFrame
+    villages: list[dict]
+    unreadable: list[tuple[Path, str]]
+    html: Path | None = None
+    pdf: Path | None = None
+
+
+def _funding_year(village: Village, year: int | str | None) -> int:
+    """The year of the view: the workbook's (a ``year`` given must be it)."""
+    book_year = village.year
+    if book_year is None:
+        raise JifenError(f"「{S.SETTINGS.name}」中没有年度，不能确定统计哪一年。请填写年度后重试。")
+    if year is not None:
+        text = str(year).strip()
+        if not text.isdigit() or int(text) != book_year:
+            raise JifenError(f"年度「{year}」与工作簿的年度 {book_year} 不同：一个工作簿只记一年。"
+                             f"请写 --year {book_year}，或打开 {year} 年的工作簿。")
+    return book_year
+
+
+def _months_so_far(year: int, today: _dt.date) -> int:
+    return 12 if today.year > year else (today.month if today.year == year else 1)
+
+
+def funding_book(backend: WorkbookBackend, *, year: int | str | None = None, today: _dt.date | None = None,
+                 html: str | Path | None = None, pdf: str | Path | None = None) -> FundingResult:
+    """A village's funding view: value received (折合金额) by 来源类型 per month and for the year,
+    and whether the supply is diverse and steady (长效投入机制); read-only on the workbook.
+
+    Made even while the workbook has 错误 (the result counts them); receipts without 折合金额 or
+    来源类型 are counted, never silently left out.
+
+    :param year: the workbook's year (the default); another is refused.
+    :param today: while the year runs, steadiness is judged over its months so far.
+    """
+    from .core.funding import funding_summary, funding_table
+
+    today = today or _dt.date.today()
+    protect = tuple(p for p in (getattr(backend, "path", None),) if p is not None)
+    _refuse_workbook_as_output(protect, html, pdf)
+    loaded, report = check(backend, today)
+    village = loaded.village
+    the_year = _funding_year(village, year)
+    table = funding_table(village["receipts"], the_year)
+    summary = funding_summary(village["receipts"], village["goods"], the_year,
+                              months=_months_so_far(the_year, today))
+    place = {k: village.settings.get(k) for k in ("district", "township", "village")}
+    result = FundingResult(place, the_year, table, summary, report)
+    result.html, result.pdf = _print_page("资金来源.html.j2", funding_page(result, today), html, pdf)
+    return result
+
+
+def funding_page(result, today: _dt.date) -> dict:
+    """The data of ``templates/资金来源.html.j2`` for a village (``FundingResult``) or a township
+    (``TownshipFundingResult``)."""
+    from .core.funding import HEADERS, SOURCES, table_records
+
+    township = isinstance(result, TownshipFundingResult)
+    first = "village" if township else "month"
+    columns = [HEADERS[first], *SOURCES, HEADERS["total"], HEADERS["receipts"], HEADERS["missing"],
+               HEADERS["unsourced"]]
+    data = {"township": township, "columns": columns, "rows": table_records(result.table),
+            "year": result.year, "made": today.isoformat(), "sources": list(SOURCES)}
+    if township:
+        places = {(v["district"], v["township"]) for v in result.villages}
+        data.update(place={"district": "、".join(sorted({p[0] for p in places if p[0]})),
+                           "township": "、".join(sorted({p[1] for p in places if p[1]}))},
+                    villages=result.villages,
+                    unreadable=[{"file": p.name, "reason": why} for p, why in result.unreadable])
+    else:
+        data.update(place=result.place, summary=result.summary, errors=len(result.report.errors))
+    return data
+
+
+def workbook_files(paths) -> list[Path]:
+    """The workbooks named: each file as given; a folder gives its spreadsheets (not its
+    subfolders), by name, without the lock files Excel, WPS and LibreOffice leave (~$…, .~lock…)."""
+    from .io.package import SPREADSHEET_SUFFIXES
+
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in SPREADSHEET_SUFFIXES
+                          and not f.name.startswith(("~$", ".~lock")))
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def funding_files(paths, *, year: int | None = None, today: _dt.date | None = None,
+                  html: str | Path | None = None, pdf: str | Path | None = None) -> TownshipFundingResult:
+    """The township's funding view over several village workbooks (files or folders): value
+    received by 来源类型 per village and in total. Each workbook is only read; one that cannot be
+    read is listed with its reason and never stops the rest.
+
+    :param year: only receipts of this year (default: each workbook's own year).
+    """
+    from .core.funding import funding_by_village, funding_summary
+
+    today = today or _dt.date.today()
+    files = workbook_files(paths)
+    if not files:
+        raise JifenError("没有找到村级工作簿：所给的文件夹里没有 .xlsx/.xlsm/.xls/.ods 文件。请核对路径。")
+    _refuse_workbook_as_output(tuple(files), html, pdf)
+    frames: dict[str, pd.DataFrame] = {}
+    read: list[tuple[str, Path, pd.DataFrame]] = []
+    villages: list[dict] = []
+    unreadable: list[tuple[Path, str]] = []
+    for path in files:
+        try:
+            with collector_paused():
+                village = load(open_backend(path, pieces=1)).village
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except JifenError as exc:
+            unreadable.append((path, exc.message))
+            continue
+        except BaseException:  # noqa: BLE001 - a reader's panic: one damaged file never ends the township's view
+            unreadable.append((path, f"文件「{path.name}」已损坏或格式无法识别，工具无法读取。"
+                                     "请用 Excel 或 WPS 打开后另存为 .xlsx 再试。"))
+            continue
+        name = str(village.settings.get("village") or path.stem)
+        the_year = year if year is not None else village.year
+        receipts = village["receipts"]
+        summary = funding_summary(receipts, village["goods"], the_year or today.year,
+                                  months=_months_so_far(the_year or today.year, today))
+        read.append((name, path, receipts if the_year is None else receipts[receipts["date"].dt.year == the_year]))
+        villages.append({"file": path.name, "village": name, "year": the_year,
+                         "district": village.settings.get("district"), "township": village.settings.get("township"),
+                         "receipts": summary["receipts"], "sources_used": summary["sources_used"],
+                         "sentence": summary["sentence"]})
+    # two workbooks of one village (two years, a copy): each is named with its file
+    names = [name for name, _, _ in read]
+    for v, (name, path, receipts) in zip(villages, read):
+        v["village"] = f"{name}（{path.name}）" if names.count(name) > 1 else name
+        frames[v["village"]] = receipts
+    years = {v["year"] for v in villages}
+    shown_year = year if year is not None else (years.pop() if len(years) == 1 else None)
+    result = TownshipFundingResult(shown_year, funding_by_village(frames), villages, unreadable)
+    result.html, result.pdf = _print_page("资金来源.html.j2", funding_page(result, today), html, pdf)
+    return result

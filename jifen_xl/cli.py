@@ -795,3 +795,112 @@ def _print_township(result, as_json: bool) -> None:
         click.echo(json.dumps(result.records(), ensure_ascii=False, indent=1, default=str))
     else:
         click.echo("\n".join(_township_lines(result)))
+
+
+# --- the exchange slip (兑换单), issue 10 ----------------------------------------------------------
+@cli.command()
+@book_argument
+@click.option("--exchange", metavar="兑换编号", help="「积分兑换」中的兑换编号；也可以只写编号里的数字，例如 12（只有一笔兑换是这个数字时）。")
+@click.option("--month", metavar="年-月", help="打印这个月的全部兑换单（每笔一页），例如 2026-03。")
+@json_option
+@html_option
+@pdf_option
+@handle_errors
+@collector_paused
+def slip(book, exchange, month, as_json, html, pdf):
+    """爱心超市兑换单：一笔兑换的户主、商品、数量、消耗积分和兑换前后的可用积分，供户主和经办人签字。
+
+    打印的兑换单每页两联（存根联、户主联），中间有裁剪线。用 --exchange 指定一笔兑换，或用 --month 打印一个月的全部兑换单。
+    兑换单不含身份证号和联系电话；工作簿有错误时不生成。"""
+    result = app.slip_book(app.open_backend(book), exchange=exchange, month=month, html=html, pdf=pdf)
+    if as_json:
+        click.echo(json.dumps(result.slips if month else result.slips[0], ensure_ascii=False, indent=1))
+        return
+    for i, s in enumerate(result.slips):
+        click.echo(("\n" if i else "") + "\n".join(slip_lines(s)))
+    _print_files(result)
+
+
+def _figure(value) -> str:
+    """A points figure, or 「—」 when there is none."""
+    return "—" if value is None else _points(value)
+
+
+def slip_lines(s: dict) -> list[str]:
+    """One exchange slip as terminal lines."""
+    g, h = s["goods"], s["household"]
+    _points = _figure
+    spec = f"（{g['spec']}）" if g["spec"] else ""
+    return [f"{s['place']['village']}爱心超市积分兑换单　兑换编号 {s['exchange_id']}　日期 {s['date']}",
+            f"户主 {h['head']}（户号 {h['hh_id']}{'，' + h['group'] if h['group'] else ''}）",
+            f"商品 {g['name']}{spec}（{g['goods_id']}）　数量 {s['qty']} {g['unit']}　"
+            f"兑换积分 {_points(s['price'])} 分/{g['unit']}　消耗积分 {_points(s['points'])}",
+            f"兑换前可用积分 {_points(s['available_before'])}　兑换后可用积分 {_points(s['available_after'])}"
+            + (f"　经办人 {s['handler']}" if s["handler"] else "")]
+
+
+# --- where the supermarket's goods come from (资金来源), issue 10 -------------------------------------
+@cli.command()
+@click.argument("books", nargs=-1, required=True, type=click.Path(), metavar="工作簿或文件夹...")
+@click.option("--year", type=click.IntRange(2000, 2100), metavar="年度", help="统计的年度，例如 2026；默认工作簿的年度。")
+@json_option
+@html_option
+@pdf_option
+@handle_errors
+@collector_paused
+def funding(books, year, as_json, html, pdf):
+    """爱心超市的资金来源：按来源类型（财政补贴、社会组织捐赠、帮扶单位支持、企业爱心捐助、村集体经济收入、其他）统计物资入库的折合金额。
+
+    一个工作簿：逐月和全年的金额、各来源占比，以及来源是否多元、投入是否持续（长效投入机制）。
+    几个工作簿或一个文件夹（镇街汇总）：每村一行加合计行；读不了的文件列出原因，不影响其他村，此时退出码为 1。
+    只读，不改动工作簿。"""
+    from .core.funding import table_records
+
+    single = len(books) == 1 and not Path(books[0]).is_dir()
+    if single:
+        result = app.funding_book(app.open_backend(books[0]), year=year, html=html, pdf=pdf)
+        data = {"place": result.place, "year": result.year, "rows": table_records(result.table),
+                "summary": result.summary}
+        lines = funding_lines(data, len(result.report.errors))
+    else:
+        result = app.funding_files(books, year=year, html=html, pdf=pdf)
+        data = {"year": result.year, "rows": table_records(result.table), "villages": result.villages,
+                "unreadable": [{"file": str(p), "reason": why} for p, why in result.unreadable]}
+        lines = township_funding_lines(data)
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1) if as_json else "\n".join(lines))
+    if not as_json:
+        _print_files(result)
+    if not single and result.unreadable:
+        raise click.exceptions.Exit(1)
+
+
+def _funding_rows(rows: list[dict]) -> tuple[list[str], list[list]]:
+    headers = list(rows[0]) if rows else []
+    return headers, [[r[h] for h in headers] for r in rows]
+
+
+def funding_lines(d: dict, errors: int) -> list[str]:
+    """A village's funding view as terminal lines."""
+    s = d["summary"]
+    lines = [f"{d['place']['village']}爱心超市 {d['year']} 年度物资来源（折合金额，元）", ""]
+    lines += text_table(["来源类型", "折合金额", "占比", "入库笔数"],
+                        [[x["source"], x["amount"], "—" if x["share"] is None else f"{x['share']:g}%", x["receipts"]]
+                         for x in s["sources"]] + [["合计", s["total"], "100%" if s["total"] else "—", s["receipts"]]])
+    lines += ["", *text_table(*_funding_rows(d["rows"])), "", s["sentence"]]
+    if s["missing_rows"]:
+        lines.append(f"没有填写折合金额的入库（「{S.RECEIPTS.name}」）：" + "、".join(
+            f"{m['receipt_id']}（第 {m['row']} 行，{m['date']}，{m['goods']}）" for m in s["missing_rows"]) + "。")
+    if errors:
+        lines.append(f"工作簿另有 {errors} 个错误，统计可能不全，可运行 jifen-xl validate 查看。")
+    return lines
+
+
+def township_funding_lines(d: dict) -> list[str]:
+    """Several villages' funding as terminal lines."""
+    year = f" {d['year']} 年度" if d["year"] else ""
+    lines = [f"爱心超市物资来源{year}（按村，折合金额，元）", "", *text_table(*_funding_rows(d["rows"]))]
+    if d["villages"]:
+        lines += ["", *[f"{v['village']}：{v['sentence']}" for v in d["villages"]]]
+    for u in d["unreadable"]:
+        lines.append(f"无法读取「{u['file']}」：{u['reason']}")
+    return lines

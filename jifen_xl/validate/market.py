@@ -15,8 +15,9 @@ import pandas as pd
 from .. import schema as S
 from ..core.clean import ROW
 from ..core.problems import Problem
+from ..core.slip import exchange_balances
 from ..core.stock import compute_stock, last_movement_month
-from ..core.village import Village, counted_entries
+from ..core.village import Village
 from ..rules import RULES
 
 #: 单位 shown when 商品目录 gives none.
@@ -46,20 +47,13 @@ def overspent(v: Village, eff: pd.DataFrame, ex: pd.DataFrame) -> list[Problem]:
     """The first exchange of a household that spends points it does not have (on that day).
 
     Spendable: 上年可用积分, plus the 已确认 points dated up to that day, less the household's
-    earlier exchanges (same day: earlier rows)."""
-    ex = ex[ex["hh_id"].notna() & ex["date"].notna() & ex["points"].notna()]
-    if ex.empty:
-        return []
-    earned = counted_entries(eff, ["hh_id", "date", "effective"])
-    carried = v["households"].drop_duplicates("hh_id").set_index("hh_id")["carried_available"]
-    events = pd.concat([
-        pd.DataFrame({"hh_id": earned["hh_id"], "date": earned["date"], "delta": earned["effective"],
-                      "order": 0, ROW: 0}),
-        pd.DataFrame({"hh_id": ex["hh_id"], "date": ex["date"], "delta": -ex["points"], "order": 1, ROW: ex[ROW]}),
-    ], ignore_index=True).sort_values(["hh_id", "date", "order", ROW], kind="stable")
-    events["balance"] = events.groupby("hh_id")["delta"].cumsum() + events["hh_id"].map(carried).fillna(0.0)
-    neg = events[(events["order"] == 1) & (events["balance"] < -1e-9)].drop_duplicates("hh_id")
-    return RULES["E-EXC-03"].flag(neg, pd.Series(True, index=neg.index))
+    earlier exchanges (same day: earlier rows): ``core.slip.exchange_balances``, the walk the
+    exchange slip (兑换单) prints its balances from. ``eff`` is ``effective_entries(v)``."""
+    bal = exchange_balances(v)
+    rows = ex.loc[ex.index.intersection(bal.index)]
+    neg = rows.assign(balance=bal["after"].reindex(rows.index))
+    neg = neg[neg["balance"] < -1e-9].sort_values(["hh_id", "date", ROW], kind="stable").drop_duplicates("hh_id")
+    return RULES["E-EXC-03"].flag(neg, np.ones(len(neg), bool))
 
 
 def _goods(v: Village) -> pd.DataFrame:
