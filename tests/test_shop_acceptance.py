@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -284,7 +285,8 @@ def test_the_walks_by_hand():
     assert led[("2026-04", "0102")] == (79, 35, 4)
     # 0104: 300 − 10 + 10 − 10 − 100 = 190; 累计兑换 10 + 100 = 110 (not 60)
     assert led[("2026-04", "0104")] == (320, 110, 190)
-    assert walk_balances()["DH-02"] == 0 and walk_balances()["DH-07"] == 4
+    balances = walk_balances()
+    assert balances["DH-02"] == 0 and balances["DH-07"] == 4 and min(balances.values()) == 0
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +295,23 @@ def resaved(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("independent")
     made = write_independent(folder / "关口村.xlsx")
     return lo_convert(made, "xlsx", folder / "lo")
+
+
+@needs_lo
+def test_the_issues_opening_examples(resaved, tmp_path):
+    """Tried as a new user would (issue 10): 2 bags of 50-point rice booked at 50 passed and 累计兑换
+    showed 60 instead of 110; 12 保温杯 with 10 in stock passed; 预警库存 warned about nothing."""
+    booked_at_50 = _variant(tmp_path, "rice", exchanges=_replace(EXCHANGES, "DH-06", EXC_HEADERS, 消耗积分=50))
+    refused = _cli("ledger", booked_at_50)
+    assert refused.returncode == 1 and "E-EXC-08" in refused.stderr and "数量 2 × 兑换积分 50 = 100" in refused.stderr
+    assert ledger_rows(booked_at_50) == {}  # nothing written but 校验结果
+    booked_right = shutil.copyfile(resaved, tmp_path / "right.xlsx")
+    assert _cli("ledger", booked_right).returncode == 0
+    assert ledger_rows(booked_right)[("2026-04", "0104")][1] == 110  # DH-03 10 + DH-06 2 × 50
+    assert [f[-1] for f in _findings(_variant(tmp_path, "cups", **PLANTED["beyond_stock"][0]))] == ["E-EXC-07",
+                                                                                                   "W-GDS-01"]
+    assert [f[-1] for f in _findings(_variant(tmp_path, "alert", **PLANTED["low_stock"][0]), "validate")] == [
+        "W-GDS-01"]
 
 
 @needs_lo
@@ -316,7 +335,7 @@ def test_shop_and_ledger_on_the_independent_workbook_equal_the_walks(resaved):
     assert ledger_rows(resaved)[("2026-01", "0104")] == (310, 0, 290)
     # the stock ledger written before is still there, untouched by the ledger's write
     assert stock_rows(resaved) == walked
-    reconcile(resaved, tables=_tables())
+    assert reconcile(resaved) == (16, 16)
 
 
 # -- reconciliation and traceability, on any workbook ---------------------------------------------------------
@@ -333,15 +352,42 @@ def _month(value) -> str:
     return f"{d.year:04d}-{d.month:02d}"
 
 
-def reconcile(path: Path, tables: dict[str, list[tuple]] | None = None) -> tuple[int, int]:
+def sheet_points(path: Path) -> dict[str, list[tuple[dt.date, float]]]:
+    """户号 -> [(日期, points that count)] of the 已确认 entries as the sheets hold them: the latest
+    decided objection by 处理日期 stands (更正 → 更正后积分, 撤销 → 0), a blank 积分 is 数量 (blank 1) ×
+    the 分值 of the catalogue row in force on the entry's date."""
+    items = read_sheet(path, "积分指标", "指标编码")
+    decided = {}
+    for o in sorted((o for o in read_sheet(path, "异议处理", "异议编号") if o["处理结果"] in ("维持", "更正", "撤销")),
+                    key=lambda o: _day(o["处理日期"])):
+        decided[o["登记编号"]] = o
+    out = defaultdict(list)
+    for e in read_sheet(path, "积分登记", "登记编号"):
+        if e["状态"] != "已确认":
+            continue
+        day = _day(e["日期"])
+        points = e["积分"]
+        if points in ("", None):
+            value = next(i["分值"] for i in items if i["指标编码"] == e["指标编码"] and _day(i["生效日期"]) <= day
+                         and (i["失效日期"] in ("", None) or day <= _day(i["失效日期"])))
+            points = (e["数量"] if e["数量"] not in ("", None) else 1) * value
+        o = decided.get(e["登记编号"])
+        if o is not None and o["处理结果"] != "维持":
+            points = o["更正后积分"] if o["处理结果"] == "更正" else 0
+        out[e["户号"]].append((day, points))
+    return out
+
+
+def reconcile(path: Path) -> tuple[int, int]:
     """Check 库存台账 and 月度台账 as written in ``path`` against its own 物资入库 and 积分兑换:
     every item every month, 期初 + 入库 − 出库 = 期末, months chain, stock never below zero (on
     any day, not only at month ends); Σ 本月入库 = Σ receipts' 数量 and Σ 本月出库 = Σ exchanges'
     数量 per item (every unit traceable to a row); 累计兑换 = Σ 消耗积分 of the household's exchanges
-    up to the month (every point spent traceable); 可用积分 = 上年可用积分 + points earned − 累计兑换,
-    never negative; 累计积分 moves by 当月积分 only (exchanges never lower it). With ``tables`` (the
-    literal rows of the independent village), the household's balance after every exchange is
-    walked too. Returns (stock rows, ledger rows) checked."""
+    up to the month (every point spent traceable); 累计积分 and 可用积分 recomputed from the confirmed
+    entries (objections applied) and the exchanges; no exchange takes a household's balance below
+    zero on its day, and a negative 可用积分 at a month's end comes from deductions only (a
+    household whose deductions outweigh its points, SPEC's formula), never from spending;
+    累计积分 moves by 当月积分 only (exchanges never lower it). Returns (stock rows, ledger rows)."""
     goods = read_sheet(path, "商品目录", "商品编码")
     receipts = read_sheet(path, "物资入库", "入库编号")
     exchanges = read_sheet(path, "积分兑换", "兑换编号")
@@ -387,6 +433,15 @@ def reconcile(path: Path, tables: dict[str, list[tuple]] | None = None) -> tuple
     # -- points
     ledger = read_sheet(path, "月度台账", "月份")
     carried = {h["户号"]: (h["上年累计积分"] or 0, h["上年可用积分"] or 0) for h in read_sheet(path, "住户名册", "户号")}
+    earned = sheet_points(path)
+    # spending never takes a household below zero: its balance right after each exchange, in date
+    # order (same day: rows in order), with the confirmed points dated up to that day
+    spent_so_far = defaultdict(float)
+    for i, x in sorted(enumerate(exchanges), key=lambda p: (_day(p[1]["日期"]), p[0])):
+        hh, day = x["户号"], _day(x["日期"])
+        spent_so_far[hh] += x["消耗积分"]
+        balance = carried[hh][1] + sum(p for d, p in earned[hh] if d <= day) - spent_so_far[hh]
+        assert balance >= -1e-9, (x, balance)
     previous = {}
     for r in sorted(ledger, key=lambda r: r["月份"]):
         hh, month = r["户号"], r["月份"]
@@ -394,18 +449,18 @@ def reconcile(path: Path, tables: dict[str, list[tuple]] | None = None) -> tuple
                     if x["户号"] == hh and _day(x["日期"]).year == year and _month(x["日期"]) <= month)
         assert r["累计兑换"] == pytest.approx(spent), r
         total, avail = carried[hh]
-        assert r["可用积分"] == pytest.approx(avail + (r["累计积分"] - total) - r["累计兑换"]), r
-        assert r["可用积分"] >= 0, r
-        before = previous.get(hh, total)
-        assert r["累计积分"] == pytest.approx(before + r["当月积分"]), r
+        points = sum(p for d, p in earned[hh] if d.year == year and _month(d) <= month)
+        assert r["累计积分"] == pytest.approx(total + points), r
+        assert r["可用积分"] == pytest.approx(avail + points - spent), r
+        # a negative 可用积分 comes from deductions, never from spending
+        assert r["可用积分"] >= min(0, avail + points) - 1e-9, r
+        assert r["累计积分"] == pytest.approx(previous.get(hh, total) + r["当月积分"]), r
         previous[hh] = r["累计积分"]
     if ledger:  # every exchange of a settled month is in some household's 累计兑换
         settled = max(r["月份"] for r in ledger)
         last_rows = [r for r in ledger if r["月份"] == settled]
         assert sum(r["累计兑换"] for r in last_rows) == pytest.approx(
             sum(x["消耗积分"] for x in exchanges if _day(x["日期"]).year == year and _month(x["日期"]) <= settled))
-    if tables is not None:
-        assert all(b >= 0 for b in walk_balances(tables).values())
     return len(stock), len(ledger)
 
 
@@ -493,3 +548,106 @@ def test_each_planted_mistake_gives_its_exact_message(tmp_path, case):
     assert _findings(book, "validate") == expected
     if expected[0][0] == "错误":  # shop refuses with the same findings, on standard output
         assert _findings(book, "shop") == expected
+
+
+# -- reconciliation over every fixture workbook and the demo -------------------------------------------------------
+def _shop_and_ledger(book: Path) -> None:
+    for command in ("shop", "ledger"):
+        res = CliRunner().invoke(cli, [command, str(book)])
+        assert res.exit_code == 0, res.output
+
+
+def test_the_small_village_reconciles(tmp_path):
+    """tests/village_data.py, built by the toolkit's template builder."""
+    from .conftest import build
+
+    book = build(tmp_path / "永宁寺村.xlsx")
+    _shop_and_ledger(book)
+    assert reconcile(book) == (6, 15)  # 2 items × 3 months; 5 households × 3 settled months
+
+
+def test_the_rich_workbook_is_refused_and_its_stock_ledger_left_as_it_was(rich):
+    """fixtures_rich carries planted errors (formulas without results, scorers not in the groups)
+    and no supermarket rows: shop refuses, prints the same findings as validate on standard
+    output, and leaves its 库存台账 (an old row that reconciles by itself) untouched."""
+    before = read_sheet(rich, "库存台账", "月份")
+    assert before == [{"月份": "2025-02", "商品编码": "G01", "商品名称": "洗衣粉", "期初库存": 10, "本月入库": 5,
+                       "本月出库": 3, "期末库存": 12}]
+    checked = _cli("validate", rich, "--json", "--dry-run")
+    shop = _cli("shop", rich, "--json")
+    assert shop.returncode == 1 and checked.returncode == 1
+    assert json.loads(shop.stdout) == json.loads(checked.stdout) and len(json.loads(shop.stdout)) == 9
+    assert shop.stderr == "错误：工作簿有 9 个错误，没有生成「库存台账」，问题已写入「校验结果」工作表。请先按上面列出的问题改正后重试。\n"
+    assert read_sheet(rich, "库存台账", "月份") == before
+    assert len(read_sheet(rich, "校验结果", "级别")) == 9
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory) -> tuple[Path, str]:
+    """``jifen-xl demo DIR --households 60 --seed 7``: the demo's whole cycle on a smaller village."""
+    folder = tmp_path_factory.mktemp("demo") / "示范"
+    res = _cli("demo", folder, "--households", 60, "--seed", 7)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return folder, res.stdout
+
+
+def test_the_demo_reconciles_and_says_its_months_in_one_style(small_demo):
+    folder, out = small_demo
+    clean = folder / "永宁寺村-2026.xlsx"
+    shop_line = next(line for line in out.splitlines() if line.startswith("爱心超市：「库存台账」已写入"))
+    goods = read_sheet(clean, "商品目录", "商品编码")
+    stock = read_sheet(clean, "库存台账", "月份")
+    closing = sum(r["期末库存"] for r in stock if r["月份"] == "2026-12")
+    assert shop_line == (f"爱心超市：「库存台账」已写入，{len(goods)} 种商品，2026年1月至12月，期末库存合计 {closing:g}"
+                         f"（jifen-xl shop 重新生成）。")
+    n_stock, n_ledger = reconcile(clean)  # as the demo left it: 12 months of stock, 11 closed months
+    assert n_stock == 12 * len(goods) and n_ledger > 11 * 40
+    exchanges = read_sheet(clean, "积分兑换", "兑换编号")
+    assert len(exchanges) > 50 and sum(r["本月出库"] for r in stock) == sum(x["数量"] for x in exchanges)
+
+
+def test_the_demo_with_mistakes_is_refused_by_shop_on_stdout(small_demo):
+    """The demo's copy with planted mistakes: shop --json lists exactly what validate --json lists,
+    among them the supermarket's planted mistakes, and writes no 库存台账."""
+    folder, _ = small_demo
+    wrong = folder / "永宁寺村-2026-有错误.xlsx"
+    shop = _cli("shop", wrong, "--json", "--dry-run")
+    checked = _cli("validate", wrong, "--json", "--dry-run")
+    assert shop.returncode == 1 and json.loads(shop.stdout) == json.loads(checked.stdout)
+    assert {"E-EXC-08", "E-EXC-09", "E-RCV-01"} <= {f["规则编号"] for f in json.loads(shop.stdout)}
+    assert "没有生成「库存台账」（按 --dry-run 没有写入工作簿）" in shop.stderr
+    assert read_sheet(wrong, "库存台账", "月份") == []
+
+
+def test_the_demo_village_at_full_size_reconciles(tmp_path):
+    """The demo's village (320 households, seed 2026) with January–November settled by hand, so its
+    月度台账 has eleven months: before the demo reserved the year's deductions, household 0193
+    spent 50 of its 58 carried points in February and a June deduction left it at −2."""
+    from jifen_xl.demo import generate_village
+    from jifen_xl.io.template import build_workbook
+
+    settings, tables = generate_village(settled_months=11)
+    book = build_workbook(tmp_path / "永宁寺村-2026.xlsx", settings, tables)
+    _shop_and_ledger(book)
+    n_stock, n_ledger = reconcile(book)
+    assert n_stock == 12 * 14 and n_ledger > 11 * 300
+    spenders = {x["户号"] for x in read_sheet(book, "积分兑换", "兑换编号")}
+    assert len(spenders) > 100
+    assert all(r["可用积分"] >= 0 for r in read_sheet(book, "月度台账", "月份") if r["户号"] in spenders)
+
+
+def test_reconcile_fails_on_a_ledger_that_does_not_add_up(tmp_path):
+    """The checker itself: one figure changed in 库存台账 or 月度台账 is caught."""
+    from .conftest import build
+
+    book = build(tmp_path / "永宁寺村.xlsx")
+    _shop_and_ledger(book)
+    for sheet, header, row in (("库存台账", "期末库存", 3), ("月度台账", "累计兑换", 2), ("月度台账", "可用积分", 4)):
+        copy = shutil.copyfile(book, tmp_path / f"{sheet}{header}.xlsx")
+        wb = openpyxl.load_workbook(copy)
+        ws = wb[sheet]
+        col = [c.value for c in ws[1]].index(header) + 1
+        ws.cell(row, col).value = (ws.cell(row, col).value or 0) + 1
+        wb.save(copy)
+        with pytest.raises(AssertionError):
+            reconcile(copy)
