@@ -256,9 +256,16 @@ def shop(book, month, as_json, dry_run):
         click.echo(f"库存台账：{last['goods_id'].nunique()} 种商品，{month_span(result.through)}。"
                    f"{month_words(result.through)}的库存：")
         click.echo(format_table(S.STOCK.headers, [list(r.values()) for r in stock_records(last)]))
-    if result.report.warnings:
-        click.echo(f"另有 {len(result.report.warnings)} 个警告，可运行 jifen-xl validate 查看。")
+    low = [p for p in result.report.warnings if p.rule == LOW_STOCK_RULE]
+    for p in low:  # the supermarket's own warning, shown where the clerk looks at the stock
+        click.echo(f"库存预警（「{p.sheet}」第 {p.row} 行）：{p.message}。{p.fix}。")
+    if len(result.report.warnings) > len(low):
+        click.echo(f"另有 {len(result.report.warnings) - len(low)} 个警告，可运行 jifen-xl validate 查看。")
     _written(result.written)
+
+
+#: The warning ``shop`` prints in full: an item at or below its 预警库存.
+LOW_STOCK_RULE = "W-GDS-01"
 
 
 @cli.command()

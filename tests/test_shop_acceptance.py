@@ -651,3 +651,16 @@ def test_reconcile_fails_on_a_ledger_that_does_not_add_up(tmp_path):
         wb.save(copy)
         with pytest.raises(AssertionError):
             reconcile(copy)
+
+
+def test_shop_shows_its_low_stock_warning_and_counts_the_others(tmp_path):
+    """The clerk running shop sees each item at or below 预警库存 where the stock is shown; other
+    warnings (here 上年可用积分 above 上年累计积分, W-HH-02) are counted with a pointer to validate."""
+    book = _variant(tmp_path, "low", goods=_replace(GOODS, "G01", GOODS_HEADERS, 预警库存=5),
+                    households=_replace(HOUSEHOLDS, "0103", HH_HEADERS, 上年累计积分=10, 上年可用积分=20))
+    res = _cli("shop", book, "--dry-run")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[-2:] == [
+        "库存预警（「商品目录」第 3 行）：「大米」（G01）2026-04 月末库存为 5，不高于预警库存 5。请及时补货，到货后在「物资入库」登记入库。",
+        "另有 1 个警告，可运行 jifen-xl validate 查看。"]
+    assert [f[-1] for f in _findings(book, "validate")] == ["W-HH-02", "W-GDS-01"]
