@@ -664,3 +664,34 @@ def test_shop_shows_its_low_stock_warning_and_counts_the_others(tmp_path):
         "库存预警（「商品目录」第 3 行）：「大米」（G01）2026-04 月末库存为 5，不高于预警库存 5。请及时补货，到货后在「物资入库」登记入库。",
         "另有 1 个警告，可运行 jifen-xl validate 查看。"]
     assert [f[-1] for f in _findings(book, "validate")] == ["W-HH-02", "W-GDS-01"]
+
+
+def test_a_clerks_typing_gives_the_same_ledgers(tmp_path):
+    """The same village typed as clerks type: quantities as text and in full-width digits, a date
+    typed as text in two styles, a 户号 typed as the number 101 shown through 0000, a 商品编码 with
+    spaces around it, a blank row and a 合计 row under 积分兑换. Same 库存台账, same 月度台账."""
+    book = write_independent(tmp_path / "手工.xlsx")
+    wb = openpyxl.load_workbook(book)
+    ex, rec = wb["积分兑换"], wb["物资入库"]
+    col = {h: i + 1 for i, h in enumerate(c.value for c in ex[1])}
+    row = {ex.cell(r, col["兑换编号"]).value: r for r in range(2, ex.max_row + 1)}
+    ex.cell(row["DH-04"], col["数量"]).value = "2"
+    ex.cell(row["DH-06"], col["数量"]).value = "２"
+    ex.cell(row["DH-06"], col["消耗积分"]).value = "１００"
+    typed = ex.cell(row["DH-01"], col["户号"])
+    typed.value, typed.number_format = 101, "0000"
+    ex.cell(row["DH-05"], col["日期"]).value = "2026年3月30日"
+    ex.cell(row["DH-08"], col["商品编码"]).value = " G04 "
+    ex.insert_rows(row["DH-05"])  # a blank row between DH-04 and DH-05
+    last = ex.max_row + 1
+    ex.cell(last, col["兑换编号"]).value = "合计"
+    ex.cell(last, col["数量"]).value = sum(x[4] for x in EXCHANGES)
+    ex.cell(last, col["消耗积分"]).value = sum(x[5] for x in EXCHANGES)
+    rcol = {h: i + 1 for i, h in enumerate(c.value for c in rec[1])}
+    rec.cell(4, rcol["数量"]).value = "10"           # RK-03
+    rec.cell(5, rcol["日期"]).value = "2026/3/2"     # RK-04
+    wb.save(book)
+    assert _findings(book, "validate") == []
+    _shop_and_ledger(book)
+    assert stock_rows(book) == walk_stock()
+    assert ledger_rows(book) == walk_ledger()
