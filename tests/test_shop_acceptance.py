@@ -331,8 +331,10 @@ def test_shop_and_ledger_on_the_independent_workbook_equal_the_walks(resaved):
     led = _cli("ledger", resaved)
     assert led.returncode == 0, led.stdout + led.stderr
     assert ledger_rows(resaved) == walk_ledger()
-    # 累计积分 never falls with an exchange: 0104 spent 110 by April and its 累计积分 went up
-    assert ledger_rows(resaved)[("2026-01", "0104")] == (310, 0, 290)
+    # 累计积分 never falls with an exchange: 0104 spent 110 from January to April; its 累计积分 rose
+    # from 310 to 320 (GK-07, +10 in March) while its 可用积分 fell from 290 to 190
+    rows = ledger_rows(resaved)
+    assert (rows[("2026-01", "0104")], rows[("2026-04", "0104")]) == ((310, 0, 290), (320, 110, 190))
     # the stock ledger written before is still there, untouched by the ledger's write
     assert stock_rows(resaved) == walked
     assert reconcile(resaved) == (16, 16)
