@@ -19,7 +19,7 @@ import click
 from . import __version__, app
 from . import schema as S
 from .cli_zh import ChineseGroup, output_closed
-from .core.ledger import ledger_records
+from .core.ledger import ledger_records, month_span, month_words
 from .core.stock import stock_records
 from .errors import JifenError, ValidationFailed, chinese_os_text, os_reason
 from .render import text_table
@@ -239,7 +239,13 @@ def shop(book, month, as_json, dry_run):
 
     整个工作簿都会校验：有错误时不生成库存台账，只把问题写入“校验结果”（退出码 1）；加 --json 时按 validate --json 的格式列出问题。
     """
-    result = app.shop_book(app.open_backend(book), month=month, dry_run=dry_run)
+    try:
+        result = app.shop_book(app.open_backend(book), month=month, dry_run=dry_run)
+    except ValidationFailed as exc:
+        if not as_json:
+            raise
+        _print_report(exc.report, as_json=True)  # on standard output, as validate --json prints them
+        raise JifenCliError(exc) from exc
     if as_json:
         click.echo(json.dumps(stock_records(result.stock), ensure_ascii=False, indent=1))
         return
@@ -247,11 +253,19 @@ def shop(book, month, as_json, dry_run):
         click.echo("还没有物资入库或积分兑换，库存台账为空。")
     else:
         last = result.stock[result.stock["month"] == result.through]
-        click.echo(f"库存台账：{last['goods_id'].nunique()} 种商品，1 月至 {result.through}。{result.through} 的库存：")
+        click.echo(f"库存台账：{last['goods_id'].nunique()} 种商品，{month_span(result.through)}。"
+                   f"{month_words(result.through)}的库存：")
         click.echo(format_table(S.STOCK.headers, [list(r.values()) for r in stock_records(last)]))
-    if result.report.warnings:
-        click.echo(f"另有 {len(result.report.warnings)} 个警告，可运行 jifen-xl validate 查看。")
+    low = [p for p in result.report.warnings if p.rule == LOW_STOCK_RULE]
+    for p in low:  # the supermarket's own warning, shown where the clerk looks at the stock
+        click.echo(f"库存预警（「{p.sheet}」第 {p.row} 行）：{p.message}。{p.fix}。")
+    if len(result.report.warnings) > len(low):
+        click.echo(f"另有 {len(result.report.warnings) - len(low)} 个警告，可运行 jifen-xl validate 查看。")
     _written(result.written)
+
+
+#: The warning ``shop`` prints in full: an item at or below its 预警库存.
+LOW_STOCK_RULE = "W-GDS-01"
 
 
 @cli.command()
@@ -397,7 +411,7 @@ def _closed(result) -> None:
                + (f"（其中 {result.corrected} 条按异议处理结果更正了积分）" if result.corrected else "")
                + f"，{result.withdrawn} 条撤销" + (f"，{result.kept} 条原已确认" if result.kept else "") + "。")
     click.echo(f"本月 {t['households']} 户有积分变动：加分 {_points(t['rewards'])}，扣分 {_points(t['deductions'])}，"
-               f"当月积分合计 {_points(t['total'])}。「{S.LEDGER.name}」为 1 月至 {result.month}"
+               f"当月积分合计 {_points(t['total'])}。「{S.LEDGER.name}」为 {month_span(result.month)}"
                f"（共 {len(result.ledger)} 行）。")
     click.echo(f"本月已封账，校验码 {result.code}（记在「{S.SEALS.name}」）：以后打印的公示和积分卡都带这个校验码，"
                f"可用 jifen-xl verify 工作簿 --code {result.code} 核对本月数据是否被改动过。")

@@ -186,7 +186,7 @@ def test_shop_refuses_a_workbook_with_errors_and_writes_only_the_findings(tmp_pa
     book = build(tmp_path / "村.xlsx", edit(V.village_tables(), "exchanges", 0, points=25))
     res = _cli("shop", book, "--json")
     assert res.returncode == 1
-    findings = json.loads(res.stderr[:res.stderr.rindex("]") + 1])
+    findings = json.loads(res.stdout)  # on standard output, as validate --json prints them
     assert [(f["规则编号"], f["工作表"], f["行号"]) for f in findings] == [("E-EXC-08", "积分兑换", 2)]
     assert set(findings[0]) == set(S.FINDING_HEADERS)
     assert _sheet_rows(book, S.STOCK.name) == []

@@ -27,6 +27,18 @@ def month_label(period: pd.Period) -> str:
     return f"{period.year:04d}-{period.month:02d}"
 
 
+def month_words(month: pd.Period | str) -> str:
+    """A month as a clerk writes it in a sentence: 「2026年4月」 (``month``: a Period or ``YYYY-MM``)."""
+    p = pd.Period(month, "M")
+    return f"{p.year}年{p.month}月"
+
+
+def month_span(through: pd.Period | str) -> str:
+    """January to ``through`` of its year in one date style: 「2026年1月至12月」 (「2026年1月」 alone)."""
+    p = pd.Period(through, "M")
+    return f"{p.year}年1月" + (f"至{p.month}月" if p.month > 1 else "")
+
+
 def unsettled_months(village: Village) -> list[pd.Period]:
     """Months of the year holding an entry still 待公示/公示中 or under an open objection."""
     return [m.month for m in open_months(village)]

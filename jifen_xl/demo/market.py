@@ -78,6 +78,10 @@ def exchanges(rng: np.random.Generator, hh: pd.DataFrame, eff: pd.DataFrame, yea
     price = np.array([g[4] for g in _GOODS], dtype=float)
     pop = np.array([g[7] for g in _GOODS], dtype=float)
     goods_ids = np.array([g[0] for g in _GOODS], dtype=object)
+    # Every deduction of the year is reserved from the start: a deduction dated after an
+    # exchange must not take the household's 可用积分 below zero at a later month's end either
+    # (issue 10: no household's spendable balance is ever negative because it spent).
+    reserved = negative[:, 1:months + 1].sum(axis=1)
     spent = np.zeros(n)
     issued = np.zeros((len(_GOODS), 13))
     parts = []
@@ -85,9 +89,9 @@ def exchanges(rng: np.random.Generator, hh: pd.DataFrame, eff: pd.DataFrame, yea
         # Spendable at every step of the cycle: the demo workbook holds the whole year while its
         # months are published and closed one by one, and an entry counts only once 已确认 —
         # so exchanges spend the points carried from earlier years, lowered by every deduction
-        # through this month (a deduction dated before the exchange lowers the balance once its
-        # month is closed), never this year's rewards: no exchange overspends at any close.
-        balance = carried + negative[:, 1:m + 1].sum(axis=1) - spent
+        # of the year, never this year's rewards: no exchange overspends at any close, and no
+        # later deduction leaves a household that spent below zero.
+        balance = carried + reserved - spent
         want = active & (rng.random(n) < 0.22) & (balance >= 2)
         g = rng.choice(len(_GOODS), size=n, p=pop / pop.sum())
         q = rng.choice([1.0, 2.0, 3.0], size=n, p=(0.7, 0.2, 0.1))
@@ -144,7 +148,8 @@ def receipts(rng: np.random.Generator, issued: np.ndarray, year: int, months: in
     rows = []
     for m in range(1, months + 1):
         ahead = issued[:, m:min(m + 3, months + 1)].sum(axis=1)  # the next three months
-        low = (stock < issued[:, m] + alert) if m > 1 else np.ones(len(_GOODS), dtype=bool)
+        # restock unless the month ends above the alert level (W-GDS-01 warns at or below it)
+        low = (stock - issued[:, m] <= alert) if m > 1 else np.ones(len(_GOODS), dtype=bool)
         for g in np.flatnonzero(low):
             q = max(10.0, math.ceil((ahead[g] + 2 * alert[g] - stock[g]) / 10.0) * 10.0)
             rows.append((m, int(rng.integers(1, 5)), g, q))  # received on the 1st..4th, before exchanges

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .. import app
 from .. import schema as S
+from ..core.ledger import month_span
 from ..errors import JifenError, ValidationFailed
 from ..io.pdf import find_soffice
 from ..io.template import build_workbook
@@ -164,7 +165,7 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
             yield f"爱心超市：没有生成「{S.STOCK.name}」——示范数据本不该有错误，请把下列内容发给技术人员：{exc}"
     if shop is not None:
         months_stock = shop.stock[shop.stock["month"] == shop.through]
-        yield (f"爱心超市：「{S.STOCK.name}」已写入，{months_stock['goods_id'].nunique()} 种商品，1 月至 {shop.through}，"
+        yield (f"爱心超市：「{S.STOCK.name}」已写入，{months_stock['goods_id'].nunique()} 种商品，{month_span(shop.through)}，"
                f"期末库存合计 {_num(months_stock['closing'].sum())}（jifen-xl shop 重新生成）。")
 
     # -- validation of both workbooks -----------------------------------------------------------
