@@ -61,7 +61,7 @@ def test_demo_runs_through_the_cli(demo_run):
     out = result.output
     assert f"校验「{clean.name}」：0 个错误、0 个警告。" in out
     assert "故意设置的 14 处错误全部被找到。" in out
-    assert "核对封账记录：2026-01 至 2026-11 共 11 个月的封账链完整，结账后没有改动" in out
+    assert "核对封账记录：2026年1月至11月共 11 个月的封账链完整，结账后没有改动" in out
     assert "2026-12 已发布公示：" in out and "公示期 2026-12-25 至 2026-12-31" in out
     assert "2026-11 村内排名前 5 户" in out
     for path in [clean, wrong, *notice_paths(folder, VILLAGE, YEAR, LAST).values()]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from .. import app
 from .. import schema as S
-from ..core.ledger import month_span
+from ..core.ledger import month_span, month_words
 from ..errors import JifenError, ValidationFailed
 from ..io.pdf import find_soffice
 from ..io.template import build_workbook
@@ -38,6 +40,12 @@ def notice_paths(folder: Path, village: str, year: int, month: int) -> dict[str,
     """The last month's notice files the demo writes beside the workbooks, by kind."""
     stem = f"{village}-{year}-{month:02d}月公示"
     return {kind: folder / f"{stem}.{ext}" for kind, ext in (("pdf", "pdf"), ("html", "html"), ("wechat", "txt"))}
+
+
+def shop_notice_paths(folder: Path, village: str, year: int, month: int) -> dict[str, Path]:
+    """The love supermarket's posting of ``month`` (物资接收与兑换公示) the demo writes, by kind."""
+    stem = f"{village}-{year}-{month:02d}月超市公示"
+    return {kind: folder / f"{stem}.{kind}" for kind in ("pdf", "html")}
 
 
 def run_demo(directory, households: int = 320, seed: int = 2026, *, district: str = DISTRICT,
@@ -72,9 +80,11 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     no_lo = pdf is None and find_soffice() is None
     if pdf is None:
         pdf = not no_lo
+    shop_notices = shop_notice_paths(folder, village, year, last_month - 1) if last_month > 1 else {}
     if not pdf:
         notices.pop("pdf")
-    existing = [p.name for p in (clean_path, wrong_path, *notices.values()) if p.exists()]
+        shop_notices.pop("pdf", None)
+    existing = [p.name for p in (clean_path, wrong_path, *notices.values(), *shop_notices.values()) if p.exists()]
     if existing:
         raise JifenError(f"文件夹「{folder}」中已有「{'」「'.join(existing)}」。为避免覆盖，示范不会改写它们；"
                          f"请换一个空文件夹，或先把这些文件移走。")
@@ -147,7 +157,7 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     with app.collector_paused():
         verified = app.verify_book(app.open_backend(clean_path))
     sealed = [m.month for m in verified.months]
-    yield ((f"核对封账记录：{sealed[0]} 至 {sealed[-1]} 共 {len(sealed)} 个月的封账链完整，结账后没有改动"
+    yield ((f"核对封账记录：{_months(sealed)}共 {len(sealed)} 个月的封账链完整，结账后没有改动"
             if verified.intact else f"核对封账记录：发现 {len(verified.findings)} 处改动——示范数据本不该有改动，请把下列内容发给技术人员：")
            if sealed else "核对封账记录：没有已封账的月份。")
     for p in verified.findings:
@@ -167,6 +177,19 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
         months_stock = shop.stock[shop.stock["month"] == shop.through]
         yield (f"爱心超市：「{S.STOCK.name}」已写入，{months_stock['goods_id'].nunique()} 种商品，{month_span(shop.through)}，"
                f"期末库存合计 {_num(months_stock['closing'].sum())}（jifen-xl shop 重新生成）。")
+        if shop_notices:
+            shop_label = f"{year}-{last_month - 1:02d}"
+            with app.collector_paused():
+                posted = app.shop_notice_book(app.open_backend(clean_path), month=shop_label, start=start.date(),
+                                              today=start.date(), **{k: str(v) for k, v in shop_notices.items()})
+            t = posted.data["totals"]
+            yield (f"  {month_words(shop_label)}的物资接收与兑换公示：入库 {t['receipts']} 笔，兑换 {t['exchanges']} 笔"
+                   f"（{t['households']} 户），与 {label} 的积分公示同日张贴（jifen-xl shop-notice）：")
+            for path in posted.files:
+                yield f"    {path}"
+        with app.collector_paused():
+            funded = app.funding_book(app.open_backend(clean_path), today=start.date())
+        yield f"  资金来源（jifen-xl funding）：{funded.summary['sentence']}"
 
     # -- validation of both workbooks -----------------------------------------------------------
     yield ""
@@ -193,18 +216,26 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
         yield from _ledger_lines(done.ledger)
     yield ""
     yield "输出文件："
-    closed = (f"{sealed[0]} 至 {sealed[-1]} 已结账封存（「{S.SEALS.name}」「{S.SEALED_ENTRIES.name}」"
+    closed = (f"{_months(sealed)}已结账封存（「{S.SEALS.name}」「{S.SEALED_ENTRIES.name}」"
               f"「{S.LEDGER.name}」），" if sealed else "")
     yield (f"  {clean_path}（{'无错误' if rep.valid else f'{len(rep.errors)} 个错误'}；{closed}{label} 公示中"
            f"（「{S.NOTICE_SHEET_NAME}」「{S.PUBLICITY.name}」），含「{S.STOCK.name}」和校验结果）")
     yield f"  {wrong_path}（含 {len(mistakes)} 处故意设置的错误及其校验结果）"
-    for path in notices.values():
+    for path in (*notices.values(), *shop_notices.values()):
         yield f"  {path}"
     if first_backup:
         backups = Path(first_backup).parent
         yield (f"  每次写入前，原文件都已自动备份到「{backups}」（共 {sum(1 for _ in backups.glob('*.xlsx'))} 份，"
                f"按时间命名）。")
     yield f"全部完成，用时 {time.perf_counter() - started:.1f} 秒。"
+
+
+def _months(labels: list[str]) -> str:
+    """The first to the last of ``labels`` (YYYY-MM) in words: 「2026年1月至11月」."""
+    first, last = pd.Period(labels[0], "M"), pd.Period(labels[-1], "M")
+    if first == last:
+        return month_words(first)
+    return f"{month_words(first)}至{month_words(last) if last.year != first.year else f'{last.month}月'}"
 
 
 def _ledger_lines(led) -> list[str]:
