@@ -19,7 +19,7 @@ from jifen_xl import app
 from jifen_xl import schema as S
 from jifen_xl.cli import cli
 from jifen_xl.demo import (VILLAGE, cycle_days, generate_township, generate_village, notice_paths, plant_mistakes,
-                           planted_mistakes, run_demo)
+                           planted_mistakes, run_demo, shop_notice_paths)
 from jifen_xl.errors import JifenError
 
 from .lo import SOFFICE
@@ -71,6 +71,24 @@ def test_demo_runs_through_the_cli(demo_run):
     for seal in seals:
         line = next(x for x in out.splitlines() if x.strip().startswith(seal["月份"]))
         assert line.rstrip().endswith(seal["校验码"]), line
+
+
+def test_demo_posts_the_supermarket_of_the_last_closed_month(demo_run):
+    """November's 物资接收与兑换公示 beside the workbooks: its exchanges are the workbook's own."""
+    folder, result = demo_run
+    paths = shop_notice_paths(folder, VILLAGE, YEAR, LAST - 1)
+    for path in paths.values():
+        assert str(path) in result.output and path.is_file()
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "2026年11月物资接收与兑换公示" in html
+    november = [r for r in sheet_records(clean_book(folder), S.EXCHANGES.name)
+                if str(r["日期"]).startswith("2026-11")]
+    assert november, "the demo has exchanges in November"
+    spent = sum(float(r["消耗积分"]) for r in november)
+    line = next(x for x in result.output.splitlines() if "的物资接收与兑换公示" in x)
+    assert f"兑换 {len(november)} 笔" in line
+    assert f">{int(spent)}<" in html.replace(" ", "")
+    assert "资金来源（jifen-xl funding）：2026年共入库" in result.output
 
 
 def test_demo_never_overwrites_existing_files(demo_run):

@@ -15,7 +15,7 @@ same village. All names, telephone and ID numbers are invented (well-formed, not
 """
 
 from .mistakes import Mistake, plant_mistakes, planted_mistakes
-from .run import notice_paths, run_demo
+from .run import notice_paths, run_demo, shop_notice_paths
 from .township import TownshipVillage, generate_township
 from .village import (DEFAULT_ENTRIES_PER_HOUSEHOLD, DISTRICT, NOTICE_DAY, PUBLICITY_DAYS, TOWNSHIP, VILLAGE,
                       cycle_days, effective_points, generate_village, item_values)
@@ -23,5 +23,5 @@ from .village import (DEFAULT_ENTRIES_PER_HOUSEHOLD, DISTRICT, NOTICE_DAY, PUBLI
 __all__ = [
     "DEFAULT_ENTRIES_PER_HOUSEHOLD", "DISTRICT", "NOTICE_DAY", "PUBLICITY_DAYS", "TOWNSHIP", "VILLAGE", "Mistake",
     "TownshipVillage", "cycle_days", "effective_points", "generate_township", "generate_village", "item_values",
-    "notice_paths", "plant_mistakes", "planted_mistakes", "run_demo",
+    "notice_paths", "plant_mistakes", "planted_mistakes", "run_demo", "shop_notice_paths",
 ]
