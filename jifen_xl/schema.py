@@ -557,7 +557,7 @@ TOWNSHIP_HOTSPOTS = SheetSpec(
     purpose="全镇出现次数最多的扣分项目（已确认的扣分）。",
     columns=(
         C("指标编码", "code", CODE, width=10), C("指标名称", "name", TEXT, width=28),
-        C("指标类别", "category", TEXT, width=10), C("次数", "count", INT, width=7, number_format=_N),
+        C("指标类别", "category", TEXT, width=16), C("次数", "count", INT, width=7, number_format=_N),
         C("涉及户数", "households", INT, width=9, number_format=_N),
         C("涉及村数", "villages", INT, width=9, number_format=_N),
         C("扣分合计", "points", NUMBER, width=10, number_format=_PTS),
@@ -583,7 +583,7 @@ TOWNSHIP_CANDIDATES = SheetSpec(
         C("荣誉", "award", TEXT, width=10), C("村", "village", TEXT, width=10),
         C("户号", "hh_id", CODE, width=8, number_format="@"), C("户主姓名", "head", TEXT, width=10),
         C("依据积分", "points", NUMBER, width=9, number_format=_PTS), C("名次", "rank", INT, width=6, number_format="0"),
-        C("依据规则", "rule", TEXT, width=56),
+        C("依据规则", "rule", TEXT, width=60),
     ),
 )
 

@@ -216,3 +216,283 @@ def village_summary(extract: VillageExtract) -> dict:
         "errors": extract.errors, "warnings": extract.warnings,
     }
     return {S.TOWNSHIP_SUMMARY.header_of(f): figures[f] for f in S.TOWNSHIP_SUMMARY.fields}
+
+
+# --- the township: consolidated frames and their analyses ------------------------------------------
+
+
+@dataclass
+class Township:
+    """The consolidated villages of one township-year (the accepted extracts only).
+
+    Every frame is the villages' frames stacked, with ``village`` (村) and ``township`` (镇街) in
+    front; ``villages`` holds one ``village_summary`` row per village (fields of 汇总概况).
+    """
+
+    villages: pd.DataFrame
+    households: pd.DataFrame
+    entries: pd.DataFrame
+    objections: pd.DataFrame
+    exchanges: pd.DataFrame
+    ledger: pd.DataFrame
+    findings: pd.DataFrame
+    year: int | None = None
+    #: per village, the last month whose points are final (its 月度台账's last month; without a
+    #: ledger, its last month with a counted entry): later months' points are not known yet.
+    settled: dict = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """The villages, in order."""
+        return self.villages["village"].tolist()
+
+
+def village_label(extract: VillageExtract) -> str:
+    """The name a village goes by in the township's tables: its 村, else its file's name."""
+    name = extract.meta.get(KEY_VILLAGE)
+    if name:
+        return str(name)
+    file = str(extract.meta.get("file") or "")
+    return file.replace("\\", "/").rsplit("/", 1)[-1] or "（未填村名）"
+
+
+def consolidate(extracts: list[VillageExtract]) -> Township:
+    """Stack the villages' extracts (in the order given) into one ``Township``.
+
+    :param extracts: the accepted villages (a rejected file's figures are never consolidated).
+    """
+    summaries = [village_summary(e) for e in extracts]
+    fields = S.TOWNSHIP_SUMMARY.fields
+    villages = pd.DataFrame([list(s.values()) for s in summaries], columns=fields) if summaries else \
+        pd.DataFrame({f: pd.Series(dtype=object) for f in fields})
+    labels = [village_label(e) for e in extracts]
+    villages["village"] = pd.Series(labels, dtype=object)
+
+    def stack(attr: str, columns: dict) -> pd.DataFrame:
+        parts = [getattr(e, attr).assign(township=e.meta.get(KEY_TOWNSHIP), village=label)
+                 for e, label in zip(extracts, labels)]
+        empty = _frame(columns).assign(township=pd.Series(dtype=object), village=pd.Series(dtype=object))
+        frame = pd.concat([empty] + [p for p in parts if len(p)], ignore_index=True) if parts else empty
+        return frame[["township", "village"] + list(columns)]
+
+    years = [e.meta.get(KEY_YEAR) for e in extracts if e.meta.get(KEY_YEAR) is not None]
+    settled = {label: e.meta.get("through") or e.entries.loc[e.entries["counted"], "month"].max()
+               for e, label in zip(extracts, labels)}
+    settled = {k: (v if isinstance(v, str) else None) for k, v in settled.items()}
+    return Township(villages, stack("households", HOUSEHOLD_COLUMNS), stack("entries", ENTRY_COLUMNS),
+                    stack("objections", OBJECTION_COLUMNS), stack("exchanges", EXCHANGE_COLUMNS),
+                    stack("ledger", LEDGER_COLUMNS), stack("findings", FINDING_COLUMNS),
+                    max(set(years), key=years.count) if years else None, settled)
+
+
+def _active(t: Township) -> pd.DataFrame:
+    hh = t.households
+    return hh[hh["status"].eq(S.HH_ACTIVE)].drop_duplicates(["village", "hh_id"])
+
+
+def _counted(t: Township) -> pd.DataFrame:
+    return t.entries[t.entries["counted"]]
+
+
+def _of_active(frame: pd.DataFrame, t: Township) -> pd.Series:
+    """Rows of ``frame`` whose (village, hh_id) is a household 正常."""
+    keys = pd.MultiIndex.from_frame(_active(t)[["village", "hh_id"]])
+    return pd.Series(pd.MultiIndex.from_frame(frame[["village", "hh_id"]]).isin(keys), index=frame.index)
+
+
+def monthly_trend(t: Township) -> pd.DataFrame:
+    """Per month and village (every village every month, January to the last month with a
+    counted entry or an exchange): 积分合计 (counted points), 参与户数 (households 正常 with a
+    counted entry that month), 兑换积分. Columns: the fields of ``schema.TOWNSHIP_TREND``.
+
+    积分合计 and 参与户数 are blank (NaN) for the months after a village's last settled month
+    (``Township.settled``): a month still under publicity has no points yet, which is not 0.
+    """
+    fields = S.TOWNSHIP_TREND.fields
+    counted = _counted(t)
+    months = pd.concat([counted["month"], t.exchanges["month"]]).dropna()
+    if months.empty or not t.names:
+        return pd.DataFrame({f: pd.Series(dtype=object if f in ("month", "village") else "float64") for f in fields})
+    last = pd.Period(months.max(), "M")
+    first = pd.Period(f"{t.year}-01", "M") if t.year is not None else pd.Period(months.min(), "M")
+    labels = [f"{p.year:04d}-{p.month:02d}" for p in pd.period_range(min(first, last), last, freq="M")]
+    grid = pd.MultiIndex.from_product([labels, t.names], names=["month", "village"])
+    total = counted.groupby(["month", "village"])["points"].sum()
+    part = counted[_of_active(counted, t)].groupby(["month", "village"])["hh_id"].nunique()
+    spent = t.exchanges.groupby(["month", "village"])["points"].sum()
+    out = pd.DataFrame({
+        "total": total.reindex(grid, fill_value=0.0).astype("float64").round(6).to_numpy(),
+        "taking_part": part.reindex(grid, fill_value=0).astype("int64").to_numpy(),
+        "spent": spent.reindex(grid, fill_value=0.0).astype("float64").round(6).to_numpy(),
+    }, index=grid).reset_index()
+    last = out["village"].map(t.settled).fillna("")
+    unsettled = (out["month"] > last).to_numpy()
+    out["total"] = out["total"].mask(unsettled)
+    out["taking_part"] = out["taking_part"].astype("float64").mask(unsettled)
+    return out[fields]
+
+
+def township_monthly(trend: pd.DataFrame) -> pd.DataFrame:
+    """The township's month totals of a ``monthly_trend`` (fields of ``schema.TOWNSHIP_TREND_TOTAL``)."""
+    out = trend.groupby("month", sort=True)[["total", "spent", "taking_part"]].sum(min_count=1).reset_index()
+    out["spent"] = out["spent"].fillna(0.0)
+    return out[S.TOWNSHIP_TREND_TOTAL.fields]
+
+
+def village_by_month(trend: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """积分合计 of a ``monthly_trend`` as a month × village table: 月份 then one column per village."""
+    wide = trend.pivot(index="month", columns="village", values="total").reindex(columns=names)
+    return wide.reset_index().rename(columns={"month": S.TREND_PIVOT_FIRST})
+
+
+def deduction_hotspots(t: Township, top: int = 20) -> pd.DataFrame:
+    """The deduction items counted most often across the township (confirmed 扣分项目 entries):
+    指标编码, 指标名称, 指标类别, 次数, 涉及户数, 涉及村数, 扣分合计; the ``top`` most frequent
+    (ties on the last place included), most frequent first, then the larger deduction."""
+    fields = S.TOWNSHIP_HOTSPOTS.fields
+    d = _counted(t)
+    d = d[d["kind"].eq(S.KIND_DEDUCT)].assign(hh=lambda f: f["village"].astype(str) + "\x1f" + f["hh_id"].astype(str))
+    if d.empty:
+        return pd.DataFrame({f: pd.Series(dtype=object) for f in fields})
+    d = d.assign(name=d["name"].fillna(""), category=d["category"].fillna(""))
+    g = d.groupby(["code", "name"], sort=False)
+    out = pd.DataFrame({
+        "category": g["category"].first(), "count": g.size(), "households": g["hh"].nunique(),
+        "villages": g["village"].nunique(), "points": g["points"].sum().round(6),
+    }).reset_index()
+    out = out.sort_values(["count", "points", "code"], ascending=[False, True, True], kind="stable")
+    cut = out["count"].iloc[min(top, len(out)) - 1]
+    out = out[out["count"] >= cut]
+    return out[fields].reset_index(drop=True)
+
+
+def household_points(t: Township) -> pd.DataFrame:
+    """Per household 正常: village, hh_id, head, year_points (counted points of the year),
+    cumulative (月度台账's last month; carried points count), deductions (counted deduction entries)."""
+    hh = _active(t)[["village", "hh_id", "head"]]
+    counted = _counted(t)
+    year_points = counted.groupby(["village", "hh_id"])["points"].sum()
+    deductions = counted[counted["kind"].eq(S.KIND_DEDUCT)].groupby(["village", "hh_id"]).size()
+    cumulative = t.ledger.drop_duplicates(["village", "hh_id"]).set_index(["village", "hh_id"])["cumulative"]
+    key = pd.MultiIndex.from_frame(hh[["village", "hh_id"]])
+    return hh.assign(
+        year_points=year_points.reindex(key, fill_value=0.0).round(6).to_numpy(dtype="float64"),
+        cumulative=cumulative.reindex(key).to_numpy(dtype="float64"),
+        deductions=deductions.reindex(key, fill_value=0).to_numpy(dtype="int64"),
+    ).reset_index(drop=True)
+
+
+def household_ranking(t: Township, top: int = 100) -> pd.DataFrame:
+    """The township's top households 正常 by year points: 名次 (ties share the best: 1, 2, 2, 4),
+    村, 户号, 户主姓名, 年度积分, 累计积分, 扣分次数; every household ranked ``top`` or better.
+    Names only: 身份证号 and 联系电话 never reach this table."""
+    hp = household_points(t)
+    hp = hp.sort_values(["year_points", "cumulative", "village", "hh_id"], ascending=[False, False, True, True],
+                        kind="stable", na_position="last")
+    hp["rank"] = hp["year_points"].rank(method="min", ascending=False).astype("int64")
+    return hp[hp["rank"] <= top][S.TOWNSHIP_RANKING.fields].reset_index(drop=True)
+
+
+def summary_total(t: Township) -> dict:
+    """汇总概况's 合计 row: sums of the villages' counts and points; 参与率, 户均积分 and 奖扣比
+    recomputed from the sums (never averaged); 区县/镇街/年度 when all villages agree."""
+    v = t.villages
+    sums = ("households", "nonlocal", "taking_part", "reward", "deduct", "total", "objections", "kept", "corrected",
+            "withdrawn", "open", "exchanges", "spent", "stock_value", "errors", "warnings")
+    out = {f: None for f in S.TOWNSHIP_SUMMARY.fields}
+    for f in sums:
+        out[f] = _number(pd.to_numeric(v[f], errors="coerce").fillna(0).sum())
+    for f in ("district", "township", "year"):
+        values = v[f].dropna().unique()
+        out[f] = (values[0].item() if hasattr(values[0], "item") else values[0]) if len(values) == 1 else None
+    out["village"] = S.TOTAL_LABEL
+    n = out["households"]
+    out["participation"] = round(out["taking_part"] / n, 4) if n else None
+    out["average"] = _number(round(out["total"] / n, 2)) if n else None
+    out["ratio"] = _number(round(out["reward"] / -out["deduct"], 2)) if out["deduct"] < 0 else None
+    return out
+
+
+# --- the township workbook's tables ---------------------------------------------------------------
+
+#: The keys a file of the batch is described by (``township_tables(files=...)``): as
+#: ``township import --json`` prints them, plus 村, 错误数, 警告数; 发现 = the first findings,
+#: each keyed like ``validate --json`` (``schema.FINDING_HEADERS``).
+FILE_KEYS = ("文件", "村", "状态", "原因", "错误数", "警告数", "发现")
+
+
+@dataclass
+class TownshipTables:
+    """Everything the township workbook shows, as frames keyed by schema field names.
+
+    :param place: 区县, 镇街, 年度 (for the sheets' print header), when the villages agree.
+    :param summary: 汇总概况 rows (one per village) and ``total`` its 合计 row (a dict).
+    :param trend: 月度趋势 per month and village; ``monthly`` the township's month totals;
+        ``by_village``: 积分合计 as village rows × month columns (first column 村).
+    """
+
+    place: dict
+    summary: pd.DataFrame
+    total: dict
+    trend: pd.DataFrame
+    monthly: pd.DataFrame
+    by_village: pd.DataFrame
+    hotspots: pd.DataFrame
+    ranking: pd.DataFrame
+    candidates: pd.DataFrame
+    files: pd.DataFrame
+    findings: pd.DataFrame
+
+
+def _file_record(f) -> dict:
+    if isinstance(f, dict):
+        return {k: f.get(k) for k in FILE_KEYS}
+    meta = getattr(f, "meta", None) or {}
+    return {"文件": str(f.file), "村": meta.get(KEY_VILLAGE), "状态": f.status, "原因": f.reason,
+            "错误数": getattr(f, "errors", None), "警告数": getattr(f, "warnings", None),
+            "发现": list(getattr(f, "findings", None) or [])}
+
+
+def check_tables(files) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """校验汇总: one row per file (fields of ``schema.TOWNSHIP_CHECKS``) and the first findings of
+    each (fields of ``schema.TOWNSHIP_CHECK_FINDINGS``).
+
+    :param files: dicts keyed by ``FILE_KEYS`` (or the import's outcomes: objects with ``file``,
+        ``status``, ``reason``, ``findings``, ``errors``, ``warnings``, ``meta``).
+    """
+    records = [_file_record(f) for f in files]
+    check_fields = S.TOWNSHIP_CHECKS.fields
+    rows = pd.DataFrame([[r["文件"], r["村"], r["状态"], r["原因"] or None, r["错误数"], r["警告数"]]
+                         for r in records], columns=check_fields) if records else \
+        pd.DataFrame({f: pd.Series(dtype=object) for f in check_fields})
+    h = dict(zip(("level", "sheet", "row", "column", "message", "fix", "rule"), S.FINDING_HEADERS))
+    found = [[r["文件"], r["村"], p.get(h["level"]), p.get(h["rule"]), p.get(h["sheet"]), p.get(h["row"]),
+              p.get(h["column"]), p.get(h["message"])] for r in records for p in (r["发现"] or [])]
+    finding_fields = S.TOWNSHIP_CHECK_FINDINGS.fields
+    findings = pd.DataFrame(found, columns=finding_fields) if found else \
+        pd.DataFrame({f: pd.Series(dtype=object) for f in finding_fields})
+    return rows, findings
+
+
+def township_tables(t: Township, files=(), candidates: pd.DataFrame | None = None, *, top_hotspots: int = 20,
+                    top_households: int = 100) -> TownshipTables:
+    """Every table of the township workbook.
+
+    :param t: the consolidated villages.
+    :param files: every file of the batch (see ``check_tables``), for 校验汇总.
+    :param candidates: ``awards.award_candidates(t, rules)`` (none when None).
+    """
+    trend = monthly_trend(t)
+    by_village = village_by_month(trend, t.names).set_index(S.TREND_PIVOT_FIRST).T.rename_axis(
+        S.TOWNSHIP_TREND.header_of("village")).reset_index()
+    by_village.columns.name = None
+    files_frame, findings = check_tables(files)
+    total = summary_total(t)
+    place = {k: total[f] for k, f in zip((KEY_DISTRICT, KEY_TOWNSHIP, KEY_YEAR), ("district", "township", "year"))}
+    return TownshipTables(
+        place=place, summary=t.villages[S.TOWNSHIP_SUMMARY.fields].copy(), total=total, trend=trend,
+        monthly=township_monthly(trend), by_village=by_village,
+        hotspots=deduction_hotspots(t, top_hotspots), ranking=household_ranking(t, top_households),
+        candidates=candidates if candidates is not None else pd.DataFrame(
+            {f: pd.Series(dtype=object) for f in S.TOWNSHIP_CANDIDATES.fields}),
+        files=files_frame, findings=findings)
