@@ -582,7 +582,8 @@ TOWNSHIP_CANDIDATES = SheetSpec(
     columns=(
         C("荣誉", "award", TEXT, width=10), C("村", "village", TEXT, width=10),
         C("户号", "hh_id", CODE, width=8, number_format="@"), C("户主姓名", "head", TEXT, width=10),
-        C("依据积分", "points", NUMBER, width=9, number_format=_PTS), C("名次", "rank", INT, width=6, number_format="0"),
+        C("依据积分", "points", NUMBER, width=9, number_format=_PTS), C("名次", "rank", INT, width=6, number_format="0",
+                                                                     hint="规则有全镇名额时为全镇名次，否则为村内名次"),
         C("依据规则", "rule", TEXT, width=60),
     ),
 )

@@ -115,8 +115,9 @@ def award_candidates(t: Township, rules: pd.DataFrame) -> pd.DataFrame:
     in the year when it asks so; ranked within their village (ties share the best place), cut to
     the village's quota, then to the township's quota by points (ties at the cut kept).
 
-    :returns: the fields of ``schema.TOWNSHIP_CANDIDATES`` (荣誉, 村, 户号, 户主姓名, 依据积分, 名次
-        within the village, 依据规则), by honour in the rules' order, then village, then 名次.
+    :returns: the fields of ``schema.TOWNSHIP_CANDIDATES`` (荣誉, 村, 户号, 户主姓名, 依据积分, 名次,
+        依据规则), by honour in the rules' order; 名次 is the place in the township when the rule
+        has a township quota (rows by 名次), else in the village (rows by village, then 名次).
     """
     fields = S.TOWNSHIP_CANDIDATES.fields
     hp = household_points(t)
@@ -139,11 +140,14 @@ def award_candidates(t: Township, rules: pd.DataFrame) -> pd.DataFrame:
         c = c.assign(rank=c.groupby("village")["points"].rank(method="min", ascending=False).astype("int64"))
         if pd.notna(rule.per_village):
             c = c[c["rank"] <= rule.per_village]
-        if pd.notna(rule.per_township):
-            town_rank = c["points"].rank(method="min", ascending=False)
-            c = c[town_rank <= rule.per_township]
         order = c["village"].map({v: i for i, v in enumerate(t.names)})
-        c = c.assign(_order=order).sort_values(["_order", "rank", "hh_id"], kind="stable")
+        if pd.notna(rule.per_township):
+            # a township quota: 名次 is the place in the township
+            c = c.assign(rank=c["points"].rank(method="min", ascending=False).astype("int64"))
+            c = c[c["rank"] <= rule.per_township].assign(_order=0)
+        else:
+            c = c.assign(_order=order)
+        c = c.sort_values(["_order", "rank", "hh_id"], kind="stable")
         out.append(c.assign(award=rule.award, rule=rule_text(rule)))
     if not out:
         return pd.DataFrame({f: pd.Series(dtype=object) for f in fields})

@@ -34,6 +34,7 @@ from .. import safefile
 from .. import schema as S
 from ..core.awards import parse_award_rules
 from ..core.clean import ROW
+from ..core.problems import Report
 from ..core.township import KEY_DISTRICT, KEY_TOWNSHIP, KEY_YEAR, TownshipTables
 from ..errors import ValidationFailed, WorkbookLocked, WriteFailed, WriteRefused
 from . import look
@@ -124,7 +125,7 @@ def read_award_rules(path: str | Path) -> pd.DataFrame | None:
     lacking = [c.header for c in spec.columns if c.required and c.field not in where]
     if lacking:
         raise ValidationFailed(
-            f"「{p.name}」的“{spec.name}”工作表第 {header_at + 1} 行缺少列“{'”“'.join(lacking)}”，汇总工作簿没有写入。"
+            None, f"「{p.name}」的“{spec.name}”工作表第 {header_at + 1} 行缺少列“{'”“'.join(lacking)}”，汇总工作簿没有写入。"
             f"请把列标题改回“{'”“'.join(spec.headers)}”，或删除整个“{spec.name}”工作表以恢复默认规则。")
     body = rows[header_at + 1:]
     raw = pd.DataFrame({f: pd.Series([r[i] if i < len(r) else None for r in body], dtype=object)
@@ -133,7 +134,8 @@ def read_award_rules(path: str | Path) -> pd.DataFrame | None:
     rules, problems = parse_award_rules(raw)
     if problems:
         lines = [f"第 {p_.row} 行“{p_.column}”：{p_.message}。{p_.fix}" for p_ in problems]
-        raise ValidationFailed(f"「{p.name}」的“{spec.name}”工作表有 {len(problems)} 处需要修改，汇总工作簿没有写入：\n"
+        raise ValidationFailed(Report.of(problems),
+                               f"「{p.name}」的“{spec.name}”工作表有 {len(problems)} 处需要修改，汇总工作簿没有写入：\n"
                                + "\n".join(lines))
     return rules if len(rules) else None
 
