@@ -214,15 +214,10 @@ def _sheet(path: Path, spec: S.SheetSpec, top: int = 1, left: int = 1) -> list[d
 
 
 def _import(extracts: dict, out: Path, files=(), now=None):
-    """What the import does once the villages are read: rules kept from the file, tables, write."""
-    from jifen_xl.core.awards import award_candidates, default_award_rules
-    from jifen_xl.core.township import consolidate, township_tables
-    from jifen_xl.io.township_book import read_award_rules, write_township_book
+    """What the import does once the villages are read (rules kept from the file, tables, write)."""
+    from jifen_xl.io.township_book import write_township
 
-    t = consolidate(list(extracts.values()))
-    rules = read_award_rules(out)
-    rules = default_award_rules() if rules is None else rules
-    return write_township_book(out, township_tables(t, files, award_candidates(t, rules)), rules, now=now)
+    return write_township(out, list(extracts.values()), files, now=now)
 
 
 @pytest.fixture(scope="module")

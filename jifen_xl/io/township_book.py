@@ -32,10 +32,10 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from .. import safefile
 from .. import schema as S
-from ..core.awards import parse_award_rules
+from ..core.awards import award_candidates, default_award_rules, parse_award_rules
 from ..core.clean import ROW
 from ..core.problems import Report
-from ..core.township import KEY_DISTRICT, KEY_TOWNSHIP, KEY_YEAR, TownshipTables
+from ..core.township import KEY_DISTRICT, KEY_TOWNSHIP, KEY_YEAR, TownshipTables, consolidate, township_tables
 from ..errors import ValidationFailed, WorkbookLocked, WriteFailed, WriteRefused
 from . import look
 
@@ -483,3 +483,22 @@ def write_township_book(path: str | Path, tables: TownshipTables, rules: pd.Data
         raise WriteFailed(f"无法写入「{p}」（{exc.strerror or exc}），原文件没有改动。"
                           "请检查文件夹是否存在、是否有写入权限、磁盘是否已满。") from exc
     return BookWritten(p, backup)
+
+
+def write_township(path: str | Path, extracts, files=(), rules: pd.DataFrame | None = None, *,
+                   now: dt.datetime | None = None) -> BookWritten:
+    """The import's last step in one call: consolidate the accepted villages, select the award
+    candidates by the officer's rules, and write the township workbook.
+
+    :param extracts: the accepted villages' ``VillageExtract`` (in the order to show them).
+    :param files: every file of the batch (dicts keyed by ``core.township.FILE_KEYS``, or the
+        import's outcomes), for 校验汇总.
+    :param rules: the award rules; default: those kept in ``path`` (``read_award_rules``, best
+        called before the import's work so a wrong rule is refused first), else the defaults.
+    """
+    if rules is None:
+        rules = read_award_rules(path)
+    if rules is None:
+        rules = default_award_rules()
+    t = consolidate(list(extracts))
+    return write_township_book(path, township_tables(t, files, award_candidates(t, rules)), rules, now=now)
