@@ -155,7 +155,7 @@ def test_village_summary_equals_an_independent_computation(books, extracts):
         assert summary["参与率"] == pytest.approx(expected["参与户数"] / expected["户数"], abs=1e-4)
         assert summary["户均积分"] == pytest.approx(round(expected["积分合计"] / expected["户数"], 2))
         assert summary["奖扣比"] == pytest.approx(round(expected["加分合计"] / -expected["扣分合计"], 2))
-        assert (summary["错误数"], summary["警告数"]) == (0, 0)
+        assert (summary["错误数"], summary["警告数"], summary["台账截至"]) == (0, 0, "2026-11")
         assert list(summary) == S.TOWNSHIP_SUMMARY.headers
 
 

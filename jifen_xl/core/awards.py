@@ -121,8 +121,7 @@ def award_candidates(t: Township, rules: pd.DataFrame) -> pd.DataFrame:
     """
     fields = S.TOWNSHIP_CANDIDATES.fields
     hp = household_points(t)
-    counted = t.entries[t.entries["counted"]]
-    by_category = counted.groupby(["village", "hh_id", "category"])["points"].sum()
+    by_category = t.points.set_index(["village", "hh_id", "category"])["points"]
     key = pd.MultiIndex.from_frame(hp[["village", "hh_id"]])
     out = []
     for rule in rules.itertuples(index=False):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .. import schema as S
@@ -89,6 +90,15 @@ class VillageExtract:
     stock: pd.DataFrame = field(default_factory=lambda: _frame(STOCK_COLUMNS))
     ledger: pd.DataFrame = field(default_factory=lambda: _frame(LEDGER_COLUMNS))
     findings: pd.DataFrame = field(default_factory=lambda: _frame(FINDING_COLUMNS))
+    #: the village's share of the township's frames (``aggregates()``), computed once: by the
+    #: worker that made the extract, so the parent only stacks them.
+    parts: dict | None = field(default=None, repr=False)
+
+    def aggregates(self) -> dict[str, pd.DataFrame]:
+        """This village's per household, month and item figures (see ``Township``)."""
+        if self.parts is None:
+            self.parts = _aggregate(self)
+        return self.parts
 
     @property
     def errors(self) -> int:
@@ -107,8 +117,10 @@ def _in_year(dates: pd.Series, year: int | None) -> pd.Series:
 
 def _months(dates: pd.Series) -> pd.Series:
     """``YYYY-MM`` labels of dates (None where no date)."""
-    out = dates.dt.strftime("%Y-%m")
-    return out.where(dates.notna(), None).astype(object)
+    values = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+    out = np.datetime_as_string(values, unit="M").astype(object)
+    out[np.isnat(values)] = None
+    return pd.Series(out, index=dates.index, dtype=object)
 
 
 def village_extract(village: Village, report: Report | None = None) -> VillageExtract:
@@ -172,7 +184,9 @@ def village_extract(village: Village, report: Report | None = None) -> VillageEx
     findings = _frame(FINDING_COLUMNS, pd.DataFrame(
         [(p.level, p.rule, p.sheet, p.row, p.column, p.message, p.fix) for p in problems],
         columns=list(FINDING_COLUMNS)) if problems else None)
-    return VillageExtract(meta, households, entries, objections, exchanges, receipts, stock, ledger, findings)
+    extract = VillageExtract(meta, households, entries, objections, exchanges, receipts, stock, ledger, findings)
+    extract.aggregates()
+    return extract
 
 
 def _number(value) -> int | float:
@@ -191,17 +205,19 @@ def village_summary(extract: VillageExtract) -> dict:
     hh = extract.households
     active = hh[hh["status"].eq(S.HH_ACTIVE)]
     n_hh = int(active["hh_id"].nunique())
-    counted = extract.entries[extract.entries["counted"]]
-    taking_part = int(active["hh_id"].isin(counted["hh_id"]).sum())
-    reward = float(counted.loc[counted["kind"].isin(REWARD_KINDS), "points"].sum())
-    deduct = float(counted.loc[counted["kind"].eq(S.KIND_DEDUCT), "points"].sum())
-    total = float(counted["points"].sum())
+    e = extract.entries
+    counted = e["counted"].to_numpy(dtype=bool)
+    kind, points = e["kind"].to_numpy()[counted], e["points"].to_numpy(dtype="float64")[counted]
+    taking_part = int(active["hh_id"].isin(pd.unique(e["hh_id"].to_numpy()[counted])).sum())
+    reward = float(points[pd.Series(kind, dtype=object).isin(REWARD_KINDS).to_numpy()].sum())
+    deduct = float(points[kind == S.KIND_DEDUCT].sum())
+    total = float(points.sum())
     results = extract.objections["result"].value_counts()
     stock_value = float((extract.stock["closing"] * extract.stock["price"]).sum())
     figures = {
         "district": extract.meta.get(KEY_DISTRICT), "township": extract.meta.get(KEY_TOWNSHIP),
         "village": extract.meta.get(KEY_VILLAGE), "year": extract.meta.get(KEY_YEAR),
-        "households": n_hh,
+        "through": extract.meta.get("through"), "households": n_hh,
         "nonlocal": int(active.loc[active["hukou"].eq(S.HUKOU_TYPES[1]), "hh_id"].nunique()),
         "taking_part": taking_part,
         "participation": round(taking_part / n_hh, 4) if n_hh else None,
@@ -223,22 +239,33 @@ def village_summary(extract: VillageExtract) -> dict:
 
 @dataclass
 class Township:
-    """The consolidated villages of one township-year (the accepted extracts only).
+    """The consolidated villages of one township-year (the accepted extracts only), aggregated
+    village by village: a township (or a district) of millions of entries is never one frame.
 
-    Every frame is the villages' frames stacked, with ``village`` (村) and ``township`` (镇街) in
-    front; ``villages`` holds one ``village_summary`` row per village (fields of 汇总概况).
+    Every frame has ``village`` (村, unique within the township) first:
+
+    :param villages: one ``village_summary`` row per village (fields of 汇总概况).
+    :param households: households 正常: village, hh_id, head.
+    :param points: counted points per household and 指标类别: village, hh_id, category, points.
+    :param deductions: counted deduction entries per household: village, hh_id, count.
+    :param monthly: per village and month: village, month, total, taking_part, spent.
+    :param hotspots: counted deductions per village and item: village, code, name, category, count,
+        households, points.
+    :param ledger: 月度台账's last month per household: village, hh_id, cumulative, available.
+    :param findings: the villages' findings (fields of ``VillageExtract.findings``).
+    :param settled: per village, the last month whose points are final (its 月度台账's last month;
+        without a ledger, its last month with a counted entry): later months are not known yet.
     """
 
     villages: pd.DataFrame
     households: pd.DataFrame
-    entries: pd.DataFrame
-    objections: pd.DataFrame
-    exchanges: pd.DataFrame
+    points: pd.DataFrame
+    deductions: pd.DataFrame
+    monthly: pd.DataFrame
+    hotspots: pd.DataFrame
     ledger: pd.DataFrame
     findings: pd.DataFrame
     year: int | None = None
-    #: per village, the last month whose points are final (its 月度台账's last month; without a
-    #: ledger, its last month with a counted entry): later months' points are not known yet.
     settled: dict = field(default_factory=dict)
 
     @property
@@ -256,8 +283,63 @@ def village_label(extract: VillageExtract) -> str:
     return file.replace("\\", "/").rsplit("/", 1)[-1] or "（未填村名）"
 
 
+def _unique_labels(extracts: list[VillageExtract]) -> list[str]:
+    """Each village's name, made unique: a name two townships share gets its 镇街 in front
+    (石岗村 → 中梁镇石岗村), and what is still the same a number behind (（2）)."""
+    labels = [village_label(e) for e in extracts]
+    counts = pd.Series(labels, dtype=object).value_counts()
+    labels = [f"{e.meta.get(KEY_TOWNSHIP) or ''}{label}" if counts[label] > 1 else label
+              for e, label in zip(extracts, labels)]
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label}（{seen[label]}）")
+    return out
+
+
+#: The aggregated frames of a ``Township`` (after ``village``): column -> dtype.
+_AGGREGATES = {
+    "households": {"hh_id": object, "head": object},
+    "points": {"hh_id": object, "category": object, "points": "float64"},
+    "deductions": {"hh_id": object, "count": "int64"},
+    "monthly": {"month": object, "total": "float64", "taking_part": "int64", "spent": "float64"},
+    "hotspots": {"code": object, "name": object, "category": object, "count": "int64", "households": "int64",
+                 "points": "float64"},
+    "ledger": {"hh_id": object, "cumulative": "float64", "available": "float64"},
+    "findings": FINDING_COLUMNS,
+}
+
+
+def _aggregate(e: VillageExtract) -> dict[str, pd.DataFrame]:
+    """One village's share of the township's frames (small: per household, month or item)."""
+    hh = e.households
+    active = hh[hh["status"].eq(S.HH_ACTIVE)].drop_duplicates("hh_id")
+    c = e.entries.loc[e.entries["counted"], ["month", "hh_id", "code", "name", "kind", "category", "points"]]
+    c = c.assign(name=c["name"].fillna(""), category=c["category"].fillna(""))
+    d = c[c["kind"].eq(S.KIND_DEDUCT)]
+    in_active = c["hh_id"].isin(active["hh_id"])
+    monthly = pd.DataFrame({
+        "total": c.groupby("month")["points"].sum(),
+        "taking_part": c[in_active].groupby("month")["hh_id"].nunique(),
+        "spent": e.exchanges.groupby("month")["points"].sum(),
+    }).fillna({"total": 0.0, "taking_part": 0, "spent": 0.0}).rename_axis("month").reset_index()
+    g = d.groupby(["code", "name"], sort=False)
+    hotspots = pd.DataFrame({"category": g["category"].first(), "count": g.size(),
+                             "households": g["hh_id"].nunique(), "points": g["points"].sum()}).reset_index()
+    return {
+        "households": active[["hh_id", "head"]],
+        "points": c.groupby(["hh_id", "category"])["points"].sum().reset_index(),
+        "deductions": d.groupby("hh_id").size().rename("count").reset_index(),
+        "monthly": monthly,
+        "hotspots": hotspots,
+        "ledger": e.ledger,
+        "findings": e.findings,
+    }
+
+
 def consolidate(extracts: list[VillageExtract]) -> Township:
-    """Stack the villages' extracts (in the order given) into one ``Township``.
+    """The villages' extracts (in the order given) aggregated into one ``Township``.
 
     :param extracts: the accepted villages (a rejected file's figures are never consolidated).
     """
@@ -265,39 +347,24 @@ def consolidate(extracts: list[VillageExtract]) -> Township:
     fields = S.TOWNSHIP_SUMMARY.fields
     villages = pd.DataFrame([list(s.values()) for s in summaries], columns=fields) if summaries else \
         pd.DataFrame({f: pd.Series(dtype=object) for f in fields})
-    labels = [village_label(e) for e in extracts]
+    labels = _unique_labels(extracts)
     villages["village"] = pd.Series(labels, dtype=object)
-
-    def stack(attr: str, columns: dict) -> pd.DataFrame:
-        parts = [getattr(e, attr).assign(township=e.meta.get(KEY_TOWNSHIP), village=label)
-                 for e, label in zip(extracts, labels)]
-        empty = _frame(columns).assign(township=pd.Series(dtype=object), village=pd.Series(dtype=object))
-        frame = pd.concat([empty] + [p for p in parts if len(p)], ignore_index=True) if parts else empty
-        return frame[["township", "village"] + list(columns)]
-
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in _AGGREGATES}
+    for e, label in zip(extracts, labels):
+        for key, frame in e.aggregates().items():
+            if len(frame):
+                parts[key].append(frame.assign(village=label))
+    stacked = {}
+    for key, columns in _AGGREGATES.items():
+        empty = _frame(columns).assign(village=pd.Series(dtype=object))
+        frame = pd.concat([empty] + parts[key], ignore_index=True) if parts[key] else empty
+        stacked[key] = frame[["village"] + list(columns)]
     years = [e.meta.get(KEY_YEAR) for e in extracts if e.meta.get(KEY_YEAR) is not None]
     settled = {label: e.meta.get("through") or e.entries.loc[e.entries["counted"], "month"].max()
                for e, label in zip(extracts, labels)}
     settled = {k: (v if isinstance(v, str) else None) for k, v in settled.items()}
-    return Township(villages, stack("households", HOUSEHOLD_COLUMNS), stack("entries", ENTRY_COLUMNS),
-                    stack("objections", OBJECTION_COLUMNS), stack("exchanges", EXCHANGE_COLUMNS),
-                    stack("ledger", LEDGER_COLUMNS), stack("findings", FINDING_COLUMNS),
-                    max(set(years), key=years.count) if years else None, settled)
-
-
-def _active(t: Township) -> pd.DataFrame:
-    hh = t.households
-    return hh[hh["status"].eq(S.HH_ACTIVE)].drop_duplicates(["village", "hh_id"])
-
-
-def _counted(t: Township) -> pd.DataFrame:
-    return t.entries[t.entries["counted"]]
-
-
-def _of_active(frame: pd.DataFrame, t: Township) -> pd.Series:
-    """Rows of ``frame`` whose (village, hh_id) is a household 正常."""
-    keys = pd.MultiIndex.from_frame(_active(t)[["village", "hh_id"]])
-    return pd.Series(pd.MultiIndex.from_frame(frame[["village", "hh_id"]]).isin(keys), index=frame.index)
+    return Township(villages, year=max(set(years), key=years.count) if years else None, settled=settled,
+                    **stacked)
 
 
 def monthly_trend(t: Township) -> pd.DataFrame:
@@ -309,24 +376,22 @@ def monthly_trend(t: Township) -> pd.DataFrame:
     (``Township.settled``): a month still under publicity has no points yet, which is not 0.
     """
     fields = S.TOWNSHIP_TREND.fields
-    counted = _counted(t)
-    months = pd.concat([counted["month"], t.exchanges["month"]]).dropna()
+    m = t.monthly
+    months = m.loc[(m["total"] != 0) | (m["taking_part"] > 0) | (m["spent"] != 0), "month"].dropna()
     if months.empty or not t.names:
         return pd.DataFrame({f: pd.Series(dtype=object if f in ("month", "village") else "float64") for f in fields})
     last = pd.Period(months.max(), "M")
     first = pd.Period(f"{t.year}-01", "M") if t.year is not None else pd.Period(months.min(), "M")
     labels = [f"{p.year:04d}-{p.month:02d}" for p in pd.period_range(min(first, last), last, freq="M")]
     grid = pd.MultiIndex.from_product([labels, t.names], names=["month", "village"])
-    total = counted.groupby(["month", "village"])["points"].sum()
-    part = counted[_of_active(counted, t)].groupby(["month", "village"])["hh_id"].nunique()
-    spent = t.exchanges.groupby(["month", "village"])["points"].sum()
+    at = m.set_index(["month", "village"])
     out = pd.DataFrame({
-        "total": total.reindex(grid, fill_value=0.0).astype("float64").round(6).to_numpy(),
-        "taking_part": part.reindex(grid, fill_value=0).astype("int64").to_numpy(),
-        "spent": spent.reindex(grid, fill_value=0.0).astype("float64").round(6).to_numpy(),
+        "total": at["total"].reindex(grid, fill_value=0.0).astype("float64").round(6).to_numpy(),
+        "taking_part": at["taking_part"].reindex(grid, fill_value=0).astype("int64").to_numpy(),
+        "spent": at["spent"].reindex(grid, fill_value=0.0).astype("float64").round(6).to_numpy(),
     }, index=grid).reset_index()
-    last = out["village"].map(t.settled).fillna("")
-    unsettled = (out["month"] > last).to_numpy()
+    settled = out["village"].map(t.settled).fillna("")
+    unsettled = (out["month"] > settled).to_numpy()
     out["total"] = out["total"].mask(unsettled)
     out["taking_part"] = out["taking_part"].astype("float64").mask(unsettled)
     return out[fields]
@@ -350,31 +415,27 @@ def deduction_hotspots(t: Township, top: int = 20) -> pd.DataFrame:
     指标编码, 指标名称, 指标类别, 次数, 涉及户数, 涉及村数, 扣分合计; the ``top`` most frequent
     (ties on the last place included), most frequent first, then the larger deduction."""
     fields = S.TOWNSHIP_HOTSPOTS.fields
-    d = _counted(t)
-    d = d[d["kind"].eq(S.KIND_DEDUCT)].assign(hh=lambda f: f["village"].astype(str) + "\x1f" + f["hh_id"].astype(str))
-    if d.empty:
+    h = t.hotspots
+    if h.empty:
         return pd.DataFrame({f: pd.Series(dtype=object) for f in fields})
-    d = d.assign(name=d["name"].fillna(""), category=d["category"].fillna(""))
-    g = d.groupby(["code", "name"], sort=False)
+    g = h.groupby(["code", "name"], sort=False)
     out = pd.DataFrame({
-        "category": g["category"].first(), "count": g.size(), "households": g["hh"].nunique(),
+        "category": g["category"].first(), "count": g["count"].sum(), "households": g["households"].sum(),
         "villages": g["village"].nunique(), "points": g["points"].sum().round(6),
     }).reset_index()
     out = out.sort_values(["count", "points", "code"], ascending=[False, True, True], kind="stable")
     cut = out["count"].iloc[min(top, len(out)) - 1]
-    out = out[out["count"] >= cut]
-    return out[fields].reset_index(drop=True)
+    return out[out["count"] >= cut][fields].reset_index(drop=True)
 
 
 def household_points(t: Township) -> pd.DataFrame:
     """Per household 正常: village, hh_id, head, year_points (counted points of the year),
     cumulative (月度台账's last month; carried points count), deductions (counted deduction entries)."""
-    hh = _active(t)[["village", "hh_id", "head"]]
-    counted = _counted(t)
-    year_points = counted.groupby(["village", "hh_id"])["points"].sum()
-    deductions = counted[counted["kind"].eq(S.KIND_DEDUCT)].groupby(["village", "hh_id"]).size()
-    cumulative = t.ledger.drop_duplicates(["village", "hh_id"]).set_index(["village", "hh_id"])["cumulative"]
+    hh = t.households
     key = pd.MultiIndex.from_frame(hh[["village", "hh_id"]])
+    year_points = t.points.groupby(["village", "hh_id"])["points"].sum()
+    deductions = t.deductions.set_index(["village", "hh_id"])["count"]
+    cumulative = t.ledger.drop_duplicates(["village", "hh_id"]).set_index(["village", "hh_id"])["cumulative"]
     return hh.assign(
         year_points=year_points.reindex(key, fill_value=0.0).round(6).to_numpy(dtype="float64"),
         cumulative=cumulative.reindex(key).to_numpy(dtype="float64"),
@@ -402,7 +463,7 @@ def summary_total(t: Township) -> dict:
     out = {f: None for f in S.TOWNSHIP_SUMMARY.fields}
     for f in sums:
         out[f] = _number(pd.to_numeric(v[f], errors="coerce").fillna(0).sum())
-    for f in ("district", "township", "year"):
+    for f in ("district", "township", "year", "through"):
         values = v[f].dropna().unique()
         out[f] = (values[0].item() if hasattr(values[0], "item") else values[0]) if len(values) == 1 else None
     out["village"] = S.TOTAL_LABEL
