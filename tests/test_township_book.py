@@ -481,3 +481,22 @@ def test_libreoffice_prints_the_charts(books, book, tmp_path):
     again = lo_convert(book, "xlsx", tmp_path / "resaved")
     with zipfile.ZipFile(again) as z:
         assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 3
+
+
+def test_a_village_name_two_townships_share_stays_apart(extracts):
+    """A district's villages: 石岗村 of 中梁镇 and 石岗村 of 歌乐山镇 are two villages, not one."""
+    import copy
+
+    from jifen_xl.core.township import consolidate, household_ranking, monthly_trend
+
+    other = copy.deepcopy(extracts["石岗村"])
+    other.meta["镇街"] = "歌乐山镇"
+    t = consolidate([extracts["石岗村"], extracts["龙泉村"], other])
+    assert t.names == ["中梁镇石岗村", "龙泉村", "歌乐山镇石岗村"]
+    assert t.villages["village"].tolist() == ["石岗村", "龙泉村", "石岗村"]  # 汇总概况 shows each its own 村
+    trend = monthly_trend(t)
+    jan = trend[trend["month"] == "2026-01"].set_index("village")["total"]
+    assert jan["中梁镇石岗村"] == jan["歌乐山镇石岗村"] > 0
+    ranking = household_ranking(t, top=10_000)
+    assert len(ranking) == 2 * len(extracts["石岗村"].households.query("status == '正常'")) + len(
+        extracts["龙泉村"].households.query("status == '正常'"))

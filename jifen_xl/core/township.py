@@ -255,6 +255,7 @@ class Township:
     :param findings: the villages' findings (fields of ``VillageExtract.findings``).
     :param settled: per village, the last month whose points are final (its 月度台账's last month;
         without a ledger, its last month with a counted entry): later months are not known yet.
+    :param labels: the villages' unique names (``names``), which the other frames' ``village`` holds.
     """
 
     villages: pd.DataFrame
@@ -267,11 +268,13 @@ class Township:
     findings: pd.DataFrame
     year: int | None = None
     settled: dict = field(default_factory=dict)
+    labels: list = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
-        """The villages, in order."""
-        return self.villages["village"].tolist()
+        """The villages' names in the township's tables, in order: unique (a 村 two townships
+        share has its 镇街 in front; ``villages`` keeps each one's own 村)."""
+        return list(self.labels) if self.labels else self.villages["village"].tolist()
 
 
 def village_label(extract: VillageExtract) -> str:
@@ -348,7 +351,7 @@ def consolidate(extracts: list[VillageExtract]) -> Township:
     villages = pd.DataFrame([list(s.values()) for s in summaries], columns=fields) if summaries else \
         pd.DataFrame({f: pd.Series(dtype=object) for f in fields})
     labels = _unique_labels(extracts)
-    villages["village"] = pd.Series(labels, dtype=object)
+    villages["village"] = pd.Series([village_label(e) for e in extracts], dtype=object)
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in _AGGREGATES}
     for e, label in zip(extracts, labels):
         for key, frame in e.aggregates().items():
@@ -364,7 +367,7 @@ def consolidate(extracts: list[VillageExtract]) -> Township:
                for e, label in zip(extracts, labels)}
     settled = {k: (v if isinstance(v, str) else None) for k, v in settled.items()}
     return Township(villages, year=max(set(years), key=years.count) if years else None, settled=settled,
-                    **stacked)
+                    labels=labels, **stacked)
 
 
 def monthly_trend(t: Township) -> pd.DataFrame:
