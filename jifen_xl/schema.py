@@ -608,20 +608,20 @@ AWARD_RULES = SheetSpec(
 
 TOWNSHIP_CHECKS = SheetSpec(
     key="t_checks", name="校验汇总", table="tblTownChecks", owned=True,
-    purpose="每个文件一行（含跳过和重复的文件）及其状态和原因；其后列出各村的前几条校验发现。",
+    purpose="每个文件一行（含跳过和重复的文件）及其状态和原因；其后列出各文件的前几条校验发现。",
     columns=(
         C("文件", "file", TEXT, width=28), C("村", "village", TEXT, width=12), C("状态", "status", TEXT, width=12),
-        C("原因", "reason", TEXT, width=36), C("错误数", "errors", INT, width=7, number_format=_N),
+        C("原因", "reason", TEXT, width=48), C("错误数", "errors", INT, width=7, number_format=_N),
         C("警告数", "warnings", INT, width=7, number_format=_N),
     ),
 )
-#: 校验汇总's findings block (below the files).
+#: 校验汇总's findings block (below the files; its columns line up under theirs).
 TOWNSHIP_CHECK_FINDINGS = SheetSpec(
     key="t_check_findings", name="校验汇总", table="tblTownFindings", owned=True,
     columns=(
         C("文件", "file", TEXT, width=28), C("村", "village", TEXT, width=12), C("级别", "level", TEXT, width=12),
-        C("规则", "rule", TEXT, width=36), C("工作表", "sheet", TEXT, width=7), C("行", "row", INT, width=7),
-        C("列", "column", TEXT, width=10), C("说明", "message", TEXT, width=48),
+        C("说明", "message", TEXT, width=48), C("工作表", "sheet", TEXT, width=10), C("行", "row", INT, width=7),
+        C("列", "column", TEXT, width=10), C("规则", "rule", TEXT, width=12),
     ),
 )
 

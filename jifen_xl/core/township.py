@@ -530,9 +530,9 @@ def check_tables(files) -> tuple[pd.DataFrame, pd.DataFrame]:
                          for r in records], columns=check_fields) if records else \
         pd.DataFrame({f: pd.Series(dtype=object) for f in check_fields})
     h = dict(zip(("level", "sheet", "row", "column", "message", "fix", "rule"), S.FINDING_HEADERS))
-    found = [[r["文件"], r["村"], p.get(h["level"]), p.get(h["rule"]), p.get(h["sheet"]), p.get(h["row"]),
-              p.get(h["column"]), p.get(h["message"])] for r in records for p in (r["发现"] or [])]
     finding_fields = S.TOWNSHIP_CHECK_FINDINGS.fields
+    found = [{"file": r["文件"], "village": r["村"], **{f: p.get(h[f]) for f in finding_fields if f in h}}
+             for r in records for p in (r["发现"] or [])]
     findings = pd.DataFrame(found, columns=finding_fields) if found else \
         pd.DataFrame({f: pd.Series(dtype=object) for f in finding_fields})
     return rows, findings
