@@ -500,3 +500,16 @@ def test_a_village_name_two_townships_share_stays_apart(extracts):
     ranking = household_ranking(t, top=10_000)
     assert len(ranking) == 2 * len(extracts["石岗村"].households.query("status == '正常'")) + len(
         extracts["龙泉村"].households.query("status == '正常'"))
+
+
+def test_an_honour_without_candidates_says_why(extracts):
+    from jifen_xl.core.awards import _rules_frame, award_candidates
+    from jifen_xl.core.township import consolidate
+
+    t = consolidate(list(extracts.values()))
+    rules = _rules_frame([("最美庭院", "人居坏境", 5, "是", 3, None, ""), ("星级文明户", None, 100000, "否", None, None, "")])
+    got = award_candidates(t, rules)
+    assert got["rule"].tolist() == [
+        "人居坏境类积分 ≥ 5，全年无扣分，每村前 3 名（同分并列）——本年各村都没有“人居坏境”类的已确认积分，请核对指标类别",
+        "年度积分 ≥ 100000——没有符合条件的农户"]
+    assert got["award"].tolist() == ["最美庭院", "星级文明户"] and got["hh_id"].isna().all()

@@ -147,7 +147,12 @@ def award_candidates(t: Township, rules: pd.DataFrame) -> pd.DataFrame:
         else:
             c = c.assign(_order=order)
         c = c.sort_values(["_order", "rank", "hh_id"], kind="stable")
-        out.append(c.assign(award=rule.award, rule=rule_text(rule)))
+        text = rule_text(rule)
+        if c.empty:  # said, not left out: the officer sees the honour had no candidate, and why
+            known = isinstance(rule.category, str) and rule.category and not (t.points["category"] == rule.category).any()
+            why = f"本年各村都没有“{rule.category}”类的已确认积分，请核对指标类别" if known else "没有符合条件的农户"
+            c = pd.DataFrame({f: [None] for f in fields}).assign(rule=f"{text}——{why}")
+        out.append(c.assign(award=rule.award, rule=c["rule"] if "rule" in c.columns else text))
     if not out:
         return pd.DataFrame({f: pd.Series(dtype=object) for f in fields})
     return pd.concat(out, ignore_index=True)[fields]

@@ -21,6 +21,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -222,6 +223,10 @@ def _put(ws, blocks: list[_Block], labels: dict[tuple[int, int], str] | None = N
         protos = [_proto(ws, number_format=c.number_format, wrap=c.wraps) for c in b.columns]
         for j, c in enumerate(b.columns):
             put(b.top, b.left + j, c.header, header[key])
+            if c.hint:  # what the figure means, on the header (Excel and WPS show it on hover)
+                comment = Comment(c.hint, "jifen-xl")
+                comment.width, comment.height = 220, 60
+                grid[b.top][b.left + j].comment = comment
         for i, row in enumerate(b.rows, start=1):
             for j, v in enumerate(row):
                 if v is not None:
