@@ -384,6 +384,8 @@ def _edit_rules(path: Path, edits: dict[tuple[int, str], object], append: list |
 def test_the_officers_rules_are_used_and_kept(books, extracts, tmp_path):
     out = tmp_path / "中梁镇.xlsx"
     _import(extracts, out)
+    last = list(openpyxl.load_workbook(out)[S.TOWNSHIP_CHECKS.name].iter_rows(values_only=True))[-1]
+    assert "各文件均没有错误或警告" in last  # an empty findings table says so
     rules = _sheet(out, S.AWARD_RULES)
     assert [r["荣誉"] for r in rules] == ["星级文明户", "最美家庭", "最美庭院"]
     courtyard_row = 2 + [r["荣誉"] for r in rules].index("最美庭院")

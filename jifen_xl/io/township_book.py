@@ -46,7 +46,8 @@ CHART_WIDTH, CHART_HEIGHT, CHART_ROWS = 22.0, 8.5, 15
 GAP_ROWS = 2
 #: The label above 校验汇总's findings block.
 FINDINGS_LABEL = "各文件的前几条校验发现（完整清单见各村工作簿的“校验结果”）"
-_MONTH_COL = S.ColumnSpec("月份", "month", S.MONTH, width=9)
+NO_FINDINGS = "各文件均没有错误或警告"
+NO_DEDUCTIONS = "本年各村没有已确认的扣分"
 
 
 @dataclass
@@ -388,9 +389,11 @@ def _trend_sheet(ws, tables: TownshipTables) -> None:
 
 def _hotspot_sheet(ws, tables: TownshipTables) -> None:
     spec = S.TOWNSHIP_HOTSPOTS
-    b = _Block(spec.columns, _values(tables.hotspots, spec.columns), table=spec.table)
+    rows = _values(tables.hotspots, spec.columns)
+    b = _Block(spec.columns, rows or [[NO_DEDUCTIONS if c.field == "name" else None for c in spec.columns]],
+               table=spec.table)
     _put(ws, [b])
-    if b.rows:
+    if rows:
         ws.add_chart(_hotspot_chart(ws, b), f"A{b.bottom + GAP_ROWS}")
     ws.freeze_panes = "A2"
 
@@ -421,8 +424,10 @@ def _rules_sheet(ws, rules: pd.DataFrame) -> None:
 def _checks_sheet(ws, tables: TownshipTables) -> None:
     spec, found = S.TOWNSHIP_CHECKS, S.TOWNSHIP_CHECK_FINDINGS
     files = _Block(spec.columns, _values(tables.files, spec.columns), table=spec.table)
-    findings = _Block(found.columns, _values(tables.findings, found.columns), top=files.bottom + GAP_ROWS + 1,
-                      table=found.table)
+    rows = _values(tables.findings, found.columns)
+    if not rows:  # said in the table, not left blank
+        rows = [[NO_FINDINGS if c.field == "message" else None for c in found.columns]]
+    findings = _Block(found.columns, rows, top=files.bottom + GAP_ROWS + 1, table=found.table)
     _put(ws, [files, findings], {(findings.top - 1, 1): FINDINGS_LABEL})
     ws.freeze_panes = "A2"
 
