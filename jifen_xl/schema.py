@@ -507,7 +507,8 @@ TOWNSHIP_SUMMARY = SheetSpec(
     purpose="每村一行：户数、参与情况、加扣分、异议处理、积分兑换、库存和数据质量；最后一行为全镇合计。",
     columns=(
         C("区县", "district", TEXT, width=10), C("镇街", "township", TEXT, width=10),
-        C("村", "village", TEXT, width=10), C("年度", "year", INT, width=7, number_format="0"),
+        C("村", "village", TEXT, width=12), C("年度", "year", INT, width=7, number_format="0"),
+        C("台账截至", "through", MONTH, width=9, hint="该村月度台账已结算到的月份；之后的月份积分尚未确定"),
         C("户数", "households", INT, width=7, number_format=_N, hint="住户名册中状态为“正常”的户数"),
         C("非本村户籍户数", "nonlocal", INT, width=9, number_format=_N),
         C("参与户数", "taking_part", INT, width=8, number_format=_N, hint="全年至少有一条已确认积分的正常户"),
@@ -532,7 +533,7 @@ TOWNSHIP_TREND = SheetSpec(
     key="t_trend", name="月度趋势", table="tblTownTrend", owned=True,
     purpose="每村每月已确认积分、参与户数和兑换积分；右侧为全镇月度合计、各村月度积分和图表。",
     columns=(
-        C("月份", "month", MONTH, width=9), C("村", "village", TEXT, width=10),
+        C("月份", "month", MONTH, width=9), C("村", "village", TEXT, width=12),
         C("积分合计", "total", NUMBER, width=10, number_format=_PTS),
         C("参与户数", "taking_part", INT, width=8, number_format=_N),
         C("兑换积分", "spent", NUMBER, width=9, number_format=_PTS),
@@ -557,7 +558,7 @@ TOWNSHIP_HOTSPOTS = SheetSpec(
     purpose="全镇出现次数最多的扣分项目（已确认的扣分）。",
     columns=(
         C("指标编码", "code", CODE, width=10), C("指标名称", "name", TEXT, width=28),
-        C("指标类别", "category", TEXT, width=10), C("次数", "count", INT, width=7, number_format=_N),
+        C("指标类别", "category", TEXT, width=16), C("次数", "count", INT, width=7, number_format=_N),
         C("涉及户数", "households", INT, width=9, number_format=_N),
         C("涉及村数", "villages", INT, width=9, number_format=_N),
         C("扣分合计", "points", NUMBER, width=10, number_format=_PTS),
@@ -568,7 +569,7 @@ TOWNSHIP_RANKING = SheetSpec(
     key="t_ranking", name="户排名", table="tblTownRanking", owned=True,
     purpose="全镇年度积分最高的农户（只列姓名，不含身份证号和电话）。",
     columns=(
-        C("名次", "rank", INT, width=6, number_format="0"), C("村", "village", TEXT, width=10),
+        C("名次", "rank", INT, width=6, number_format="0"), C("村", "village", TEXT, width=12),
         C("户号", "hh_id", CODE, width=8, number_format="@"), C("户主姓名", "head", TEXT, width=10),
         C("年度积分", "year_points", NUMBER, width=9, number_format=_PTS, hint="本年已确认积分"),
         C("累计积分", "cumulative", NUMBER, width=9, number_format=_PTS, hint="月度台账最后一个月的累计积分"),
@@ -580,10 +581,11 @@ TOWNSHIP_CANDIDATES = SheetSpec(
     key="t_candidates", name="评优候选", table="tblTownCandidates", owned=True,
     purpose="按“评优规则”从各村农户中选出的评优候选，每行写明所用规则。",
     columns=(
-        C("荣誉", "award", TEXT, width=10), C("村", "village", TEXT, width=10),
+        C("荣誉", "award", TEXT, width=12), C("村", "village", TEXT, width=12),
         C("户号", "hh_id", CODE, width=8, number_format="@"), C("户主姓名", "head", TEXT, width=10),
-        C("依据积分", "points", NUMBER, width=9, number_format=_PTS), C("名次", "rank", INT, width=6, number_format="0"),
-        C("依据规则", "rule", TEXT, width=56),
+        C("依据积分", "points", NUMBER, width=9, number_format=_PTS), C("名次", "rank", INT, width=6, number_format="0",
+                                                                     hint="规则有全镇名额时为全镇名次，否则为村内名次"),
+        C("依据规则", "rule", TEXT, width=60),
     ),
 )
 
@@ -606,20 +608,20 @@ AWARD_RULES = SheetSpec(
 
 TOWNSHIP_CHECKS = SheetSpec(
     key="t_checks", name="校验汇总", table="tblTownChecks", owned=True,
-    purpose="每个文件一行（含跳过和重复的文件）及其状态和原因；其后列出各村的前几条校验发现。",
+    purpose="每个文件一行（含跳过和重复的文件）及其状态和原因；其后列出各文件的前几条校验发现。",
     columns=(
-        C("文件", "file", TEXT, width=28), C("村", "village", TEXT, width=10), C("状态", "status", TEXT, width=12),
-        C("原因", "reason", TEXT, width=36), C("错误数", "errors", INT, width=7, number_format=_N),
+        C("文件", "file", TEXT, width=28), C("村", "village", TEXT, width=12), C("状态", "status", TEXT, width=12),
+        C("原因", "reason", TEXT, width=48), C("错误数", "errors", INT, width=7, number_format=_N),
         C("警告数", "warnings", INT, width=7, number_format=_N),
     ),
 )
-#: 校验汇总's findings block (below the files).
+#: 校验汇总's findings block (below the files; its columns line up under theirs).
 TOWNSHIP_CHECK_FINDINGS = SheetSpec(
     key="t_check_findings", name="校验汇总", table="tblTownFindings", owned=True,
     columns=(
-        C("文件", "file", TEXT, width=28), C("村", "village", TEXT, width=10), C("级别", "level", TEXT, width=12),
-        C("规则", "rule", TEXT, width=36), C("工作表", "sheet", TEXT, width=7), C("行", "row", INT, width=7),
-        C("列", "column", TEXT, width=10), C("说明", "message", TEXT, width=48),
+        C("文件", "file", TEXT, width=28), C("村", "village", TEXT, width=12), C("级别", "level", TEXT, width=12),
+        C("说明", "message", TEXT, width=48), C("工作表", "sheet", TEXT, width=10), C("行", "row", INT, width=7),
+        C("列", "column", TEXT, width=10), C("规则", "rule", TEXT, width=12),
     ),
 )
 

@@ -9,7 +9,11 @@ Python over the cells openpyxl reads from the same files, never through ``core``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import pickle
+import shutil
+import subprocess
+import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -23,6 +27,7 @@ from jifen_xl.demo import generate_village
 from jifen_xl.io.template import build_workbook
 
 from .conftest import TODAY
+from .lo import lo_convert, needs_lo
 
 VILLAGES = (("石岗村", 40, 11), ("龙泉村", 55, 12), ("凤凰村", 30, 13))
 
@@ -67,6 +72,7 @@ def _day(v) -> dt.date | None:
     return v.date() if isinstance(v, dt.datetime) else v
 
 
+@functools.lru_cache(maxsize=None)
 def independent(path: Path) -> dict:
     """The village's figures worked out directly from its cells."""
     wb = openpyxl.load_workbook(path, data_only=True)
@@ -89,6 +95,7 @@ def independent(path: Path) -> dict:
         decisions[o["entry_id"]].append(o)
     reward = deduct = 0.0
     taking_part = set()
+    counted = []  # (hh_id, code, kind, category, month, points) of each entry that counts
     for e in _rows(wb, S.ENTRIES):
         day = _day(e["date"])
         if e["status"] != "已确认" or day.year != year:
@@ -103,6 +110,7 @@ def independent(path: Path) -> dict:
             continue
         if changing:
             points = changing[-1]["corrected_points"]
+        counted.append((e["hh_id"], e["code"], row["kind"], row["category"], f"{day:%Y-%m}", points))
         if row["kind"] == "扣分项目":
             deduct += points
         else:
@@ -123,6 +131,12 @@ def independent(path: Path) -> dict:
         "异议数": sum(results.values()), "维持": results["维持"], "更正": results["更正"], "撤销": results["撤销"],
         "待处理": results["待处理"], "兑换笔数": len(exchanges), "兑换积分": sum(x["points"] for x in exchanges),
         "库存价值（积分）": sum(q * price[g] for g, q in stock.items()),
+        "_counted": counted, "_active": active,
+        "_heads": {h["hh_id"]: h["head"] for h in households},
+        "_ids": {str(h[f]) for h in households for f in ("id_number", "phone") if h[f]},
+        "_spent_by_month": Counter({f"{_day(x['date']):%Y-%m}": 0 for x in exchanges}) + Counter(
+            {m: sum(x["points"] for x in exchanges if f"{_day(x['date']):%Y-%m}" == m)
+             for m in {f"{_day(x['date']):%Y-%m}" for x in exchanges}}),
     }
 
 
@@ -135,12 +149,13 @@ def test_village_summary_equals_an_independent_computation(books, extracts):
         expected = independent(path)
         assert expected["积分合计"] != 0 and expected["扣分合计"] < 0 and expected["更正"] and expected["撤销"]
         for key, value in expected.items():
-            assert summary[key] == pytest.approx(value), (name, key)
+            if not key.startswith("_"):
+                assert summary[key] == pytest.approx(value), (name, key)
         assert summary["区县"] == "沙坪坝区" and summary["镇街"] == "中梁镇"
         assert summary["参与率"] == pytest.approx(expected["参与户数"] / expected["户数"], abs=1e-4)
         assert summary["户均积分"] == pytest.approx(round(expected["积分合计"] / expected["户数"], 2))
         assert summary["奖扣比"] == pytest.approx(round(expected["加分合计"] / -expected["扣分合计"], 2))
-        assert (summary["错误数"], summary["警告数"]) == (0, 0)
+        assert (summary["错误数"], summary["警告数"], summary["台账截至"]) == (0, 0, "2026-11")
         assert list(summary) == S.TOWNSHIP_SUMMARY.headers
 
 
@@ -179,3 +194,324 @@ def test_extract_pickles_fast_and_keeps_dtypes_when_empty(extracts):
     assert str(empty.entries["points"].dtype) == "float64" and str(empty.entries["date"].dtype) == "datetime64[ns]"
     summary = village_summary(empty)
     assert summary["户数"] == 0 and summary["参与率"] is None and summary["奖扣比"] is None
+
+
+# --- the township workbook --------------------------------------------------------------------------
+
+
+def _sheet(path: Path, spec: S.SheetSpec, top: int = 1, left: int = 1) -> list[dict]:
+    """A block of the township workbook as records keyed by its headers (openpyxl, values)."""
+    wb = openpyxl.load_workbook(path, data_only=True)
+    ws = wb[spec.name]
+    header = [c.value for c in ws[top]][left - 1:left - 1 + len(spec.columns)]
+    assert header == spec.headers
+    out = []
+    for values in ws.iter_rows(min_row=top + 1, min_col=left, max_col=left - 1 + len(spec.columns), values_only=True):
+        if all(v is None for v in values):
+            break
+        out.append(dict(zip(header, values)))
+    return out
+
+
+def _import(extracts: dict, out: Path, files=(), now=None):
+    """What the import does once the villages are read (rules kept from the file, tables, write)."""
+    from jifen_xl.io.township_book import write_township
+
+    return write_township(out, list(extracts.values()), files, now=now)
+
+
+@pytest.fixture(scope="module")
+def book(books, extracts, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out") / "中梁镇2026年积分汇总.xlsx"
+    files = [{"文件": p.name, "村": n, "状态": "已导入", "原因": "", "错误数": 0, "警告数": 0, "发现": []}
+             for n, p in books.items()]
+    files.append({"文件": "~$石岗村-2026.xlsx", "村": None, "状态": "已跳过", "原因": "Excel 打开时生成的临时锁文件",
+                  "错误数": None, "警告数": None, "发现": []})
+    files.append({"文件": "白鹤村-2026.xlsx", "村": "白鹤村", "状态": "已拒绝", "原因": "有 1 个错误", "错误数": 1,
+                  "警告数": 0, "发现": [{"级别": "错误", "工作表": "积分登记", "行号": 7, "列名": "户号",
+                                       "问题说明": "户号「9999」不在「住户名册」中", "修改建议": "请改正户号",
+                                       "规则编号": "E-ENT-02"}]})
+    written = _import(extracts, out, files)
+    assert written.path == out and written.backup is None
+    return out
+
+
+def test_the_sheets_in_order(book):
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == [s.name for s in S.TOWNSHIP_SHEETS]
+
+
+def test_summary_sheet_equals_an_independent_computation(books, book):
+    rows = _sheet(book, S.TOWNSHIP_SUMMARY)
+    assert [r["村"] for r in rows] == list(books) + ["合计"]
+    expected = {name: independent(path) for name, path in books.items()}
+    for r in rows[:-1]:
+        for key, value in expected[r["村"]].items():
+            if not key.startswith("_"):
+                assert r[key] == pytest.approx(value), (r["村"], key)
+    total = rows[-1]
+    for key in ("户数", "参与户数", "加分合计", "扣分合计", "积分合计", "异议数", "兑换积分", "库存价值（积分）"):
+        assert total[key] == pytest.approx(sum(e[key] for e in expected.values())), key
+    assert total["户均积分"] == pytest.approx(round(total["积分合计"] / total["户数"], 2))
+    assert total["奖扣比"] == pytest.approx(round(total["加分合计"] / -total["扣分合计"], 2))
+
+
+def test_monthly_trend_equals_an_independent_computation(books, book):
+    rows = _sheet(book, S.TOWNSHIP_TREND)
+    expected = {name: independent(path) for name, path in books.items()}
+    months = sorted({r["月份"] for r in rows})
+    assert months == [f"2026-{m:02d}" for m in range(1, 13)]
+    for r in rows:
+        e = expected[r["村"]]
+        here = [c for c in e["_counted"] if c[4] == r["月份"]]
+        if r["月份"] == "2026-12":  # under publicity: no points yet, which is not 0
+            assert r["积分合计"] is None and r["参与户数"] is None
+        else:
+            assert r["积分合计"] == pytest.approx(sum(c[5] for c in here)), (r["村"], r["月份"])
+            assert r["参与户数"] == len({c[0] for c in here if c[0] in e["_active"]})
+        assert (r["兑换积分"] or 0) == pytest.approx(e["_spent_by_month"].get(r["月份"], 0))
+    town = _sheet(book, S.TOWNSHIP_TREND_TOTAL, left=len(S.TOWNSHIP_TREND.columns) + 2)
+    assert [r["月份"] for r in town] == months
+    for r in town:
+        if r["月份"] != "2026-12":
+            assert r["全镇积分合计"] == pytest.approx(sum(x["积分合计"] for x in rows if x["月份"] == r["月份"]))
+        assert r["全镇兑换积分"] == pytest.approx(sum(x["兑换积分"] or 0 for x in rows if x["月份"] == r["月份"]))
+
+
+def test_deduction_hotspots_equal_an_independent_computation(books, book):
+    counts, households, villages, points = Counter(), defaultdict(set), defaultdict(set), Counter()
+    for name, path in books.items():
+        for hh, code, kind, _, _, p in independent(path)["_counted"]:
+            if kind == "扣分项目":
+                counts[code] += 1
+                households[code].add((name, hh))
+                villages[code].add(name)
+                points[code] += p
+    rows = _sheet(book, S.TOWNSHIP_HOTSPOTS)
+    assert len(rows) == min(20, len(counts)) and len(rows) >= 5
+    assert [r["次数"] for r in rows] == sorted(counts.values(), reverse=True)[:len(rows)]
+    for r in rows:
+        code = r["指标编码"]
+        assert (r["次数"], r["涉及户数"], r["涉及村数"]) == (counts[code], len(households[code]), len(villages[code]))
+        assert r["扣分合计"] == pytest.approx(points[code]) and r["扣分合计"] < 0
+
+
+def test_household_ranking_equals_an_independent_computation(books, book):
+    year_points, deductions, heads, secrets = Counter(), Counter(), {}, set()
+    for name, path in books.items():
+        e = independent(path)
+        secrets |= e["_ids"]
+        for hh in e["_active"]:
+            year_points[(name, hh)] += 0
+            heads[(name, hh)] = e["_heads"][hh]
+        for hh, _, kind, _, _, p in e["_counted"]:
+            if hh in e["_active"]:
+                year_points[(name, hh)] += p
+                deductions[(name, hh)] += kind == "扣分项目"
+    rows = _sheet(book, S.TOWNSHIP_RANKING)
+    ordered = sorted(year_points.values(), reverse=True)
+    assert len(rows) >= 100 and [r["年度积分"] for r in rows] == pytest.approx(ordered[:len(rows)])
+    for r in rows:
+        key = (r["村"], r["户号"])
+        assert r["年度积分"] == pytest.approx(year_points[key]) and r["户主姓名"] == heads[key]
+        assert r["扣分次数"] == deductions[key]
+        assert r["名次"] == 1 + sum(1 for v in year_points.values() if v > r["年度积分"])  # ties share
+    wb = openpyxl.load_workbook(book)
+    shown = {str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None}
+    assert secrets and not secrets & shown  # never 身份证号 or 联系电话
+
+
+def test_award_candidates_follow_their_rules(books, book):
+    per_hh = defaultdict(Counter)
+    deducted = set()
+    for name, path in books.items():
+        e = independent(path)
+        for hh, _, kind, category, _, p in e["_counted"]:
+            per_hh[(name, hh)][category] += p
+            per_hh[(name, hh)]["*"] += p
+            if kind == "扣分项目":
+                deducted.add((name, hh))
+    rows = _sheet(book, S.TOWNSHIP_CANDIDATES)
+    by_award = defaultdict(list)
+    for r in rows:
+        by_award[r["荣誉"]].append(r)
+    assert set(by_award) == {"星级文明户", "最美家庭", "最美庭院"}
+    courtyard = by_award["最美庭院"]
+    assert courtyard[0]["依据规则"] == "人居环境类积分 ≥ 15，全年无扣分，每村前 3 名（同分并列）"
+    for r in courtyard:
+        key = (r["村"], r["户号"])
+        assert r["依据积分"] == pytest.approx(per_hh[key]["人居环境"])
+        assert r["依据积分"] >= 15 and key not in deducted
+    # every village's best gardens that meet the rule are there (ties share the place)
+    for name in books:
+        eligible = sorted((v["人居环境"] for k, v in per_hh.items()
+                           if k[0] == name and k not in deducted and v["人居环境"] >= 15), reverse=True)
+        listed = sorted((r["依据积分"] for r in courtyard if r["村"] == name), reverse=True)
+        assert listed[:3] == pytest.approx(eligible[:3])
+        assert all(eligible.index(p) < 3 for p in listed)  # rank = 1 + households with more points
+    star = by_award["星级文明户"]
+    assert star and all(r["依据积分"] == pytest.approx(per_hh[(r["村"], r["户号"])]["*"]) for r in star)
+    assert all(r["依据积分"] >= 60 for r in star)
+
+
+def test_checks_sheet_lists_every_file_and_the_first_findings(book):
+    files = _sheet(book, S.TOWNSHIP_CHECKS)
+    assert [f["状态"] for f in files] == ["已导入"] * 3 + ["已跳过", "已拒绝"]
+    assert files[3]["原因"] == "Excel 打开时生成的临时锁文件"
+    wb = openpyxl.load_workbook(book)
+    ws = wb[S.TOWNSHIP_CHECKS.name]
+    top = next(r for r in range(len(files) + 2, ws.max_row + 1) if ws.cell(r, 1).value == "文件")
+    found = _sheet(book, S.TOWNSHIP_CHECK_FINDINGS, top=top)
+    assert found == [{"文件": "白鹤村-2026.xlsx", "村": "白鹤村", "级别": "错误", "规则": "E-ENT-02", "工作表": "积分登记",
+                      "行": 7, "列": "户号", "说明": "户号「9999」不在「住户名册」中"}]
+
+
+# --- 评优规则: the officer's rules are read back, kept, and refused when wrong --------------------------
+
+
+def _edit_rules(path: Path, edits: dict[tuple[int, str], object], append: list | None = None) -> None:
+    """Type into 评优规则 as an officer would (Excel row, header) -> value."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[S.AWARD_RULES.name]
+    col = {c.value: c.column for c in ws[1]}
+    for (row, header), value in edits.items():
+        ws.cell(row, col[header]).value = value
+    if append:
+        ws.append(append)
+    wb.save(path)
+
+
+def test_the_officers_rules_are_used_and_kept(books, extracts, tmp_path):
+    out = tmp_path / "中梁镇.xlsx"
+    _import(extracts, out)
+    last = list(openpyxl.load_workbook(out)[S.TOWNSHIP_CHECKS.name].iter_rows(values_only=True))[-1]
+    assert "各文件均没有错误或警告" in last  # an empty findings table says so
+    rules = _sheet(out, S.AWARD_RULES)
+    assert [r["荣誉"] for r in rules] == ["星级文明户", "最美家庭", "最美庭院"]
+    courtyard_row = 2 + [r["荣誉"] for r in rules].index("最美庭院")
+    # 最美庭院: 10 points are enough, one per village; a new honour of the township's own
+    _edit_rules(out, {(courtyard_row, "最低积分"): 10, (courtyard_row, "每村名额"): 1},
+                append=["文明新风户", "遵纪守法", 4, "是", None, 2, "本镇新设"])
+    written = _import(extracts, out, now=dt.datetime(2026, 12, 1, 9, 30))
+    assert written.backup is not None and written.backup.parent.name == "备份" and written.backup.is_file()
+    rules = _sheet(out, S.AWARD_RULES)
+    assert rules[courtyard_row - 2]["最低积分"] == 10 and rules[courtyard_row - 2]["每村名额"] == 1
+    assert rules[-1] == {"荣誉": "文明新风户", "指标类别": "遵纪守法", "最低积分": 4, "全年无扣分": "是", "每村名额": None,
+                         "全镇名额": 2, "说明": "本镇新设"}
+    rows = _sheet(out, S.TOWNSHIP_CANDIDATES)
+    courtyard = [r for r in rows if r["荣誉"] == "最美庭院"]
+    assert sorted(r["村"] for r in courtyard if r["名次"] == 1) == sorted(books)  # one per village (or a tie)
+    assert courtyard[0]["依据规则"] == "人居环境类积分 ≥ 10，全年无扣分，每村前 1 名（同分并列）"
+    new = [r for r in rows if r["荣誉"] == "文明新风户"]
+    assert new[0]["依据规则"] == "遵纪守法类积分 ≥ 4，全年无扣分，全镇前 2 名（同分并列）"
+    # the township's best two, and whoever ties with the second (名次 in the township: 1, 2, 2 ...)
+    second = sorted((r["依据积分"] for r in new), reverse=True)[1]
+    assert len(new) >= 2 and all(r["依据积分"] >= second for r in new)
+    assert [r["名次"] for r in new] == [1 + sum(x["依据积分"] > r["依据积分"] for x in new) for r in new]
+    assert [r["名次"] for r in new] == sorted(r["名次"] for r in new) and max(r["名次"] for r in new) <= 2
+
+
+def test_a_wrong_rule_is_refused_and_nothing_is_written(extracts, tmp_path):
+    from jifen_xl.errors import ValidationFailed
+
+    out = tmp_path / "中梁镇.xlsx"
+    _import(extracts, out)
+    _edit_rules(out, {(3, "最低积分"): "很多", (4, "全年无扣分"): "可以", (2, "每村名额"): 0},
+                append=["最美家庭", None, 5, "否"])
+    before = out.read_bytes()
+    with pytest.raises(ValidationFailed) as err:
+        _import(extracts, out)
+    text = str(err.value)
+    assert "评优规则" in text and "有 4 处需要修改" in text
+    assert "第 2 行“每村名额”：名额「0」不是正整数。请填写正整数" in text
+    assert "第 3 行“最低积分”：「很多」不是数字。请填写数字" in text
+    assert "第 4 行“全年无扣分”：“全年无扣分”填的是「可以」。请填写“是”或“否”" in text
+    assert "第 5 行“荣誉”：荣誉「最美家庭」已在第 3 行有一条规则" in text
+    assert out.read_bytes() == before and not (tmp_path / "备份").exists()
+
+
+def test_an_output_open_elsewhere_or_not_a_township_book_is_refused(books, extracts, tmp_path):
+    from jifen_xl.errors import WorkbookLocked, WriteRefused
+
+    out = tmp_path / "中梁镇.xlsx"
+    _import(extracts, out)
+    lock = tmp_path / "~$中梁镇.xlsx"
+    lock.write_bytes(b"x")
+    with pytest.raises(WorkbookLocked, match="正被 Excel 或 WPS 打开"):
+        _import(extracts, out)
+    lock.unlink()
+    village = books["石岗村"]
+    before = village.read_bytes()
+    with pytest.raises(WriteRefused, match="不是工具生成的乡镇汇总工作簿"):
+        _import(extracts, village)  # a village workbook named as the output is never overwritten
+    assert village.read_bytes() == before
+    with pytest.raises(WriteRefused, match=r"\.xlsx"):
+        _import(extracts, tmp_path / "中梁镇.xls")
+
+
+# --- LibreOffice, the independent engine, prints the charts ------------------------------------------------
+
+
+def _page_ink(pdf: Path, page: int) -> float:
+    """The share of non-white pixels of one PDF page (pdftoppm, grey, 30 dpi)."""
+    import numpy as np
+
+    pgm = subprocess.run(["pdftoppm", "-gray", "-r", "30", "-f", str(page), "-l", str(page), str(pdf)],
+                         capture_output=True, check=True).stdout
+    # PGM: "P5\n<w> <h>\n<max>\n" then the pixels
+    magic, size, top, data = pgm.split(b"\n", 3)
+    w, h = map(int, size.split())
+    pixels = np.frombuffer(data[: w * h], dtype=np.uint8)
+    return float((pixels < 200).mean())
+
+
+@needs_lo
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_libreoffice_prints_the_charts(books, book, tmp_path):
+    pdf = lo_convert(book, "pdf", tmp_path / "pdf")
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    trend = next(i for i, p in enumerate(pages, start=1) if "全镇每月积分与兑换积分" in p)
+    text = pages[trend - 1]
+    assert "各村每月积分" in text and "月度趋势" in text  # both charts on the sheet's first page
+    assert all(name in text for name in books)  # the line chart's legend names every village
+    hot = next(i for i, p in enumerate(pages, start=1) if "扣分热点（次数）" in p)
+    assert _page_ink(pdf, trend) > 1.3 * _page_ink(pdf, trend + 1)  # the charts are drawn, not blank
+    assert _page_ink(pdf, hot) > 0.02
+    assert "沙坪坝区中梁镇2026年" in pages[0] and "第 1 页" in pages[0]  # print header and footer
+    # re-saved by LibreOffice, the workbook keeps its three charts
+    again = lo_convert(book, "xlsx", tmp_path / "resaved")
+    with zipfile.ZipFile(again) as z:
+        assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 3
+
+
+def test_a_village_name_two_townships_share_stays_apart(extracts):
+    """A district's villages: 石岗村 of 中梁镇 and 石岗村 of 歌乐山镇 are two villages, not one."""
+    import copy
+
+    from jifen_xl.core.township import consolidate, household_ranking, monthly_trend
+
+    other = copy.deepcopy(extracts["石岗村"])
+    other.meta["镇街"] = "歌乐山镇"
+    t = consolidate([extracts["石岗村"], extracts["龙泉村"], other])
+    assert t.names == ["中梁镇石岗村", "龙泉村", "歌乐山镇石岗村"]
+    assert t.villages["village"].tolist() == ["石岗村", "龙泉村", "石岗村"]  # 汇总概况 shows each its own 村
+    trend = monthly_trend(t)
+    jan = trend[trend["month"] == "2026-01"].set_index("village")["total"]
+    assert jan["中梁镇石岗村"] == jan["歌乐山镇石岗村"] > 0
+    ranking = household_ranking(t, top=10_000)
+    assert len(ranking) == 2 * len(extracts["石岗村"].households.query("status == '正常'")) + len(
+        extracts["龙泉村"].households.query("status == '正常'"))
+
+
+def test_an_honour_without_candidates_says_why(extracts):
+    from jifen_xl.core.awards import _rules_frame, award_candidates
+    from jifen_xl.core.township import consolidate
+
+    t = consolidate(list(extracts.values()))
+    rules = _rules_frame([("最美庭院", "人居坏境", 5, "是", 3, None, ""), ("星级文明户", None, 100000, "否", None, None, "")])
+    got = award_candidates(t, rules)
+    assert got["rule"].tolist() == [
+        "人居坏境类积分 ≥ 5，全年无扣分，每村前 3 名（同分并列）——本年各村都没有“人居坏境”类的已确认积分，请核对指标类别",
+        "年度积分 ≥ 100000——没有符合条件的农户"]
+    assert got["award"].tolist() == ["最美庭院", "星级文明户"] and got["hh_id"].isna().all()
