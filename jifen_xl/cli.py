@@ -801,7 +801,7 @@ def township_import(source, out, as_json, workers, year):
         raise JifenCliError(exc) from exc
     _print_township(result, as_json)
     if not as_json:
-        click.echo(f"已生成乡镇汇总工作簿「{result.out}」。" if result.out else "（汇总工作簿的写入尚未接入，本次没有生成文件。）")
+        click.echo(f"已生成乡镇汇总工作簿「{result.out}」。")
 
 
 def _print_township(result, as_json: bool) -> None:

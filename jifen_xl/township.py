@@ -32,9 +32,8 @@ from pathlib import Path
 from . import schema as S
 from .app import check, collector_paused, open_backend
 from .core.township import PLACE_KEYS, VillageExtract, village_extract, village_summary
-from .errors import JifenError, WorkbookLocked
+from .errors import JifenError
 from .io.collect import Candidate, collect
-from .safefile import lock_files
 
 __all__ = ["FileOutcome", "TownshipResult", "NothingImported", "import_township", "read_village_file"]
 
@@ -286,18 +285,11 @@ def _deduplicate(read: list[FileOutcome]) -> list[str]:
 
 
 def check_output(out: Path) -> None:
-    """Refuse, before any work, an output the township workbook could not be written to."""
-    if out.suffix.lower() != ".xlsx":
-        raise JifenError(f"输出文件「{out.name}」须以 .xlsx 结尾，例如 中梁镇2026年积分汇总.xlsx。")
-    if out.is_dir():
-        raise JifenError(f"输出「{out}」是一个文件夹。请写出汇总工作簿的文件名，例如 中梁镇2026年积分汇总.xlsx。")
-    if not out.parent.is_dir():
-        raise JifenError(f"输出文件所在的文件夹「{out.parent}」不存在。请先建好文件夹，或换一个位置。")
-    locks = lock_files(out)
-    if locks:
-        path, who = locks[0]
-        raise WorkbookLocked(f"汇总工作簿「{out.name}」正被 {who} 打开（旁边有锁定文件「{path.name}」）。"
-                             f"请先关闭它再导入；若已关闭仍提示，请删除这个锁定文件。")
+    """Refuse, before any work, an output the township workbook could not be written to (see
+    ``io.township_book.check_output``)."""
+    from .io.township_book import check_output as check_book
+
+    check_book(out)
 
 
 def import_township(source: str | Path, out: str | Path | None, *, workers: int | None = None,
@@ -317,8 +309,12 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
     """
     started = time.perf_counter()
     out = Path(out) if out is not None else None
+    rules = None
     if out is not None:
+        from .io.township_book import read_award_rules
+
         check_output(out)
+        rules = read_award_rules(out)  # the officer's 评优规则: a wrong rule is refused before the work
     workers = default_workers() if workers is None else max(1, int(workers))
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="jifen-township-") as scratch:
@@ -347,31 +343,19 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         raise NothingImported(result, _nothing_message(result, source))
     if out is not None:
         t = time.perf_counter()
-        result.out = _write(out, result)
+        result.out = _write(out, result, rules)
         seconds["write"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     return result
 
 
-def _write(out: Path, result: TownshipResult) -> Path | None:
-    """Write the township workbook: THE CALL SITE of H-E's writer, not wired in this slice.
+def _write(out: Path, result: TownshipResult, rules) -> Path:
+    """Write the township workbook: the accepted villages consolidated, the award candidates by
+    the officer's rules (``rules``: those kept in ``out``, None = the defaults), every file in
+    校验汇总 (atomic, with a backup of the workbook it replaces)."""
+    from .io.township_book import write_township
 
-    ``io.township_book`` was not on the branch merged here (only ``core.township``'s extract and
-    summary were), so nothing is written yet and None is returned (the CLI says so). Once it is
-    merged, this body becomes (signatures as H-E's branch has them now)::
-
-        from .core.awards import default_award_rules
-        from .core.township import consolidate, township_tables
-        from .io.township_book import read_award_rules, write_township_book
-
-        rules = read_award_rules(out)  # the officer's 评优规则 kept; better read in check_output, before the work
-        tables = township_tables(consolidate(result.extracts), result.files, rules)
-        return write_township_book(out, tables, default_award_rules() if rules is None else rules).path
-
-    and ``check_output`` delegates to ``io.township_book.check_output`` (which also refuses an
-    existing file that is not a township workbook).
-    """
-    return None  # WIRE-UP: io.township_book.write_township_book (issue 11, H-E)
+    return write_township(out, result.extracts, result.files, rules).path
 
 
 def _nothing_message(result: TownshipResult, source) -> str:

@@ -233,6 +233,25 @@ def test_villages_figures_equal_an_independent_computation(folder, imported):
 
 
 @needs_lo
+def test_the_township_workbook_carries_the_villages_and_every_file(folder, imported):
+    """The import writes the township workbook: 汇总概况 has the same figures as the villages of
+    the result (read back by openpyxl), 校验汇总 lists every file with its status."""
+    result, _ = imported
+    assert result.out is not None and result.out.is_file()
+    wb = openpyxl.load_workbook(result.out, read_only=True)
+    rows = {r["村"]: r for r in _records(wb[S.TOWNSHIP_SUMMARY.name]) if r.get("村") not in (None, "合计")}
+    villages = {v["村"]: v for v in result.villages}
+    assert set(rows) == set(villages)
+    for name, v in villages.items():
+        assert _close({k: rows[name][k] for k in FIELDS}, _figures(v)), name
+    checks = "\n".join(" ".join(str(c) for c in r if c is not None)
+                       for r in wb[S.TOWNSHIP_CHECKS.name].iter_rows(values_only=True))
+    for f in result.files:
+        assert Path(f.file).name in checks and f.status in checks, f.file
+    wb.close()
+
+
+@needs_lo
 def test_one_worker_and_two_give_the_same_result(folder, imported):
     root, _ = folder
     two, _ = imported
@@ -348,9 +367,9 @@ def test_an_output_open_in_excel_is_refused_before_any_work(tmp_path):
     (tmp_path / "~$汇总.xlsx").write_bytes(b"\x06WPS")
     r = CliRunner().invoke(cli, ["township", "import", str(tmp_path / "没有这个文件夹"), "-o", str(tmp_path / "汇总.xlsx")])
     assert r.exit_code == 1
-    assert "汇总工作簿「汇总.xlsx」正被 Excel 或 WPS 打开（旁边有锁定文件「~$汇总.xlsx」）" in r.output
+    assert "汇总工作簿「汇总.xlsx」正被 Excel 或 WPS 打开（同一文件夹里有锁定文件「~$汇总.xlsx」），工具没有写入。" in r.output
     r = CliRunner().invoke(cli, ["township", "import", str(tmp_path), "-o", str(tmp_path / "汇总.csv")])
-    assert r.exit_code == 1 and "须以 .xlsx 结尾" in r.output
+    assert r.exit_code == 1 and "汇总工作簿「汇总.csv」必须保存为 .xlsx 文件，请把输出文件名改为以 .xlsx 结尾。" in r.output
 
 
 @needs_lo
