@@ -784,8 +784,11 @@ def _township_lines(result) -> list[str]:
 @click.option("--workers", type=click.IntRange(1, 64), metavar="进程数", help="同时读取的进程数。默认等于处理器核数；1 表示逐个读取。")
 @click.option("--year", type=click.IntRange(2000, 2100), metavar="年度",
               help="只汇总这一年度，例如 2026；其他年度的工作簿标为“已跳过”。默认：多数工作簿的年度。")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), metavar="映射文件",
+              help="宽表（每户一行、每个指标和期间一列）的导入映射：含「导入映射」工作表的工作簿，"
+                   "用于自身没有「导入映射」的宽表文件。示例见 templates/宽表映射示例.xlsx。")
 @handle_errors
-def township_import(source, out, as_json, workers, year):
+def township_import(source, out, as_json, workers, year, mapping):
     """导入文件夹（含子文件夹）或 zip 压缩包中各村的积分工作簿，逐个校验，生成乡镇汇总工作簿。
 
     每个文件都有状态：已导入、已导入有警告、已拒绝（有错误，不计入汇总）、已跳过（不是工作簿、临时锁文件、已损坏、加密、其他年度）、重复（同一村同一年度，只计入较新的文件）。只要有一个村导入成功，退出码就是 0。
@@ -794,7 +797,7 @@ def township_import(source, out, as_json, workers, year):
 
     progress = _ImportProgress(not as_json)
     try:
-        result = import_township(source, out, workers=workers, year=year, progress=progress)
+        result = import_township(source, out, workers=workers, year=year, progress=progress, mapping=mapping)
     except NothingImported as exc:
         progress.close()
         _print_township(exc.result, as_json)

@@ -639,3 +639,32 @@ TOWNSHIP_SHEETS: tuple[SheetSpec, ...] = (
 FILE_IMPORTED, FILE_IMPORTED_WARNINGS, FILE_REJECTED, FILE_SKIPPED, FILE_DUPLICATE = (
     "已导入", "已导入有警告", "已拒绝", "已跳过", "重复")
 IMPORT_STATUSES = (FILE_IMPORTED, FILE_IMPORTED_WARNINGS, FILE_REJECTED, FILE_SKIPPED, FILE_DUPLICATE)
+
+# --- the wide layout (宽表) import mapping (issue 11) --------------------------------------
+#: 用途 of one row of 「导入映射」: a column of the wide sheet holding 户号 / 户主姓名 / 户籍类型 /
+#: 村民小组 / points of an item in a period (积分); the place (区县 镇街 村 年度: a value typed in
+#: 取值, or a column of the wide sheet named in 列名); the wide sheet's name (数据工作表).
+WIDE_HH_ID, WIDE_HEAD, WIDE_HUKOU, WIDE_GROUP, WIDE_POINTS, WIDE_SHEET = (
+    "户号", "户主姓名", "户籍类型", "村民小组", "积分", "数据工作表")
+WIDE_PLACE = ("区县", "镇街", "村", "年度")
+WIDE_USES = (WIDE_HH_ID, WIDE_HEAD, WIDE_HUKOU, WIDE_GROUP, WIDE_POINTS) + WIDE_PLACE + (WIDE_SHEET,)
+#: 期间 of a points column, as typed: 1月 … 12月, 第1季度 … 第4季度, 上半年, 下半年, 全年.
+WIDE_PERIOD_HINT = "1月—12月、第1季度—第4季度、上半年、下半年、全年"
+
+WIDE_MAPPING = SheetSpec(
+    key="wide_mapping", name="导入映射", table="tblWideMapping",
+    purpose="宽表（每户一行、每个指标和期间一列）按这里的映射导入：每个数据列一行，写明它是户号、户主姓名，"
+            "还是哪个指标哪个期间的积分；区县、镇街、村、年度直接填写在「取值」，或写明数据表中的哪一列。",
+    columns=(
+        C("用途", "use", TEXT, True, choices=WIDE_USES, width=10,
+          hint="户号、户主姓名、户籍类型、村民小组、积分、区县、镇街、村、年度、数据工作表"),
+        C("列名", "header", TEXT, width=16, hint="数据工作表中这一列的标题，与宽表完全一致"),
+        C("指标编码", "code", CODE, width=10, number_format="@"),
+        C("指标名称", "name", TEXT, width=20),
+        C("积分类型", "kind", TEXT, choices=INDICATOR_KINDS, width=10),
+        C("指标类别", "category", TEXT, width=10),
+        C("期间", "period", TEXT, width=10, hint=WIDE_PERIOD_HINT),
+        C("取值", "value", TEXT, width=14, hint="区县、镇街、村、年度、数据工作表直接填写的内容"),
+        C("说明", "note", TEXT, width=24),
+    ),
+)

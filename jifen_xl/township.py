@@ -32,8 +32,10 @@ from pathlib import Path
 from . import schema as S
 from .app import check, collector_paused, open_backend
 from .core.township import PLACE_KEYS, VillageExtract, village_extract, village_summary
+from .core.wide import WideMapping, point_findings
 from .errors import JifenError
 from .io.collect import Candidate, collect
+from .io.wide import WIDE_NOTE, is_wide, read_mapping, read_wide
 
 __all__ = ["FileOutcome", "TownshipResult", "NothingImported", "import_township", "read_village_file"]
 
@@ -130,20 +132,29 @@ def _damaged(name: str) -> str:
             f"请让村里用 Excel 或 WPS 打开后另存为 .xlsx 再报送；仍不行，请把文件发给技术人员。")
 
 
-def read_village_file(path: str | Path, name: str, today: _dt.date | None = None) -> FileOutcome:
+def read_village_file(path: str | Path, name: str, today: _dt.date | None = None,
+                      mapping: WideMapping | None = None) -> FileOutcome:
     """Read, validate and extract one village workbook; never raises for a bad file (only
     ``KeyboardInterrupt`` and ``SystemExit`` pass).
 
     :param path: the file to read.
     :param name: the file as the officer knows it (for the outcome).
     :param today: the day validation takes as today.
+    :param mapping: a mapping file's (``--mapping``), for a wide workbook without 「导入映射」.
     """
     path = Path(path)
     start = time.perf_counter()
+    wide = False
     try:
         with collector_paused():
-            loaded, report = check(open_backend(path, pieces=1), today)
-            extract = village_extract(loaded.village, report)
+            backend = open_backend(path, pieces=1)
+            wide = is_wide(backend) or (mapping is not None and not S.is_village_workbook(backend.has_sheet))
+            if wide:
+                village, report = _check_wide(backend, mapping, today)
+            else:
+                loaded, report = check(backend, today)
+                village = loaded.village
+            extract = village_extract(village, report)
     except (KeyboardInterrupt, SystemExit):
         raise
     except JifenError as exc:
@@ -165,7 +176,19 @@ def read_village_file(path: str | Path, name: str, today: _dt.date | None = None
         status, reason = S.FILE_IMPORTED_WARNINGS, f"有 {warnings} 个警告（数据已计入汇总）。"
     else:
         status, reason = S.FILE_IMPORTED, ""
+    if wide:
+        reason = f"{WIDE_NOTE}。{reason}"
     return FileOutcome(name, status, reason, first, extract, time.perf_counter() - start, errors, warnings)
+
+
+def _check_wide(backend, mapping: WideMapping | None, today) -> tuple:
+    """A wide workbook read through its mapping and validated: (village, report). Findings point
+    at the wide sheet's cells; rules that make no sense for a township's final figures do not
+    fire (``core.wide.SILENT_RULES``)."""
+    from .validate import validate
+
+    village, problems, used, sheet = read_wide(backend, mapping)
+    return village, point_findings(validate(village, problems, today=today), used, sheet)
 
 
 def _read_job(args) -> FileOutcome:
@@ -187,7 +210,8 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _read_all(jobs: list[Candidate], workers: int, today, progress: Progress | None) -> list[FileOutcome]:
+def _read_all(jobs: list[Candidate], workers: int, today, progress: Progress | None,
+              mapping: WideMapping | None = None) -> list[FileOutcome]:
     """Every job's outcome, in the jobs' order; in parallel when ``workers`` > 1."""
     total, done = len(jobs), 0
     out: list[FileOutcome | None] = [None] * total
@@ -200,13 +224,13 @@ def _read_all(jobs: list[Candidate], workers: int, today, progress: Progress | N
 
     if workers <= 1 or total <= 1:
         for i, job in enumerate(jobs):
-            finished(i, read_village_file(job.path, job.name, today))
+            finished(i, read_village_file(job.path, job.name, today, mapping))
         return out
     # The largest files first: the pool ends with small ones, both cores busy to the end.
     order = sorted(range(total), key=lambda i: -_size(jobs[i].path))
     broken: list[int] = []
     with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-        futures = {pool.submit(_read_job, (jobs[i].path, jobs[i].name, today)): i for i in order}
+        futures = {pool.submit(_read_job, (jobs[i].path, jobs[i].name, today, mapping)): i for i in order}
         for fut in as_completed(futures):
             i = futures[fut]
             try:
@@ -218,7 +242,7 @@ def _read_all(jobs: list[Candidate], workers: int, today, progress: Progress | N
     for i in sorted(broken):
         try:
             with ProcessPoolExecutor(max_workers=1) as pool:
-                finished(i, pool.submit(_read_job, (jobs[i].path, jobs[i].name, today)).result())
+                finished(i, pool.submit(_read_job, (jobs[i].path, jobs[i].name, today, mapping)).result())
         except BrokenProcessPool:
             finished(i, _crashed(jobs[i].name))
     return out
@@ -294,7 +318,7 @@ def check_output(out: Path) -> None:
 
 def import_township(source: str | Path, out: str | Path | None, *, workers: int | None = None,
                     year: int | None = None, progress: Progress | None = None,
-                    today: _dt.date | None = None) -> TownshipResult:
+                    today: _dt.date | None = None, mapping: str | Path | None = None) -> TownshipResult:
     """Import every village workbook of ``source`` and write the township workbook ``out``.
 
     :param source: a folder (walked recursively) or a .zip of village workbooks.
@@ -304,6 +328,8 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         most files have).
     :param progress: called as ``progress(done, total, file)`` after each workbook is read.
     :param today: the day validation takes as today.
+    :param mapping: a mapping file (a workbook with a 「导入映射」 sheet) for the wide-layout (宽表)
+        files of ``source`` that have no mapping of their own; refused before the work when wrong.
     :raises NothingImported: no file could be imported (every file's outcome is attached).
     :raises JifenError: the source cannot be opened, or the output cannot be written.
     """
@@ -315,14 +341,17 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
 
         check_output(out)
         rules = read_award_rules(out)  # the officer's 评优规则: a wrong rule is refused before the work
+    wide_mapping = read_mapping(mapping) if mapping is not None else None
     workers = default_workers() if workers is None else max(1, int(workers))
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="jifen-township-") as scratch:
         candidates = collect(source, scratch, exclude=(out,) if out is not None else ())
         seconds["collect"] = time.perf_counter() - started
+        if mapping is not None:
+            candidates = _without_mapping(candidates, Path(mapping))
         jobs = [c for c in candidates if not c.skipped]
         t = time.perf_counter()
-        outcomes = iter(_read_all(jobs, workers, today, progress))
+        outcomes = iter(_read_all(jobs, workers, today, progress, wide_mapping))
         seconds["read"] = time.perf_counter() - t
     files = [FileOutcome(c.name, S.FILE_SKIPPED, c.reason) if c.skipped else next(outcomes) for c in candidates]
 
@@ -347,6 +376,16 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         seconds["write"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     return result
+
+
+def _without_mapping(candidates: list[Candidate], mapping: Path) -> list[Candidate]:
+    """The mapping file, when it lies in the folder imported, is 已跳过 (it is no village's data)."""
+    try:
+        key = mapping.resolve()
+        return [Candidate(c.name, None, "是 --mapping 指定的宽表映射文件，不导入。")
+                if c.path is not None and c.path.resolve() == key else c for c in candidates]
+    except OSError:
+        return candidates
 
 
 def _write(out: Path, result: TownshipResult, rules) -> Path:
