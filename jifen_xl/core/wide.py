@@ -36,8 +36,10 @@ RESOLUTION = "按「导入映射」导入的乡镇汇总数据"
 #: Rules that make no sense for a township's final figures in a wide sheet, and never fire for one
 #: (what fires on a wide village was checked rule by rule; see tests/test_wide.py):
 #: E-ENT-07 a cell is a period's total, not 数量 × 分值; E-GRP-01 a wide sheet has no 小组成员;
-#: W-ENT-15 it has no 证明材料 column either. 必填 of 来源 and 评议人 is dropped too (``_NOT_IN_WIDE``).
-SILENT_RULES = frozenset({"E-ENT-07", "E-GRP-01", "W-ENT-15"})
+#: W-ENT-15 it has no 证明材料 column either; W-ENT-08 an entry's 户主姓名 is its household's own cell
+#: (it could only differ where a 户号 repeats, which E-HH-01 reports on the row).
+#: 必填 of 来源 and 评议人 is dropped too (``_NOT_IN_WIDE``).
+SILENT_RULES = frozenset({"E-ENT-07", "E-GRP-01", "W-ENT-15", "W-ENT-08"})
 #: Columns of the generated sheets a wide sheet has nothing for (their 必填 findings are silenced).
 _NOT_IN_WIDE = {S.ENTRIES.name: {S.ENTRIES.header_of("source"), S.ENTRIES.header_of("scorers")}}
 

@@ -59,7 +59,7 @@ def read_mapping(path: str | Path) -> WideMapping:
 def _refusal(label: str, problems: list[str]) -> str:
     shown = problems[:10]
     more = f"\n……共 {len(problems)} 处，以上是前 10 处。" if len(problems) > 10 else ""
-    return f"宽表「{label}」的导入映射有误，未导入：\n" + "\n".join(shown) + more
+    return f"「{label}」的导入映射有误，未导入：\n" + "\n".join(shown) + more
 
 
 def _data_sheet(backend, mapping: WideMapping) -> str:
