@@ -786,7 +786,7 @@ def _township_lines(result) -> list[str]:
               help="只汇总这一年度，例如 2026；其他年度的工作簿标为“已跳过”。默认：多数工作簿的年度。")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), metavar="映射文件",
               help="宽表（每户一行、每个指标和期间一列）的导入映射：含「导入映射」工作表的工作簿，"
-                   "用于自身没有「导入映射」的宽表文件。示例见 templates/宽表映射示例.xlsx。")
+                   "用于自身没有「导入映射」的宽表文件。示例见模板文件夹中的「宽表映射示例.xlsx」。")
 @handle_errors
 def township_import(source, out, as_json, workers, year, mapping):
     """导入文件夹（含子文件夹）或 zip 压缩包中各村的积分工作簿，逐个校验，生成乡镇汇总工作簿。
