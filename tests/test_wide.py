@@ -22,12 +22,14 @@ from click.testing import CliRunner
 
 from jifen_xl import schema as S
 from jifen_xl.cli import cli
+from jifen_xl.core.township import village_summary
 from jifen_xl.core.wide import period_end
 from jifen_xl.demo import generate_township
 from jifen_xl.errors import JifenError
 from jifen_xl.township import NothingImported, import_township, read_village_file
 
 from .conftest import TODAY
+from .lo import lo_convert, needs_lo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "templates" / "宽表映射示例.xlsx"
@@ -142,6 +144,16 @@ def test_one_worker_gives_the_same_result(township):
     root, _, result = township
     again = import_township(root, None, workers=1, today=TODAY)
     assert again.records() == result.records()
+
+
+@needs_lo
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+def test_the_example_resaved_by_libreoffice_gives_the_same_figures(township, tmp_path, fmt):
+    _, _, result = township
+    made = lo_convert(EXAMPLE, fmt, tmp_path)
+    outcome = read_village_file(made, made.name, TODAY)
+    assert (outcome.status, outcome.reason) == (IMPORTED, f"{NOTE}。")
+    assert village_summary(outcome.extract) == next(v for v in result.villages if v["村"] == "玉溪村")
 
 
 # --- wide workbooks written by another tool ---------------------------------------------------------
