@@ -53,8 +53,8 @@ HOUSEHOLDS = [
     ("0008", "黄桂芳", "非本村户籍常住", "四组", 6, 6, 7, 7, 8, None, None),
 ]
 NOTES = {
-    S.WIDE_HH_ID: "宽表中写户号的列",
-    S.WIDE_HEAD: "宽表中写户主姓名的列",
+    S.WIDE_HH_ID: "宽表中写户号的列（必填）",
+    S.WIDE_HEAD: "宽表中写户主姓名的列（必填）",
     S.WIDE_HUKOU: "可省略：省略时都按本村户籍",
     S.WIDE_GROUP: "可省略",
     S.WIDE_SHEET: "宽表所在的工作表；省略时取第一个其他工作表",

@@ -274,9 +274,13 @@ def test_bad_mapping_rows_are_refused_by_sheet_row_column_and_fix(tmp_path):
     ]
 
 
-def test_a_mapping_without_hh_id_or_village_is_refused(tmp_path):
+def test_a_mapping_without_hh_id_head_village_or_a_year_is_refused(tmp_path):
     reason = _refusal(tmp_path, _mapping_rows(mapping=MAPPING[1:]))
     assert "工作表「导入映射」中没有「用途」为「户号」的一行。请加一行：用途填「户号」，列名填宽表中户号列的标题" in reason
+    reason = _refusal(tmp_path, _mapping_rows(mapping=MAPPING[:1] + MAPPING[2:]))
+    assert "工作表「导入映射」中没有「用途」为「户主姓名」的一行。请加一行：用途填「户主姓名」，列名填宽表中户主姓名列的标题" in reason
+    reason = _refusal(tmp_path, _mapping_rows(place=PLACE[:3] + [("年度", None, "1926")]))
+    assert "年度「1926」不是年份：请在「导入映射」的「年度」一行填写年份，例如 2026" in reason
     reason = _refusal(tmp_path, _mapping_rows(place=PLACE[:2] + PLACE[3:]))
     assert "没有找到村：请在「导入映射」加一行，「用途」填「村」，「取值」直接填写村（或「列名」填数据表中写有村的列）" in reason
 

@@ -46,6 +46,7 @@ _NOT_IN_WIDE = {S.ENTRIES.name: {S.ENTRIES.header_of("source"), S.ENTRIES.header
 _MONTH_RE = re.compile(r"^(\d{1,2})月(?:份)?$")
 _QUARTER_RE = re.compile(r"^第?([1-4一二三四])季度?$")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+_YEARS = next(c for c in S.SETTINGS.kv_rows if c.field == "year").bounds  # 基本信息.年度's range
 
 
 class WideMappingError(ValueError):
@@ -185,9 +186,10 @@ def parse_mapping(typed: pd.DataFrame, source: str = "") -> WideMapping:
                        f"「{getattr(first, f)}」不一致", f"同一指标编码的各期间列请填写相同的{h(f)}")
         columns.append(col)
     if not bad:
-        if "hh_id" not in households:
-            bad.append(f"{where}工作表「{sheet}」中没有「{h('use')}」为「{S.WIDE_HH_ID}」的一行。"
-                       f"请加一行：{h('use')}填「{S.WIDE_HH_ID}」，{h('header')}填宽表中户号列的标题")
+        for f, use in (("hh_id", S.WIDE_HH_ID), ("head", S.WIDE_HEAD)):  # 住户名册 requires both
+            if f not in households:
+                bad.append(f"{where}工作表「{sheet}」中没有「{h('use')}」为「{use}」的一行。"
+                           f"请加一行：{h('use')}填「{use}」，{h('header')}填宽表中{use}列的标题")
         if not columns:
             bad.append(f"{where}工作表「{sheet}」中没有「{h('use')}」为「{S.WIDE_POINTS}」的一行，没有可导入的积分。"
                        f"请为每个积分列加一行，写明{h('header')}、指标编码、指标名称、积分类型、指标类别和期间")
@@ -232,7 +234,7 @@ def _place(mapping: WideMapping, typed: pd.DataFrame, settings: dict) -> tuple[d
         if out.get(key) in (None, ""):
             bad.append(f"没有找到{use}：请在「{S.WIDE_MAPPING.name}」加一行，「用途」填「{use}」，"
                        f"「取值」直接填写{use}（或「列名」填数据表中写有{use}的列）")
-        elif key == "year" and not isinstance(out[key], int):
+        elif key == "year" and not (isinstance(out[key], int) and _YEARS.low <= out[key] <= _YEARS.high):
             bad.append(f"年度「{out[key]}」不是年份：请在「{S.WIDE_MAPPING.name}」的「年度」一行填写年份，例如 2026")
     return out, bad
 
