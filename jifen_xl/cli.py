@@ -776,6 +776,12 @@ def _township_lines(result) -> list[str]:
     return lines
 
 
+parquet_option = click.option(
+    "--parquet", type=click.Path(file_okay=False), metavar="文件夹",
+    help="同时把汇总明细写成 Parquet 数据集（按 年度/区县/镇街/村 分区，供市、省平台或 DuckDB/Spark/Trino 读取）；"
+         "同一村再次导入时替换该村的分区。")
+
+
 @township_group.command(name="import")
 @click.argument("source", type=click.Path(), metavar="文件夹或压缩包")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), metavar="文件",
@@ -784,8 +790,9 @@ def _township_lines(result) -> list[str]:
 @click.option("--workers", type=click.IntRange(1, 64), metavar="进程数", help="同时读取的进程数。默认等于处理器核数；1 表示逐个读取。")
 @click.option("--year", type=click.IntRange(2000, 2100), metavar="年度",
               help="只汇总这一年度，例如 2026；其他年度的工作簿标为“已跳过”。默认：多数工作簿的年度。")
+@parquet_option
 @handle_errors
-def township_import(source, out, as_json, workers, year):
+def township_import(source, out, as_json, workers, year, parquet):
     """导入文件夹（含子文件夹）或 zip 压缩包中各村的积分工作簿，逐个校验，生成乡镇汇总工作簿。
 
     每个文件都有状态：已导入、已导入有警告、已拒绝（有错误，不计入汇总）、已跳过（不是工作簿、临时锁文件、已损坏、加密、其他年度）、重复（同一村同一年度，只计入较新的文件）。只要有一个村导入成功，退出码就是 0。
@@ -794,7 +801,7 @@ def township_import(source, out, as_json, workers, year):
 
     progress = _ImportProgress(not as_json)
     try:
-        result = import_township(source, out, workers=workers, year=year, progress=progress)
+        result = import_township(source, out, workers=workers, year=year, progress=progress, parquet=parquet)
     except NothingImported as exc:
         progress.close()
         _print_township(exc.result, as_json)
@@ -802,6 +809,8 @@ def township_import(source, out, as_json, workers, year):
     _print_township(result, as_json)
     if not as_json:
         click.echo(f"已生成乡镇汇总工作簿「{result.out}」。")
+        if result.parquet is not None:
+            click.echo(f"已写入 Parquet 数据集「{result.parquet}」（按 年度/区县/镇街/村 分区）。")
 
 
 def _print_township(result, as_json: bool) -> None:
