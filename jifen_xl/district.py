@@ -257,11 +257,14 @@ def roll_up(dataset: str | Path, year: int | None = None, *, threads: int = 2):
     return t, subtotals, file_rows, year
 
 
-def _batches(source: Path, scratch: Path) -> list[tuple[str, Path]]:
+def _batches(source: Path, scratch: Path, exclude=()) -> list[tuple[str, Path]]:
     """The tree's batches: each folder right below ``source`` (a township), and the files lying
-    directly in ``source`` (copied into a scratch folder of their own)."""
-    batches = [(p.name, p) for p in sorted(source.iterdir()) if p.is_dir() and not p.name.startswith(".")]
-    loose = [p for p in sorted(source.iterdir()) if p.is_file()]
+    directly in ``source`` (copied into a scratch folder of their own); never the outputs
+    (``exclude``: the district workbook, the dataset)."""
+    skip = {p.resolve() for p in exclude if p is not None}
+    entries = [p for p in sorted(source.iterdir()) if p.resolve() not in skip]
+    batches = [(p.name, p) for p in entries if p.is_dir() and not p.name.startswith(".")]
+    loose = [p for p in entries if p.is_file()]
     if loose:
         own = scratch / "loose"
         own.mkdir()
@@ -305,14 +308,19 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
             dataset = Path(parquet) if parquet is not None else scratch / "dataset"
             kept = Path(parquet) if parquet is not None else None
             t = time.perf_counter()
-            for name, folder in _batches(source, scratch):
+            seen: dict[tuple, dict] = {}
+            for name, folder in _batches(source, scratch, (out, Path(parquet) if parquet is not None else None)):
                 try:
                     result = import_township(folder, None, workers=workers, year=year, progress=progress,
                                              today=today, parquet=dataset)
                 except NothingImported as exc:
                     result = exc.result
                 prefix = f"{name}/" if name else ""
-                files += [r | {"文件": prefix + r["文件"]} for r in result.records()["files"]]
+                for f in result.files:
+                    record = f.record() | {"文件": prefix + f.file}
+                    files.append(record)
+                    if f.imported:
+                        warnings += _replaced(seen, tuple(f.meta.get(k) for k in PLACE_KEYS), record)
                 warnings += result.warnings
                 del result  # one township's frames at a time
             seconds["import"] = time.perf_counter() - t
@@ -336,6 +344,20 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
             seconds["write"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     return result
+
+
+def _replaced(seen: dict, key: tuple, record: dict) -> list[str]:
+    """A village-year two township folders both hold: the later folder's file replaced the
+    earlier one's partition in the dataset; the earlier file becomes 重复, with a warning."""
+    earlier = seen.get(key)
+    seen[key] = record
+    if earlier is None:
+        return []
+    earlier["状态"] = S.FILE_DUPLICATE
+    earlier["原因"] = (f"与「{record['文件']}」是同一个村同一年度的工作簿，按文件夹顺序计入后导入的"
+                     f"「{record['文件']}」，本文件不计入。")
+    return [f"「{earlier['文件']}」与「{record['文件']}」是同一个村同一年度的工作簿（在不同的镇街文件夹里），"
+            f"只计入「{record['文件']}」。请确认各村的工作簿放在所属镇街的文件夹中。"]
 
 
 def _with_subtotals(villages: pd.DataFrame, subtotals: list[dict]) -> pd.DataFrame:

@@ -146,3 +146,17 @@ def test_nothing_to_import_is_refused(tmp_path):
     assert res.exit_code != 0
     assert "没有可以计入汇总的村级工作簿" in res.output
     assert not (tmp_path / "区.xlsx").exists()
+
+
+def test_a_village_in_two_township_folders_counts_once(tree, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(tree / "中梁镇", src / "中梁镇")
+    (src / "补报").mkdir()
+    shutil.copy2(tree / "中梁镇" / "十一月" / "龙泉村-2026.xlsx", src / "补报" / "龙泉村-2026.xlsx")
+    (src / "说明.txt").write_text("各镇报送的工作簿", encoding="utf-8")
+    result = import_district(src, tmp_path / "区.xlsx", parquet=tmp_path / "数据集", workers=1, today=TODAY)
+    status = {f["文件"]: f["状态"] for f in result.files}
+    assert status == {"中梁镇/十一月/石岗村-2026.xlsx": "已导入", "中梁镇/十一月/龙泉村-2026.xlsx": "重复",
+                      "补报/龙泉村-2026.xlsx": "已导入", "说明.txt": "已跳过"}
+    assert sorted(v["村"] for v in result.villages) == ["石岗村", "龙泉村"]
+    assert any("补报/龙泉村-2026.xlsx" in w and "中梁镇/十一月/龙泉村-2026.xlsx" in w for w in result.warnings)
