@@ -778,7 +778,7 @@ def _township_lines(result) -> list[str]:
 
 parquet_option = click.option(
     "--parquet", type=click.Path(file_okay=False), metavar="文件夹",
-    help="同时把汇总明细写成 Parquet 数据集（按 年度/区县/镇街/村 分区，供市、省平台或 DuckDB/Spark/Trino 读取）；"
+    help="同时把汇总明细写成 Parquet 数据集（按 年度/区县/镇街/村 分区，供市、省平台的数据库直接读取）；"
          "同一村再次导入时替换该村的分区。")
 
 
@@ -838,7 +838,7 @@ def district_group():
 @handle_errors
 def district_import(source, out, as_json, workers, year, parquet):
     """汇总一个区县：文件夹下每个子文件夹作为一个镇街，逐镇导入其中（含更深子文件夹）的村级工作簿；
-    也可以直接指定 township import --parquet 写出的 Parquet 数据集文件夹。汇总查询在内嵌的 DuckDB 中完成。
+    也可以直接指定 township import --parquet 写出的 Parquet 数据集文件夹。汇总查询在内嵌的数据库引擎中完成，无需另装软件。
 
     汇总概况按镇街列出各村，每个镇街后有“小计”行，最后是全区“合计”；评优候选在全区范围内选出。
     """
