@@ -776,6 +776,12 @@ def _township_lines(result) -> list[str]:
     return lines
 
 
+parquet_option = click.option(
+    "--parquet", type=click.Path(file_okay=False), metavar="文件夹",
+    help="同时把汇总明细写成 Parquet 数据集（按 年度/区县/镇街/村 分区，供市、省平台的数据库直接读取）；"
+         "同一村再次导入时替换该村的分区。")
+
+
 @township_group.command(name="import")
 @click.argument("source", type=click.Path(), metavar="文件夹或压缩包")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), metavar="文件",
@@ -787,8 +793,9 @@ def _township_lines(result) -> list[str]:
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), metavar="映射文件",
               help="宽表（每户一行、每个指标和期间一列）的导入映射：含「导入映射」工作表的工作簿，"
                    "用于自身没有「导入映射」的宽表文件。示例见模板文件夹中的「宽表映射示例.xlsx」。")
+@parquet_option
 @handle_errors
-def township_import(source, out, as_json, workers, year, mapping):
+def township_import(source, out, as_json, workers, year, mapping, parquet):
     """导入文件夹（含子文件夹）或 zip 压缩包中各村的积分工作簿，逐个校验，生成乡镇汇总工作簿。
 
     每个文件都有状态：已导入、已导入有警告、已拒绝（有错误，不计入汇总）、已跳过（不是工作簿、临时锁文件、已损坏、加密、其他年度）、重复（同一村同一年度，只计入较新的文件）。只要有一个村导入成功，退出码就是 0。
@@ -797,7 +804,8 @@ def township_import(source, out, as_json, workers, year, mapping):
 
     progress = _ImportProgress(not as_json)
     try:
-        result = import_township(source, out, workers=workers, year=year, progress=progress, mapping=mapping)
+        result = import_township(source, out, workers=workers, year=year, progress=progress, mapping=mapping,
+                                 parquet=parquet)
     except NothingImported as exc:
         progress.close()
         _print_township(exc.result, as_json)
@@ -805,6 +813,8 @@ def township_import(source, out, as_json, workers, year, mapping):
     _print_township(result, as_json)
     if not as_json:
         click.echo(f"已生成乡镇汇总工作簿「{result.out}」。")
+        if result.parquet is not None:
+            click.echo(f"已写入 Parquet 数据集「{result.parquet}」（按 年度/区县/镇街/村 分区）。")
 
 
 def _print_township(result, as_json: bool) -> None:
@@ -812,6 +822,50 @@ def _print_township(result, as_json: bool) -> None:
         click.echo(json.dumps(result.records(), ensure_ascii=False, indent=1, default=str))
     else:
         click.echo("\n".join(_township_lines(result)))
+
+
+# -- district: the roll-up of townships in DuckDB (issue 11) ---------------------------------
+
+@cli.group(name="district")
+def district_group():
+    """区县汇总：汇总各镇街的村级工作簿（或 Parquet 数据集），生成区县汇总工作簿。"""
+
+
+@district_group.command(name="import")
+@click.argument("source", type=click.Path(exists=True, file_okay=False), metavar="文件夹")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), metavar="文件",
+              help="区县汇总工作簿（.xlsx），例如 沙坪坝区2026年积分汇总.xlsx。正被 Excel 打开时拒绝导入。")
+@json_option
+@click.option("--workers", type=click.IntRange(1, 64), metavar="进程数", help="同时读取的进程数。默认等于处理器核数。")
+@click.option("--year", type=click.IntRange(2000, 2100), metavar="年度", help="只汇总这一年度。默认：村数最多的年度。")
+@parquet_option
+@handle_errors
+def district_import(source, out, as_json, workers, year, parquet):
+    """汇总一个区县：文件夹下每个子文件夹作为一个镇街，逐镇导入其中（含更深子文件夹）的村级工作簿；
+    也可以直接指定 township import --parquet 写出的 Parquet 数据集文件夹。汇总查询在内嵌的数据库引擎中完成，无需另装软件。
+
+    汇总概况按镇街列出各村，每个镇街后有“小计”行，最后是全区“合计”；评优候选在全区范围内选出。
+    """
+    from .district import import_district
+
+    progress = _ImportProgress(not as_json)
+    try:
+        result = import_district(source, out, parquet=parquet, workers=workers, year=year, progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        click.echo(json.dumps(result.records(), ensure_ascii=False, indent=1, default=str))
+        return
+    if result.files:
+        click.echo(format_table(["文件", "状态", "原因"], [[f["文件"], f["状态"], f["原因"]] for f in result.files]))
+    heads = ["镇街", "村", "户数", "参与户数", "加分合计", "扣分合计", "积分合计", "兑换积分"]
+    click.echo(f"\n{result.year} 年度各镇街小计（{len(result.townships)} 个镇街，{len(result.villages)} 个村）：")
+    click.echo(format_table(heads, [[t.get(h) for h in heads] for t in result.townships]))
+    for w in result.warnings:
+        click.echo(f"注意：{w}")
+    click.echo(f"已生成区县汇总工作簿「{result.out}」。")
+    if result.dataset is not None:
+        click.echo(f"Parquet 数据集在「{result.dataset}」。")
 
 
 # --- the exchange slip (兑换单), issue 10 ----------------------------------------------------------

@@ -105,6 +105,7 @@ class TownshipResult:
     out: Path | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    parquet: Path | None = None  # the Parquet dataset written (``--parquet``), or None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -318,7 +319,8 @@ def check_output(out: Path) -> None:
 
 def import_township(source: str | Path, out: str | Path | None, *, workers: int | None = None,
                     year: int | None = None, progress: Progress | None = None,
-                    today: _dt.date | None = None, mapping: str | Path | None = None) -> TownshipResult:
+                    today: _dt.date | None = None, mapping: str | Path | None = None,
+                    parquet: str | Path | None = None) -> TownshipResult:
     """Import every village workbook of ``source`` and write the township workbook ``out``.
 
     :param source: a folder (walked recursively) or a .zip of village workbooks.
@@ -330,6 +332,8 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
     :param today: the day validation takes as today.
     :param mapping: a mapping file (a workbook with a 「导入映射」 sheet) for the wide-layout (宽表)
         files of ``source`` that have no mapping of their own; refused before the work when wrong.
+    :param parquet: also write the consolidated tables as a Parquet dataset into this folder
+        (``io.parquet``: the same villages' partitions are replaced, the others kept).
     :raises NothingImported: no file could be imported (every file's outcome is attached).
     :raises JifenError: the source cannot be opened, or the output cannot be written.
     """
@@ -342,6 +346,10 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         check_output(out)
         rules = read_award_rules(out)  # the officer's 评优规则: a wrong rule is refused before the work
     wide_mapping = read_mapping(mapping) if mapping is not None else None
+    if parquet is not None:
+        from .io.parquet import check_root
+
+        check_root(parquet)
     workers = default_workers() if workers is None else max(1, int(workers))
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="jifen-township-") as scratch:
@@ -374,6 +382,12 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         t = time.perf_counter()
         result.out = _write(out, result, rules)
         seconds["write"] = time.perf_counter() - t
+    if parquet is not None:
+        from .io.parquet import export_township
+
+        t = time.perf_counter()
+        result.parquet = export_township(parquet, result.extracts, result.villages, result.records()["files"])
+        seconds["parquet"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     return result
 

@@ -25,7 +25,7 @@ from jifen_xl.errors import OS_REASONS, chinese_os_text, os_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 # Names that are not English words to translate: products and formats, and file extensions.
-PROPER = {"JSON", "Excel", "WPS", "LibreOffice", "Windows", "xlsx", "PDF", "zip"}
+PROPER = {"JSON", "Excel", "WPS", "LibreOffice", "Windows", "xlsx", "PDF", "zip", "Parquet"}
 
 
 def all_commands():

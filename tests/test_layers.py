@@ -14,7 +14,7 @@ PKG = Path(__file__).resolve().parents[1] / "jifen_xl"
 LEVEL = {
     "errors": 0, "schema": 1, "core": 1, "rules": 1,
     "validate": 2, "ooxml": 2, "safefile": 2, "io": 2, "render": 2,
-    "app": 3, "township": 3, "demo": 4,
+    "app": 3, "township": 3, "district": 3, "demo": 4,
     "cli": 5, "macros": 5, "udfs": 5, "__main__": 6, "__init__": 6,
     "cli_zh": 5,  # click in Chinese, used by cli
 }

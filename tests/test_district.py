@@ -1,0 +1,162 @@
+"""``district import`` (issue 11): a district's tree of township folders of village workbooks
+imported township by township into a Parquet dataset and rolled up in DuckDB. Its figures equal
+the villages' cells read by openpyxl (``test_township_import.independent``), the township
+imports', and sums of the dataset read by pandas; the district workbook shows them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from jifen_xl.cli import cli
+from jifen_xl.demo import generate_village
+from jifen_xl.district import SUBTOTAL, import_district
+from jifen_xl.io.template import build_workbook
+from jifen_xl.township import import_township
+
+from .conftest import TODAY
+from .test_township_import import FIELDS, _close, _records, independent
+
+DISTRICT = "沙坪坝区"
+#: Two townships; 石岗村 is a name both have.
+TREE = {"中梁镇": ["石岗村", "龙泉村"], "青木关镇": ["石岗村", "凤凰村", "桂花村"]}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("district") / "沙坪坝区各镇"
+    seed = 60
+    for town, villages in TREE.items():
+        (root / town / "十一月").mkdir(parents=True)  # any depth below the township's folder
+        for name in villages:
+            seed += 1
+            settings, tables = generate_village(households=18, seed=seed, village=name, township=town,
+                                                district=DISTRICT, settled_months=11)
+            build_workbook(root / town / "十一月" / f"{name}-2026.xlsx", settings, tables)
+    (root / "青木关镇" / "坏文件.xlsx").write_bytes(b"not a workbook at all")
+    return root
+
+
+@pytest.fixture(scope="module")
+def rolled(tree, tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("district-out")
+    result = import_district(tree, out_dir / "沙坪坝区2026年积分汇总.xlsx", parquet=out_dir / "数据集",
+                             workers=1, today=TODAY)
+    return result, out_dir
+
+
+def _key(v: dict) -> tuple:
+    return v["镇街"], v["村"]
+
+
+def test_every_file_has_its_status(rolled):
+    result, _ = rolled
+    status = {f["文件"]: f["状态"] for f in result.files}
+    want = {f"{t}/十一月/{v}-2026.xlsx": "已导入" for t, vs in TREE.items() for v in vs}
+    want["青木关镇/坏文件.xlsx"] = "已跳过"
+    assert status == want
+
+
+def test_village_figures_equal_the_cells_and_the_township_imports(rolled, tree):
+    result, _ = rolled
+    got = {_key(v): v for v in result.villages}
+    assert sorted(got) == sorted((t, v) for t, vs in TREE.items() for v in vs)
+    for town, villages in TREE.items():
+        township = import_township(tree / town, None, workers=1, today=TODAY)
+        for v in township.villages:
+            assert got[_key(v)] == v, _key(v)  # every 汇总概况 figure, DuckDB = pandas
+        for name in villages:
+            want = independent(tree / town / "十一月" / f"{name}-2026.xlsx")
+            assert _close({k: got[(town, name)][k] for k in FIELDS}, want), (town, name)
+
+
+def test_township_subtotals_are_sums_of_their_villages(rolled):
+    result, _ = rolled
+    for sub in result.townships:
+        mine = [v for v in result.villages if v["镇街"] == sub["镇街"]]
+        assert sub["村"] == SUBTOTAL
+        for k in ("户数", "参与户数", "加分合计", "扣分合计", "积分合计", "异议数", "兑换笔数", "兑换积分"):
+            assert sub[k] == pytest.approx(sum(v[k] for v in mine)), (sub["镇街"], k)
+        assert sub["户均积分"] == pytest.approx(round(sub["积分合计"] / sub["户数"], 2))
+
+
+def test_duckdb_and_pandas_agree_on_the_dataset(rolled):
+    result, out_dir = rolled
+    entries = pd.read_parquet(out_dir / "数据集" / "entries")
+    counted = entries[entries["counted"]]
+    sums = counted.groupby([counted["township"].astype(str), counted["village"].astype(str)])["points"].sum()
+    for v in result.villages:
+        assert v["积分合计"] == pytest.approx(sums[_key(v)])
+
+
+def test_the_district_workbook(rolled):
+    result, out_dir = rolled
+    wb = openpyxl.load_workbook(out_dir / "沙坪坝区2026年积分汇总.xlsx", read_only=True)
+    rows = _records(wb["汇总概况"])
+    ranking = _records(wb["户排名"])
+    wb.close()
+    # each township's villages, its 小计, then the district's 合计
+    expect = []
+    for town in TREE:
+        expect += sorted((town, v) for v in TREE[town]) + [(town, SUBTOTAL)]
+    assert [(r["镇街"], r["村"]) for r in rows[:-1]] == expect
+    assert rows[-1]["村"] == "合计"
+    assert rows[-1]["积分合计"] == pytest.approx(sum(v["积分合计"] for v in result.villages))
+    by_key = {(r["镇街"], r["村"]): r for r in rows}
+    for v in result.villages + result.townships:
+        assert by_key[_key(v)]["积分合计"] == pytest.approx(v["积分合计"])
+    # a 村 two townships share is told apart in the district-wide tables
+    labels = {r["村"] for r in ranking}  # every household ranks in the top 100 of this small district
+    assert {"中梁镇石岗村", "青木关镇石岗村", "龙泉村", "凤凰村", "桂花村"} == labels
+
+
+def test_from_the_dataset_the_same_roll_up(rolled, tmp_path):
+    result, out_dir = rolled
+    again = import_district(out_dir / "数据集", tmp_path / "再次.xlsx", workers=1)
+    assert again.villages == result.villages
+    assert again.townships == result.townships
+    # the files each township import recorded in the dataset (names below the township's folder)
+    assert sorted((f["文件"], f["状态"]) for f in again.files) == \
+        sorted((f["文件"].split("/", 1)[1], f["状态"]) for f in result.files)
+
+
+def test_scratch_dataset_is_removed_and_json(tree, tmp_path):
+    shutil.copytree(tree / "中梁镇", tmp_path / "src" / "中梁镇")
+    res = CliRunner().invoke(cli, ["district", "import", str(tmp_path / "src"), "-o", str(tmp_path / "区.xlsx"),
+                                   "--workers", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert sorted(v["村"] for v in data["villages"]) == sorted(TREE["中梁镇"])
+    assert [t["村"] for t in data["townships"]] == [SUBTOTAL]
+    assert (tmp_path / "区.xlsx").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src", "区.xlsx"]
+
+
+def test_nothing_to_import_is_refused(tmp_path):
+    (tmp_path / "src" / "某镇").mkdir(parents=True)
+    (tmp_path / "src" / "某镇" / "说明.txt").write_text("x", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["district", "import", str(tmp_path / "src"), "-o", str(tmp_path / "区.xlsx")])
+    assert res.exit_code != 0
+    assert "没有可以计入汇总的村级工作簿" in res.output
+    assert not (tmp_path / "区.xlsx").exists()
+
+
+def test_a_village_in_two_township_folders_counts_once(tree, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(tree / "中梁镇", src / "中梁镇")
+    (src / "补报").mkdir()
+    shutil.copy2(tree / "中梁镇" / "十一月" / "龙泉村-2026.xlsx", src / "补报" / "龙泉村-2026.xlsx")
+    (src / "说明.txt").write_text("各镇报送的工作簿", encoding="utf-8")
+    result = import_district(src, tmp_path / "区.xlsx", parquet=tmp_path / "数据集", workers=1, today=TODAY)
+    status = {f["文件"]: f["状态"] for f in result.files}
+    assert status == {"中梁镇/十一月/石岗村-2026.xlsx": "已导入", "中梁镇/十一月/龙泉村-2026.xlsx": "重复",
+                      "补报/龙泉村-2026.xlsx": "已导入", "说明.txt": "已跳过"}
+    assert sorted(v["村"] for v in result.villages) == ["石岗村", "龙泉村"]
+    assert any("补报/龙泉村-2026.xlsx" in w and "中梁镇/十一月/龙泉村-2026.xlsx" in w for w in result.warnings)
