@@ -130,19 +130,23 @@ def _damaged(name: str) -> str:
             f"请让村里用 Excel 或 WPS 打开后另存为 .xlsx 再报送；仍不行，请把文件发给技术人员。")
 
 
-def read_village_file(path: str | Path, name: str, today: _dt.date | None = None) -> FileOutcome:
+def read_village_file(path: str | Path, name: str, today: _dt.date | None = None, *,
+                      pieces: int | None = 1) -> FileOutcome:
     """Read, validate and extract one village workbook; never raises for a bad file (only
     ``KeyboardInterrupt`` and ``SystemExit`` pass).
 
     :param path: the file to read.
     :param name: the file as the officer knows it (for the outcome).
     :param today: the day validation takes as today.
+    :param pieces: how its large sheets are parsed (``app.open_backend``): 1 (default) = whole,
+        on one thread, for a worker process that has a core of its own; None = in pieces on
+        every core, for files read one after the other in this process.
     """
     path = Path(path)
     start = time.perf_counter()
     try:
         with collector_paused():
-            loaded, report = check(open_backend(path, pieces=1), today)
+            loaded, report = check(open_backend(path, pieces=pieces), today)
             extract = village_extract(loaded.village, report)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -199,8 +203,10 @@ def _read_all(jobs: list[Candidate], workers: int, today, progress: Progress | N
             progress(done, total, jobs[i].name)
 
     if workers <= 1 or total <= 1:
+        # One file at a time in this process: each file's large sheet is parsed in pieces on
+        # every core (a worker process, below, parses its file whole: one process per core).
         for i, job in enumerate(jobs):
-            finished(i, read_village_file(job.path, job.name, today))
+            finished(i, read_village_file(job.path, job.name, today, pieces=None))
         return out
     # The largest files first: the pool ends with small ones, both cores busy to the end.
     order = sorted(range(total), key=lambda i: -_size(jobs[i].path))
