@@ -214,9 +214,12 @@ WARM = {"phases": ("python_calamine", "jifen_xl.app", "jifen_xl.validate", "jife
 
 
 class _TreeMemory:
-    """Samples (every 50 ms, on a thread) the resident memory of this process plus all its
-    descendants (the worker processes) and keeps the peak of that sum: what the import holds
-    at once, parent and workers together (``ru_maxrss`` gives each process's own peak only)."""
+    """Samples (every 50 ms, on a thread) the memory of this process plus all its descendants
+    (the worker processes) and keeps the peak of that sum: what the import holds at once,
+    parent and workers together (``ru_maxrss`` gives each process's own peak only). Each
+    process counts its proportional set size (``Pss`` of ``/proc/PID/smaps_rollup``: pages the
+    forked workers still share with the parent are split between them, not counted twice);
+    its resident size where Pss cannot be read."""
 
     def __init__(self):
         import threading
@@ -226,14 +229,26 @@ class _TreeMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _rss(self, pid: int) -> int:
-        total = 0
+    def _own(self, pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
         try:
             with open(f"/proc/{pid}/statm") as f:
-                total = int(f.read().split()[1]) * self._page
+                return int(f.read().split()[1]) * self._page
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def _rss(self, pid: int) -> int:
+        total = self._own(pid)
+        try:
             with open(f"/proc/{pid}/task/{pid}/children") as f:
                 kids = [int(x) for x in f.read().split()]
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError):
             return total
         return total + sum(self._rss(k) for k in kids)
 
