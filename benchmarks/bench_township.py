@@ -386,6 +386,10 @@ def main(argv=None) -> None:
         rounds.append(got)
         _print_ratios(_ratios(got["calamine"]["seconds"], got["import-w1"]["seconds"], got["import-w2"]["seconds"],
                               opx))
+        cpu = {k: v["cpu_seconds"] for k, v in got.items()}
+        print(f"{'CPU seconds (the work, whatever the load):':<42} calamine {cpu['calamine']:.1f} s, import "
+              f"{cpu['import-w1']:.1f} s with 1 worker ({cpu['import-w1'] / cpu['calamine']:.2f}×), "
+              f"{cpu['import-w2']:.1f} s with 2 ({cpu['import-w2'] / cpu['calamine']:.2f}×)")
         print()
     if len(rounds) > 1:
         import statistics
