@@ -3,6 +3,8 @@
     python benchmarks/bench_township.py                                # a township-year: 30 villages × 60,000 entries
     python benchmarks/bench_township.py --villages 4 --entries 6000    # a quick run
     python benchmarks/bench_township.py --villages 100                 # a district-year
+    python benchmarks/bench_township.py --villages 10 --repeat 2 --phases   # rounds + one file phase by phase
+    python benchmarks/bench_township.py --profile                      # cProfile of one file's read
 
 The villages are generated once (``generate_village``, distinct seeds, January–November settled
 by hand as in ``make_data.py``, written by ``io.template.build_workbook``, two at a time) and
@@ -14,10 +16,12 @@ there. Each step then runs in a fresh Python process, so its time and peak memor
 * ``openpyxl`` (baseline 2): ``pandas.read_excel(engine="openpyxl")`` of the same sheets, on the
   first ``--sample`` files only, scaled to all files (the output says so);
 * ``import-wN``: ``township.import_township`` with ``workers=N``: collect, read, validate,
-  extract, consolidate and write the township workbook (the write only once it is wired).
+  extract, consolidate and write the township workbook.
 
 Peak memory: ``ru_maxrss`` of the step's process and of its largest child (the worker
-processes: ``RUSAGE_CHILDREN``). Ratios are taken within the same run. Prints, never asserts.
+processes: ``RUSAGE_CHILDREN``), and the peak of parent + workers at once (proportional set
+sizes sampled every 50 ms). Each step line gives the load average and the CPU it used; ratios
+are taken within one round (``--repeat``). Prints, never asserts.
 """
 
 from __future__ import annotations
