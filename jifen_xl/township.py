@@ -134,7 +134,7 @@ def _damaged(name: str) -> str:
 
 
 def read_village_file(path: str | Path, name: str, today: _dt.date | None = None,
-                      mapping: WideMapping | None = None) -> FileOutcome:
+                      mapping: WideMapping | None = None, *, pieces: int | None = 1) -> FileOutcome:
     """Read, validate and extract one village workbook; never raises for a bad file (only
     ``KeyboardInterrupt`` and ``SystemExit`` pass).
 
@@ -142,13 +142,16 @@ def read_village_file(path: str | Path, name: str, today: _dt.date | None = None
     :param name: the file as the officer knows it (for the outcome).
     :param today: the day validation takes as today.
     :param mapping: a mapping file's (``--mapping``), for a wide workbook without 「导入映射」.
+    :param pieces: how its large sheets are parsed (``app.open_backend``): 1 (default) = whole,
+        on one thread, for a worker process that has a core of its own; None = in pieces on
+        every core, for files read one after the other in this process.
     """
     path = Path(path)
     start = time.perf_counter()
     wide = False
     try:
         with collector_paused():
-            backend = open_backend(path, pieces=1)
+            backend = open_backend(path, pieces=pieces)
             wide = is_wide(backend) or (mapping is not None and not S.is_village_workbook(backend.has_sheet))
             if wide:
                 village, report = _check_wide(backend, mapping, today)
@@ -224,8 +227,10 @@ def _read_all(jobs: list[Candidate], workers: int, today, progress: Progress | N
             progress(done, total, jobs[i].name)
 
     if workers <= 1 or total <= 1:
+        # One file at a time in this process: each file's large sheet is parsed in pieces on
+        # every core (a worker process, below, parses its file whole: one process per core).
         for i, job in enumerate(jobs):
-            finished(i, read_village_file(job.path, job.name, today, mapping))
+            finished(i, read_village_file(job.path, job.name, today, mapping, pieces=None))
         return out
     # The largest files first: the pool ends with small ones, both cores busy to the end.
     order = sorted(range(total), key=lambda i: -_size(jobs[i].path))
