@@ -784,17 +784,23 @@ def _township_lines(result) -> list[str]:
 @click.option("--workers", type=click.IntRange(1, 64), metavar="进程数", help="同时读取的进程数。默认等于处理器核数；1 表示逐个读取。")
 @click.option("--year", type=click.IntRange(2000, 2100), metavar="年度",
               help="只汇总这一年度，例如 2026；其他年度的工作簿标为“已跳过”。默认：多数工作簿的年度。")
+@click.option("--html", type=click.Path(dir_okay=False), metavar="文件",
+              help="同时生成供镇街会议用的汇总报告（网页，含图表），例如 中梁镇2026年积分汇总报告.html。")
+@click.option("--pdf", type=click.Path(dir_okay=False), metavar="文件",
+              help="同时生成可直接打印的汇总报告（Ａ４横向，含图表，由 LibreOffice 生成）。")
 @handle_errors
-def township_import(source, out, as_json, workers, year):
+def township_import(source, out, as_json, workers, year, html, pdf):
     """导入文件夹（含子文件夹）或 zip 压缩包中各村的积分工作簿，逐个校验，生成乡镇汇总工作簿。
 
     每个文件都有状态：已导入、已导入有警告、已拒绝（有错误，不计入汇总）、已跳过（不是工作簿、临时锁文件、已损坏、加密、其他年度）、重复（同一村同一年度，只计入较新的文件）。只要有一个村导入成功，退出码就是 0。
+
+    --html、--pdf 同时生成供镇街会议用的汇总报告：各村汇总概况、月度趋势和扣分热点（含图表）、评优候选、爱心超市物资来源、各文件校验情况。
     """
     from .township import NothingImported, import_township
 
     progress = _ImportProgress(not as_json)
     try:
-        result = import_township(source, out, workers=workers, year=year, progress=progress)
+        result = import_township(source, out, workers=workers, year=year, progress=progress, html=html, pdf=pdf)
     except NothingImported as exc:
         progress.close()
         _print_township(exc.result, as_json)
@@ -802,6 +808,8 @@ def township_import(source, out, as_json, workers, year):
     _print_township(result, as_json)
     if not as_json:
         click.echo(f"已生成乡镇汇总工作簿「{result.out}」。")
+        for path in result.reports.values():
+            click.echo(f"已生成汇总报告「{path}」。")
 
 
 def _print_township(result, as_json: bool) -> None:
