@@ -785,7 +785,7 @@ def _township_lines(result) -> list[str]:
 @click.option("--year", type=click.IntRange(2000, 2100), metavar="年度",
               help="只汇总这一年度，例如 2026；其他年度的工作簿标为“已跳过”。默认：多数工作簿的年度。")
 @click.option("--html", type=click.Path(dir_okay=False), metavar="文件",
-              help="同时生成供镇街会议用的汇总报告（网页，含图表），例如 中梁镇2026年积分汇总报告.html。")
+              help="同时生成供镇街会议用的汇总报告（网页，含图表，可在浏览器中打印）。")
 @click.option("--pdf", type=click.Path(dir_okay=False), metavar="文件",
               help="同时生成可直接打印的汇总报告（Ａ４横向，含图表，由 LibreOffice 生成）。")
 @handle_errors
