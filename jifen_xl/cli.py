@@ -794,18 +794,24 @@ parquet_option = click.option(
               help="宽表（每户一行、每个指标和期间一列）的导入映射：含「导入映射」工作表的工作簿，"
                    "用于自身没有「导入映射」的宽表文件。示例见模板文件夹中的「宽表映射示例.xlsx」。")
 @parquet_option
+@click.option("--html", type=click.Path(dir_okay=False), metavar="文件",
+              help="同时生成供镇街会议用的汇总报告（网页，含图表，可在浏览器中打印）。")
+@click.option("--pdf", type=click.Path(dir_okay=False), metavar="文件",
+              help="同时生成可直接打印的汇总报告（Ａ４横向，含图表，由 LibreOffice 生成）。")
 @handle_errors
-def township_import(source, out, as_json, workers, year, mapping, parquet):
+def township_import(source, out, as_json, workers, year, mapping, parquet, html, pdf):
     """导入文件夹（含子文件夹）或 zip 压缩包中各村的积分工作簿，逐个校验，生成乡镇汇总工作簿。
 
     每个文件都有状态：已导入、已导入有警告、已拒绝（有错误，不计入汇总）、已跳过（不是工作簿、临时锁文件、已损坏、加密、其他年度）、重复（同一村同一年度，只计入较新的文件）。只要有一个村导入成功，退出码就是 0。
+
+    --html、--pdf 同时生成供镇街会议用的汇总报告：各村汇总概况、月度趋势和扣分热点（含图表）、评优候选、爱心超市物资来源、各文件校验情况。
     """
     from .township import NothingImported, import_township
 
     progress = _ImportProgress(not as_json)
     try:
         result = import_township(source, out, workers=workers, year=year, progress=progress, mapping=mapping,
-                                 parquet=parquet)
+                                 parquet=parquet, html=html, pdf=pdf)
     except NothingImported as exc:
         progress.close()
         _print_township(exc.result, as_json)
@@ -815,6 +821,8 @@ def township_import(source, out, as_json, workers, year, mapping, parquet):
         click.echo(f"已生成乡镇汇总工作簿「{result.out}」。")
         if result.parquet is not None:
             click.echo(f"已写入 Parquet 数据集「{result.parquet}」（按 年度/区县/镇街/村 分区）。")
+        for path in result.reports.values():
+            click.echo(f"已生成汇总报告「{path}」。")
 
 
 def _print_township(result, as_json: bool) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from . import schema as S
 from .app import check, collector_paused, open_backend
+from .core.awards import default_award_rules
 from .core.township import PLACE_KEYS, VillageExtract, village_extract, village_summary
 from .core.wide import WideMapping, point_findings
 from .errors import JifenError
@@ -106,6 +107,11 @@ class TownshipResult:
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     parquet: Path | None = None  # the Parquet dataset written (``--parquet``), or None
+    #: the township workbook's tables (``core.township.township_tables``) and the villages' names
+    #: in them, kept for the printed report; ``reports``: the report files written, by kind.
+    tables: object | None = field(default=None, repr=False)
+    names: list[str] = field(default_factory=list, repr=False)
+    reports: dict[str, Path] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -325,7 +331,8 @@ def check_output(out: Path) -> None:
 def import_township(source: str | Path, out: str | Path | None, *, workers: int | None = None,
                     year: int | None = None, progress: Progress | None = None,
                     today: _dt.date | None = None, mapping: str | Path | None = None,
-                    parquet: str | Path | None = None) -> TownshipResult:
+                    parquet: str | Path | None = None, html: str | Path | None = None,
+                    pdf: str | Path | None = None) -> TownshipResult:
     """Import every village workbook of ``source`` and write the township workbook ``out``.
 
     :param source: a folder (walked recursively) or a .zip of village workbooks.
@@ -339,6 +346,8 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         files of ``source`` that have no mapping of their own; refused before the work when wrong.
     :param parquet: also write the consolidated tables as a Parquet dataset into this folder
         (``io.parquet``: the same villages' partitions are replaced, the others kept).
+    :param html: also write the printable township report as an HTML page here; ``pdf``: as a
+        PDF (LibreOffice headless). See ``township_report``.
     :raises NothingImported: no file could be imported (every file's outcome is attached).
     :raises JifenError: the source cannot be opened, or the output cannot be written.
     """
@@ -349,6 +358,8 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         from .io.township_book import read_award_rules
 
         check_output(out)
+    check_report_outputs(html, pdf)
+    if out is not None:
         rules = read_award_rules(out)  # the officer's 评优规则: a wrong rule is refused before the work
     wide_mapping = read_mapping(mapping) if mapping is not None else None
     if parquet is not None:
@@ -393,6 +404,10 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         t = time.perf_counter()
         result.parquet = export_township(parquet, result.extracts, result.villages, result.records()["files"])
         seconds["parquet"] = time.perf_counter() - t
+    if html is not None or pdf is not None:
+        t = time.perf_counter()
+        township_report(result, html=html, pdf=pdf, today=today)
+        seconds["report"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     return result
 
@@ -411,9 +426,63 @@ def _write(out: Path, result: TownshipResult, rules) -> Path:
     """Write the township workbook: the accepted villages consolidated, the award candidates by
     the officer's rules (``rules``: those kept in ``out``, None = the defaults), every file in
     校验汇总 (atomic, with a backup of the workbook it replaces)."""
-    from .io.township_book import write_township
+    from .io.township_book import write_township_book
 
-    return write_township(out, result.extracts, result.files, rules).path
+    tables = _tables(result, rules)
+    return write_township_book(out, tables, rules if rules is not None else default_award_rules()).path
+
+
+def _tables(result: TownshipResult, rules=None):
+    """The township workbook's tables of ``result`` (computed once, kept on it for the report)."""
+    from .core.awards import award_candidates
+    from .core.township import consolidate, township_tables
+
+    if result.tables is None:
+        rules = rules if rules is not None else default_award_rules()
+        t = consolidate(list(result.extracts))
+        result.tables = township_tables(t, result.files, award_candidates(t, rules))
+        result.names = t.names
+    return result.tables
+
+
+def check_report_outputs(html, pdf) -> None:
+    """Refuse, before the work, report files with the wrong extension or in a folder that does not
+    exist, and a PDF when LibreOffice is missing (the workbook is then not written either)."""
+    wanted = [(Path(p), kind, suffixes) for p, kind, suffixes in
+              ((html, "网页版报告", (".html", ".htm")), (pdf, "PDF 报告", (".pdf",))) if p is not None]
+    for path, kind, suffixes in wanted:
+        suffix = suffixes[0]
+        if path.suffix.lower() not in suffixes:
+            raise JifenError(f"{kind}「{path.name}」的扩展名应为 {suffix}，例如 中梁镇2026年积分汇总报告{suffix}。")
+        if not (path.parent if str(path.parent) else Path(".")).is_dir():
+            raise JifenError(f"保存{kind}的文件夹「{path.parent}」不存在，请先建好文件夹或换一个位置。")
+    if pdf is not None:
+        from .io.pdf import find_soffice
+
+        if find_soffice() is None:
+            raise JifenError("没有找到 LibreOffice（soffice），无法生成 PDF 报告，没有开始导入。请安装 LibreOffice"
+                             "（免费，https://zh-cn.libreoffice.org），或设置环境变量 JIFEN_SOFFICE 指向 soffice 程序；"
+                             "也可以改用 --html 生成网页版报告，再用浏览器打印。")
+
+
+def township_report(result: TownshipResult, *, html: str | Path | None = None, pdf: str | Path | None = None,
+                    today: _dt.date | None = None) -> dict[str, Path]:
+    """The printable township report (汇总概况, 月度趋势 and 扣分热点 with charts, 评优候选, 物资来源,
+    校验汇总) from the import's result: its tables and extracts, no file read again.
+
+    :param html: write the report as an HTML page here; ``pdf``: as an A4 PDF (LibreOffice).
+    :param today: the report's date (default today).
+    :returns: the files written, by kind (also kept in ``result.reports``).
+    :raises JifenError: LibreOffice is missing or fails (the HTML is written first).
+    """
+    from .io.township_report import report_data, write_report
+
+    tables = _tables(result)
+    receipts = {name: e.receipts for name, e in zip(result.names or [str(v) for v in tables.summary["village"]],
+                                                    result.extracts)}
+    data = report_data(tables, receipts=receipts, counts=result.counts, warnings=result.warnings, made=today)
+    result.reports.update(write_report(data, html=html, pdf=pdf))
+    return dict(result.reports)
 
 
 def _nothing_message(result: TownshipResult, source) -> str:

@@ -18,8 +18,10 @@ from click.testing import CliRunner
 from jifen_xl import app
 from jifen_xl import schema as S
 from jifen_xl.cli import cli
-from jifen_xl.demo import (VILLAGE, cycle_days, generate_township, generate_village, notice_paths, plant_mistakes,
-                           planted_mistakes, run_demo, shop_notice_paths)
+from jifen_xl.demo import (TOWNSHIP, VILLAGE, cycle_days, generate_township, generate_village, notice_paths,
+                           plant_mistakes, planted_mistakes, run_demo, shop_notice_paths)
+from jifen_xl.demo.run import TOWNSHIP_HOUSEHOLDS, township_paths, township_villages
+from jifen_xl.demo.township import village_seed
 from jifen_xl.errors import JifenError
 
 from .lo import SOFFICE
@@ -403,6 +405,10 @@ def test_run_demo_for_another_village(tmp_path):
     assert "没有生成 PDF。打印用的 PDF 要用 LibreOffice 生成，可运行：jifen-xl notice" in out
     files = notice_paths(tmp_path / "示范", "石岗村", YEAR, LAST)
     assert files["html"].is_file() and files["wechat"].is_file() and not files["pdf"].exists()
+    town = township_paths(tmp_path / "示范", PLACE["township"], YEAR, pdf=False)
+    assert town["book"].is_file() and town["report"].suffix == ".html" and town["report"].is_file()
+    assert "石岗村" not in township_villages("石岗村")  # the demo village is not generated a second time
+    assert re.search(rf"石岗村-{YEAR}\.xlsx +{S.FILE_IMPORTED}\s", out)
     loaded, report = app.check(app.open_backend(clean), today=TODAY)
     assert {k: loaded.village.settings[k] for k in PLACE} == PLACE
     assert report.errors == () and report.warnings == ()
@@ -526,3 +532,52 @@ def test_the_demo_writes_a_stock_ledger_that_reconciles(demo_run):
             assert stock[gid] >= 0
     assert len(receipts) > 10 and len(exchanges) > 100 and last == LAST
     assert [tuple(r[h] for h in S.STOCK.headers) for r in written] == expected
+
+
+# -- the demo's township (issue 11) -------------------------------------------------------------
+def _book_rows(path, sheet: str) -> list[dict]:
+    """A township workbook sheet's rows keyed by header (the first row holding 3+ texts), by calamine."""
+    rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+    at = next(i for i, r in enumerate(rows) if sum(isinstance(v, str) and v.strip() != "" for v in r) >= 3)
+    return [dict(zip(rows[at], r)) for r in rows[at + 1:] if any(v not in ("", None) for v in r)]
+
+
+def _independent_village(tables) -> dict[str, float]:
+    """户数, 参与户数, 积分合计, 兑换积分 of a village whose months 1–11 are settled and December is
+    not (plain Python over the generated frames, see ``_independent_points``)."""
+    points = {k: v for k, v in _independent_points(tables).items() if k[1] <= LAST - 1}
+    active = {r.hh_id for r in tables["households"].itertuples(index=False) if r.status == S.HH_ACTIVE}
+    return {"户数": len(active), "参与户数": len(active & {hh for hh, _ in points}),
+            "积分合计": sum(sum(v) for v in points.values()),
+            "兑换积分": float(tables["exchanges"].loc[tables["exchanges"]["date"].dt.year == YEAR, "points"].sum())}
+
+
+def test_demo_imports_its_township(demo_run, village):
+    """The demo village's workbook and three small villages (one with planted mistakes) imported
+    into the township workbook and its report; 汇总概况 equals the villages recomputed."""
+    folder, result = demo_run
+    town = township_paths(folder, TOWNSHIP, YEAR, pdf=SOFFICE is not None)
+    assert town["book"].is_file() and town["report"].is_file()
+    out = result.output
+    assert str(town["book"]) in out and str(town["report"]) in out
+    names = township_villages(VILLAGE)
+    rejected = names[1]
+    assert len(names) == 3 and VILLAGE not in names
+    for name in [VILLAGE, *names]:
+        line = next(x for x in out.splitlines() if x.strip().startswith(f"{name}-{YEAR}.xlsx"))
+        assert line.split()[1] == (S.FILE_REJECTED if name == rejected else S.FILE_IMPORTED), line
+    expected = {VILLAGE: _independent_village(village[1])}
+    for i, name in enumerate(names):
+        if name != rejected:
+            _, tables = generate_village(households=TOWNSHIP_HOUSEHOLDS[i], seed=village_seed(2026, i), year=YEAR,
+                                         settled_months=LAST - 1, village=name)
+            expected[name] = _independent_village(tables)
+    rows = {r["村"]: r for r in _book_rows(town["book"], S.TOWNSHIP_SUMMARY.name)}
+    assert set(rows) == set(expected) | {S.TOTAL_LABEL}
+    for name, figures in expected.items():
+        for key, value in figures.items():
+            assert float(rows[name][key]) == pytest.approx(value), (name, key)
+    checks: dict[str, str] = {}
+    for r in _book_rows(town["book"], S.TOWNSHIP_CHECKS.name):  # the files first, then their findings
+        checks.setdefault(r["文件"], r["状态"])
+    assert checks[f"{rejected}-{YEAR}.xlsx"] == S.FILE_REJECTED and checks[f"{VILLAGE}-{YEAR}.xlsx"] == S.FILE_IMPORTED

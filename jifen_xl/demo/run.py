@@ -48,6 +48,26 @@ def shop_notice_paths(folder: Path, village: str, year: int, month: int) -> dict
     return {kind: folder / f"{stem}.{kind}" for kind in ("pdf", "html")}
 
 
+#: Households of the demo township's villages besides the demo village (small, so the demo stays
+#: quick); the second one's workbook carries the planted mistakes (已拒绝).
+TOWNSHIP_HOUSEHOLDS = (60, 90, 120)
+
+
+def township_villages(village: str) -> list[str]:
+    """The demo township's other villages: the first names of ``demo.township.VILLAGE_NAMES``
+    that are not the demo village's."""
+    from .township import VILLAGE_NAMES
+
+    return [n for n in VILLAGE_NAMES if n != village][:len(TOWNSHIP_HOUSEHOLDS)]
+
+
+def township_paths(folder: Path, township: str, year: int, pdf: bool) -> dict[str, Path]:
+    """Where the demo puts its township: the villages' folder, the township workbook, the report."""
+    stem = f"{township}{year}年积分汇总"
+    return {"villages": folder / f"{township}各村", "book": folder / f"{stem}.xlsx",
+            "report": folder / f"{stem}报告.{'pdf' if pdf else 'html'}"}
+
+
 def run_demo(directory, households: int = 320, seed: int = 2026, *, district: str = DISTRICT,
              township: str = TOWNSHIP, village: str = VILLAGE, year: int = 2026, pdf: bool | None = None):
     """Build the demo village, write a clean and a wrong workbook, run the monthly cycle on the
@@ -84,7 +104,9 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     if not pdf:
         notices.pop("pdf")
         shop_notices.pop("pdf", None)
-    existing = [p.name for p in (clean_path, wrong_path, *notices.values(), *shop_notices.values()) if p.exists()]
+    town = township_paths(folder, township, year, pdf)
+    existing = [p.name for p in (clean_path, wrong_path, *notices.values(), *shop_notices.values(), *town.values())
+                if p.exists()]
     if existing:
         raise JifenError(f"文件夹「{folder}」中已有「{'」「'.join(existing)}」。为避免覆盖，示范不会改写它们；"
                          f"请换一个空文件夹，或先把这些文件移走。")
@@ -215,6 +237,9 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     if done is not None:
         yield from _ledger_lines(done.ledger)
     yield ""
+    yield from _township_lines(town, clean_path, district=district, township=township, village=village, year=year,
+                               seed=seed, pdf=pdf)
+    yield ""
     yield "输出文件："
     closed = (f"{_months(sealed)}已结账封存（「{S.SEALS.name}」「{S.SEALED_ENTRIES.name}」"
               f"「{S.LEDGER.name}」），" if sealed else "")
@@ -223,6 +248,9 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     yield f"  {wrong_path}（含 {len(mistakes)} 处故意设置的错误及其校验结果）"
     for path in (*notices.values(), *shop_notices.values()):
         yield f"  {path}"
+    yield f"  {town['villages']}（{township}各村报送的工作簿）"
+    yield f"  {town['book']}（乡镇汇总工作簿）"
+    yield f"  {town['report']}（乡镇汇总报告）"
     if first_backup:
         backups = Path(first_backup).parent
         yield (f"  每次写入前，原文件都已自动备份到「{backups}」（共 {sum(1 for _ in backups.glob('*.xlsx'))} 份，"
@@ -250,3 +278,41 @@ def _ledger_lines(led) -> list[str]:
                   [[int(r.rank), r.hh_id, r.head, _num(r.month_total), _num(r.cumulative), _num(r.spent),
                     _num(r.available)] for r in top.itertuples(index=False)])
     return out
+
+
+def _township_lines(town: dict[str, Path], clean_path: Path, *, district: str, township: str, village: str,
+                    year: int, seed: int, pdf: bool):
+    """The township part of the demo: the demo village's workbook and three small villages (one
+    with the planted mistakes) in one folder, as the township receives them, imported into the
+    township workbook and its report (``township.import_township``)."""
+    import shutil
+
+    from ..township import import_township
+    from .township import generate_township
+
+    started = time.perf_counter()
+    names = township_villages(village)
+    rejected = names[1]
+    made = generate_township(town["villages"], district=district, township=township, villages=names,
+                             households=list(TOWNSHIP_HOUSEHOLDS), mistakes_in=rejected, seed=seed, year=year,
+                             settled_months=11)
+    shutil.copyfile(clean_path, town["villages"] / clean_path.name)
+    yield (f"乡镇汇总：{township}收到 {len(made) + 1} 个村的工作簿，放在「{town['villages']}」——本示范村的工作簿"
+           f"（「{clean_path.name}」），以及 {'、'.join(names)}（各 {'、'.join(map(str, TOWNSHIP_HOUSEHOLDS))} 户，"
+           f"1—11 月已结账；{rejected}的工作簿故意设置了常见错误）。")
+    with app.collector_paused():
+        result = import_township(town["villages"], town["book"], **{("pdf" if pdf else "html"): town["report"]})
+    yield "  jifen-xl township import 逐个校验后导入："
+    yield from _table(["文件", "状态", "原因"], [[f.file, f.status, _first_sentence(f.reason)] for f in result.files])
+    heads = ["村", "户数", "参与户数", "积分合计", "户均积分", "兑换积分"]
+    yield f"  计入 {year} 年度汇总的 {len(result.villages)} 个村："
+    yield from _table(heads, [[v.get(h) if v.get(h) is not None else "—" for h in heads] for v in result.villages])
+    yield (f"  乡镇汇总工作簿：{result.out}（汇总概况、月度趋势和图表、扣分热点、户排名、评优候选、评优规则、校验汇总）")
+    kind = "可打印的 PDF" if pdf else "网页，可在浏览器中打印"
+    yield f"  供镇街会议用的汇总报告（{kind}，含图表）：{town['report']}"
+    yield f"  （乡镇汇总部分用时 {time.perf_counter() - started:.1f} 秒：生成 {len(made)} 个村、导入 {len(result.files)} 个文件、写出汇总和报告）"
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a reason (the fix follows it in the township workbook)."""
+    return text.split("。")[0] + "。" if text else ""

@@ -55,7 +55,7 @@ def village_seed(seed: int, index: int) -> int:
 def generate_township(directory, district: str = DISTRICT, township: str = TOWNSHIP,
                       villages: int | Sequence[str] = 5, *, seed: int = 2026, year: int = 2026,
                       households: int | Sequence[int] | None = None, mistakes_in: str | None = None,
-                      entries_per_household: float | None = None) -> list[TownshipVillage]:
+                      entries_per_household: float | None = None, settled_months: int = 0) -> list[TownshipVillage]:
     """Write one village workbook per village of ``township`` into ``directory``.
 
     :param directory: the folder (created if missing). Existing workbooks are never overwritten:
@@ -67,6 +67,8 @@ def generate_township(directory, district: str = DISTRICT, township: str = TOWNS
     :param mistakes_in: the village whose workbook carries the planted mistakes (see
         ``mistakes.planted_mistakes``); ``None``: every village is clean.
     :param entries_per_household: as ``generate_village``.
+    :param settled_months: as ``generate_village``: months 1..k already settled by hand (their
+        entries 已确认), so the township has confirmed points to consolidate (0: every entry 待公示).
     :returns: one ``TownshipVillage`` per workbook, in the order of ``villages``.
     """
     if isinstance(villages, int) and not 1 <= villages <= len(VILLAGE_NAMES):
@@ -99,7 +101,7 @@ def generate_township(directory, district: str = DISTRICT, township: str = TOWNS
     for i, (name, size, path) in enumerate(zip(names, sizes, paths)):
         own_seed = village_seed(seed, i)
         settings, tables = generate_village(households=size, seed=own_seed, year=year,
-                                            entries_per_household=entries_per_household,
+                                            entries_per_household=entries_per_household, settled_months=settled_months,
                                             district=district, township=township, village=name)
         planted: tuple[Mistake, ...] = ()
         if name == mistakes_in:

@@ -1,0 +1,206 @@
+"""The printable township report (乡镇积分工作汇总报告, issue 11) for the township meeting: the
+township workbook's tables on A4 landscape pages with charts, as HTML and as PDF (LibreOffice).
+
+``report_data`` turns ``core.township.TownshipTables`` (the same tables the township workbook
+shows: nothing is read or computed a second time) and the villages' 物资入库 into the plain dict
+``templates/乡镇汇总报告.html.j2`` renders; ``write_report`` writes the page and prints it.
+Charts are SVG images (``io.svgchart``): LibreOffice prints them, a browser shows them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from .. import schema as S
+from ..core.funding import funding_by_village, table_records
+from ..core.township import KEY_DISTRICT, KEY_TOWNSHIP, KEY_YEAR, TownshipTables
+from .svgchart import COLORS, bar_chart, hbar_chart
+
+#: The template (``templates/``).
+REPORT_HTML = "乡镇汇总报告.html.j2"
+#: 汇总概况's columns on paper (区县/镇街/年度 are in the title; every other one is printed).
+SUMMARY_PRINTED = ("village", "through", "households", "nonlocal", "taking_part", "participation", "reward",
+                   "deduct", "total", "average", "ratio", "objections", "kept", "corrected", "withdrawn", "open",
+                   "exchanges", "spent", "stock_value", "errors", "warnings")
+#: Items in the 扣分热点 chart (the table lists every hotspot).
+HOTSPOT_BARS = 12
+
+
+def _blank(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def figure(value, *, percent: bool = False, places: int = 2) -> str:
+    """A figure as printed: 1,234 / 12.5 / 85.3% / 「—」 when blank."""
+    if _blank(value) or value == "":
+        return "—"
+    if isinstance(value, str):
+        return value
+    value = float(value)
+    if percent:
+        return f"{value * 100:.1f}%"
+    value = round(value, places) + 0.0
+    if value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.{places}f}".rstrip("0").rstrip(".")
+
+
+def _cell(field: str, value) -> str:
+    if field == "participation":
+        return figure(value, percent=True)
+    if field in ("year", "rank"):
+        return "—" if _blank(value) else str(int(value))
+    if field == "row":
+        return "" if _blank(value) else str(int(value))
+    if field == "through":
+        return "—" if _blank(value) or value == "" else str(value)
+    if field in ("village", "file", "status", "reason", "level", "message", "sheet", "column", "rule",
+                 "award", "hh_id", "head", "code", "name", "category", "district", "township"):
+        return "" if _blank(value) else str(value)
+    return figure(value)
+
+
+def _rows(frame: pd.DataFrame, fields) -> list[list[str]]:
+    return [[_cell(f, v) for f, v in zip(fields, rec)] for rec in frame[list(fields)].itertuples(index=False)]
+
+
+def _place(place: dict) -> dict:
+    return {"district": place.get(KEY_DISTRICT) or "", "township": place.get(KEY_TOWNSHIP) or "",
+            "year": place.get(KEY_YEAR)}
+
+
+def _trend_chart(tables: TownshipTables):
+    m = tables.monthly
+    months = m["month"].tolist()
+    labels = [f"{int(x[5:7])}月" if isinstance(x, str) and len(x) >= 7 else str(x) for x in months]
+    totals = [None if _blank(v) else float(v) for v in m["total"]]
+    spent = [None if _blank(v) else float(v) for v in m["spent"]]
+    pending = [lab for lab, v in zip(labels, totals) if v is None]
+    note = (f"{'、'.join(pending)}：各村尚未结账（公示中），积分未确定，不画积分柱。" if pending else "")
+    return bar_chart(labels, [("全镇已确认积分", totals), ("全镇兑换积分", spent)],
+                     title="全镇每月已确认积分与兑换积分", unit="积分", note=note)
+
+
+def _village_chart(tables: TownshipTables):
+    s = tables.summary[["village", "average"]].copy()
+    s["average"] = pd.to_numeric(s["average"], errors="coerce").fillna(0.0)
+    s = s.sort_values("average", ascending=False, kind="stable")
+    return hbar_chart([str(v) for v in s["village"]], s["average"].tolist(), title="各村户均积分（全年已确认积分 ÷ 正常户数）",
+                      unit="积分/户", color=COLORS[2])
+
+
+def _hotspot_chart(tables: TownshipTables):
+    h = tables.hotspots.head(HOTSPOT_BARS)
+    if h.empty:
+        return None
+    labels = [f"{n}（{c}）" if n else str(c) for n, c in zip(h["name"], h["code"])]
+    return hbar_chart(labels, [float(v) for v in h["count"]], title=f"扣分次数最多的项目（前 {len(h)} 项）",
+                      unit="次", color=COLORS[1], label_width=300)
+
+
+def _candidates(tables: TownshipTables) -> list[dict]:
+    c = tables.candidates
+    out = []
+    fields = ("village", "hh_id", "head", "points", "rank")
+    for award in [a for a in S.AWARDS if a in set(c["award"])] + sorted(set(c["award"]) - set(S.AWARDS)):
+        part = c[c["award"] == award]
+        rules = [r for r in dict.fromkeys(part["rule"].tolist()) if not _blank(r)]
+        out.append({"award": award, "rule": "；".join(rules), "rows": _rows(part, fields), "count": len(part)})
+    return out
+
+
+def _headline(tables: TownshipTables, counts: dict) -> str:
+    t = tables.total
+    villages = len(tables.summary)
+    parts = [f"本次共收到 {sum(counts.values())} 个文件，{villages} 个村的数据计入汇总"]
+    other = "、".join(f"{s} {n} 个" for s, n in counts.items() if n and s not in (S.FILE_IMPORTED,))
+    if other:
+        parts[-1] += f"（{other}，见“七、各村报送文件校验情况”）"
+    parts.append(f"正常户 {figure(t['households'])} 户，其中非本村户籍常住 {figure(t['nonlocal'])} 户；"
+                 f"全年有已确认积分的 {figure(t['taking_part'])} 户，参与率 {figure(t['participation'], percent=True)}")
+    ratio = f"，加分是扣分的 {figure(t['ratio'])} 倍" if not _blank(t["ratio"]) else "，全年没有扣分"
+    parts.append(f"已确认积分合计 {figure(t['total'])} 分（加分 {figure(t['reward'])}，扣分 {figure(t['deduct'])}{ratio}），"
+                 f"户均 {figure(t['average'])} 分")
+    parts.append(f"异议 {figure(t['objections'])} 件（维持 {figure(t['kept'])}、更正 {figure(t['corrected'])}、"
+                 f"撤销 {figure(t['withdrawn'])}、待处理 {figure(t['open'])}）；爱心超市兑换 {figure(t['exchanges'])} 笔，"
+                 f"消耗积分 {figure(t['spent'])}，库存价值 {figure(t['stock_value'])} 积分")
+    return "。".join(parts) + "。"
+
+
+def _funding(receipts: dict[str, pd.DataFrame], year) -> dict:
+    table = funding_by_village(receipts, year)
+    rows = table_records(table)
+    columns = list(rows[0]) if rows else []
+    return {"columns": columns, "rows": [[figure(r[c]) if not isinstance(r[c], str) else r[c] for c in columns]
+                                         for r in rows]}
+
+
+def report_data(tables: TownshipTables, *, receipts: dict[str, pd.DataFrame], counts: dict[str, int],
+                warnings: list[str] = (), made: dt.date | None = None) -> dict:
+    """The data of ``templates/乡镇汇总报告.html.j2``.
+
+    :param tables: ``core.township.township_tables`` of the import (the township workbook's tables).
+    :param receipts: each consolidated village's 物资入库 of the year (``VillageExtract.receipts``),
+        by its name in the tables.
+    :param counts: files per status (``TownshipResult.counts``).
+    :param warnings: the import's batch warnings (duplicates), printed under the files.
+    :param made: the report's date (default today).
+    """
+    made = made or dt.date.today()
+    place = _place(tables.place)
+    year = place["year"]
+    title = f"{place['township']}{f'{year}年度' if year else ''}乡村治理积分工作汇总报告"
+    summary_headers = [S.TOWNSHIP_SUMMARY.header_of(f) for f in SUMMARY_PRINTED]
+    total = pd.DataFrame([tables.total])
+    hot_fields = S.TOWNSHIP_HOTSPOTS.fields
+    check_fields = S.TOWNSHIP_CHECKS.fields
+    finding_fields = ("file", "level", "sheet", "row", "column", "message")
+    hotspot_chart = _hotspot_chart(tables)
+    through = sorted({str(v) for v in tables.summary["through"] if not _blank(v)})
+    return {
+        "title": title, "place": place, "made": made.isoformat(),
+        "through": through[-1] if len(through) == 1 else ("、".join(through) if through else None),
+        "villages": len(tables.summary), "files": sum(counts.values()), "counts": counts,
+        "headline": _headline(tables, counts),
+        "summary": {"headers": summary_headers, "rows": _rows(tables.summary, SUMMARY_PRINTED),
+                    "total": _rows(total, SUMMARY_PRINTED)[0]},
+        "charts": {"trend": _trend_chart(tables), "villages": _village_chart(tables), "hotspots": hotspot_chart},
+        "monthly": {"headers": S.TOWNSHIP_TREND_TOTAL.headers, "rows": _rows(tables.monthly, S.TOWNSHIP_TREND_TOTAL.fields)},
+        "hotspots": {"headers": [S.TOWNSHIP_HOTSPOTS.header_of(f) for f in hot_fields],
+                     "rows": _rows(tables.hotspots, hot_fields)},
+        "candidates": _candidates(tables),
+        "funding": _funding(receipts, year),
+        "checks": {"headers": [S.TOWNSHIP_CHECKS.header_of(f) for f in check_fields],
+                   "rows": _rows(tables.files, check_fields)},
+        "findings": {"headers": [S.TOWNSHIP_CHECK_FINDINGS.header_of(f) for f in finding_fields],
+                     "rows": _rows(tables.findings, finding_fields)},
+        "warnings": list(warnings),
+    }
+
+
+def write_report(data: dict, *, html: str | Path | None = None, pdf: str | Path | None = None) -> dict[str, Path]:
+    """Render the report and write it as HTML and/or PDF (LibreOffice headless, A4 landscape).
+
+    :returns: the files written, by kind (``html``, ``pdf``).
+    :raises JifenError: LibreOffice is missing or fails (the HTML, when asked, is written first).
+    """
+    from ..render import render_html
+    from .pdf import html_to_pdf
+
+    page = render_html(REPORT_HTML, data)
+    out: dict[str, Path] = {}
+    if html is not None:
+        out["html"] = Path(html)
+        out["html"].write_text(page, encoding="utf-8")
+    if pdf is not None:
+        out["pdf"] = html_to_pdf(page, pdf)
+    return out
+
