@@ -203,7 +203,9 @@ def test_validate_and_ledger_add_their_sheets_and_say_so(village_book):
     assert f"工作簿原来没有「{S.LEDGER.name}」工作表，已在最后新增。" in ledger.output
     again = run("validate", village_book)
     assert again.exit_code == 0 and "新增" not in again.output
-    names = openpyxl.load_workbook(village_book, read_only=True).sheetnames
+    wb = openpyxl.load_workbook(village_book, read_only=True)
+    names = wb.sheetnames
+    wb.close()  # a read-only workbook keeps its file open until closed
     assert names[-2:] == [S.FINDINGS.name, S.LEDGER.name] and names.count(S.FINDINGS.name) == 1
     assert len(calamine_rows(village_book, S.LEDGER.name)) > 1
 

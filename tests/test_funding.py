@@ -84,8 +84,12 @@ def test_the_summary_shares_and_its_sentence(funded_book):
 
 def _row_of(book: Path, receipt_id: str) -> int:
     """The Excel row the clerk sees holding ``receipt_id`` (read with openpyxl, not the toolkit)."""
-    ws = openpyxl.load_workbook(book, read_only=True)[S.RECEIPTS.name]
-    return next(i for i, r in enumerate(ws.iter_rows(values_only=True), start=1) if r and r[0] == receipt_id)
+    wb = openpyxl.load_workbook(book, read_only=True)  # read-only keeps the file open until closed
+    try:
+        rows = wb[S.RECEIPTS.name].iter_rows(values_only=True)
+        return next(i for i, r in enumerate(rows, start=1) if r and r[0] == receipt_id)
+    finally:
+        wb.close()
 
 
 def test_a_single_source_village_is_told_to_widen_its_supply(village_book):
@@ -149,8 +153,10 @@ def test_cli_village_text_and_json(funded_book):
 
 def _independent_sums(path: Path, year: int) -> dict:
     """物资入库 of one workbook summed by 来源类型 with openpyxl and plain Python (not jifen_xl)."""
-    ws = openpyxl.load_workbook(path, read_only=True, data_only=True)[S.RECEIPTS.name]
-    rows = ws.iter_rows(values_only=True)
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)  # closed below: read-only keeps it open
+    rows = list(wb[S.RECEIPTS.name].iter_rows(values_only=True))
+    wb.close()
+    rows = iter(rows)
     headers = list(next(rows))
     at = {h: headers.index(h) for h in ("日期", "来源类型", "折合金额")}
     sums = {s: 0.0 for s in SOURCES}
