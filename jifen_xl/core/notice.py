@@ -137,6 +137,42 @@ def _groups(village: Village, day: _dt.date) -> dict[str, str]:
     return {g: S.NAME_JOINER.join(serving.loc[serving["group"].eq(g), "name"].tolist()) for g in S.GROUPS}
 
 
+def notice_header(settings: dict, month: pd.Period, start: _dt.date, end: _dt.date, *, what: str, to: str,
+                  by: str) -> dict:
+    """What every posting of a month begins with: the place, the month, the publicity period and
+    the sentence telling villagers whom to turn to (keys as ``templates/README.md`` lists them).
+
+    :param what: what is posted (「乡村治理积分情况」), after 「现将{村}{月}」.
+    :param to: the verb for raising an objection (提出, 反映).
+    :param by: who looks into it (「积分评议小组调查核实」).
+    """
+    place = settings.get("village") or ""
+    days = (end - start).days + 1
+    contact, phone = settings.get("objection_contact"), settings.get("phone")
+    who = f"异议受理人{contact}" if contact else f"{place}村民委员会"
+    call = f"（联系电话：{phone}）" if phone else ""
+    month_text = f"{month.year}年{month.month}月"
+    sentence = (f"现将{place}{what.format(month=month_text)}予以公示，公示期为{cn_period(start, end)}（共{days}天）。"
+                f"对公示内容有异议的，请在公示期内向{who}{call}{to}，由{by}后予以答复。")
+    return {
+        "district": settings.get("district") or "",
+        "township": settings.get("township") or "",
+        "village": place,
+        "year": month.year,
+        "month": month_label(month),
+        "month_text": month_text,
+        "start": start,
+        "end": end,
+        "days": days,
+        "start_text": cn_date(start),
+        "end_text": cn_date(end),
+        "period_text": cn_period(start, end),
+        "objection_contact": contact or "",
+        "objection_phone": phone or "",
+        "period_sentence": sentence,
+    }
+
+
 def notice_data(village: Village, month, *, start: _dt.date, end: _dt.date, today: _dt.date | None = None,
                 masked: bool = False, code: str | None = None) -> dict:
     """The notice of ``month`` as a plain dict for the templates.
@@ -182,32 +218,13 @@ def notice_data(village: Village, month, *, start: _dt.date, end: _dt.date, toda
     }
     # plain dicts with Python numbers (6, not 6.0 nor a numpy scalar), in 户号 order
     lines = sorted((dict(zip(columns, values)) for values in zip(*columns.values())), key=lambda h: h["hh_id"])
-    days = (end - start).days + 1
-    contact, phone = settings.get("objection_contact"), settings.get("phone")
-    who = f"异议受理人{contact}" if contact else f"{place}村民委员会"
-    call = f"（联系电话：{phone}）" if phone else ""
-    month_text = f"{month.year}年{month.month}月"
-    sentence = (f"现将{place}{month_text}乡村治理积分情况予以公示，公示期为{cn_period(start, end)}（共{days}天）。"
-                f"对公示内容有异议的，请在公示期内向{who}{call}提出，由积分评议小组调查核实后予以答复。")
     groups = _groups(village, start)
     on_notice = entries[entries["hh_id"].isin(set(shown["hh_id"]))]
+    head = notice_header(settings, month, start, end, what="{month}乡村治理积分情况", to="提出",
+                         by="积分评议小组调查核实")
     return {
-        "title": f"{place}{month_text}乡村治理积分公示",
-        "district": settings.get("district") or "",
-        "township": settings.get("township") or "",
-        "village": place,
-        "year": month.year,
-        "month": month_label(month),
-        "month_text": month_text,
-        "start": start,
-        "end": end,
-        "days": days,
-        "start_text": cn_date(start),
-        "end_text": cn_date(end),
-        "period_text": cn_period(start, end),
-        "objection_contact": contact or "",
-        "objection_phone": phone or "",
-        "period_sentence": sentence,
+        "title": f"{place}{head['month_text']}乡村治理积分公示",
+        **head,
         "note": "注：当月积分＝当月加分＋当月扣分；累计积分含上年结转积分，按本月公示的积分计算，排名按累计积分。",
         "households": lines,
         "totals": {

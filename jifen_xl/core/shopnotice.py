@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import schema as S
 from .ledger import compute_ledger, month_label
-from .notice import _as_period, cn_date, cn_period, mask_name, number
+from .notice import _as_period, cn_date, mask_name, notice_header, number
 from .village import Village
 
 #: Joiner of the goods a household exchanged in the month (大米×2、肥皂×1).
@@ -160,33 +160,14 @@ def shop_notice_data(village: Village, month, *, stock: pd.DataFrame, today: _dt
     receipts, sources = _receipts(village, month, goods)
     households = _exchanges(village, month, goods, masked)
     items = _stock(stock, month, goods)
-    days = (end - start).days + 1
-    contact, phone = settings.get("objection_contact"), settings.get("phone")
-    who = f"异议受理人{contact}" if contact else f"{place}村民委员会"
-    call = f"（联系电话：{phone}）" if phone else ""
-    month_text = f"{month.year}年{month.month}月"
-    sentence = (f"现将{place}爱心超市{month_text}物资接收与积分兑换情况予以公示，公示期为{cn_period(start, end)}"
-                f"（共{days}天）。对公示内容有异议的，请在公示期内向{who}{call}反映，由监督管理小组核实后予以答复。")
+    head = notice_header(settings, month, start, end, what="爱心超市{month}物资接收与积分兑换情况", to="反映",
+                         by="监督管理小组核实")
     known = [x["amount"] for x in receipts if x["amount"] is not None]
     missing = len(receipts) - len(known)
     low = [x for x in items if x["low"]]
     return {
-        "title": f"{place}爱心超市 {month_text}物资接收与兑换公示",
-        "district": settings.get("district") or "",
-        "township": settings.get("township") or "",
-        "village": place,
-        "year": month.year,
-        "month": month_label(month),
-        "month_text": month_text,
-        "start": start,
-        "end": end,
-        "days": days,
-        "start_text": cn_date(start),
-        "end_text": cn_date(end),
-        "period_text": cn_period(start, end),
-        "objection_contact": contact or "",
-        "objection_phone": phone or "",
-        "period_sentence": sentence,
+        "title": f"{place}爱心超市 {head['month_text']}物资接收与兑换公示",
+        **head,
         "receipts": receipts,
         "sources": sources,
         "no_receipts": [] if receipts else [NO_RECEIPTS],
