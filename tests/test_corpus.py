@@ -34,7 +34,8 @@ out = []
 for path in sorted(Path(sys.argv[1]).iterdir()):
     for argv in (["validate", "--dry-run"], ["validate", "--json"], ["ledger"], ["publish", "--month", "2026-03"],
                  ["close", "--month", "2026-03"], ["objections"], ["notice", "--month", "2026-03"], ["verify"],
-                 ["card", "--household", "0001"], ["supervise"], ["rollover", "--to", sys.argv[2]]):
+                 ["card", "--household", "0001"], ["supervise"], ["rollover", "--to", sys.argv[2]], ["shop"],
+                 ["shop-notice", "--month", "2026-03"], ["slip", "--exchange", "1"], ["funding"]):
         start = time.perf_counter()
         result = CliRunner().invoke(cli, [argv[0], str(path), *argv[1:]])
         out.append(dict(file=path.name, argv=argv, code=result.exit_code, output=result.output,
@@ -96,6 +97,24 @@ def test_nothing_is_written(corpus_run):
     _, before, after, work = corpus_run
     assert after == before
     assert not (work / "备份").exists()
+
+
+def test_the_township_import_lists_every_corpus_file_as_skipped(corpus_run, tmp_path):
+    """The whole corpus as a township's folder: nothing is a village workbook, so nothing is
+    imported (exit 1), every file is listed 已跳过 with a Chinese reason, nothing is written into
+    the folder and no township workbook is made."""
+    _, before, _, work = corpus_run
+    out = tmp_path / "汇总.xlsx"
+    proc = subprocess.run([sys.executable, "-m", "jifen_xl", "township", "import", str(work), "-o", str(out),
+                           "--json", "--workers", "2"], capture_output=True, text=True, preexec_fn=_limit,
+                          timeout=900, check=False)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    files = json.loads(proc.stdout)["files"]
+    assert sorted(f["文件"] for f in files) == sorted(before)
+    odd = [f for f in files if f["状态"] != "已跳过" or not any("\u4e00" <= ch <= "\u9fff" for ch in f["原因"])]
+    assert odd == []
+    assert _digest(work) == before and not out.exists()
 
 
 # -- files that make the Rust reader panic ---------------------------------------------
