@@ -221,13 +221,17 @@ def default_workers() -> int:
 
 
 def _read_all(jobs: list[Candidate], workers: int, today, progress: Progress | None,
-              mapping: WideMapping | None = None) -> list[FileOutcome]:
-    """Every job's outcome, in the jobs' order; in parallel when ``workers`` > 1."""
+              mapping: WideMapping | None = None,
+              arrived: Callable[[FileOutcome], None] | None = None) -> list[FileOutcome]:
+    """Every job's outcome, in the jobs' order; in parallel when ``workers`` > 1. ``arrived`` is
+    called with each outcome as it comes back (the Parquet dataset is written as they arrive)."""
     total, done = len(jobs), 0
     out: list[FileOutcome | None] = [None] * total
 
     def finished(i: int, outcome: FileOutcome) -> None:
         nonlocal done
+        if arrived is not None:
+            arrived(outcome)
         out[i], done = outcome, done + 1
         if progress is not None:
             progress(done, total, jobs[i].name)
@@ -362,21 +366,29 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
     if out is not None:
         rules = read_award_rules(out)  # the officer's 评优规则: a wrong rule is refused before the work
     wide_mapping = read_mapping(mapping) if mapping is not None else None
-    if parquet is not None:
-        from .io.parquet import check_root
-
-        check_root(parquet)
+    dataset = _Dataset(parquet, slim=out is None and html is None and pdf is None) if parquet is not None else None
     workers = default_workers() if workers is None else max(1, int(workers))
     seconds: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="jifen-township-") as scratch:
-        candidates = collect(source, scratch, exclude=(out,) if out is not None else ())
-        seconds["collect"] = time.perf_counter() - started
-        if mapping is not None:
-            candidates = _without_mapping(candidates, Path(mapping))
-        jobs = [c for c in candidates if not c.skipped]
-        t = time.perf_counter()
-        outcomes = iter(_read_all(jobs, workers, today, progress, wide_mapping))
-        seconds["read"] = time.perf_counter() - t
+    try:
+        with tempfile.TemporaryDirectory(prefix="jifen-township-") as scratch:
+            candidates = collect(source, scratch, exclude=(out,) if out is not None else ())
+            seconds["collect"] = time.perf_counter() - started
+            if mapping is not None:
+                candidates = _without_mapping(candidates, Path(mapping))
+            jobs = [c for c in candidates if not c.skipped]
+            t = time.perf_counter()
+            outcomes = iter(_read_all(jobs, workers, today, progress, wide_mapping,
+                                      dataset.arrived if dataset is not None else None))
+            seconds["read"] = time.perf_counter() - t
+        return _finish(candidates, outcomes, year, out, rules, dataset, source, seconds, started, html, pdf, today)
+    finally:
+        if dataset is not None:
+            dataset.export.discard()
+
+
+def _finish(candidates, outcomes, year, out, rules, dataset, source, seconds, started, html, pdf,
+            today) -> TownshipResult:
+    """The batch's outcomes decided (year, duplicates), then written: workbook, dataset, report."""
     files = [FileOutcome(c.name, S.FILE_SKIPPED, c.reason) if c.skipped else next(outcomes) for c in candidates]
 
     read = [f for f in files if f.extract is not None]
@@ -390,19 +402,20 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
     for f in files:  # what is not counted keeps its place and findings only (a district holds many files)
         if f.extract is not None and not f.imported:
             f.extract = VillageExtract(dict(f.extract.meta), findings=f.extract.findings)
-    result = TownshipResult(files, [village_summary(f.extract) for f in kept], [f.extract for f in kept],
-                            chosen, None, warnings, seconds)
+    summaries = dataset.summaries if dataset is not None else {}
+    result = TownshipResult(files, [summaries.get(f.file) or village_summary(f.extract) for f in kept],
+                            [f.extract for f in kept], chosen, None, warnings, seconds)
     if not kept:
+        if dataset is not None:  # the rejected and skipped files are recorded; every village keeps its data
+            result.parquet = dataset.commit(result)
         raise NothingImported(result, _nothing_message(result, source))
     if out is not None:
         t = time.perf_counter()
         result.out = _write(out, result, rules)
         seconds["write"] = time.perf_counter() - t
-    if parquet is not None:
-        from .io.parquet import export_township
-
+    if dataset is not None:
         t = time.perf_counter()
-        result.parquet = export_township(parquet, result.extracts, result.villages, result.records()["files"])
+        result.parquet = dataset.commit(result)
         seconds["parquet"] = time.perf_counter() - t
     if html is not None or pdf is not None:
         t = time.perf_counter()
@@ -410,6 +423,42 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         seconds["report"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     return result
+
+
+class _Dataset:
+    """The import's Parquet dataset (``--parquet``): each accepted village staged as its outcome
+    arrives, the villages kept and every file committed at the end (``io.parquet.ParquetExport``).
+
+    :param slim: nothing else needs the villages' frames (no workbook, no report: a district's
+        import): once staged, an extract keeps only its place, findings and aggregates, so the
+        import never holds every village's frames.
+    """
+
+    def __init__(self, root, *, slim: bool):
+        from .io.parquet import ParquetExport
+
+        self.export, self.slim = ParquetExport(root), slim
+        self.staged: dict[str, object] = {}
+        self.summaries: dict[str, dict] = {}
+
+    def arrived(self, outcome: FileOutcome) -> None:
+        if not outcome.imported or outcome.extract is None:
+            return
+        e = outcome.extract
+        self.summaries[outcome.file] = summary = village_summary(e)
+        self.staged[outcome.file] = self.export.add_village(e, summary)
+        if self.slim:
+            outcome.extract = VillageExtract(e.meta, findings=e.findings, parts=e.aggregates())
+
+    def commit(self, result: TownshipResult) -> Path:
+        kept = [self.staged[f.file] for f in result.files if f.imported and f.file in self.staged]
+        records = [f.record() | {KEY_DISTRICT: f.meta.get(KEY_DISTRICT), KEY_TOWNSHIP: f.meta.get(KEY_TOWNSHIP)}
+                   for f in result.files]
+        done = self.export.commit(kept, records, result.year)
+        for file, newer in done.older.items():
+            result.warnings.append(f"「{file}」比 Parquet 数据集中本村已有的「{newer.get('file')}」（修改于 "
+                                   f"{newer.get('modified')}）旧，数据集保留了较新的数据。")
+        return self.export.root
 
 
 def _without_mapping(candidates: list[Candidate], mapping: Path) -> list[Candidate]:

@@ -24,8 +24,10 @@ village imported again replaces its partition, the other villages stay as they a
 
 from __future__ import annotations
 
+import datetime as _dt
 import shutil
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -60,8 +62,11 @@ VILLAGE_TABLES = {
 SUMMARY_FIELDS = tuple(f for f in S.TOWNSHIP_SUMMARY.fields if f not in PARTITIONS)
 _KIND = {S.TEXT: object, S.MONTH: object, S.INT: "int64"}
 VILLAGE_SUMMARY_COLUMNS = {f: _KIND.get(S.TOWNSHIP_SUMMARY.column(f).type, "float64") for f in SUMMARY_FIELDS} | {"file": object, "modified": object}
+#: ``files``: one row per file ever imported into the dataset (merged across imports):
+#: ``kept_previous`` (保留上次导入的数据) is true for a file not counted (已拒绝, or older than the
+#: dataset's) whose village keeps the data of another file; ``imported_at``: when it was recorded.
 FILE_COLUMNS = {"file": object, "village": object, "status": object, "reason": object, "errors": "int64",
-                "warnings": "int64"}
+                "warnings": "int64", "kept_previous": bool, "imported_at": object}
 TABLES = (*VILLAGE_TABLES, "villages", "files")
 PART = "part-0.parquet"
 STAGING = ".staging"
@@ -147,47 +152,73 @@ def check_root(root: str | Path) -> Path:
     return root
 
 
-class ParquetExport:
-    """A Parquet dataset being written: ``add_village`` per village as it arrives (written to
-    the staging folder at once, so the frames can be let go), ``add_files`` once per township
-    import, then ``commit`` (or ``discard``).
+@dataclass
+class Staged:
+    """One village written to the staging folder as its extract arrived (``ParquetExport.add_village``).
 
-    :param root: the dataset's folder (created if missing). A folder that holds something else
-        than a dataset (files outside the tables' folders) is refused, so a wrong path never
-        mixes an officer's files with the dataset.
+    :param key: its folder below the import's staging folder.
+    :param meta: the extract's meta (区县, 镇街, 村, 年度, ``file``, ``modified``).
+    """
+
+    key: str
+    meta: dict
+
+
+@dataclass
+class Committed:
+    """What ``ParquetExport.commit`` did.
+
+    :param written: the villages whose partitions now hold this import's data (their meta).
+    :param older: the files of this import whose village was *not* replaced, because the dataset
+        already holds a newer file of it: file -> ``{"file", "modified"}`` of the one kept.
+    """
+
+    written: list[dict] = field(default_factory=list)
+    older: dict[str, dict] = field(default_factory=dict)
+
+
+def _counted(status) -> bool:
+    return status in (S.FILE_IMPORTED, S.FILE_IMPORTED_WARNINGS)
+
+
+class ParquetExport:
+    """A Parquet dataset being written by one import.
+
+    ``add_village`` writes each accepted village's tables to the staging folder the moment its
+    extract arrives (the import need not hold every village's frames for the dataset);
+    ``commit`` then swaps in the villages the import kept, one village at a time, and merges
+    the import's files into the ``files`` table; ``discard`` forgets what was staged.
+
+    The rule the commit keeps: *after any sequence of imports into the same folder, the dataset
+    equals what one import of the union of the newest good files would give*:
+
+    - a village is replaced only by a file at least as new (modification time; a tie: the later
+      name) as the one its partition holds; an older file is recorded 重复;
+    - a village whose file is rejected (or not counted for any reason) keeps its partition;
+      its row in ``files`` says 已拒绝 and ``kept_previous`` = true (保留上次导入的数据);
+    - ``files`` holds one row per file, merged across imports (the same file imported again
+      replaces its row); a file whose village a newer file replaced becomes 重复.
+
+    :param root: the dataset's folder (created when something is written). A folder that holds
+        something else than a dataset is refused (``check_root``).
     """
 
     def __init__(self, root: str | Path):
         self.root = check_root(root)
         self.stage = self.root / STAGING / uuid.uuid4().hex
-        self.villages: list[Path] = []
-        self.townships: list[Path] = []
-        try:
-            self.stage.mkdir(parents=True)
-        except OSError as exc:
-            raise WriteFailed(f"无法在「{self.root}」建立 Parquet 数据集（{exc.strerror or exc}）。"
-                              "请检查文件夹是否有写入权限、磁盘是否已满。") from exc
+        self._villages: list[Path] = []  # the partitions replaced (for ``moved``)
 
-    def add_village(self, extract: VillageExtract, summary: dict) -> Path:
-        """Stage one accepted village's tables (and its 汇总概况 row ``summary``)."""
-        folder = village_folder(extract.meta)
+    # -- staging ------------------------------------------------------------------------------
+
+    def add_village(self, extract: VillageExtract, summary: dict) -> Staged:
+        """Stage one accepted village's tables and its 汇总概况 row ``summary`` (keyed by the
+        headers, as ``core.township.village_summary`` gives it); the frames can then be let go."""
+        key = uuid.uuid4().hex[:16]
         for table, columns in VILLAGE_TABLES.items():
-            self._write(self.stage / table / folder, to_arrow(getattr(extract, table), columns))
-        self._write(self.stage / "villages" / folder,
-                    to_arrow(_summary_frame(summary, extract.meta), VILLAGE_SUMMARY_COLUMNS))
-        self.villages.append(folder)
-        return folder
-
-    def add_files(self, records: list[dict], meta: dict) -> Path:
-        """Stage the files of one township import (``FileOutcome.record()`` dicts) under the
-        township of ``meta`` (区县, 镇街, 年度)."""
-        frame = pd.DataFrame([{"file": r.get("文件"), "village": r.get("村"), "status": r.get("状态"),
-                               "reason": r.get("原因"), "errors": r.get("错误数"), "warnings": r.get("警告数")}
-                              for r in records])
-        folder = township_folder(meta)
-        self._write(self.stage / "files" / folder, to_arrow(frame, FILE_COLUMNS))
-        self.townships.append(folder)
-        return folder
+            self._write(self.stage / key / table, to_arrow(getattr(extract, table), columns))
+        self._write(self.stage / key / "villages", to_arrow(_summary_frame(summary, extract.meta),
+                                                             VILLAGE_SUMMARY_COLUMNS))
+        return Staged(key, dict(extract.meta))
 
     def _write(self, folder: Path, table: pa.Table) -> None:
         try:
@@ -195,33 +226,135 @@ class ParquetExport:
             pq.write_table(table, folder / PART, compression="zstd")
         except OSError as exc:
             self.discard()
-            raise WriteFailed(f"无法写入 Parquet 数据集「{self.root}」（{exc.strerror or exc}），已写入的部分没有改动。"
+            raise WriteFailed(f"无法写入 Parquet 数据集「{self.root}」（{exc.strerror or exc}），数据集没有改动。"
                               "请检查磁盘空间和写入权限。") from exc
 
-    def commit(self) -> list[Path]:
-        """Move every staged village (and township file list) into place, replacing the same
-        partitions written before; returns the partition folders written."""
-        moved = []
-        for table in TABLES:
-            folders = self.townships if table == "files" else self.villages
-            for folder in dict.fromkeys(folders):
-                src, dst = self.stage / table / folder, self.root / table / folder
-                if not src.is_dir():
+    # -- the dataset as it is -----------------------------------------------------------------
+
+    def current(self, meta: dict) -> dict | None:
+        """The file the dataset's partition of ``meta``'s village comes from: ``{"file",
+        "modified"}``, or None when the dataset does not hold that village."""
+        path = self.root / "villages" / village_folder(meta) / PART
+        if not path.is_file():
+            return None
+        rows = pq.read_table(path, columns=["file", "modified"]).to_pylist()
+        return rows[0] if rows else {"file": None, "modified": None}
+
+    # -- commit -------------------------------------------------------------------------------
+
+    def commit(self, villages: list[Staged], files: list[dict], year: int | None) -> Committed:
+        """Swap the import's kept villages into the dataset and merge its files into ``files``.
+
+        :param villages: the staged villages the import kept (one per village).
+        :param files: every file of the import: ``FileOutcome.record()`` dicts plus 区县 and
+            镇街 of its village (None when it was not read).
+        :param year: the import's year (the ``files`` partition); None: no file was read, so
+            nothing is recorded.
+        """
+        done = Committed()
+        now = _dt.datetime.now().isoformat(timespec="seconds")
+        try:
+            for s in villages:
+                old = self.current(s.meta)
+                if old is not None and (old.get("modified") or "", old.get("file") or "") > \
+                        (s.meta.get("modified") or "", s.meta.get("file") or ""):
+                    done.older[s.meta.get("file")] = old
                     continue
+                self._swap(s)
+                done.written.append(s.meta)
+            if year is not None and files:
+                self._merge_files(files, year, done, now)
+        finally:
+            self.discard()
+        return done
+
+    def _swap(self, s: Staged) -> None:
+        """Replace one village's partitions in every table, the ``villages`` row last; on a
+        failure the tables already swapped are put back (the village stays as it was)."""
+        folder = village_folder(s.meta)
+        swapped: list[tuple[Path, Path, Path | None]] = []
+        try:
+            for table in (*VILLAGE_TABLES, "villages"):
+                src, dst = self.stage / s.key / table, self.root / table / folder
+                aside = None
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                old = None
                 if dst.exists():
-                    old = dst.with_name(f".{dst.name}.old-{uuid.uuid4().hex[:8]}")
-                    dst.rename(old)
-                src.rename(dst)
-                if old is not None:
-                    shutil.rmtree(old, ignore_errors=True)
-                moved.append(dst)
-        self.discard()
-        return moved
+                    aside = self.stage / s.key / ".old" / table
+                    aside.parent.mkdir(parents=True, exist_ok=True)
+                    dst.rename(aside)
+                try:
+                    src.rename(dst)
+                except OSError:
+                    if aside is not None:
+                        aside.rename(dst)
+                    raise
+                swapped.append((src, dst, aside))
+        except OSError as exc:
+            for src, dst, aside in reversed(swapped):
+                dst.rename(src)
+                if aside is not None:
+                    aside.rename(dst)
+            raise WriteFailed(f"无法替换 Parquet 数据集「{self.root}」中「{s.meta.get(KEY_OF['village'])}」的数据"
+                              f"（{exc.strerror or exc}），该村的数据保持原样。请检查磁盘空间和写入权限后重新导入。") from exc
+        self._villages.append(folder)
+
+    def _merge_files(self, files: list[dict], year: int, done: Committed, now: str) -> None:
+        """The import's files merged into ``files``, one partition per township: rows of the
+        same file replaced, the others kept; then each township's rows made consistent with
+        the village partitions (a replaced file 重复, a rejected one ``kept_previous``)."""
+        places = {(r.get(KEY_OF["district"]), r.get(KEY_OF["township"])) for r in files if r.get(KEY_OF["township"])}
+        only = next(iter(places)) if len(places) == 1 else (None, None)
+        groups: dict[Path, list[dict]] = {}
+        for r in files:
+            place = (r.get(KEY_OF["district"]), r.get(KEY_OF["township"])) if r.get(KEY_OF["township"]) else only
+            meta = {KEY_OF["year"]: year, KEY_OF["district"]: place[0], KEY_OF["township"]: place[1]}
+            row = {"file": r.get("文件"), "village": r.get("村"), "status": r.get("状态"), "reason": r.get("原因"),
+                   "errors": r.get("错误数"), "warnings": r.get("警告数"), "kept_previous": False,
+                   "imported_at": now}
+            old = done.older.get(row["file"])
+            if old is not None:
+                row["status"], row["kept_previous"] = S.FILE_DUPLICATE, True
+                row["reason"] = (f"Parquet 数据集中已有本村较新的「{old.get('file')}」（修改于 {old.get('modified')}），"
+                                 "数据集保留较新的数据，本文件不计入数据集。")
+            elif row["status"] == S.FILE_REJECTED and row["village"]:
+                kept = self.current(meta | {KEY_OF["village"]: row["village"]})
+                if kept is not None and kept.get("file") != row["file"]:
+                    row["kept_previous"] = True
+                    row["reason"] = f"{row['reason'] or ''}Parquet 数据集保留上次导入的「{kept.get('file')}」的数据。"
+            groups.setdefault(township_folder(meta), []).append(row)
+        written = {}
+        for meta in done.written:
+            written.setdefault(township_folder(meta | {KEY_OF["year"]: year}), {})[meta.get(KEY_OF["village"])] = meta
+        for folder, rows in groups.items():
+            new = pd.DataFrame(rows)
+            path = self.root / "files" / folder / PART
+            if path.is_file():
+                old = pq.read_table(path).to_pandas()
+                old = old[~old["file"].isin(new["file"])]
+                merged = pd.concat([old, new], ignore_index=True) if len(old) else new
+            else:
+                merged = new
+            for village, meta in written.get(folder, {}).items():
+                stale = merged["village"].eq(village) & merged["status"].map(_counted) & merged["file"].ne(meta.get("file"))
+                merged.loc[stale, "reason"] = (f"本村的数据已由较新的「{meta.get('file')}」（修改于 {meta.get('modified')}）"
+                                               "替换，本文件不再计入 Parquet 数据集。")
+                merged.loc[stale, "status"] = S.FILE_DUPLICATE
+            staged = self.stage / "files" / folder
+            self._write(staged, to_arrow(merged, FILE_COLUMNS))
+            dst = self.root / "files" / folder
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            aside = self.stage / ".old-files" / folder
+            if dst.exists():
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                dst.rename(aside)
+            staged.rename(dst)
+
+    def moved(self) -> list[Path]:
+        """The village partition folders (below each table) replaced so far."""
+        return list(self._villages)
 
     def discard(self) -> None:
-        """Forget what was staged (the dataset stays as it was)."""
+        """Forget what was staged (what was not committed leaves the dataset as it was)."""
         shutil.rmtree(self.stage, ignore_errors=True)
         staging = self.root / STAGING
         if staging.is_dir() and not any(staging.iterdir()):
@@ -240,31 +373,20 @@ def table_glob(root: str | Path, table: str) -> str:
 
 
 def export_township(root: str | Path, extracts: list[VillageExtract], summaries: list[dict],
-                    files: list[dict]) -> Path:
-    """Write one township import into the dataset ``root``: each accepted village's tables (one
-    village at a time), its files' statuses, then the partitions replaced at once.
+                    files: list[dict], year: int | None = None) -> Committed:
+    """Write one township import into the dataset ``root`` in one call (``ParquetExport`` staged
+    and committed): each accepted village's tables, then the files.
 
     :param extracts: the accepted villages; ``summaries`` their ``village_summary`` rows.
-    :param files: every file of the import (``FileOutcome.record()`` dicts).
+    :param files: every file of the import (``FileOutcome.record()`` dicts, with 区县 and 镇街).
+    :param year: the import's year (default: the villages' year).
     """
     export = ParquetExport(root)
     try:
-        for extract, summary in zip(extracts, summaries):
-            export.add_village(extract, summary)
-        for meta in {township_folder(e.meta): e.meta for e in extracts}.values():
-            export.add_files([r for r in files if _of_township(r, meta, extracts)], meta)
+        staged = [export.add_village(e, s) for e, s in zip(extracts, summaries)]
     except BaseException:
         export.discard()
         raise
-    export.commit()
-    return export.root
-
-
-def _of_township(record: dict, meta: dict, extracts: list[VillageExtract]) -> bool:
-    """Whether a file of the import belongs to ``meta``'s township: its village is there, or the
-    import has one township only (a skipped file has no village)."""
-    townships = {township_folder(e.meta) for e in extracts}
-    if len(townships) == 1:
-        return True
-    villages = {e.meta.get(KEY_OF["village"]) for e in extracts if township_folder(e.meta) == township_folder(meta)}
-    return record.get("村") in villages
+    if year is None:
+        year = next((e.meta.get(KEY_OF["year"]) for e in extracts if e.meta.get(KEY_OF["year"]) is not None), None)
+    return export.commit(staged, files, year)
