@@ -7,6 +7,7 @@ with pandas (pyarrow) and DuckDB, and checked against the villages' cells read b
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -17,10 +18,12 @@ from click.testing import CliRunner
 
 from jifen_xl.cli import cli
 from jifen_xl.demo import generate_village
+from jifen_xl.demo.township import generate_township
+from jifen_xl.district import import_district
 from jifen_xl.errors import WriteRefused
 from jifen_xl.io.parquet import PART, TABLES, VILLAGE_TABLES, arrow_schema, escape
 from jifen_xl.io.template import build_workbook
-from jifen_xl.township import import_township
+from jifen_xl.township import NothingImported, import_township
 
 from .conftest import TODAY
 from .test_township_import import _close, independent
@@ -118,8 +121,6 @@ def test_types_are_stable_when_a_village_has_no_rows(exported):
 
 def test_reimport_replaces_the_village_and_keeps_the_others(exported, tmp_path):
     root, data, _ = exported
-    import shutil
-
     copy = tmp_path / "数据集"
     shutil.copytree(data, copy)
     before = _read(copy, "entries")
@@ -155,3 +156,131 @@ def test_cli_writes_the_dataset(exported, tmp_path):
     assert res.exit_code == 0, res.output
     assert "已写入 Parquet 数据集" in res.output
     assert len(list((tmp_path / "pq" / "entries").rglob(PART))) == len(VILLAGES)
+
+
+# --- the dataset's life cycle: a sequence of imports equals one import of the newest good files ------
+
+LIFE_T0 = 1_780_000_000  # a fixed modification time (2026-05-28), so "newer" is explicit in the test
+
+
+def _one(folder: Path, name: str, village: str, seed: int, when: int, *, mistakes: bool = False) -> Path:
+    """One village's workbook named ``name`` in ``folder``, modified at ``when``."""
+    scratch = folder / f".gen-{seed}"
+    made = generate_township(scratch, district=DISTRICT, township=TOWN, villages=[village], households=14,
+                             seed=seed, settled_months=11, mistakes_in=village if mistakes else None)[0].path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    made.rename(path)
+    scratch.rmdir()
+    os.utime(path, (when, when))
+    return path
+
+
+def _copy(src: Path, folder: Path, name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy2(src, folder / (name or src.name)))
+
+
+def _table(root: Path, table: str) -> pd.DataFrame:
+    """A table of the dataset, read by pandas (pyarrow), in a canonical row order."""
+    frame = _read(root, table)
+    frame = frame[sorted(frame.columns)]
+    keys = [c for c in frame.columns if frame[c].dtype != bool]
+    return frame.sort_values(keys, kind="stable", na_position="first").reset_index(drop=True)
+
+
+def _duck(root: Path, table: str) -> pd.DataFrame:
+    glob = str(root / table / "**" / "*.parquet")
+    return duckdb.sql(f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true, union_by_name = true) "
+                      "ORDER BY ALL").df()
+
+
+@pytest.fixture(scope="module")
+def life(tmp_path_factory):
+    """Three imports into one dataset — a township, a 补报 folder (one new village, one corrected),
+    a folder whose 石岗村 file is rejected (with a re-sent 凤凰村 and an older 龙泉村) — and one
+    import of the newest good files into another."""
+    base = tmp_path_factory.mktemp("life")
+    first, late, third, union = base / "第一批", base / "补报", base / "第三批", base / "最新"
+    a = _one(first, "石岗村.xlsx", "石岗村", 71, LIFE_T0)
+    b = _one(first, "龙泉村.xlsx", "龙泉村", 72, LIFE_T0)
+    c = _one(first, "凤凰村.xlsx", "凤凰村", 73, LIFE_T0)
+    b2 = _one(late, "龙泉村（补报）.xlsx", "龙泉村", 82, LIFE_T0 + 100)
+    d = _one(late, "桂花村.xlsx", "桂花村", 84, LIFE_T0 + 100)
+    bad = _one(third, "石岗村（更正）.xlsx", "石岗村", 91, LIFE_T0 + 200, mistakes=True)
+    _copy(c, third)
+    old_b = _copy(b, third, "龙泉村（旧）.xlsx")
+    os.utime(old_b, (LIFE_T0 - 100, LIFE_T0 - 100))
+    for f in (a, b2, c, d):
+        _copy(f, union)
+    data, ref = base / "数据集", base / "参照"
+    results = [import_township(folder, None, workers=1, today=TODAY, parquet=data) for folder in (first, late, third)]
+    single = import_township(union, None, workers=1, today=TODAY, parquet=ref)
+    return {"data": data, "ref": ref, "results": results, "single": single, "bad": bad, "base": base}
+
+
+def test_the_sequence_equals_one_import_of_the_newest_good_files(life):
+    data, ref = life["data"], life["ref"]
+    status = {f.file: f.status for f in life["results"][2].files}
+    assert status["石岗村（更正）.xlsx"] == "已拒绝"  # it has planted errors
+    for table in (*VILLAGE_TABLES, "villages"):
+        got, want = _table(data, table), _table(ref, table)
+        assert got.shape == want.shape and (len(got) or table == "findings"), table
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=table)
+        pd.testing.assert_frame_equal(_duck(data, table), _duck(ref, table), check_dtype=False, obj=table)
+    villages = _table(data, "villages").set_index("village")
+    assert villages["file"].to_dict() == {"石岗村": "石岗村.xlsx", "龙泉村": "龙泉村（补报）.xlsx",
+                                          "凤凰村": "凤凰村.xlsx", "桂花村": "桂花村.xlsx"}
+    # DuckDB and pandas read the same figures
+    e = _read(data, "entries")
+    sums = e[e["counted"]].groupby("village")["points"].sum()
+    glob = str(data / "entries" / "**" / "*.parquet")
+    duck = duckdb.sql(f"SELECT village, sum(points) AS p FROM read_parquet('{glob}', hive_partitioning = true) "
+                      "WHERE counted GROUP BY village").df().set_index("village")["p"]
+    assert duck.sort_index().tolist() == pytest.approx(sums.sort_index().tolist())
+    assert {v["村"]: v["积分合计"] for v in life["single"].villages} == pytest.approx(sums.to_dict())
+    assert not (data / ".staging").exists()
+
+
+def test_the_files_table_holds_every_file_merged(life):
+    files = _read(life["data"], "files").set_index("file")
+    counted = {"已导入", "已导入有警告"}
+    assert set(files.index) == {"石岗村.xlsx", "龙泉村.xlsx", "凤凰村.xlsx", "龙泉村（补报）.xlsx", "桂花村.xlsx",
+                                "石岗村（更正）.xlsx", "龙泉村（旧）.xlsx"}
+    for f in ("石岗村.xlsx", "凤凰村.xlsx", "龙泉村（补报）.xlsx", "桂花村.xlsx"):
+        assert files.loc[f, "status"] in counted and not files.loc[f, "kept_previous"], f
+    bad = files.loc["石岗村（更正）.xlsx"]
+    assert bad["status"] == "已拒绝" and bad["kept_previous"]
+    assert "保留上次导入的「石岗村.xlsx」" in bad["reason"] and "个错误" in bad["reason"]
+    replaced = files.loc["龙泉村.xlsx"]
+    assert replaced["status"] == "重复" and not replaced["kept_previous"]
+    assert "龙泉村（补报）.xlsx" in replaced["reason"]
+    older = files.loc["龙泉村（旧）.xlsx"]
+    assert older["status"] == "重复" and older["kept_previous"] and "龙泉村（补报）.xlsx" in older["reason"]
+    assert any("龙泉村（旧）.xlsx" in w and "较新" in w for w in life["results"][2].warnings)
+    # one partition per township, written once per import, never replaced wholesale
+    assert len(list((life["data"] / "files").rglob(PART))) == 1
+    assert files["imported_at"].notna().all()
+
+
+def test_a_folder_of_rejected_files_only_is_recorded_and_changes_no_village(life, tmp_path):
+    copy = tmp_path / "数据集"
+    shutil.copytree(life["data"], copy)
+    before = _table(copy, "entries")
+    folder = tmp_path / "又一批"
+    _copy(life["bad"], folder, "石岗村（再报）.xlsx")
+    with pytest.raises(NothingImported):
+        import_township(folder, None, workers=1, today=TODAY, parquet=copy)
+    pd.testing.assert_frame_equal(_table(copy, "entries"), before)
+    files = _read(copy, "files").set_index("file")
+    assert files.loc["石岗村（再报）.xlsx", "status"] == "已拒绝"
+    assert files.loc["石岗村（再报）.xlsx", "kept_previous"]
+    assert len(files) == 8  # the earlier files' rows are kept
+
+
+def test_the_district_roll_up_of_the_dataset_equals_the_single_import(life, tmp_path):
+    seq = import_district(life["data"], tmp_path / "区1.xlsx", workers=1)
+    ref = import_district(life["ref"], tmp_path / "区2.xlsx", workers=1)
+    assert seq.villages == ref.villages and seq.townships == ref.townships
+    single = {v["村"]: v for v in life["single"].villages}
+    assert {v["村"]: v for v in seq.villages} == single
