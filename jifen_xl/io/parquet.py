@@ -9,7 +9,7 @@ Layout (hive style, one folder per table, one file per village)::
 
 - Tables (``TABLES``): households, entries, objections, exchanges, receipts, stock, ledger,
   findings (a village's ``core.township.VillageExtract`` frames), villages (its 汇总概况 row), and
-  files (every file of one township import, with its status and reason).
+  files (every file ever imported, per township, with its status and reason; merged per file).
 - Column names and partition keys are ASCII (the extract's field names; the 汇总概况 fields of
   ``schema.TOWNSHIP_SUMMARY``): SQL engines need no quoting. Partition *values* are the workbook's
   own 区县/镇街/村 (UTF-8); ``/ \\ = % : * ? " < > |`` and control characters in them are written
@@ -17,9 +17,10 @@ Layout (hive style, one folder per table, one file per village)::
 - ``year`` comes first: importing 2027 never touches 2026. The partition keys are not repeated
   inside the files (readers take them from the path).
 
-Writing is atomic per village and idempotent: a village's files are first written under
-``DIR/.staging/``; ``commit`` then replaces that village's folder in every table (the same
-village imported again replaces its partition, the other villages stay as they are).
+Writing is streamed, atomic per village and idempotent: a village's files are written under
+``DIR/.staging/`` as its extract arrives; ``ParquetExport.commit`` then swaps each kept village
+into every table (the other villages stay as they are). After any sequence of imports the
+dataset equals one import of the union of the newest good files (see ``ParquetExport``).
 """
 
 from __future__ import annotations
