@@ -20,7 +20,7 @@ import datetime as _dt
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -32,11 +32,15 @@ from .core.township import (
     PLACE_KEYS,
     REWARD_KINDS,
     Township,
+    TownshipTables,
     VillageExtract,
     _number,
     _unique_labels,
+    monthly_trend,
     summary_total,
+    township_monthly,
     township_tables,
+    village_by_month,
 )
 from .errors import JifenError
 from .io.parquet import BLANK, is_dataset, table_glob
@@ -45,8 +49,11 @@ from .township import NothingImported, Progress, default_workers, import_townshi
 __all__ = ["DistrictResult", "import_district", "roll_up", "SUBTOTAL"]
 
 KEY_DISTRICT, KEY_TOWNSHIP, KEY_VILLAGE, KEY_YEAR = PLACE_KEYS
+LEVEL = S.LEVEL_DISTRICT
 #: The 村 cell of a township's subtotal row in the district's 汇总概况.
-SUBTOTAL = "小计"
+SUBTOTAL = LEVEL.subtotal
+#: A township (镇街) left blank in 基本信息, as 月度趋势 names its row.
+NO_TOWNSHIP = "（未填镇街）"
 _PLACE = ("district", "township", "village")
 _HIVE = "hive_partitioning = true, hive_types = {{'year': INTEGER, 'district': VARCHAR, 'township': VARCHAR{}}}, " \
         "union_by_name = true"
@@ -293,7 +300,7 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
     rules = None
     if out is not None:
         check_output(out)
-        rules = read_award_rules(out)
+        rules = read_award_rules(out, LEVEL)
     if not source.is_dir():
         raise JifenError(f"「{source}」不是文件夹。请指定存放各镇街村级工作簿的文件夹，或 Parquet 数据集的文件夹。")
     workers = default_workers() if workers is None else max(1, int(workers))
@@ -337,10 +344,8 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
         if out is not None:
             t = time.perf_counter()
             rules = rules if rules is not None else default_award_rules()
-            tables = township_tables(town, files, award_candidates(town, rules))
-            tables.summary = _with_subtotals(town.villages, subtotals)
-            tables.total = summary_total(town)
-            result.out = write_township_book(out, tables, rules).path
+            tables = district_tables(town, subtotals, files, rules)
+            result.out = write_township_book(out, tables, rules, level=LEVEL).path
             seconds["write"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     return result
@@ -368,3 +373,42 @@ def _with_subtotals(villages: pd.DataFrame, subtotals: list[dict]) -> pd.DataFra
         same &= villages["township"].eq(sub["township"]) if sub["township"] is not None else villages["township"].isna()
         parts += [villages[same], pd.DataFrame([sub], columns=S.TOWNSHIP_SUMMARY.fields)]
     return pd.concat(parts, ignore_index=True)[S.TOWNSHIP_SUMMARY.fields]
+
+
+def district_tables(town: Township, subtotals: list[dict], files: list[dict], rules: pd.DataFrame) -> TownshipTables:
+    """The district workbook's tables (``schema.level_sheets(LEVEL_DISTRICT)``): 汇总概况 each
+    township's villages then its 小计, then 全区合计; 月度趋势 per 镇街; 户排名 and 评优候选
+    district-wide, each household with its 镇街 and its own 村; 校验汇总 per file."""
+    tables = township_tables(town, files, award_candidates(town, rules, LEVEL))
+    tables.summary = _with_subtotals(town.villages, subtotals)
+    tables.total = summary_total(town) | {"village": LEVEL.total}
+    where = {label: (township, village) for label, township, village in
+             zip(town.names, town.villages["township"], town.villages["village"])}
+    for name in ("ranking", "candidates"):
+        frame = getattr(tables, name)
+        at = frame["village"].map(where)
+        setattr(tables, name, frame.assign(township=at.map(lambda p: p[0] if isinstance(p, tuple) else None),
+                                           village=at.map(lambda p: p[1] if isinstance(p, tuple) else None)))
+    by_township = _townships(town)
+    tables.trend = monthly_trend(by_township)
+    tables.monthly = township_monthly(tables.trend)
+    pivot = village_by_month(tables.trend, by_township.names).set_index(S.TREND_PIVOT_FIRST).T
+    tables.by_village = pivot.rename_axis(LEVEL.unit).reset_index()
+    tables.by_village.columns.name = None
+    return tables
+
+
+def _townships(town: Township) -> Township:
+    """``town`` seen per 镇街 (for 月度趋势): each township's months summed over its villages;
+    a month counts as settled for a township when every village of it has settled it."""
+    of = {label: (township or NO_TOWNSHIP) for label, township in zip(town.names, town.villages["township"])}
+    m = town.monthly.assign(village=town.monthly["village"].map(of))
+    monthly = m.groupby(["village", "month"], sort=False)[["total", "taking_part", "spent"]].sum().reset_index()
+    names = list(dict.fromkeys(of.values()))
+    settled = {}
+    for label, township in of.items():
+        month = town.settled.get(label)
+        if month is not None:
+            settled[township] = min(settled.get(township, month), month)
+    return replace(town, monthly=monthly[["village", "month", "total", "taking_part", "spent"]], settled=settled,
+                   labels=names)

@@ -11,7 +11,7 @@ Field names (English, snake_case) are what the pure core sees; headers
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # --- value types -------------------------------------------------------------
 TEXT = "text"  # free text, kept as typed
@@ -630,6 +630,69 @@ TOWNSHIP_SHEETS: tuple[SheetSpec, ...] = (
     TOWNSHIP_SUMMARY, TOWNSHIP_TREND, TOWNSHIP_HOTSPOTS, TOWNSHIP_RANKING, TOWNSHIP_CANDIDATES, AWARD_RULES,
     TOWNSHIP_CHECKS,
 )
+
+# --- the consolidated workbook's level: a township's or a district's (issue 11) --------------
+@dataclass(frozen=True)
+class Level:
+    """Whom a consolidated workbook (and its report) is for. The district's sheets are the
+    township's (``level_sheets``), their texts saying ``whole`` where a township's say 全镇.
+
+    :param key: ``township`` or ``district``.
+    :param whole: the word for the whole: 全镇 / 全区 (全镇积分合计 → 全区积分合计, 全镇名额 → 全区名额).
+    :param total: the 村 cell of 汇总概况's last row; ``subtotal``: of a township's row (district).
+    :param book: what the workbook is called in messages and notes.
+    :param unit: the header of 月度趋势's rows (a township's villages, a district's townships);
+        ``units``: the same in words (各村 / 各镇街).
+    :param place: the lists (户排名, 评优候选) name each household's 镇街 before its 村.
+    """
+
+    key: str
+    whole: str
+    total: str
+    book: str
+    unit: str
+    units: str
+    place: bool = False
+    subtotal: str = "小计"
+
+
+LEVEL_TOWNSHIP = Level("township", "全镇", TOTAL_LABEL, "乡镇汇总工作簿", "村", "各村")
+LEVEL_DISTRICT = Level("district", "全区", "全区合计", "区县汇总工作簿", "镇街", "各镇街", place=True)
+#: The column a district's lists add before 村.
+PLACE_TOWNSHIP = C("镇街", "township", TEXT, width=10)
+
+
+def level_sheets(level: Level = LEVEL_TOWNSHIP) -> tuple[SheetSpec, ...]:
+    """``TOWNSHIP_SHEETS`` as ``level``'s workbook has them (the township's are returned as they
+    are; a district's say 全区 for 全区, name 月度趋势's rows 镇街 and add 镇街 before 村 in
+    户排名 and 评优候选). Sheet and table names never change."""
+    if level == LEVEL_TOWNSHIP:
+        return TOWNSHIP_SHEETS
+    return tuple(_at_level(spec, level) for spec in TOWNSHIP_SHEETS)
+
+
+def level_spec(spec: SheetSpec, level: Level = LEVEL_TOWNSHIP) -> SheetSpec:
+    """One township sheet's spec (any of ``TOWNSHIP_SHEETS`` or ``TOWNSHIP_TREND_TOTAL``,
+    ``TOWNSHIP_CHECK_FINDINGS``) at ``level``."""
+    return spec if level == LEVEL_TOWNSHIP else _at_level(spec, level)
+
+
+def _at_level(spec: SheetSpec, level: Level) -> SheetSpec:
+    def word(text: str) -> str:
+        return text.replace(LEVEL_TOWNSHIP.whole, level.whole)
+
+    columns = [replace(c, header=word(c.header), hint=word(c.hint)) for c in spec.columns]
+    purpose = word(spec.purpose)
+    if spec.key == TOWNSHIP_TREND.key:
+        columns = [replace(c, header=level.unit) if c.field == "village" else c for c in columns]
+        purpose = purpose.replace("每村", f"每个{level.unit}").replace(LEVEL_TOWNSHIP.units, level.units)
+    if level.place and spec.key in (TOWNSHIP_RANKING.key, TOWNSHIP_CANDIDATES.key):
+        columns.insert([c.field for c in columns].index("village"), PLACE_TOWNSHIP)
+    if level.place:
+        purpose = purpose.replace(f"最后一行为{level.whole}合计",
+                                  f"每个镇街后有“{level.subtotal}”行，最后一行为{level.total}")
+    return replace(spec, columns=tuple(columns), purpose=purpose)
+
 
 # --- township import: the status of each file (issue 11) ----------------------------------
 #: 状态 of one file in ``jifen-xl township import``: read with no finding / read with warnings

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from jifen_xl.cli import cli
 from jifen_xl.demo import generate_village
 from jifen_xl.district import SUBTOTAL, import_district
+from jifen_xl.errors import ValidationFailed
 from jifen_xl.io.template import build_workbook
 from jifen_xl.township import import_township
 
@@ -96,25 +97,93 @@ def test_duckdb_and_pandas_agree_on_the_dataset(rolled):
         assert v["积分合计"] == pytest.approx(sums[_key(v)])
 
 
+def _blocks(ws) -> list[list[dict]]:
+    """The tables side by side on the sheet's first rows: one list of records per block of
+    headers (blocks are separated by a blank column), down to the block's first blank row."""
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    header = rows[0]
+    blocks, at = [], 0
+    while at < len(header):
+        if header[at] is None:
+            at += 1
+            continue
+        end = next((j for j in range(at, len(header)) if header[j] is None), len(header))
+        block = []
+        for r in rows[1:]:
+            cells = (r + [None] * len(header))[at:end]
+            if all(v is None for v in cells):
+                break
+            block.append(dict(zip(header[at:end], cells)))
+        blocks.append(block)
+        at = end
+    return blocks
+
+
 def test_the_district_workbook(rolled):
     result, out_dir = rolled
     wb = openpyxl.load_workbook(out_dir / "沙坪坝区2026年积分汇总.xlsx", read_only=True)
     rows = _records(wb["汇总概况"])
     ranking = _records(wb["户排名"])
+    candidates = _records(wb["评优候选"])
+    rules = _records(wb["评优规则"])
+    trend, monthly = _blocks(wb["月度趋势"])[:2]
     wb.close()
-    # each township's villages, its 小计, then the district's 合计
+    # each township's villages, its 小计, then the district's 全区合计
     expect = []
     for town in TREE:
         expect += sorted((town, v) for v in TREE[town]) + [(town, SUBTOTAL)]
     assert [(r["镇街"], r["村"]) for r in rows[:-1]] == expect
-    assert rows[-1]["村"] == "合计"
+    assert rows[-1]["村"] == "全区合计"
     assert rows[-1]["积分合计"] == pytest.approx(sum(v["积分合计"] for v in result.villages))
     by_key = {(r["镇街"], r["村"]): r for r in rows}
     for v in result.villages + result.townships:
         assert by_key[_key(v)]["积分合计"] == pytest.approx(v["积分合计"])
-    # a 村 two townships share is told apart in the district-wide tables
-    labels = {r["村"] for r in ranking}  # every household ranks in the top 100 of this small district
-    assert {"中梁镇石岗村", "青木关镇石岗村", "龙泉村", "凤凰村", "桂花村"} == labels
+    # district-wide lists name each household's 镇街 and its own 村 (石岗村 is in both townships)
+    places = {(t, v) for t, vs in TREE.items() for v in vs}
+    assert {(r["镇街"], r["村"]) for r in ranking} == places  # every household ranks in this small district
+    assert {(r["镇街"], r["村"]) for r in candidates if r["户号"]} <= places
+    assert "全区名额" in rules[0] and "全镇名额" not in rules[0]
+    # 月度趋势: one row per 镇街 and month; the district's months beside them
+    assert set(trend[0]) == {"月份", "镇街", "积分合计", "参与户数", "兑换积分"}
+    assert {r["镇街"] for r in trend} == set(TREE)
+    assert set(monthly[0]) == {"月份", "全区积分合计", "全区兑换积分", "全区参与户数"}
+    entries = pd.read_parquet(out_dir / "数据集" / "entries")
+    counted = entries[entries["counted"]]
+    want = counted.groupby([counted["township"].astype(str), "month"])["points"].sum()
+    settled = [r for r in trend if r["积分合计"] is not None]
+    assert settled and len(settled) == len(TREE) * 11  # the fixture's villages settled 11 months
+    for r in settled:
+        assert r["积分合计"] == pytest.approx(want.get((r["镇街"], r["月份"]), 0.0)), (r["镇街"], r["月份"])
+    for m in monthly:
+        mine = [r["积分合计"] for r in settled if r["月份"] == m["月份"]]
+        if mine:
+            assert m["全区积分合计"] == pytest.approx(sum(mine))
+
+
+def test_the_district_rules_are_kept_and_say_district(rolled, tmp_path):
+    _, out_dir = rolled
+    out = tmp_path / "区.xlsx"
+    shutil.copy2(out_dir / "沙坪坝区2026年积分汇总.xlsx", out)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["评优规则"]
+    header = [c.value for c in ws[1]]
+    star = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "星级文明户")
+    ws.cell(star, header.index("全区名额") + 1).value = 2
+    ws.cell(star, header.index("最低积分") + 1).value = 0
+    wb.save(out)
+    import_district(out_dir / "数据集", out, workers=1)
+    wb = openpyxl.load_workbook(out, read_only=True)
+    stars = [r for r in _records(wb["评优候选"]) if r["荣誉"] == "星级文明户"]
+    kept = _records(wb["评优规则"])
+    wb.close()
+    assert 2 <= len(stars) <= 3 and all(r["名次"] <= 2 for r in stars)  # ties at the cut are kept
+    assert all("全区前 2 名" in r["依据规则"] for r in stars)
+    assert next(r for r in kept if r["荣誉"] == "星级文明户")["全区名额"] == 2
+    ws_bad = openpyxl.load_workbook(out)
+    ws_bad["评优规则"].cell(star, header.index("全区名额") + 1).value = -1
+    ws_bad.save(out)
+    with pytest.raises(ValidationFailed, match="全区名额"):
+        import_district(out_dir / "数据集", out, workers=1)
 
 
 def test_from_the_dataset_the_same_roll_up(rolled, tmp_path):

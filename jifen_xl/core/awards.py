@@ -46,8 +46,9 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def rule_text(rule) -> str:
-    """A rule in words, as 依据规则 prints it: 「人居环境类积分 ≥ 20，全年无扣分，每村前 3 名」."""
+def rule_text(rule, level: S.Level = S.LEVEL_TOWNSHIP) -> str:
+    """A rule in words, as 依据规则 prints it: 「人居环境类积分 ≥ 20，全年无扣分，每村前 3 名」
+    (a district's quota: 「全区前 10 名」)."""
     what = f"{rule.category}类积分" if isinstance(rule.category, str) and rule.category else "年度积分"
     parts = [f"{what} ≥ {_num(rule.min_points)}"]
     if rule.no_deduction == S.YES:
@@ -55,34 +56,35 @@ def rule_text(rule) -> str:
     if pd.notna(rule.per_village):
         parts.append(f"每村前 {int(rule.per_village)} 名")
     if pd.notna(rule.per_township):
-        parts.append(f"全镇前 {int(rule.per_township)} 名")
+        parts.append(f"{level.whole}前 {int(rule.per_township)} 名")
     if pd.notna(rule.per_village) or pd.notna(rule.per_township):
         parts[-1] += "（同分并列）"
     return "，".join(parts)
 
 
-def parse_award_rules(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+def parse_award_rules(raw: pd.DataFrame, level: S.Level = S.LEVEL_TOWNSHIP) -> tuple[pd.DataFrame, list[Problem]]:
     """Typed rules from 评优规则 as read (columns = field names, ``ROW`` = the Excel row), and
     every problem found (sheet, row, column, what is wrong and how to fix it, in Chinese).
 
     A rule with a problem is left out of the rules returned; the caller refuses the whole
     sheet while it has problems (a candidate list from half the rules would mislead).
     """
-    typed, problems = clean_frame(SPEC, raw)
+    spec = S.level_spec(SPEC, level)  # the headers named in messages: 全镇名额 / 全区名额
+    typed, problems = clean_frame(spec, raw)
     problems = list(problems)
     bad_rows = {p.row for p in problems}
 
     def flag(mask, field: str, message, fix: str) -> None:
-        header = SPEC.header_of(field)
+        header = spec.header_of(field)
         for row, value in zip(typed.loc[mask, ROW], typed.loc[mask, field]):
             text = message(value) if callable(message) else message
-            problems.append(error(SPEC.name, int(row), header, "", text, fix))
+            problems.append(error(spec.name, int(row), header, "", text, fix))
             bad_rows.add(int(row))
 
     format_cells = {(p.row, p.column) for p in problems}
 
     def missing(field: str) -> pd.Series:
-        header = SPEC.header_of(field)
+        header = spec.header_of(field)
         blank = typed[field].isna()
         return blank & ~pd.Series([(r, header) in format_cells for r in typed[ROW]], index=typed.index, dtype=bool)
 
@@ -104,12 +106,12 @@ def parse_award_rules(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
          "每种荣誉只写一行规则，请删除或合并重复的行")
     rules = typed[~typed[ROW].isin(bad_rows)].drop(columns=ROW).reset_index(drop=True)
     rules["category"] = rules["category"].where(rules["category"].notna(), None)
-    problems.sort(key=lambda p: (p.row or 0, FIELDS.index(SPEC.column_by_header(p.column).field)
-                                 if p.column in SPEC.headers else 99))
+    problems.sort(key=lambda p: (p.row or 0, FIELDS.index(spec.column_by_header(p.column).field)
+                                 if p.column in spec.headers else 99))
     return rules[FIELDS], problems
 
 
-def award_candidates(t: Township, rules: pd.DataFrame) -> pd.DataFrame:
+def award_candidates(t: Township, rules: pd.DataFrame, level: S.Level = S.LEVEL_TOWNSHIP) -> pd.DataFrame:
     """The candidates for each honour of ``rules``: households 正常 whose points in the rule's
     category (all categories when blank) for the year reach its minimum, with no counted deduction
     in the year when it asks so; ranked within their village (ties share the best place), cut to
@@ -147,7 +149,7 @@ def award_candidates(t: Township, rules: pd.DataFrame) -> pd.DataFrame:
         else:
             c = c.assign(_order=order)
         c = c.sort_values(["_order", "rank", "hh_id"], kind="stable")
-        text = rule_text(rule)
+        text = rule_text(rule, level)
         if c.empty:  # said, not left out: the officer sees the honour had no candidate, and why
             known = isinstance(rule.category, str) and rule.category and not (t.points["category"] == rule.category).any()
             why = f"本年各村都没有“{rule.category}”类的已确认积分，请核对指标类别" if known else "没有符合条件的农户"

@@ -5,7 +5,8 @@ The file is wholly the toolkit's output, so it is made with openpyxl and replace
 file before it is replaced, used for the candidates and written again. Charts are native Excel
 charts (openpyxl.chart); LibreOffice and WPS draw them from the cells.
 
-Layout (sheet names, headers, widths, number formats, tables) comes from ``schema.TOWNSHIP_SHEETS``.
+Layout (sheet names, headers, widths, number formats, tables) comes from ``schema.TOWNSHIP_SHEETS``;
+a district's workbook (``district import``) is the same at ``schema.LEVEL_DISTRICT`` (``schema.level_sheets``).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def check_output(path: str | Path) -> None:
 # --- 评优规则 read back ---------------------------------------------------------------------------------
 
 
-def read_award_rules(path: str | Path) -> pd.DataFrame | None:
+def read_award_rules(path: str | Path, level: S.Level = S.LEVEL_TOWNSHIP) -> pd.DataFrame | None:
     """The 评优规则 the officer keeps in an existing township workbook, typed (fields of
     ``schema.AWARD_RULES``), or None when there is none to keep (no file yet, no such sheet, or
     the sheet holds no rule: the defaults apply).
@@ -106,7 +107,7 @@ def read_award_rules(path: str | Path) -> pd.DataFrame | None:
     if not p.is_file():
         return None
     check_output(p)
-    spec = S.AWARD_RULES
+    spec = S.level_spec(S.AWARD_RULES, level)
     wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     try:
         names = {n.strip(): n for n in wb.sheetnames}
@@ -133,7 +134,7 @@ def read_award_rules(path: str | Path) -> pd.DataFrame | None:
     raw = pd.DataFrame({f: pd.Series([r[i] if i < len(r) else None for r in body], dtype=object)
                         for f, i in where.items()})
     raw[ROW] = np.arange(header_at + 2, header_at + 2 + len(body), dtype="int64")
-    rules, problems = parse_award_rules(raw)
+    rules, problems = parse_award_rules(raw, level)
     if problems:
         lines = [f"第 {p_.row} 行“{p_.column}”：{p_.message}。{p_.fix}" for p_ in problems]
         raise ValidationFailed(Report.of(problems),
@@ -308,11 +309,11 @@ def _axes(chart, x_title: str, y_title: str) -> None:
     chart.legend.position = "b"
 
 
-def _monthly_chart(ws, b: _Block) -> BarChart:
-    """The township's points and exchanges per month, side by side."""
+def _monthly_chart(ws, b: _Block, level: S.Level) -> BarChart:
+    """The township's (district's) points and exchanges per month, side by side."""
     chart = BarChart()
     chart.type, chart.grouping = "col", "clustered"
-    chart.title = "全镇每月积分与兑换积分"
+    chart.title = f"{level.whole}每月积分与兑换积分"
     n = max(len(b.rows), 1)
     chart.add_data(Reference(ws, min_col=b.left + 1, max_col=b.left + 2, min_row=b.top, max_row=b.top + n),
                    titles_from_data=True)
@@ -321,10 +322,10 @@ def _monthly_chart(ws, b: _Block) -> BarChart:
     return chart
 
 
-def _village_chart(ws, b: _Block) -> LineChart:
-    """Each village's confirmed points per month, one line per village."""
+def _village_chart(ws, b: _Block, level: S.Level) -> LineChart:
+    """Each village's (a district's: township's) confirmed points per month, one line each."""
     chart = LineChart()
-    chart.title = "各村每月积分"
+    chart.title = f"{level.units}每月积分"
     n_months = len(b.columns) - 1
     if b.rows and n_months:
         chart.add_data(Reference(ws, min_col=b.left, max_col=b.left + n_months, min_row=b.top + 1,
@@ -358,15 +359,14 @@ def _hotspot_chart(ws, b: _Block) -> BarChart:
 # --- the sheets ---------------------------------------------------------------------------------------------
 
 
-def _summary_sheet(ws, tables: TownshipTables) -> None:
-    spec = S.TOWNSHIP_SUMMARY
+def _summary_sheet(ws, tables: TownshipTables, spec: S.SheetSpec) -> None:
     total = _values(pd.DataFrame([tables.total]), spec.columns)[0]
     _put(ws, [_Block(spec.columns, _values(tables.summary, spec.columns), table=spec.table, total=total)])
     ws.freeze_panes = "D2"
 
 
-def _trend_sheet(ws, tables: TownshipTables) -> None:
-    spec, town = S.TOWNSHIP_TREND, S.TOWNSHIP_TREND_TOTAL
+def _trend_sheet(ws, tables: TownshipTables, level: S.Level) -> None:
+    spec, town = S.level_spec(S.TOWNSHIP_TREND, level), S.level_spec(S.TOWNSHIP_TREND_TOTAL, level)
     left = len(spec.columns) + 2
     trend = _Block(spec.columns, _values(tables.trend, spec.columns), table=spec.table)
     monthly = _Block(town.columns, _values(tables.monthly, town.columns), left=left, table=town.table)
@@ -378,17 +378,16 @@ def _trend_sheet(ws, tables: TownshipTables) -> None:
         tables.by_village.notna(), None).values.tolist()]
     charts_at = monthly.bottom + GAP_ROWS
     pivot = _Block(pivot_cols, pivot_rows, top=charts_at + 2 * CHART_ROWS + 2, left=left, table=S.TREND_PIVOT_TABLE)
-    labels = {(pivot.top - 1, left): "各村每月积分合计（供折线图使用）"}
+    labels = {(pivot.top - 1, left): f"{level.units}每月积分合计（供折线图使用）"}
     _put(ws, [trend, monthly, pivot], labels)
-    ws.add_chart(_monthly_chart(ws, monthly), f"{get_column_letter(left)}{charts_at}")
-    ws.add_chart(_village_chart(ws, pivot), f"{get_column_letter(left)}{charts_at + CHART_ROWS}")
+    ws.add_chart(_monthly_chart(ws, monthly, level), f"{get_column_letter(left)}{charts_at}")
+    ws.add_chart(_village_chart(ws, pivot, level), f"{get_column_letter(left)}{charts_at + CHART_ROWS}")
     # the charts print on the first page whole; the village table starts a page of its own
     ws.row_breaks.append(Break(id=pivot.top - 2))
     ws.freeze_panes = "A2"
 
 
-def _hotspot_sheet(ws, tables: TownshipTables) -> None:
-    spec = S.TOWNSHIP_HOTSPOTS
+def _hotspot_sheet(ws, tables: TownshipTables, spec: S.SheetSpec) -> None:
     rows = _values(tables.hotspots, spec.columns)
     b = _Block(spec.columns, rows or [[NO_DEDUCTIONS if c.field == "name" else None for c in spec.columns]],
                table=spec.table)
@@ -404,8 +403,7 @@ def _simple_sheet(ws, spec: S.SheetSpec, frame: pd.DataFrame) -> None:
     ws.freeze_panes = "A2"
 
 
-def _rules_sheet(ws, rules: pd.DataFrame) -> None:
-    spec = S.AWARD_RULES
+def _rules_sheet(ws, rules: pd.DataFrame, spec: S.SheetSpec) -> None:
     _simple_sheet(ws, spec, rules)
     last = max(len(rules), 1) + 50  # room for the officer's own rules
     col = get_column_letter(spec.fields.index("no_deduction") + 1)
@@ -421,8 +419,8 @@ def _rules_sheet(ws, rules: pd.DataFrame) -> None:
             ws.add_data_validation(hint)
 
 
-def _checks_sheet(ws, tables: TownshipTables) -> None:
-    spec, found = S.TOWNSHIP_CHECKS, S.TOWNSHIP_CHECK_FINDINGS
+def _checks_sheet(ws, tables: TownshipTables, level: S.Level) -> None:
+    spec, found = S.level_spec(S.TOWNSHIP_CHECKS, level), S.level_spec(S.TOWNSHIP_CHECK_FINDINGS, level)
     files = _Block(spec.columns, _values(tables.files, spec.columns), table=spec.table)
     rows = _values(tables.findings, found.columns)
     if not rows:  # said in the table, not left blank
@@ -439,49 +437,51 @@ def _place_text(place: dict) -> str:
     return f"{text}{year}年" if year else text
 
 
-def build_township_book(tables: TownshipTables, rules: pd.DataFrame) -> Workbook:
-    """The township workbook in memory (``write_township_book`` saves it)."""
+def build_township_book(tables: TownshipTables, rules: pd.DataFrame, level: S.Level = S.LEVEL_TOWNSHIP) -> Workbook:
+    """The township workbook in memory (``write_township_book`` saves it); ``level``: a
+    township's or a district's (``schema.level_sheets``)."""
     wb = Workbook()
     wb.remove(wb.active)
     place = _place_text(tables.place)
-    for spec in S.TOWNSHIP_SHEETS:
+    for spec in S.level_sheets(level):
         ws = wb.create_sheet(spec.name)
-        if spec is S.TOWNSHIP_SUMMARY:
-            _summary_sheet(ws, tables)
-        elif spec is S.TOWNSHIP_TREND:
-            _trend_sheet(ws, tables)
-        elif spec is S.TOWNSHIP_HOTSPOTS:
-            _hotspot_sheet(ws, tables)
-        elif spec is S.TOWNSHIP_RANKING:
+        if spec.key == S.TOWNSHIP_SUMMARY.key:
+            _summary_sheet(ws, tables, spec)
+        elif spec.key == S.TOWNSHIP_TREND.key:
+            _trend_sheet(ws, tables, level)
+        elif spec.key == S.TOWNSHIP_HOTSPOTS.key:
+            _hotspot_sheet(ws, tables, spec)
+        elif spec.key == S.TOWNSHIP_RANKING.key:
             _simple_sheet(ws, spec, tables.ranking)
-        elif spec is S.TOWNSHIP_CANDIDATES:
+        elif spec.key == S.TOWNSHIP_CANDIDATES.key:
             _simple_sheet(ws, spec, tables.candidates)
-        elif spec is S.AWARD_RULES:
-            _rules_sheet(ws, rules)
-        elif spec is S.TOWNSHIP_CHECKS:
-            _checks_sheet(ws, tables)
+        elif spec.key == S.AWARD_RULES.key:
+            _rules_sheet(ws, rules, spec)
+        elif spec.key == S.TOWNSHIP_CHECKS.key:
+            _checks_sheet(ws, tables, level)
         if spec.owned:
             ws.sheet_properties.tabColor = look.OWNED_TAB_COLOR
-        _print_setup(ws, place, landscape=spec in (S.TOWNSHIP_SUMMARY, S.TOWNSHIP_TREND) or _wide(spec))
+        _print_setup(ws, place, landscape=spec.key in (S.TOWNSHIP_SUMMARY.key, S.TOWNSHIP_TREND.key) or _wide(spec))
     wb.active = 0
     return wb
 
 
 def write_township_book(path: str | Path, tables: TownshipTables, rules: pd.DataFrame, *,
-                        now: dt.datetime | None = None) -> BookWritten:
+                        now: dt.datetime | None = None, level: S.Level = S.LEVEL_TOWNSHIP) -> BookWritten:
     """Write the township workbook, all or nothing.
 
     :param path: the ``.xlsx`` file; an existing township workbook is backed up into ``备份/``
         beside it, then replaced (anything else there is refused: ``check_output``).
     :param tables: ``core.township.township_tables(...)``.
     :param rules: the award rules used (written to 评优规则; read them with ``read_award_rules``).
+    :param level: a township's workbook (default) or a district's (``schema.LEVEL_DISTRICT``).
     :raises WorkbookLocked: the file is open in Excel, WPS or LibreOffice.
     :raises WriteRefused: not ``.xlsx``, another kind of file in the way, no such folder.
     :raises WriteFailed: the file could not be written; the previous one is unchanged.
     """
     p = Path(path)
     check_output(p)
-    wb = build_township_book(tables, rules)
+    wb = build_township_book(tables, rules, level)
     backup = None
     try:
         if p.exists():
