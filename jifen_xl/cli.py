@@ -847,18 +847,25 @@ def district_group():
 @click.option("--workers", type=click.IntRange(1, 64), metavar="进程数", help="同时读取的进程数。默认等于处理器核数。")
 @click.option("--year", type=click.IntRange(2000, 2100), metavar="年度", help="只汇总这一年度。默认：村数最多的年度。")
 @parquet_option
+@click.option("--html", type=click.Path(dir_okay=False), metavar="文件",
+              help="同时生成区县汇总报告（网页，含图表，可在浏览器中打印）。")
+@click.option("--pdf", type=click.Path(dir_okay=False), metavar="文件",
+              help="同时生成可直接打印的区县汇总报告（Ａ４横向，含图表，由 LibreOffice 生成）。")
 @handle_errors
-def district_import(source, out, as_json, workers, year, parquet):
+def district_import(source, out, as_json, workers, year, parquet, html, pdf):
     """汇总一个区县：文件夹下每个子文件夹作为一个镇街，逐镇导入其中（含更深子文件夹）的村级工作簿；
     也可以直接指定 township import --parquet 写出的 Parquet 数据集文件夹。汇总查询在内嵌的数据库引擎中完成，无需另装软件。
 
-    汇总概况按镇街列出各村，每个镇街后有“小计”行，最后是全区“合计”；评优候选在全区范围内选出。
+    汇总概况按镇街列出各村，每个镇街后有“小计”行，最后是“全区合计”；月度趋势按镇街；户排名和评优候选在全区范围内选出，注明镇街和村。
+
+    --html、--pdf 同时生成区县汇总报告（与乡镇汇总报告同样的内容，按全区汇总）。
     """
     from .district import import_district
 
     progress = _ImportProgress(not as_json)
     try:
-        result = import_district(source, out, parquet=parquet, workers=workers, year=year, progress=progress)
+        result = import_district(source, out, parquet=parquet, workers=workers, year=year, progress=progress,
+                                 html=html, pdf=pdf)
     finally:
         progress.close()
     if as_json:
@@ -874,6 +881,8 @@ def district_import(source, out, as_json, workers, year, parquet):
     click.echo(f"已生成区县汇总工作簿「{result.out}」。")
     if result.dataset is not None:
         click.echo(f"Parquet 数据集在「{result.dataset}」。")
+    for path in result.reports.values():
+        click.echo(f"已生成汇总报告「{path}」。")
 
 
 # --- the exchange slip (兑换单), issue 10 ----------------------------------------------------------

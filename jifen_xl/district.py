@@ -44,7 +44,7 @@ from .core.township import (
 )
 from .errors import JifenError
 from .io.parquet import BLANK, is_dataset, table_glob
-from .township import NothingImported, Progress, default_workers, import_township
+from .township import NothingImported, Progress, check_report_outputs, default_workers, import_township
 
 __all__ = ["DistrictResult", "import_district", "roll_up", "SUBTOTAL"]
 
@@ -137,6 +137,10 @@ FROM findings JOIN labels USING (district, township, village) WHERE year = $year
     "last_counted": """
 SELECT label AS village, max(month) AS month FROM entries JOIN labels USING (district, township, village)
 WHERE year = $year AND counted GROUP BY ALL""",
+    # 物资入库 of the year per village (the report's 爱心超市物资来源).
+    "receipts": """
+SELECT label AS village, date, funding, donor, goods_id, qty, amount
+FROM receipts JOIN labels USING (district, township, village) WHERE year = $year""",
     "years": "SELECT year, count(*) AS n FROM villages GROUP BY year ORDER BY n DESC, year DESC",
     "files": """
 SELECT township, file, village, status, reason, errors, warnings FROM files WHERE year = $year
@@ -145,7 +149,8 @@ ORDER BY district, township""",
 _PARAMS = {"active": S.HH_ACTIVE, "nonlocal": S.HUKOU_TYPES[1], "reward_kinds": list(REWARD_KINDS),
            "deduct": S.KIND_DEDUCT, "keep": S.OBJ_KEEP, "correct": S.OBJ_CORRECT, "withdraw": S.OBJ_WITHDRAW,
            "open": "待处理", "error": S.LEVEL_ERROR, "warning": S.LEVEL_WARNING}
-_TABLES = ("villages", "households", "entries", "objections", "exchanges", "stock", "ledger", "findings", "files")
+_TABLES = ("villages", "households", "entries", "objections", "exchanges", "receipts", "stock", "ledger", "findings",
+           "files")
 
 
 @dataclass
@@ -166,6 +171,7 @@ class DistrictResult:
     dataset: Path | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    reports: dict[str, Path] = field(default_factory=dict)  # the district report's files written, by kind
 
     def records(self) -> dict:
         """``{"files": [...], "villages": [...], "townships": [...]}`` as ``district import --json`` prints it."""
@@ -212,9 +218,11 @@ def _headed(figures: dict) -> dict:
     return {S.TOWNSHIP_SUMMARY.header_of(f): figures[f] for f in S.TOWNSHIP_SUMMARY.fields}
 
 
-def roll_up(dataset: str | Path, year: int | None = None, *, threads: int = 2):
+def roll_up(dataset: str | Path, year: int | None = None, *, threads: int = 2, receipts: dict | None = None):
     """The district's figures from a Parquet dataset, by DuckDB.
 
+    :param receipts: when given (a dict), filled with each village's 物资入库 of the year, by its
+        label (for the report's 爱心超市物资来源).
     :returns: ``(township, subtotals, files, year)``: a ``core.township.Township`` of every village
         of the year (per household, month and item frames; villages labelled uniquely district-wide),
         the per-township subtotal rows (fields of 汇总概况), the files recorded by the imports.
@@ -240,6 +248,11 @@ def roll_up(dataset: str | Path, year: int | None = None, *, threads: int = 2):
         frames = {k: _query(con, k, year) for k in ("households", "points", "deductions", "monthly", "hotspots",
                                                      "ledger", "findings", "last_counted")}
         files = _query(con, "files", year)
+        if receipts is not None:
+            got = _query(con, "receipts", year)
+            got["date"] = pd.to_datetime(got["date"])
+            parts = dict(tuple(got.groupby("village", sort=False)))
+            receipts.update({label: parts.get(label, got.iloc[:0]).drop(columns="village") for label in labels})
     finally:
         con.close()
     last = frames.pop("last_counted").set_index("village")["month"]
@@ -283,7 +296,8 @@ def _batches(source: Path, scratch: Path, exclude=()) -> list[tuple[str, Path]]:
 
 def import_district(source: str | Path, out: str | Path | None, *, parquet: str | Path | None = None,
                     workers: int | None = None, year: int | None = None, progress: Progress | None = None,
-                    today: _dt.date | None = None) -> DistrictResult:
+                    today: _dt.date | None = None, html: str | Path | None = None,
+                    pdf: str | Path | None = None) -> DistrictResult:
     """Roll up a district: a tree of village workbooks (imported township by township into a
     Parquet dataset) or an existing dataset, queried in DuckDB, written as the district workbook.
 
@@ -291,6 +305,8 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
     :param out: the district workbook (.xlsx); None: the figures only.
     :param parquet: keep the dataset the tree is imported into here (default: a scratch one,
         removed afterwards). Not used when ``source`` is a dataset.
+    :param html: also write the district report (the township report's template, 全区) as an
+        HTML page here; ``pdf``: as a PDF (LibreOffice headless; refused before the work without it).
     :raises JifenError: nothing could be imported, the output cannot be written.
     """
     from .io.township_book import check_output, read_award_rules, write_township_book
@@ -300,6 +316,8 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
     rules = None
     if out is not None:
         check_output(out)
+    check_report_outputs(html, pdf)
+    if out is not None:
         rules = read_award_rules(out, LEVEL)
     if not source.is_dir():
         raise JifenError(f"「{source}」不是文件夹。请指定存放各镇街村级工作簿的文件夹，或 Parquet 数据集的文件夹。")
@@ -335,18 +353,24 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
                 raise JifenError(f"「{source}」中没有可以计入汇总的村级工作簿（共 {len(files)} 个文件）。"
                                  "请按每个文件的「原因」处理后重新导入。")
         t = time.perf_counter()
-        town, subtotals, recorded, year = roll_up(dataset, year, threads=workers)
+        receipts = {} if html is not None or pdf is not None else None
+        town, subtotals, recorded, year = roll_up(dataset, year, threads=workers, receipts=receipts)
         seconds["query"] = time.perf_counter() - t
         if not files:
             files = recorded
         result = DistrictResult(files, [_headed(r) for r in town.villages.to_dict("records")],
                                 [_headed(s) for s in subtotals], year, None, kept, warnings, seconds)
-        if out is not None:
+        if out is not None or receipts is not None:
             t = time.perf_counter()
             rules = rules if rules is not None else default_award_rules()
             tables = district_tables(town, subtotals, files, rules)
-            result.out = write_township_book(out, tables, rules, level=LEVEL).path
+            if out is not None:
+                result.out = write_township_book(out, tables, rules, level=LEVEL).path
             seconds["write"] = time.perf_counter() - t
+            if receipts is not None:
+                t = time.perf_counter()
+                result.reports = _report(tables, receipts, result, html, pdf, today)
+                seconds["report"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     return result
 
@@ -373,6 +397,18 @@ def _with_subtotals(villages: pd.DataFrame, subtotals: list[dict]) -> pd.DataFra
         same &= villages["township"].eq(sub["township"]) if sub["township"] is not None else villages["township"].isna()
         parts += [villages[same], pd.DataFrame([sub], columns=S.TOWNSHIP_SUMMARY.fields)]
     return pd.concat(parts, ignore_index=True)[S.TOWNSHIP_SUMMARY.fields]
+
+
+def _report(tables: TownshipTables, receipts: dict, result: DistrictResult, html, pdf, today) -> dict[str, Path]:
+    """The district report (``io.township_report`` at ``LEVEL``): HTML and/or PDF."""
+    from collections import Counter
+
+    from .io.township_report import report_data, write_report
+
+    got = Counter(f["状态"] for f in result.files)
+    counts = {s: got.get(s, 0) for s in S.IMPORT_STATUSES}
+    data = report_data(tables, receipts=receipts, counts=counts, warnings=result.warnings, made=today, level=LEVEL)
+    return write_report(data, html=html, pdf=pdf)
 
 
 def district_tables(town: Township, subtotals: list[dict], files: list[dict], rules: pd.DataFrame) -> TownshipTables:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -23,6 +24,7 @@ from jifen_xl.io.template import build_workbook
 from jifen_xl.township import import_township
 
 from .conftest import TODAY
+from .lo import needs_lo
 from .test_township_import import FIELDS, _close, _records, independent
 
 DISTRICT = "沙坪坝区"
@@ -229,3 +231,36 @@ def test_a_village_in_two_township_folders_counts_once(tree, tmp_path):
                       "补报/龙泉村-2026.xlsx": "已导入", "说明.txt": "已跳过"}
     assert sorted(v["村"] for v in result.villages) == ["石岗村", "龙泉村"]
     assert any("补报/龙泉村-2026.xlsx" in w and "中梁镇/十一月/龙泉村-2026.xlsx" in w for w in result.warnings)
+
+
+@needs_lo
+def test_the_district_report(rolled, tmp_path):
+    """``district import --html --pdf``: the township report's template, said for the district."""
+    result, out_dir = rolled
+    html, pdf = tmp_path / "区报告.html", tmp_path / "区报告.pdf"
+    res = CliRunner().invoke(cli, ["district", "import", str(out_dir / "数据集"), "-o", str(tmp_path / "区.xlsx"),
+                                   "--workers", "1", "--html", str(html), "--pdf", str(pdf)])
+    assert res.exit_code == 0, res.output
+    assert f"已生成汇总报告「{pdf}」。" in res.output and f"已生成汇总报告「{html}」。" in res.output
+    page = html.read_text(encoding="utf-8")
+    assert "全镇" not in page and "乡镇汇总工作簿" not in page
+    assert "区县汇总工作簿" in page and "三、各镇街比较" in page
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.rstrip("\f").split("\f")
+    text = "".join(p.replace(" ", "") for p in pages)
+    assert "沙坪坝区2026年度乡村治理积分工作汇总报告" in text
+    assert f"计入汇总{len(result.villages)}个村" in text  # the 小计 rows are no villages
+    for words in ("全区合计", "全区每月已确认积分与兑换积分", "各镇街户均积分", "全区积分合计", *TREE):
+        assert words in text, words
+    assert text.count(SUBTOTAL) >= len(TREE)
+    # the 全区合计 row's 积分合计 as printed
+    total = sum(v["积分合计"] for v in result.villages)
+    assert f"{total:,.0f}" in text or f"{total:,.2f}".rstrip("0").rstrip(".") in text
+
+
+def test_a_report_pdf_needs_its_extension_before_the_work(rolled, tmp_path):
+    _, out_dir = rolled
+    res = CliRunner().invoke(cli, ["district", "import", str(out_dir / "数据集"), "-o", str(tmp_path / "区.xlsx"),
+                                   "--html", str(tmp_path / "报告.txt")])
+    assert res.exit_code != 0 and "扩展名应为 .html" in res.output
+    assert not (tmp_path / "区.xlsx").exists()

@@ -77,7 +77,7 @@ def _place(place: dict) -> dict:
             "year": place.get(KEY_YEAR)}
 
 
-def _trend_chart(tables: TownshipTables):
+def _trend_chart(tables: TownshipTables, level: S.Level):
     m = tables.monthly
     months = m["month"].tolist()
     labels = [f"{int(x[5:7])}月" if isinstance(x, str) and len(x) >= 7 else str(x) for x in months]
@@ -85,15 +85,19 @@ def _trend_chart(tables: TownshipTables):
     spent = [None if _blank(v) else float(v) for v in m["spent"]]
     pending = [lab for lab, v in zip(labels, totals) if v is None]
     note = (f"{'、'.join(pending)}：各村尚未结账（公示中），积分未确定，不画积分柱。" if pending else "")
-    return bar_chart(labels, [("全镇已确认积分", totals), ("全镇兑换积分", spent)],
-                     title="全镇每月已确认积分与兑换积分", unit="积分", note=note)
+    return bar_chart(labels, [(f"{level.whole}已确认积分", totals), (f"{level.whole}兑换积分", spent)],
+                     title=f"{level.whole}每月已确认积分与兑换积分", unit="积分", note=note)
 
 
-def _village_chart(tables: TownshipTables):
-    s = tables.summary[["village", "average"]].copy()
+def _village_chart(tables: TownshipTables, level: S.Level):
+    if level.place:  # a district compares its townships (their 小计 rows)
+        s = tables.summary.loc[_subtotals(tables, level), ["township", "average"]].rename(columns={"township": "village"})
+    else:
+        s = tables.summary[["village", "average"]].copy()
     s["average"] = pd.to_numeric(s["average"], errors="coerce").fillna(0.0)
     s = s.sort_values("average", ascending=False, kind="stable")
-    return hbar_chart([str(v) for v in s["village"]], s["average"].tolist(), title="各村户均积分（全年已确认积分 ÷ 正常户数）",
+    return hbar_chart([str(v) for v in s["village"]], s["average"].tolist(),
+                      title=f"{level.units}户均积分（全年已确认积分 ÷ 正常户数）",
                       unit="积分/户", color=COLORS[2])
 
 
@@ -117,9 +121,15 @@ def _candidates(tables: TownshipTables) -> list[dict]:
     return out
 
 
-def _headline(tables: TownshipTables, counts: dict) -> str:
+def _subtotals(tables: TownshipTables, level: S.Level) -> pd.Series:
+    """Which 汇总概况 rows are a township's 小计 (a district's report; none in a township's)."""
+    return tables.summary["village"].eq(level.subtotal) if level.place else \
+        pd.Series(False, index=tables.summary.index)
+
+
+def _headline(tables: TownshipTables, counts: dict, level: S.Level) -> str:
     t = tables.total
-    villages = len(tables.summary)
+    villages = int((~_subtotals(tables, level)).sum())
     parts = [f"本次共收到 {sum(counts.values())} 个文件，{villages} 个村的数据计入汇总"]
     other = "、".join(f"{s} {n} 个" for s, n in counts.items() if n and s not in (S.FILE_IMPORTED,))
     if other:
@@ -144,7 +154,7 @@ def _funding(receipts: dict[str, pd.DataFrame], year) -> dict:
 
 
 def report_data(tables: TownshipTables, *, receipts: dict[str, pd.DataFrame], counts: dict[str, int],
-                warnings: list[str] = (), made: dt.date | None = None) -> dict:
+                warnings: list[str] = (), made: dt.date | None = None, level: S.Level = S.LEVEL_TOWNSHIP) -> dict:
     """The data of ``templates/乡镇汇总报告.html.j2``.
 
     :param tables: ``core.township.township_tables`` of the import (the township workbook's tables).
@@ -153,12 +163,17 @@ def report_data(tables: TownshipTables, *, receipts: dict[str, pd.DataFrame], co
     :param counts: files per status (``TownshipResult.counts``).
     :param warnings: the import's batch warnings (duplicates), printed under the files.
     :param made: the report's date (default today).
+    :param level: a township's report (default) or a district's (``schema.LEVEL_DISTRICT``: the
+        texts say 全区, 汇总概况 prints each row's 镇街, the comparison is per 镇街).
     """
     made = made or dt.date.today()
     place = _place(tables.place)
     year = place["year"]
-    title = f"{place['township']}{f'{year}年度' if year else ''}乡村治理积分工作汇总报告"
-    summary_headers = [S.TOWNSHIP_SUMMARY.header_of(f) for f in SUMMARY_PRINTED]
+    who = place["district"] if level.place else place["township"]
+    title = f"{who}{f'{year}年度' if year else ''}乡村治理积分工作汇总报告"
+    printed = (("township",) if level.place else ()) + SUMMARY_PRINTED
+    summary_headers = [S.TOWNSHIP_SUMMARY.header_of(f) for f in printed]
+    monthly_spec = S.level_spec(S.TOWNSHIP_TREND_TOTAL, level)
     total = pd.DataFrame([tables.total])
     hot_fields = S.TOWNSHIP_HOTSPOTS.fields
     check_fields = S.TOWNSHIP_CHECKS.fields
@@ -168,12 +183,14 @@ def report_data(tables: TownshipTables, *, receipts: dict[str, pd.DataFrame], co
     return {
         "title": title, "place": place, "made": made.isoformat(),
         "through": through[-1] if len(through) == 1 else ("、".join(through) if through else None),
-        "villages": len(tables.summary), "files": sum(counts.values()), "counts": counts,
-        "headline": _headline(tables, counts),
-        "summary": {"headers": summary_headers, "rows": _rows(tables.summary, SUMMARY_PRINTED),
-                    "total": _rows(total, SUMMARY_PRINTED)[0]},
-        "charts": {"trend": _trend_chart(tables), "villages": _village_chart(tables), "hotspots": hotspot_chart},
-        "monthly": {"headers": S.TOWNSHIP_TREND_TOTAL.headers, "rows": _rows(tables.monthly, S.TOWNSHIP_TREND_TOTAL.fields)},
+        "villages": int((~_subtotals(tables, level)).sum()), "files": sum(counts.values()), "counts": counts,
+        "headline": _headline(tables, counts, level),
+        "level": {"whole": level.whole, "units": level.units, "book": level.book},
+        "summary": {"headers": summary_headers, "rows": _rows(tables.summary, printed),
+                    "total": _rows(total, printed)[0]},
+        "charts": {"trend": _trend_chart(tables, level), "villages": _village_chart(tables, level),
+                   "hotspots": hotspot_chart},
+        "monthly": {"headers": monthly_spec.headers, "rows": _rows(tables.monthly, monthly_spec.fields)},
         "hotspots": {"headers": [S.TOWNSHIP_HOTSPOTS.header_of(f) for f in hot_fields],
                      "rows": _rows(tables.hotspots, hot_fields)},
         "candidates": _candidates(tables),
