@@ -284,3 +284,26 @@ def test_the_district_roll_up_of_the_dataset_equals_the_single_import(life, tmp_
     assert seq.villages == ref.villages and seq.townships == ref.townships
     single = {v["村"]: v for v in life["single"].villages}
     assert {v["村"]: v for v in seq.villages} == single
+
+
+def test_each_village_is_written_as_it_arrives(exported, tmp_path):
+    """Streamed: when a file has been read, its village's tables are already on disk (staged),
+    and the dataset is swapped in only at the end."""
+    root, _, whole = exported
+    data = tmp_path / "数据集"
+    seen = []
+
+    def progress(done, total, name):
+        staged = sorted(p.parent.parent.name for p in (data / ".staging").rglob(f"entries/{PART}"))
+        seen.append((name, len(staged), (data / "entries").exists()))
+
+    result = import_township(root, None, workers=1, today=TODAY, parquet=data, progress=progress)
+    read = [f.file for f in result.files if f.status in ("已导入", "已导入有警告")]
+    assert [n for n, _, _ in seen if n in read] == read
+    counts = [k for n, k, _ in seen if n in read]
+    assert counts == list(range(1, len(read) + 1))  # one more village staged per file read
+    assert not any(live for _, _, live in seen)  # nothing swapped in while reading
+    assert len(list((data / "entries").rglob(PART))) == len(read) and not (data / ".staging").exists()
+    # a district's batch (no workbook, no report) keeps only the small aggregates of each village
+    assert all(e.entries.empty and e.aggregates()["monthly"].shape[0] > 0 for e in result.extracts)
+    assert result.villages == whole.villages  # the figures, taken before the frames were let go
