@@ -264,3 +264,12 @@ def test_a_report_pdf_needs_its_extension_before_the_work(rolled, tmp_path):
                                    "--html", str(tmp_path / "报告.txt")])
     assert res.exit_code != 0 and "扩展名应为 .html" in res.output
     assert not (tmp_path / "区.xlsx").exists()
+
+
+def test_a_village_workbook_as_output_is_refused(rolled, tree, tmp_path):
+    _, out_dir = rolled
+    village = Path(shutil.copy2(tree / "中梁镇" / "十一月" / "石岗村-2026.xlsx", tmp_path / "石岗村.xlsx"))
+    before = village.read_bytes()
+    res = CliRunner().invoke(cli, ["district", "import", str(out_dir / "数据集"), "-o", str(village)])
+    assert res.exit_code != 0 and "不是工具生成的区县汇总工作簿" in res.output
+    assert village.read_bytes() == before

@@ -73,7 +73,7 @@ def _is_township_book(path: Path) -> bool:
         wb.close()
 
 
-def check_output(path: str | Path) -> None:
+def check_output(path: str | Path, level: S.Level = S.LEVEL_TOWNSHIP) -> None:
     """Refuse, before the import's work, an output the township workbook cannot be written to:
     not ``.xlsx``, open in Excel/WPS/LibreOffice (its lock file beside it), an existing file
     that is not a township workbook made by the toolkit (a village's workbook, say), a folder
@@ -85,7 +85,7 @@ def check_output(path: str | Path) -> None:
         raise WorkbookLocked(f"汇总工作簿「{p.name}」正被 {who} 打开（同一文件夹里有锁定文件「{lock.name}」），"
                              f"工具没有写入。请先关闭它再导入；如果确认没有打开，可以删除锁定文件「{lock.name}」后重试。")
     if p.exists() and (not p.is_file() or not _is_township_book(p)):
-        raise WriteRefused(f"「{p}」已存在，但不是工具生成的乡镇汇总工作簿（没有“{S.TOWNSHIP_SUMMARY.name}”工作表），"
+        raise WriteRefused(f"「{p}」已存在，但不是工具生成的{level.book}（没有“{S.TOWNSHIP_SUMMARY.name}”工作表），"
                            "为避免覆盖别的文件，工具没有写入。请换一个输出文件名，或先把这个文件移走。")
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
@@ -106,7 +106,7 @@ def read_award_rules(path: str | Path, level: S.Level = S.LEVEL_TOWNSHIP) -> pd.
     p = Path(path)
     if not p.is_file():
         return None
-    check_output(p)
+    check_output(p, level)
     spec = S.level_spec(S.AWARD_RULES, level)
     wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     try:
@@ -480,7 +480,7 @@ def write_township_book(path: str | Path, tables: TownshipTables, rules: pd.Data
     :raises WriteFailed: the file could not be written; the previous one is unchanged.
     """
     p = Path(path)
-    check_output(p)
+    check_output(p, level)
     wb = build_township_book(tables, rules, level)
     backup = None
     try:
