@@ -344,8 +344,14 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
                 for f in result.files:
                     record = f.record() | {"文件": prefix + f.file}
                     files.append(record)
-                    if f.imported:
-                        warnings += _replaced(seen, tuple(f.meta.get(k) for k in PLACE_KEYS), record)
+                    key = tuple(f.meta.get(k) for k in PLACE_KEYS)
+                    if f.file in result.older:  # the dataset kept a newer file of this village
+                        newer = seen[key]["文件"] if key in seen else result.older[f.file].get("file")
+                        record["状态"] = S.FILE_DUPLICATE
+                        record["原因"] = (f"与「{newer}」是同一个村同一年度的工作簿，按修改时间保留较新的「{newer}」，"
+                                        "本文件不计入。")
+                    elif f.imported:
+                        warnings += _replaced(seen, key, record)
                 warnings += result.warnings
                 del result  # one township's frames at a time
             seconds["import"] = time.perf_counter() - t

@@ -112,6 +112,9 @@ class TownshipResult:
     tables: object | None = field(default=None, repr=False)
     names: list[str] = field(default_factory=list, repr=False)
     reports: dict[str, Path] = field(default_factory=dict)
+    #: files counted here but not written to the Parquet dataset, which holds a newer file of
+    #: their village: file -> ``{"file", "modified"}`` of the newer one (``--parquet``).
+    older: dict[str, dict] = field(default_factory=dict, repr=False)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -455,6 +458,7 @@ class _Dataset:
         records = [f.record() | {KEY_DISTRICT: f.meta.get(KEY_DISTRICT), KEY_TOWNSHIP: f.meta.get(KEY_TOWNSHIP)}
                    for f in result.files]
         done = self.export.commit(kept, records, result.year)
+        result.older.update(done.older)
         for file, newer in done.older.items():
             result.warnings.append(f"「{file}」比 Parquet 数据集中本村已有的「{newer.get('file')}」（修改于 "
                                    f"{newer.get('modified')}）旧，数据集保留了较新的数据。")

@@ -7,6 +7,7 @@ imports', and sums of the dataset read by pandas; the district workbook shows th
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -273,3 +274,26 @@ def test_a_village_workbook_as_output_is_refused(rolled, tree, tmp_path):
     res = CliRunner().invoke(cli, ["district", "import", str(out_dir / "数据集"), "-o", str(village)])
     assert res.exit_code != 0 and "不是工具生成的区县汇总工作簿" in res.output
     assert village.read_bytes() == before
+
+
+def test_an_older_file_in_a_later_folder_does_not_replace_the_newer(tree, tmp_path):
+    """The dataset's rule holds across a tree's folders too: the newest file of a village counts,
+    whichever folder comes later."""
+    src = tmp_path / "src"
+    shutil.copytree(tree / "中梁镇", src / "中梁镇")
+    newer = src / "中梁镇" / "十一月" / "龙泉村-2026.xlsx"
+    settings, tables = generate_village(households=12, seed=99, village="龙泉村", township="中梁镇",
+                                        district=DISTRICT, settled_months=11)
+    (src / "补报").mkdir()
+    older = src / "补报" / "龙泉村-2026.xlsx"
+    build_workbook(older, settings, tables)
+    when = newer.stat().st_mtime - 86400
+    os.utime(older, (when, when))
+    result = import_district(src, tmp_path / "区.xlsx", parquet=tmp_path / "数据集", workers=1, today=TODAY)
+    status = {f["文件"]: f["状态"] for f in result.files}
+    assert status["中梁镇/十一月/龙泉村-2026.xlsx"] == "已导入" and status["补报/龙泉村-2026.xlsx"] == "重复"
+    reason = next(f["原因"] for f in result.files if f["文件"] == "补报/龙泉村-2026.xlsx")
+    assert "中梁镇/十一月/龙泉村-2026.xlsx" in reason
+    got = next(v for v in result.villages if v["村"] == "龙泉村")
+    assert _close({k: got[k] for k in FIELDS}, independent(newer))
+    assert any("较新" in w and "龙泉村-2026.xlsx" in w for w in result.warnings)
