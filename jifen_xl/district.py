@@ -5,13 +5,14 @@ imported as one batch, a township; workbooks lying directly in ``SRC`` form one 
 a Parquet dataset written by ``township import --parquet`` (``io.parquet``).
 
 A tree is imported batch by batch (``township.import_township``) into a Parquet dataset (the
-one given with ``--parquet``, else a scratch one): only one township's villages are ever held
-in memory. The roll-up then runs its queries in DuckDB over the dataset (``SQL`` below, the only
-place they live): per village the figures of 汇总概况 computed from the detail tables, per
-township their totals, and the frames the township workbook's analyses need (per household,
-month and item), so the district workbook is written by ``io.township_book`` like a township's:
-汇总概况 has each township's villages followed by the township's 小计 row, then the district's
-合计; award candidates are selected district-wide.
+one given with ``--parquet``, else a scratch one), streamed: each village's tables are written
+as its file is read, then let go (one township's small aggregates at most are held). The
+roll-up then runs its queries in DuckDB over the dataset (``SQL`` below, the only place they
+live): per village the figures of 汇总概况 computed from the detail tables, per township their
+totals, and the frames the analyses need (per household, month and item), so the district
+workbook is written by ``io.township_book`` at ``schema.LEVEL_DISTRICT`` (``district_tables``):
+汇总概况 has each township's villages followed by its 小计 row, then 全区合计; 月度趋势 per 镇街;
+户排名 and 评优候选 district-wide with 镇街 and 村. ``--html``/``--pdf``: the district report.
 """
 
 from __future__ import annotations
