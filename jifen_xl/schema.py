@@ -668,3 +668,42 @@ WIDE_MAPPING = SheetSpec(
         C("说明", "note", TEXT, width=24),
     ),
 )
+
+# --- the macro buttons of the .xlsm workbooks (issue 12) ------------------------------------
+BOOK_VILLAGE, BOOK_TOWNSHIP = "village", "township"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A form-control button of a built ``.xlsm`` workbook.
+
+    It calls the one-line VBA Sub ``sub`` of ``macros/*.bas``, whose only statement is
+    ``RunPython "import jifen_xl.macros as m; m.<macro>()"``.
+    """
+
+    caption: str  # Chinese, on the button
+    sub: str  # VBA Sub name, ASCII, in macros/*.bas
+    macro: str  # function name in jifen_xl.macros
+    sheet: str  # the sheet the button sits on (a declared sheet name)
+    book: str  # BOOK_VILLAGE | BOOK_TOWNSHIP
+
+
+#: Every button, in the order they are laid out (left to right, top to bottom). The village's sit
+#: in a button row at the top of 使用说明 (nothing there is a table a button could cover); the
+#: township's on 汇总概况.
+BUTTONS: tuple[Button, ...] = (
+    Button("校验", "JifenValidate", "validate", HELP_SHEET_NAME, BOOK_VILLAGE),
+    Button("生成公示", "JifenPublish", "publish", HELP_SHEET_NAME, BOOK_VILLAGE),
+    Button("打印公示", "JifenPrintNotice", "print_notice", HELP_SHEET_NAME, BOOK_VILLAGE),
+    Button("封账", "JifenClose", "close_month", HELP_SHEET_NAME, BOOK_VILLAGE),
+    Button("超市盘点", "JifenShop", "shop", HELP_SHEET_NAME, BOOK_VILLAGE),
+    Button("打印积分卡", "JifenCards", "print_cards", HELP_SHEET_NAME, BOOK_VILLAGE),
+    Button("监督报告", "JifenSupervise", "supervise", HELP_SHEET_NAME, BOOK_VILLAGE),
+    Button("年度结转", "JifenRollover", "rollover", HELP_SHEET_NAME, BOOK_VILLAGE),
+    Button("导入各村台账", "JifenTownshipImport", "township_import", TOWNSHIP_SUMMARY.name, BOOK_TOWNSHIP),
+)
+
+
+def buttons(book: str) -> tuple[Button, ...]:
+    """The buttons of one workbook kind (``BOOK_VILLAGE`` or ``BOOK_TOWNSHIP``)."""
+    return tuple(b for b in BUTTONS if b.book == book)
