@@ -540,16 +540,65 @@ def _is_digest(value) -> bool:
 
 
 def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Path:
-    """Create a village workbook from the declared layout, with the default catalogue."""
+    """Create a village workbook from the declared layout, with the default catalogue; an ``.xlsm``
+    also gets the VBA project and the buttons (``io.xlsm``)."""
+    from .io import xlsm
     from .io.template import build_workbook
 
     path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        # A macro workbook (.xlsm) is built from macros/ by the Excel integration, not here.
-        raise JifenError(f"「{path.name}」的扩展名应为 .xlsx，例如 永宁寺村.xlsx。")
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise JifenError(f"「{path.name}」的扩展名应为 .xlsx（不带按钮）或 .xlsm（带按钮），例如 永宁寺村.xlsm。")
     if path.exists() and not overwrite:
         raise JifenError(f"文件「{path}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名。")
-    return build_workbook(path, settings)
+    if path.suffix.lower() == ".xlsx":
+        return build_workbook(path, settings)
+    _write_new(path, xlsm.village_package(settings))
+    return path
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a new or rebuilt workbook all or nothing, with the same messages as ``new``."""
+    from .errors import WorkbookLocked, WriteFailed
+    from .io import xlsm
+
+    try:
+        xlsm.write(path, data)
+    except PermissionError as exc:
+        raise WorkbookLocked(f"无法写入「{path}」：文件可能正被 Excel 或 WPS 打开，请关闭后再试。") from exc
+    except OSError as exc:
+        raise WriteFailed(f"无法写入「{path}」：{exc.strerror or exc}。请检查文件夹是否存在、是否有写入权限。") from exc
+
+
+def standard_books_dir() -> Path:
+    """The checkout's ``workbook/`` folder, where the standard workbooks are kept."""
+    return Path(__file__).resolve().parents[1] / "workbook"
+
+
+def build_workbooks(outs: list[str | Path] | None = None, *, township: bool = False) -> list[Path]:
+    """Build the standard macro workbooks (``jifen-xl build-workbook``), the same bytes every time.
+
+    :param outs: the files to write; default: every standard workbook under ``workbook/``
+        (``io.xlsm.STANDARD_BOOKS``), rebuilt in place. A given file's kind is its standard name's,
+        else the township's with ``township``, else the village's.
+    :returns: the files written.
+    """
+    from .io import xlsm
+
+    if not outs:
+        folder = standard_books_dir()
+        if not folder.is_dir():
+            raise JifenError(f"找不到存放标准工作簿的文件夹「{folder}」（只有源代码目录里有）。"
+                             "请写出要生成的文件名，例如 jifen-xl build-workbook 村级积分台账.xlsm。")
+        targets = [(folder / name, kind) for name, kind in xlsm.STANDARD_BOOKS.items()]
+    else:
+        default = S.BOOK_TOWNSHIP if township else S.BOOK_VILLAGE
+        targets = [(Path(o), xlsm.STANDARD_BOOKS.get(Path(o).name, default)) for o in outs]
+    for path, _kind in targets:
+        if path.suffix.lower() != ".xlsm":
+            raise JifenError(f"「{path.name}」的扩展名应为 .xlsm（启用宏的工作簿）。")
+    for path, kind in targets:
+        _write_new(path, xlsm.standard_package(kind))
+    return [p for p, _ in targets]
 
 
 # -- the monthly cycle: publish, objections, close (issue 9) -----------------------------------------

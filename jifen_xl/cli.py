@@ -166,11 +166,29 @@ def _filled(ctx, param, value):
 @click.option("--publicity-days", default=7, show_default=True, type=click.IntRange(1, 60), help="公示天数。")
 @handle_errors
 def new(path, district, township, village, year, publicity_days):
-    """新建一个村级积分工作簿（含默认积分指标）。"""
+    """新建一个村级积分工作簿（含默认积分指标）。
+
+    文件名以 .xlsm 结尾时，工作簿带按钮（校验、生成公示、封账等，见“使用说明”工作表）；以 .xlsx 结尾时不带按钮。
+    """
     settings = dict(district=district, township=township, village=village, year=year,
                     publicity_days=publicity_days)
     out = app.new_book(path, settings)
     click.echo(f"已新建工作簿「{out}」：{village} {year} 年度，积分指标已按区委通知附件预置。")
+    if out.suffix.lower() == ".xlsm":
+        click.echo(f"按钮在“{S.HELP_SHEET_NAME}”工作表中；在 Excel 中使用前请先启用宏（见 workbook/README.md）。")
+
+
+@cli.command("build-workbook")
+@click.argument("out", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--township", is_flag=True, help="生成乡镇汇总工作簿（默认生成村级工作簿）。")
+@handle_errors
+def build_workbook_cmd(out, township):
+    """生成带按钮的标准工作簿（.xlsm），每次生成的文件完全相同。
+
+    不写文件名时，重新生成 workbook/ 文件夹中的村级积分台账.xlsm 和乡镇积分汇总.xlsm。
+    """
+    for path in app.build_workbooks(list(out), township=township):
+        click.echo(f"已生成「{path}」。")
 
 
 @cli.command(name="validate")
