@@ -1198,10 +1198,10 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     ``close`` refuse), so that a year closed and sealed throughout carries exactly its sealed
     December figures.
 
-    :param to: the new ``.xlsx`` file.
+    :param to: the new ``.xlsx`` file (``.xlsm``: with the VBA project and the buttons).
     :param year: the new workbook's year; only 年度 + 1 is allowed (default).
     :param overwrite: replace an existing ``to``. **Dangerous**: everything in it is lost.
-    :raises JifenError: ``to`` exists, is the workbook itself or not ``.xlsx``; a month of the year
+    :raises JifenError: ``to`` exists, is the workbook itself or not ``.xlsx``/``.xlsm``; a month of the year
         is not settled (the months are listed); ``year`` is not 年度 + 1.
     :raises ValidationFailed: the workbook has 错误.
     """
@@ -1209,8 +1209,8 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     from .io.template import build_workbook
 
     to = Path(to)
-    if to.suffix.lower() != ".xlsx":
-        raise JifenError(f"「{to.name}」的扩展名应为 .xlsx，例如 永宁寺村2027.xlsx。")
+    if to.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise JifenError(f"「{to.name}」的扩展名应为 .xlsx（带按钮的工作簿为 .xlsm），例如 永宁寺村2027.xlsx。")
     source = Path(getattr(backend, "path", "") or "")
     if source.name and to.exists() and to.resolve() == source.resolve():
         raise JifenError(f"新年度的工作簿不能写在本工作簿「{to.name}」上，请换一个文件名。")
@@ -1233,6 +1233,11 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     # the totals carried are December's as recomputed: a sealed month must recompute as sealed
     _refuse_sealed_differences(village, ledger, first=f"不能结转到 {village.year + 1} 年度：")
     plan = rollover(village, ledger)
+    if to.suffix.lower() == ".xlsm":  # next year's workbook with the buttons (issue 12)
+        from .io import xlsm
+
+        _write_new(to, xlsm.village_package(plan.settings, plan.tables))
+        return RolloverResult(to, plan, report)
     path = build_workbook(to, plan.settings, plan.tables, overwrite=overwrite)
     return RolloverResult(path, plan, report)
 

@@ -803,7 +803,7 @@ parquet_option = click.option(
 @township_group.command(name="import")
 @click.argument("source", type=click.Path(), metavar="文件夹或压缩包")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), metavar="文件",
-              help="乡镇汇总工作簿（.xlsx），例如 中梁镇2026年积分汇总.xlsx。正被 Excel 打开时拒绝导入。")
+              help="乡镇汇总工作簿（.xlsx；带“导入各村台账”按钮的为 .xlsm），例如 中梁镇2026年积分汇总.xlsx。正被 Excel 打开时拒绝导入。")
 @json_option
 @click.option("--workers", type=click.IntRange(1, 64), metavar="进程数", help="同时读取的进程数。默认等于处理器核数；1 表示逐个读取。")
 @click.option("--year", type=click.IntRange(2000, 2100), metavar="年度",

@@ -292,7 +292,7 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
     source, out = Path(source), (Path(out) if out is not None else None)
     rules = None
     if out is not None:
-        check_output(out)
+        check_output(out, macros=False)
         rules = read_award_rules(out)
     if not source.is_dir():
         raise JifenError(f"「{source}」不是文件夹。请指定存放各镇街村级工作簿的文件夹，或 Parquet 数据集的文件夹。")

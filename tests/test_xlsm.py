@@ -353,3 +353,34 @@ def test_build_workbook_refuses_a_name_that_is_not_xlsm(tmp_path):
     r = CliRunner().invoke(cli, ["build-workbook", str(tmp_path / "台账.xlsx")])
     assert r.exit_code == 1 and "「台账.xlsx」的扩展名应为 .xlsm（启用宏的工作簿）。" in r.output
     assert not (tmp_path / "台账.xlsx").exists()
+
+
+def test_rollover_to_an_xlsm_gives_next_years_workbook_with_the_buttons(tmp_path):
+    from .test_rollover import CARRIED, carried_of, settled_tables
+
+    this_year = tmp_path / "永宁寺村2026.xlsm"
+    this_year.write_bytes(xlsm.village_package(dict(V.SETTINGS), settled_tables()))
+    to = tmp_path / "永宁寺村2027.xlsm"
+    result = app.rollover_book(app.open_backend(this_year), to=to, today=dt.date(2027, 1, 5))
+    assert result.path == to
+    carried, (loaded, report) = carried_of(to)
+    assert carried == CARRIED and list(report.errors) == [] and loaded.village.year == 2027
+    found = modules(to)
+    assert found["JifenVillage"] == modules(WORKBOOKS[S.BOOK_VILLAGE])["JifenVillage"]
+    wb = openpyxl.load_workbook(to, read_only=True)
+    try:
+        assert wb[S.HELP_SHEET_NAME]["A1"].value.endswith(f"2027年度乡村治理积分制工作簿 {S.HELP_SHEET_NAME}")
+    finally:
+        wb.close()
+
+
+def test_district_workbook_stays_xlsx(tmp_path):
+    from jifen_xl.district import import_district
+    from jifen_xl.errors import WriteRefused
+
+    (tmp_path / "各镇").mkdir()
+    with pytest.raises(WriteRefused) as exc:
+        import_district(tmp_path / "各镇", tmp_path / "沙坪坝区.xlsm")
+    assert exc.value.message == ("汇总工作簿「沙坪坝区.xlsm」必须保存为 .xlsx 文件（只有乡镇汇总工作簿带按钮），"
+                                 "请把输出文件名改为以 .xlsx 结尾。")
+    assert not (tmp_path / "沙坪坝区.xlsm").exists()

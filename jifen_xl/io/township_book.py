@@ -72,12 +72,16 @@ def _is_township_book(path: Path) -> bool:
         wb.close()
 
 
-def check_output(path: str | Path) -> None:
+def check_output(path: str | Path, *, macros: bool = True) -> None:
     """Refuse, before the import's work, an output the township workbook cannot be written to:
     not ``.xlsx`` / ``.xlsm``, open in Excel/WPS/LibreOffice (its lock file beside it), an existing file
     that is not a township workbook made by the toolkit (a village's workbook, say), a folder
-    that does not exist or cannot be written."""
+    that does not exist or cannot be written. ``macros=False``: an ``.xlsm`` is refused too (the
+    district's workbook has no button of its own)."""
     p = Path(path)
+    if p.suffix.lower() == ".xlsm" and not macros:
+        raise WriteRefused(f"汇总工作簿「{p.name}」必须保存为 .xlsx 文件（只有乡镇汇总工作簿带按钮），"
+                           "请把输出文件名改为以 .xlsx 结尾。")
     if p.suffix.lower() not in (".xlsx", ".xlsm"):
         raise WriteRefused(f"汇总工作簿「{p.name}」必须保存为 .xlsx 文件（带按钮的为 .xlsm），请把输出文件名改为以 .xlsx 结尾。")
     for lock, who in safefile.lock_files(p):
