@@ -597,8 +597,19 @@ def build_workbooks(outs: list[str | Path] | None = None, *, township: bool = Fa
         if path.suffix.lower() != ".xlsm":
             raise JifenError(f"「{path.name}」的扩展名应为 .xlsm（启用宏的工作簿）。")
     for path, kind in targets:
-        _write_new(path, xlsm.standard_package(kind))
+        _write_new(path, standard_package(kind))
     return [p for p, _ in targets]
+
+
+def standard_package(book: str) -> bytes:
+    """The bytes of the standard macro workbook of kind ``book`` (``schema.BOOK_VILLAGE`` or
+    ``BOOK_TOWNSHIP``), the same on every build."""
+    from .io import xlsm
+    from .io.township_book import empty_township_book
+
+    if book == S.BOOK_TOWNSHIP:
+        return xlsm.township_package(empty_township_book(), timestamp=xlsm.BUILD_TIMESTAMP)
+    return xlsm.village_package({"year": xlsm.STANDARD_YEAR}, timestamp=xlsm.BUILD_TIMESTAMP)
 
 
 # -- the monthly cycle: publish, objections, close (issue 9) -----------------------------------------

@@ -132,7 +132,7 @@ def fresh(tmp_path_factory) -> dict[str, Path]:
 def test_committed_workbook_equals_a_fresh_build_byte_for_byte(book, fresh):
     assert WORKBOOKS[book].read_bytes() == fresh[book].read_bytes(), (
         "workbook/ is stale: run `jifen-xl build-workbook` and commit the result")
-    assert xlsm.standard_package(book) == fresh[book].read_bytes()  # and in this process
+    assert app.standard_package(book) == fresh[book].read_bytes()  # and in this process
 
 
 @pytest.mark.parametrize("book", BOOKS)
@@ -384,3 +384,12 @@ def test_district_workbook_stays_xlsx(tmp_path):
     assert exc.value.message == ("汇总工作簿「沙坪坝区.xlsm」必须保存为 .xlsx 文件（只有乡镇汇总工作簿带按钮），"
                                  "请把输出文件名改为以 .xlsx 结尾。")
     assert not (tmp_path / "沙坪坝区.xlsm").exists()
+
+
+def test_the_clerks_readme_names_every_button_and_its_command():
+    text = (ROOT / "workbook" / "README.md").read_text("utf-8")
+    for b in S.BUTTONS:
+        row = next(line for line in text.splitlines() if line.startswith(f"| {b.caption} |"))
+        assert "`jifen-xl " in row
+    for name in xlsm.STANDARD_BOOKS:
+        assert f"`{name}`" in text

@@ -471,6 +471,13 @@ def build_township_book(tables: TownshipTables, rules: pd.DataFrame) -> Workbook
     return wb
 
 
+def empty_township_book() -> Workbook:
+    """The standard township workbook before any import: no village, the default 评优规则."""
+    rules = default_award_rules()
+    t = consolidate([])
+    return build_township_book(township_tables(t, [], award_candidates(t, rules)), rules)
+
+
 def write_township_book(path: str | Path, tables: TownshipTables, rules: pd.DataFrame, *,
                         now: dt.datetime | None = None) -> BookWritten:
     """Write the township workbook, all or nothing.

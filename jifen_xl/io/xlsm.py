@@ -445,25 +445,6 @@ def township_package(workbook, *, project: bytes | None = None, timestamp: str |
     return graft(buf.getvalue(), schema.BOOK_TOWNSHIP, township_placements(), project=project, timestamp=timestamp)
 
 
-def empty_township_package(*, timestamp: str | None = None) -> bytes:
-    """The standard township workbook: no village imported yet, the default 评优规则, the button."""
-    from ..core.awards import award_candidates, default_award_rules
-    from ..core.township import consolidate, township_tables
-    from .township_book import build_township_book
-
-    rules = default_award_rules()
-    t = consolidate([])
-    return township_package(build_township_book(township_tables(t, [], award_candidates(t, rules)), rules),
-                            timestamp=timestamp)
-
-
-def standard_package(book: str) -> bytes:
-    """The bytes of the standard workbook of kind ``book``, the same on every build."""
-    if book == schema.BOOK_TOWNSHIP:
-        return empty_township_package(timestamp=BUILD_TIMESTAMP)
-    return village_package({"year": STANDARD_YEAR}, timestamp=BUILD_TIMESTAMP)
-
-
 # --- reading back ------------------------------------------------------------------------------------
 
 
