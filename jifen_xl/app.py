@@ -577,8 +577,8 @@ def standard_books_dir() -> Path:
 def build_workbooks(outs: list[str | Path] | None = None, *, township: bool = False) -> list[Path]:
     """Build the standard macro workbooks (``jifen-xl build-workbook``), the same bytes every time.
 
-    :param outs: the files to write; default: every standard workbook under ``workbook/``
-        (``io.xlsm.STANDARD_BOOKS``), rebuilt in place. A given file's kind is its standard name's,
+    :param outs: the files to write (an existing one only under ``workbook/``); default: every
+        standard workbook under ``workbook/`` (``io.xlsm.STANDARD_BOOKS``), rebuilt in place. A given file's kind is its standard name's,
         else the township's with ``township``, else the village's.
     :returns: the files written.
     """
@@ -593,9 +593,14 @@ def build_workbooks(outs: list[str | Path] | None = None, *, township: bool = Fa
     else:
         default = S.BOOK_TOWNSHIP if township else S.BOOK_VILLAGE
         targets = [(Path(o), xlsm.STANDARD_BOOKS.get(Path(o).name, default)) for o in outs]
+    standard = standard_books_dir().resolve()
     for path, _kind in targets:
         if path.suffix.lower() != ".xlsm":
             raise JifenError(f"「{path.name}」的扩展名应为 .xlsm（启用宏的工作簿）。")
+        if path.exists() and path.resolve().parent != standard:
+            # only the standard workbooks are rebuilt in place: anything else may be a village's own
+            raise JifenError(f"文件「{path}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名，"
+                             "或先把原文件移走。")
     for path, kind in targets:
         _write_new(path, standard_package(kind))
     return [p for p, _ in targets]

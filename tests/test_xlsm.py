@@ -349,10 +349,15 @@ def test_township_import_into_the_xlsm_keeps_its_vba_and_button(tmp_path):
     assert lo_buttons(out, tmp_path / "lo") == {"导入各村台账": "VBAProject.JifenTownship.JifenTownshipImport"}
 
 
-def test_build_workbook_refuses_a_name_that_is_not_xlsm(tmp_path):
+def test_build_workbook_refuses_a_name_that_is_not_xlsm_or_a_village_file(tmp_path):
     r = CliRunner().invoke(cli, ["build-workbook", str(tmp_path / "台账.xlsx")])
     assert r.exit_code == 1 and "「台账.xlsx」的扩展名应为 .xlsm（启用宏的工作簿）。" in r.output
     assert not (tmp_path / "台账.xlsx").exists()
+    mine = tmp_path / "永宁寺村.xlsm"
+    mine.write_bytes(b"the village's own data")
+    r = CliRunner().invoke(cli, ["build-workbook", str(mine)])
+    assert r.exit_code == 1 and f"文件「{mine}」已存在，为防止覆盖村里的数据，工具不会改写它。" in r.output
+    assert mine.read_bytes() == b"the village's own data"
 
 
 def test_rollover_to_an_xlsm_gives_next_years_workbook_with_the_buttons(tmp_path):
@@ -393,3 +398,19 @@ def test_the_clerks_readme_names_every_button_and_its_command():
         assert "`jifen-xl " in row
     for name in xlsm.STANDARD_BOOKS:
         assert f"`{name}`" in text
+
+
+def test_the_township_button_sits_beside_the_summary_table_not_over_it():
+    package = parts(WORKBOOKS[S.BOOK_TOWNSHIP])
+    summary = dict(xlsm.sheet_parts(package))[S.TOWNSHIP_SUMMARY.name]
+    rels = package[xlsm._rels_name(summary)].decode()
+    vml = next(package[n].decode() for n in package if n.endswith(".vml") and n.rsplit("/", 1)[-1] in rels)
+    anchor = re.search(r"<x:Anchor>([^<]*)</x:Anchor>(?:(?!</v:shape>).)*<x:FmlaMacro>\[0\]!JifenTownshipImport<",
+                       vml, re.S).group(1)
+    left_col, _, top_row, _, right_col, _, bottom_row, _ = (int(v) for v in anchor.split(","))
+    table = re.search(r'ref="A1:([A-Z]+)\d+"', next(package[n].decode() for n in package
+                                                    if n.startswith("xl/tables/") and "tblTownSummary" in
+                                                    package[n].decode())).group(1)
+    last = sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(table)))  # 1-based
+    assert left_col >= last + 1 and right_col >= left_col  # 0-based: at least one empty column between
+    assert top_row == bottom_row == 0  # in the frozen header row

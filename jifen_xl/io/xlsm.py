@@ -212,13 +212,14 @@ def _unescape(text: str) -> str:
             .replace("&amp;", "&"))
 
 
-def _set_attr(xml: str, element: str, name: str, value: str, *, after_root: str) -> str:
-    """``xml`` with ``name="value"`` on its first ``element`` (one made first inside ``after_root``
-    when it has none)."""
+def _set_attr(xml: str, element: str, name: str, value: str, *, after_root: str, after: tuple = ()) -> str:
+    """``xml`` with ``name="value"`` on its first ``element``; one is made when it has none, inside
+    the root ``after_root`` after the elements ``after`` that the schema puts before it."""
     found = re.search(rf"<{element}\b[^>]*?(/?)>", xml)
     if found is None:
-        root = re.search(rf"<{after_root}\b[^>]*>", xml)
-        return f'{xml[:root.end()]}<{element} {name}="{value}"/>{xml[root.end():]}'
+        earlier = [m for e in after for m in re.finditer(rf"<{e}\b[^>]*/>", xml)]
+        at = max(m.end() for m in earlier) if earlier else re.search(rf"<{after_root}\b[^>]*>", xml).end()
+        return f'{xml[:at]}<{element} {name}="{value}"/>{xml[at:]}'
     tag = found.group(0)
     tag = re.sub(rf'\s{name}="[^"]*"', "", tag)
     head = re.match(rf"<{element}", tag).end()
@@ -273,8 +274,8 @@ def graft(package: bytes, book: str, placements: list[Placement], *, project: by
     parts[VBA_PART] = project
     _add_relationship(parts, "xl/_rels/workbook.xml.rels", VBA_REL, "vbaProject.bin")
     book_xml = parts["xl/workbook.xml"].decode("utf-8")
-    parts["xl/workbook.xml"] = _set_attr(book_xml, "workbookPr", "codeName", WORKBOOK_CODE_NAME,
-                                         after_root="workbook").encode("utf-8")
+    parts["xl/workbook.xml"] = _set_attr(book_xml, "workbookPr", "codeName", WORKBOOK_CODE_NAME, after_root="workbook",
+                                         after=("fileVersion", "fileSharing")).encode("utf-8")
     sheets = sheet_parts(parts)
     for place, (_name, part) in enumerate(sheets, start=1):
         xml = parts[part].decode("utf-8")
