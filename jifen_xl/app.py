@@ -570,15 +570,16 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 def standard_books_dir() -> Path:
-    """The checkout's ``workbook/`` folder, where the standard workbooks are kept."""
-    return Path(__file__).resolve().parents[1] / "workbook"
+    """The ``workbook/`` folder of the current folder (the checkout's root), where the standard
+    workbooks are kept."""
+    return Path("workbook").resolve()
 
 
 def build_workbooks(outs: list[str | Path] | None = None, *, township: bool = False) -> list[Path]:
     """Build the standard macro workbooks (``jifen-xl build-workbook``), the same bytes every time.
 
     :param outs: the files to write (an existing one only under ``workbook/``); default: every
-        standard workbook under ``workbook/`` (``io.xlsm.STANDARD_BOOKS``), rebuilt in place. A given file's kind is its standard name's,
+        standard workbook under ``./workbook/`` (``io.xlsm.STANDARD_BOOKS``), rebuilt in place. A given file's kind is its standard name's,
         else the township's with ``township``, else the village's.
     :returns: the files written.
     """
@@ -587,8 +588,8 @@ def build_workbooks(outs: list[str | Path] | None = None, *, township: bool = Fa
     if not outs:
         folder = standard_books_dir()
         if not folder.is_dir():
-            raise JifenError(f"找不到存放标准工作簿的文件夹「{folder}」（只有源代码目录里有）。"
-                             "请写出要生成的文件名，例如 jifen-xl build-workbook 村级积分台账.xlsm。")
+            raise JifenError(f"当前文件夹中没有存放标准工作簿的文件夹「{folder.name}」：请在源代码目录中运行，"
+                             "或写出要生成的文件名，例如 jifen-xl build-workbook 村级积分台账.xlsm。")
         targets = [(folder / name, kind) for name, kind in xlsm.STANDARD_BOOKS.items()]
     else:
         default = S.BOOK_TOWNSHIP if township else S.BOOK_VILLAGE

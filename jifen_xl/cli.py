@@ -175,17 +175,18 @@ def new(path, district, township, village, year, publicity_days):
     out = app.new_book(path, settings)
     click.echo(f"已新建工作簿「{out}」：{village} {year} 年度，积分指标已按区委通知附件预置。")
     if out.suffix.lower() == ".xlsm":
-        click.echo(f"按钮在“{S.HELP_SHEET_NAME}”工作表中；在 Excel 中使用前请先启用宏（见 workbook/README.md）。")
+        click.echo(f"按钮在“{S.HELP_SHEET_NAME}”工作表中。在 Excel 中使用前，请把工作簿所在的文件夹设为受信任位置"
+                   "（文件 → 选项 → 信任中心 → 信任中心设置 → 受信任位置），否则按钮不会运行。")
 
 
 @cli.command("build-workbook")
-@click.argument("out", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("out", nargs=-1, type=click.Path(dir_okay=False), metavar="[工作簿]...")
 @click.option("--township", is_flag=True, help="生成乡镇汇总工作簿（默认生成村级工作簿）。")
 @handle_errors
 def build_workbook_cmd(out, township):
     """生成带按钮的标准工作簿（.xlsm），每次生成的文件完全相同。
 
-    不写文件名时，重新生成 workbook/ 文件夹中的村级积分台账.xlsm 和乡镇积分汇总.xlsm。
+    不写文件名时，重新生成当前文件夹（源代码目录）下 workbook 文件夹中的村级积分台账.xlsm 和乡镇积分汇总.xlsm。
     """
     for path in app.build_workbooks(list(out), township=township):
         click.echo(f"已生成「{path}」。")

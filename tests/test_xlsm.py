@@ -278,7 +278,8 @@ def test_new_xlsm_is_read_like_the_xlsx_of_the_same_village(tmp_path):
     r2 = runner.invoke(cli, ["new", str(tmp_path / "永宁寺村.xlsx"), *args])
     assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
     assert r1.output == (f"已新建工作簿「{tmp_path / '永宁寺村.xlsm'}」：永宁寺村 2026 年度，积分指标已按区委通知附件预置。\n"
-                         f"按钮在“{S.HELP_SHEET_NAME}”工作表中；在 Excel 中使用前请先启用宏（见 workbook/README.md）。\n")
+                         f"按钮在“{S.HELP_SHEET_NAME}”工作表中。在 Excel 中使用前，请把工作簿所在的文件夹设为受信任位置"
+                         "（文件 → 选项 → 信任中心 → 信任中心设置 → 受信任位置），否则按钮不会运行。\n")
     tables, settings, problems = _read_all(tmp_path / "永宁寺村.xlsm")
     tables_x, settings_x, problems_x = _read_all(tmp_path / "永宁寺村.xlsx")
     assert (settings, problems) == (settings_x, problems_x)
@@ -414,3 +415,16 @@ def test_the_township_button_sits_beside_the_summary_table_not_over_it():
     last = sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(table)))  # 1-based
     assert left_col >= last + 1 and right_col >= left_col  # 0-based: at least one empty column between
     assert top_row == bottom_row == 0  # in the frozen header row
+
+
+def test_build_workbook_without_a_file_rebuilds_the_workbook_folder_of_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["build-workbook"])
+    assert r.exit_code == 1
+    assert r.output == ("错误：当前文件夹中没有存放标准工作簿的文件夹「workbook」：请在源代码目录中运行，"
+                        "或写出要生成的文件名，例如 jifen-xl build-workbook 村级积分台账.xlsm。\n")
+    (tmp_path / "workbook").mkdir()
+    r = CliRunner().invoke(cli, ["build-workbook"])
+    assert r.exit_code == 0, r.output
+    for name, kind in xlsm.STANDARD_BOOKS.items():
+        assert (tmp_path / "workbook" / name).read_bytes() == WORKBOOKS[kind].read_bytes()

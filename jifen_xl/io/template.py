@@ -564,8 +564,10 @@ def _help_rows(settings: dict, buttons: tuple = ()) -> list[tuple[str, str, str,
         ("blank", "", "", ""),
     ]
     if buttons:
-        rows += [("section", "按钮：点一下即可运行（需要启用宏，并在电脑上装好 Python 和 jifen-xl，见 workbook/README.md）",
-                  "", ""),
+        rows += [("section", "按钮：点一下即可运行", "", ""),
+                 ("text", "使用按钮前，电脑上要装好 Python 和积分工具（pip install jifen-xl），并允许 Excel 运行本工作簿的宏："
+                          "把工作簿所在的文件夹设为受信任位置（文件 → 选项 → 信任中心 → 信任中心设置 → 受信任位置）。"
+                          "WPS 和 LibreOffice 中按钮不能运行，请用命令行（每个按钮后面写了对应的命令）。", "", ""),
                  *[("button", b.caption, b.help, "") for b in buttons],
                  ("text", "按钮运行时状态栏显示进度，出错时弹出提示，写明哪张工作表、哪一行、怎么改。"
                           "运行前工具会在工作簿旁的“备份”文件夹中保存一份副本。", "", ""),
