@@ -659,6 +659,9 @@ def _write_help(ws, settings: dict, buttons: tuple = ()) -> None:
             ws.cell(r, 1).font = fonts[style]
             if style == "colhead":
                 ws.cell(r, 2).font = ws.cell(r, 3).font = bold
+        if style == "button":  # centred, so the button (centred in its cell) covers its caption
+            ws.cell(r, 1).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            ws.cell(r, 2).alignment = Alignment(vertical="center", wrap_text=True)
     # Merged wrapped cells never grow by themselves (nor does any row LibreOffice did not save):
     # each row gets the height its longest text needs in the width it has.
     lines = np.ones(len(rows), dtype="int64")
