@@ -449,12 +449,6 @@ def township_package(workbook, *, project: bytes | None = None, timestamp: str |
 # --- reading back ------------------------------------------------------------------------------------
 
 
-def has_vba(path: str | Path) -> bool:
-    """Whether the package at ``path`` holds a VBA project."""
-    with zipfile.ZipFile(path) as z:
-        return VBA_PART in z.namelist()
-
-
 def vba_bytes(path: str | Path) -> bytes | None:
     """The ``vbaProject.bin`` of the package at ``path`` (None without one)."""
     try:
@@ -471,4 +465,5 @@ def write(path: Path, data: bytes) -> None:
     safefile.write_atomic(path, lambda f: f.write(data))
 
 
-__all__ = ["Placement", "graft", "vba_project", "pack", "module_text", "xlwings_modules"]
+__all__ = ["Placement", "graft", "vba_project", "pack", "module_text", "xlwings_modules", "village_package",
+           "township_package", "vba_bytes"]
