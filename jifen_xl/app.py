@@ -540,16 +540,82 @@ def _is_digest(value) -> bool:
 
 
 def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Path:
-    """Create a village workbook from the declared layout, with the default catalogue."""
+    """Create a village workbook from the declared layout, with the default catalogue; an ``.xlsm``
+    also gets the VBA project and the buttons (``io.xlsm``)."""
+    from .io import xlsm
     from .io.template import build_workbook
 
     path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        # A macro workbook (.xlsm) is built from macros/ by the Excel integration, not here.
-        raise JifenError(f"「{path.name}」的扩展名应为 .xlsx，例如 永宁寺村.xlsx。")
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise JifenError(f"「{path.name}」的扩展名应为 .xlsx（不带按钮）或 .xlsm（带按钮），例如 永宁寺村.xlsm。")
     if path.exists() and not overwrite:
         raise JifenError(f"文件「{path}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名。")
-    return build_workbook(path, settings)
+    if path.suffix.lower() == ".xlsx":
+        return build_workbook(path, settings)
+    _write_new(path, xlsm.village_package(settings))
+    return path
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a new or rebuilt workbook all or nothing, with the same messages as ``new``."""
+    from .errors import WorkbookLocked, WriteFailed
+    from .io import xlsm
+
+    try:
+        xlsm.write(path, data)
+    except PermissionError as exc:
+        raise WorkbookLocked(f"无法写入「{path}」：文件可能正被 Excel 或 WPS 打开，请关闭后再试。") from exc
+    except OSError as exc:
+        raise WriteFailed(f"无法写入「{path}」：{exc.strerror or exc}。请检查文件夹是否存在、是否有写入权限。") from exc
+
+
+def standard_books_dir() -> Path:
+    """The ``workbook/`` folder of the current folder (the checkout's root), where the standard
+    workbooks are kept."""
+    return Path("workbook").resolve()
+
+
+def build_workbooks(outs: list[str | Path] | None = None, *, township: bool = False) -> list[Path]:
+    """Build the standard macro workbooks (``jifen-xl build-workbook``), the same bytes every time.
+
+    :param outs: the files to write (an existing one only under ``workbook/``); default: every
+        standard workbook under ``./workbook/`` (``io.xlsm.STANDARD_BOOKS``), rebuilt in place. A given file's kind is its standard name's,
+        else the township's with ``township``, else the village's.
+    :returns: the files written.
+    """
+    from .io import xlsm
+
+    if not outs:
+        folder = standard_books_dir()
+        if not folder.is_dir():
+            raise JifenError(f"当前文件夹中没有存放标准工作簿的文件夹「{folder.name}」：请在源代码目录中运行，"
+                             "或写出要生成的文件名，例如 jifen-xl build-workbook 村级积分台账.xlsm。")
+        targets = [(folder / name, kind) for name, kind in xlsm.STANDARD_BOOKS.items()]
+    else:
+        default = S.BOOK_TOWNSHIP if township else S.BOOK_VILLAGE
+        targets = [(Path(o), xlsm.STANDARD_BOOKS.get(Path(o).name, default)) for o in outs]
+    standard = standard_books_dir().resolve()
+    for path, _kind in targets:
+        if path.suffix.lower() != ".xlsm":
+            raise JifenError(f"「{path.name}」的扩展名应为 .xlsm（启用宏的工作簿）。")
+        if path.exists() and path.resolve().parent != standard:
+            # only the standard workbooks are rebuilt in place: anything else may be a village's own
+            raise JifenError(f"文件「{path}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名，"
+                             "或先把原文件移走。")
+    for path, kind in targets:
+        _write_new(path, standard_package(kind))
+    return [p for p, _ in targets]
+
+
+def standard_package(book: str) -> bytes:
+    """The bytes of the standard macro workbook of kind ``book`` (``schema.BOOK_VILLAGE`` or
+    ``BOOK_TOWNSHIP``), the same on every build."""
+    from .io import xlsm
+    from .io.township_book import empty_township_book
+
+    if book == S.BOOK_TOWNSHIP:
+        return xlsm.township_package(empty_township_book(), timestamp=xlsm.BUILD_TIMESTAMP)
+    return xlsm.village_package({"year": xlsm.STANDARD_YEAR}, timestamp=xlsm.BUILD_TIMESTAMP)
 
 
 # -- the monthly cycle: publish, objections, close (issue 9) -----------------------------------------
@@ -1149,10 +1215,10 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     ``close`` refuse), so that a year closed and sealed throughout carries exactly its sealed
     December figures.
 
-    :param to: the new ``.xlsx`` file.
+    :param to: the new ``.xlsx`` file (``.xlsm``: with the VBA project and the buttons).
     :param year: the new workbook's year; only 年度 + 1 is allowed (default).
     :param overwrite: replace an existing ``to``. **Dangerous**: everything in it is lost.
-    :raises JifenError: ``to`` exists, is the workbook itself or not ``.xlsx``; a month of the year
+    :raises JifenError: ``to`` exists, is the workbook itself or not ``.xlsx``/``.xlsm``; a month of the year
         is not settled (the months are listed); ``year`` is not 年度 + 1.
     :raises ValidationFailed: the workbook has 错误.
     """
@@ -1160,8 +1226,8 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     from .io.template import build_workbook
 
     to = Path(to)
-    if to.suffix.lower() != ".xlsx":
-        raise JifenError(f"「{to.name}」的扩展名应为 .xlsx，例如 永宁寺村2027.xlsx。")
+    if to.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise JifenError(f"「{to.name}」的扩展名应为 .xlsx（带按钮的工作簿为 .xlsm），例如 永宁寺村2027.xlsx。")
     source = Path(getattr(backend, "path", "") or "")
     if source.name and to.exists() and to.resolve() == source.resolve():
         raise JifenError(f"新年度的工作簿不能写在本工作簿「{to.name}」上，请换一个文件名。")
@@ -1184,6 +1250,11 @@ def rollover_book(backend: WorkbookBackend, *, to: str | Path, year: int | None 
     # the totals carried are December's as recomputed: a sealed month must recompute as sealed
     _refuse_sealed_differences(village, ledger, first=f"不能结转到 {village.year + 1} 年度：")
     plan = rollover(village, ledger)
+    if to.suffix.lower() == ".xlsm":  # next year's workbook with the buttons (issue 12)
+        from .io import xlsm
+
+        _write_new(to, xlsm.village_package(plan.settings, plan.tables))
+        return RolloverResult(to, plan, report)
     path = build_workbook(to, plan.settings, plan.tables, overwrite=overwrite)
     return RolloverResult(path, plan, report)
 

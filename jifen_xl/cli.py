@@ -166,11 +166,30 @@ def _filled(ctx, param, value):
 @click.option("--publicity-days", default=7, show_default=True, type=click.IntRange(1, 60), help="公示天数。")
 @handle_errors
 def new(path, district, township, village, year, publicity_days):
-    """新建一个村级积分工作簿（含默认积分指标）。"""
+    """新建一个村级积分工作簿（含默认积分指标）。
+
+    文件名以 .xlsm 结尾时，工作簿带按钮（校验、生成公示、封账等，见“使用说明”工作表）；以 .xlsx 结尾时不带按钮。
+    """
     settings = dict(district=district, township=township, village=village, year=year,
                     publicity_days=publicity_days)
     out = app.new_book(path, settings)
     click.echo(f"已新建工作簿「{out}」：{village} {year} 年度，积分指标已按区委通知附件预置。")
+    if out.suffix.lower() == ".xlsm":
+        click.echo(f"按钮在“{S.HELP_SHEET_NAME}”工作表中。在 Excel 中使用前，请把工作簿所在的文件夹设为受信任位置"
+                   "（文件 → 选项 → 信任中心 → 信任中心设置 → 受信任位置），否则按钮不会运行。")
+
+
+@cli.command("build-workbook")
+@click.argument("out", nargs=-1, type=click.Path(dir_okay=False), metavar="[工作簿]...")
+@click.option("--township", is_flag=True, help="生成乡镇汇总工作簿（默认生成村级工作簿）。")
+@handle_errors
+def build_workbook_cmd(out, township):
+    """生成带按钮的标准工作簿（.xlsm），每次生成的文件完全相同。
+
+    不写文件名时，重新生成当前文件夹（源代码目录）下 workbook 文件夹中的村级积分台账.xlsm 和乡镇积分汇总.xlsm。
+    """
+    for path in app.build_workbooks(list(out), township=township):
+        click.echo(f"已生成「{path}」。")
 
 
 @cli.command(name="validate")
@@ -785,7 +804,7 @@ parquet_option = click.option(
 @township_group.command(name="import")
 @click.argument("source", type=click.Path(), metavar="文件夹或压缩包")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), metavar="文件",
-              help="乡镇汇总工作簿（.xlsx），例如 中梁镇2026年积分汇总.xlsx。正被 Excel 打开时拒绝导入。")
+              help="乡镇汇总工作簿（.xlsx；带“导入各村台账”按钮的为 .xlsm），例如 中梁镇2026年积分汇总.xlsx。正被 Excel 打开时拒绝导入。")
 @json_option
 @click.option("--workers", type=click.IntRange(1, 64), metavar="进程数", help="同时读取的进程数。默认等于处理器核数；1 表示逐个读取。")
 @click.option("--year", type=click.IntRange(2000, 2100), metavar="年度",

@@ -316,7 +316,7 @@ def import_district(source: str | Path, out: str | Path | None, *, parquet: str 
     source, out = Path(source), (Path(out) if out is not None else None)
     rules = None
     if out is not None:
-        check_output(out, LEVEL)
+        check_output(out, LEVEL, macros=False)
     check_report_outputs(html, pdf)
     if out is not None:
         rules = read_award_rules(out, LEVEL)

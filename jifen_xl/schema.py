@@ -731,3 +731,52 @@ WIDE_MAPPING = SheetSpec(
         C("说明", "note", TEXT, width=24),
     ),
 )
+
+# --- the macro buttons of the .xlsm workbooks (issue 12) ------------------------------------
+BOOK_VILLAGE, BOOK_TOWNSHIP = "village", "township"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A form-control button of a built ``.xlsm`` workbook.
+
+    It calls the one-line VBA Sub ``sub`` of ``macros/*.bas``, whose only statement is
+    ``RunPython "import jifen_xl.macros as m; m.<macro>()"``.
+    """
+
+    caption: str  # Chinese, on the button
+    sub: str  # VBA Sub name, ASCII, in macros/*.bas
+    macro: str  # function name in jifen_xl.macros
+    sheet: str  # the sheet the button sits on (a declared sheet name)
+    book: str  # BOOK_VILLAGE | BOOK_TOWNSHIP
+    help: str = ""  # Chinese: what pressing it does, shown beside it (使用说明)
+
+
+#: Every button, in the order they are laid out (left to right, top to bottom). The village's sit
+#: in a button row at the top of 使用说明 (nothing there is a table a button could cover); the
+#: township's on 汇总概况.
+BUTTONS: tuple[Button, ...] = (
+    Button("校验", "JifenValidate", "validate", HELP_SHEET_NAME, BOOK_VILLAGE,
+           "检查整个工作簿，把发现的问题写入“校验结果”，每条都写明工作表、行号和修改建议（同命令 jifen-xl validate）。"),
+    Button("生成公示", "JifenPublish", "publish", HELP_SHEET_NAME, BOOK_VILLAGE,
+           "公示当月积分：当月“待公示”的登记改为“公示中”，空着的积分按数量 × 分值填上，公示期记入“公示记录”（同 jifen-xl publish）。"),
+    Button("打印公示", "JifenPrintNotice", "print_notice", HELP_SHEET_NAME, BOOK_VILLAGE,
+           "把当月公示打印成 PDF，保存在本工作簿旁边，可贴到公示栏（同 jifen-xl notice --pdf）。"),
+    Button("封账", "JifenClose", "close_month", HELP_SHEET_NAME, BOOK_VILLAGE,
+           "公示期满、异议处理完后封账：确认当月积分，生成“月度台账”，并记入“封账记录”（同 jifen-xl close）。"),
+    Button("超市盘点", "JifenShop", "shop", HELP_SHEET_NAME, BOOK_VILLAGE,
+           "核对爱心超市的入库和兑换，生成“库存台账”，列出库存预警（同 jifen-xl shop）。"),
+    Button("打印积分卡", "JifenCards", "print_cards", HELP_SHEET_NAME, BOOK_VILLAGE,
+           "打印“住户名册”中选中农户的积分卡；没有选中时打印全部农户（同 jifen-xl card）。"),
+    Button("监督报告", "JifenSupervise", "supervise", HELP_SHEET_NAME, BOOK_VILLAGE,
+           "生成给监督管理小组看的监督报告：评议人、长期未评分的农户、奖扣比例、回避情况（同 jifen-xl supervise）。"),
+    Button("年度结转", "JifenRollover", "rollover", HELP_SHEET_NAME, BOOK_VILLAGE,
+           "年底生成下一年度的工作簿，带入各户的累计积分和可用积分（同 jifen-xl rollover）。"),
+    Button("导入各村台账", "JifenTownshipImport", "township_import", TOWNSHIP_SUMMARY.name, BOOK_TOWNSHIP,
+           "导入各村交回的村级工作簿，重新生成本工作簿的各张汇总表（同 jifen-xl township import）。"),
+)
+
+
+def buttons(book: str) -> tuple[Button, ...]:
+    """The buttons of one workbook kind (``BOOK_VILLAGE`` or ``BOOK_TOWNSHIP``)."""
+    return tuple(b for b in BUTTONS if b.book == book)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh Debian/Ubuntu machine:
-# the package with its test extras, and LibreOffice headless (the independent
+# the package with its test and build extras, and LibreOffice headless (the independent
 # spreadsheet engine the tests use to re-save, recalculate and print workbooks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +18,5 @@ if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1
   fi
 fi
 
-python -m pip install -q --disable-pip-version-check -e '.[test]'
+# test: pytest, hypothesis, ruff, oletools; build: pyOpenVBA (the tests build the .xlsm workbooks)
+python -m pip install -q --disable-pip-version-check -e '.[test,build]'

@@ -25,7 +25,7 @@ from jifen_xl.errors import OS_REASONS, chinese_os_text, os_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 # Names that are not English words to translate: products and formats, and file extensions.
-PROPER = {"JSON", "Excel", "WPS", "LibreOffice", "Windows", "xlsx", "PDF", "zip", "Parquet"}
+PROPER = {"JSON", "Excel", "WPS", "LibreOffice", "Windows", "xlsx", "xlsm", "PDF", "zip", "Parquet"}
 
 
 def all_commands():
@@ -36,7 +36,7 @@ def all_commands():
             yield f"{name} {sub}", inner
 
 
-COMMAND_WORDS = {word for words, _ in all_commands() for word in words.split()}
+COMMAND_WORDS = {part for words, _ in all_commands() for word in words.split() for part in word.split("-")}
 
 
 def run(*args):

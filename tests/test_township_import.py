@@ -369,7 +369,7 @@ def test_an_output_open_in_excel_is_refused_before_any_work(tmp_path):
     assert r.exit_code == 1
     assert "汇总工作簿「汇总.xlsx」正被 Excel 或 WPS 打开（同一文件夹里有锁定文件「~$汇总.xlsx」），工具没有写入。" in r.output
     r = CliRunner().invoke(cli, ["township", "import", str(tmp_path), "-o", str(tmp_path / "汇总.csv")])
-    assert r.exit_code == 1 and "汇总工作簿「汇总.csv」必须保存为 .xlsx 文件，请把输出文件名改为以 .xlsx 结尾。" in r.output
+    assert r.exit_code == 1 and "汇总工作簿「汇总.csv」必须保存为 .xlsx 文件（带按钮的为 .xlsm），请把输出文件名改为以 .xlsx 结尾。" in r.output
 
 
 @needs_lo

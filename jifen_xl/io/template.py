@@ -117,6 +117,26 @@ def build_workbook(path, settings: dict, tables: dict[str, pd.DataFrame] | None 
     return path
 
 
+def build_package(settings: dict, tables: dict[str, pd.DataFrame] | None = None, *,
+                  buttons: tuple[schema.Button, ...] = ()) -> tuple[bytes, dict[schema.Button, int]]:
+    """The standard workbook as the bytes of an ``.xlsx`` package, with a row of 使用说明 kept for
+    each of ``buttons`` (``io.xlsm`` puts the button over its cell in column A; the cell holds the
+    caption too, and column B what pressing it does).
+
+    :returns: the package, and each button's row in 使用说明 (1-based).
+    """
+    import io
+
+    values = _settings_values(settings)
+    frames = _frames(tables or {}, values["year"])
+    wb = _build(values, frames, buttons)
+    buf = io.BytesIO()
+    wb.save(buf)
+    rows = _help_rows(values, buttons)
+    at = {b: i for i, r in enumerate(rows, start=1) for b in buttons if r[0] == "button" and r[1] == b.caption}
+    return buf.getvalue(), at
+
+
 # --- inputs ---------------------------------------------------------------------
 
 
@@ -224,7 +244,7 @@ def _column_values(df: pd.DataFrame, col: schema.ColumnSpec, n: int) -> list:
 # --- workbook -----------------------------------------------------------------------
 
 
-def _build(settings: dict, frames: dict[str, pd.DataFrame]) -> Workbook:
+def _build(settings: dict, frames: dict[str, pd.DataFrame], buttons: tuple = ()) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
     help_ws = wb.create_sheet(schema.HELP_SHEET_NAME)
@@ -237,7 +257,7 @@ def _build(settings: dict, frames: dict[str, pd.DataFrame]) -> Workbook:
             _write_table(ws, spec, frames.get(spec.key), settings["year"])
         _print_setup(ws, spec, settings)
     _define_lookup_names(wb, n_rows)
-    _write_help(help_ws, settings)
+    _write_help(help_ws, settings, buttons)
     wb.active = 0
     help_ws.sheet_view.tabSelected = True
     return wb
@@ -514,7 +534,10 @@ _HELP_SPANS = {
     "title": ((1, 3),), "section": ((1, 3),), "text": ((1, 3),),
     "step": ((1, 1), (2, 3)), "sheet": ((1, 1), (2, 3)),
     "colhead": ((1, 1), (2, 2), (3, 3)), "col": ((1, 1), (2, 2), (3, 3)), "blank": (),
+    "button": ((1, 1), (2, 3)),
 }
+#: The height (points) of a 使用说明 row holding a button.
+BUTTON_ROW_POINTS = 27.0
 #: The columns whose meaning 使用说明 spells out (SPEC "Meanings"), in reading order.
 _MEANINGS = (("households", "carried_total"), ("households", "carried_available"),
              ("ledger", "cumulative"), ("ledger", "spent"), ("ledger", "available"))
@@ -522,8 +545,8 @@ _MEANINGS = (("households", "carried_total"), ("households", "carried_available"
 _ARCHIVE_TAG = "（10月公示）"
 
 
-def _help_rows(settings: dict) -> list[tuple[str, str, str, str]]:
-    """(style, A, B, C) rows of the help sheet."""
+def _help_rows(settings: dict, buttons: tuple = ()) -> list[tuple[str, str, str, str]]:
+    """(style, A, B, C) rows of the help sheet (with a row per button of an .xlsm)."""
     S = schema
     year = settings.get("year")
     place = "".join(settings.get(k) or "" for k in ("district", "township", "village"))
@@ -539,6 +562,17 @@ def _help_rows(settings: dict) -> list[tuple[str, str, str, str]]:
                  "积分累积使用，兑换后不清零、不作废，终生有效。", "", ""),
         ("text", "扣分只影响积分，不得剥夺村民依法享有的政府补贴和集体经济收益。奖为主、罚为辅。", "", ""),
         ("blank", "", "", ""),
+    ]
+    if buttons:
+        rows += [("section", "按钮：点一下即可运行", "", ""),
+                 ("text", "使用按钮前，电脑上要装好 Python 和积分工具（pip install jifen-xl），并允许 Excel 运行本工作簿的宏："
+                          "把工作簿所在的文件夹设为受信任位置（文件 → 选项 → 信任中心 → 信任中心设置 → 受信任位置）。"
+                          "WPS 和 LibreOffice 中按钮不能运行，请用命令行（每个按钮后面写了对应的命令）。", "", ""),
+                 *[("button", b.caption, b.help, "") for b in buttons],
+                 ("text", "按钮运行时状态栏显示进度，出错时弹出提示，写明哪张工作表、哪一行、怎么改。"
+                          "运行前工具会在工作簿旁的“备份”文件夹中保存一份副本。", "", ""),
+                 ("blank", "", "", "")]
+    rows += [
         ("section", "一、开始使用：先填好这几张表，再登记积分", "", ""),
         ("step", f"1. {S.SETTINGS.name}", "填写" + "、".join(kv.header for kv in S.SETTINGS.kv_rows) + "。"),
         ("step", f"2. {hh.name}", f"每户一行。{carried}从上年工作簿的“{led.name}”12月抄过来；第一年留空。"),
@@ -609,12 +643,12 @@ def _describe(col: schema.ColumnSpec, year: int) -> str:
     return "；".join(p for p in parts if p)
 
 
-def _write_help(ws, settings: dict) -> None:
+def _write_help(ws, settings: dict, buttons: tuple = ()) -> None:
     bold = Font(bold=True)
     fonts = {"title": Font(bold=True, size=14), "section": Font(bold=True, size=12),
-             "sheet": bold, "colhead": bold, "step": bold}
+             "sheet": bold, "colhead": bold, "step": bold, "button": bold}
     sizes = {"title": 14 / 11, "section": 12 / 11}
-    rows = _help_rows(settings)
+    rows = _help_rows(settings, buttons)
     wrap = _style_of(ws, None, wrap=True)
     for r, (style, a, b, c) in enumerate(rows, start=1):
         ws.append([Cell(ws, value=v or None, style_array=wrap) for v in (a, b, c)])
@@ -625,6 +659,9 @@ def _write_help(ws, settings: dict) -> None:
             ws.cell(r, 1).font = fonts[style]
             if style == "colhead":
                 ws.cell(r, 2).font = ws.cell(r, 3).font = bold
+        if style == "button":  # centred, so the button (centred in its cell) covers its caption
+            ws.cell(r, 1).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            ws.cell(r, 2).alignment = Alignment(vertical="center", wrap_text=True)
     # Merged wrapped cells never grow by themselves (nor does any row LibreOffice did not save):
     # each row gets the height its longest text needs in the width it has.
     lines = np.ones(len(rows), dtype="int64")
@@ -635,6 +672,8 @@ def _write_help(ws, settings: dict) -> None:
         scale = np.array([sizes.get(row[0], 1.0) for row in rows])
         lines = np.maximum(lines, look.text_lines(texts, width / scale))
     points = look.row_points(lines) * np.array([sizes.get(row[0], 1.0) for row in rows])
+    is_button = np.array([row[0] == "button" for row in rows])
+    points = np.where(is_button, np.maximum(points, BUTTON_ROW_POINTS), points)
     for i in np.flatnonzero((lines > 1) | (points > look.LINE_POINTS)):
         ws.row_dimensions[1 + int(i)].height = float(points[i])
     for letter, width in zip("ABC", HELP_WIDTHS):

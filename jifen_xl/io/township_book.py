@@ -73,14 +73,18 @@ def _is_township_book(path: Path) -> bool:
         wb.close()
 
 
-def check_output(path: str | Path, level: S.Level = S.LEVEL_TOWNSHIP) -> None:
+def check_output(path: str | Path, level: S.Level = S.LEVEL_TOWNSHIP, *, macros: bool = True) -> None:
     """Refuse, before the import's work, an output the township workbook cannot be written to:
-    not ``.xlsx``, open in Excel/WPS/LibreOffice (its lock file beside it), an existing file
+    not ``.xlsx`` / ``.xlsm``, open in Excel/WPS/LibreOffice (its lock file beside it), an existing file
     that is not a township workbook made by the toolkit (a village's workbook, say), a folder
-    that does not exist or cannot be written."""
+    that does not exist or cannot be written. ``macros=False``: an ``.xlsm`` is refused too (the
+    district's workbook has no button of its own)."""
     p = Path(path)
-    if p.suffix.lower() != ".xlsx":
-        raise WriteRefused(f"汇总工作簿「{p.name}」必须保存为 .xlsx 文件，请把输出文件名改为以 .xlsx 结尾。")
+    if p.suffix.lower() == ".xlsm" and not macros:
+        raise WriteRefused(f"汇总工作簿「{p.name}」必须保存为 .xlsx 文件（只有乡镇汇总工作簿带按钮），"
+                           "请把输出文件名改为以 .xlsx 结尾。")
+    if p.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise WriteRefused(f"汇总工作簿「{p.name}」必须保存为 .xlsx 文件（带按钮的为 .xlsm），请把输出文件名改为以 .xlsx 结尾。")
     for lock, who in safefile.lock_files(p):
         raise WorkbookLocked(f"汇总工作簿「{p.name}」正被 {who} 打开（同一文件夹里有锁定文件「{lock.name}」），"
                              f"工具没有写入。请先关闭它再导入；如果确认没有打开，可以删除锁定文件「{lock.name}」后重试。")
@@ -466,11 +470,19 @@ def build_township_book(tables: TownshipTables, rules: pd.DataFrame, level: S.Le
     return wb
 
 
+def empty_township_book() -> Workbook:
+    """The standard township workbook before any import: no village, the default 评优规则."""
+    rules = default_award_rules()
+    t = consolidate([])
+    return build_township_book(township_tables(t, [], award_candidates(t, rules)), rules)
+
+
 def write_township_book(path: str | Path, tables: TownshipTables, rules: pd.DataFrame, *,
                         now: dt.datetime | None = None, level: S.Level = S.LEVEL_TOWNSHIP) -> BookWritten:
     """Write the township workbook, all or nothing.
 
-    :param path: the ``.xlsx`` file; an existing township workbook is backed up into ``备份/``
+    :param path: the ``.xlsx`` file (``.xlsm``: with the VBA project and the import button, the
+        replaced file's project kept byte for byte); an existing township workbook is backed up into ``备份/``
         beside it, then replaced (anything else there is refused: ``check_output``).
     :param tables: ``core.township.township_tables(...)``.
     :param rules: the award rules used (written to 评优规则; read them with ``read_award_rules``).
@@ -480,13 +492,23 @@ def write_township_book(path: str | Path, tables: TownshipTables, rules: pd.Data
     :raises WriteFailed: the file could not be written; the previous one is unchanged.
     """
     p = Path(path)
-    check_output(p, level)
+    check_output(p, level, macros=level == S.LEVEL_TOWNSHIP)
     wb = build_township_book(tables, rules, level)
+    save = wb.save
+    if p.suffix.lower() == ".xlsm":
+        # Written whole by openpyxl, which keeps no VBA: the replaced file's project goes back in
+        # byte for byte (a new one for a new file), with the button (``io.xlsm``).
+        from . import xlsm
+
+        data = xlsm.township_package(wb, project=xlsm.vba_bytes(p) if p.exists() else None)
+
+        def save(f):
+            f.write(data)
     backup = None
     try:
         if p.exists():
             backup = safefile.make_backup(p, now or dt.datetime.now())
-        safefile.write_atomic(p, wb.save)
+        safefile.write_atomic(p, save)
     except PermissionError as exc:
         raise WorkbookLocked(f"无法写入「{p}」：文件可能正被 Excel 或 WPS 打开，请关闭后再试。") from exc
     except OSError as exc:

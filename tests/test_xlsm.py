@@ -1,0 +1,430 @@
+"""The macro workbooks (issue 12): macros/*.bas, the built .xlsm files, build-workbook, new NAME.xlsm.
+
+Read back with independent tools: oletools (olevba, and its MS-OVBA 2.4.1 decompression for a
+walk over the ``dir`` stream written here), olefile for the ``PROJECT`` stream, LibreOffice
+headless for the buttons, openpyxl and the toolkit's own reader for the sheets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import olefile
+import openpyxl
+import pandas as pd
+import pytest
+import xlwings
+from click.testing import CliRunner
+from oletools.olevba import VBA_Parser, decompress_stream
+
+from jifen_xl import app
+from jifen_xl import schema as S
+from jifen_xl.cli import cli
+from jifen_xl.io import xlsm
+
+from . import village_data as V
+from .lo import lo_convert, needs_lo
+
+ROOT = Path(__file__).resolve().parents[1]
+MACROS = ROOT / "macros"
+WORKBOOKS = {kind: ROOT / "workbook" / name for name, kind in xlsm.STANDARD_BOOKS.items()}
+BOOKS = (S.BOOK_VILLAGE, S.BOOK_TOWNSHIP)
+RUNPYTHON = re.compile(r'^    RunPython "import jifen_xl\.macros as m; m\.(\w+)\(\)"$')
+TODAY = dt.date(2026, 5, 1)
+
+
+def bas(book: str) -> Path:
+    return MACROS / f"{xlsm.MODULE_OF[book]}.bas"
+
+
+def subs(text: str) -> dict[str, list[str]]:
+    """Sub name -> its body lines, from VBA text."""
+    out, current = {}, None
+    for line in text.splitlines():
+        start = re.match(r"^(?:Public )?Sub (\w+)\(\)$", line)
+        if start:
+            current = out.setdefault(start.group(1), [])
+        elif line == "End Sub":
+            current = None
+        elif current is not None:
+            current.append(line)
+    return out
+
+
+def modules(path: Path) -> dict[str, str]:
+    """Module name -> source, as olevba reads them from ``path``."""
+    vp = VBA_Parser(str(path))
+    try:
+        return {name.rsplit(".", 1)[0]: code for _f, _s, name, code in vp.extract_macros()}
+    finally:
+        vp.close()
+
+
+def without_attributes(text: str) -> list[str]:
+    return [line for line in text.replace("\r\n", "\n").split("\n") if not line.startswith("Attribute VB_")]
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+# --- macros/*.bas ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_bas_is_ascii_crlf_and_one_runpython_line_per_button(book):
+    raw = bas(book).read_bytes()
+    text = raw.decode("ascii")  # raises on any byte above 127
+    assert b"\n" not in raw.replace(b"\r\n", b"") and b"\r" not in raw.replace(b"\r\n", b"")
+    assert text.startswith(f'Attribute VB_Name = "{xlsm.MODULE_OF[book]}"\r\n')
+    assert "Option Explicit\r\n" in text
+    found = subs(text)
+    buttons = S.buttons(book)
+    assert sorted(found) == sorted(b.sub for b in buttons)
+    for b in buttons:
+        assert len(found[b.sub]) == 1, found[b.sub]
+        assert RUNPYTHON.match(found[b.sub][0]).group(1) == b.macro
+
+
+def test_buttons_are_declared_once_per_sub_and_sheet():
+    assert len({b.sub for b in S.BUTTONS}) == len(S.BUTTONS)
+    assert all(b.sub.isascii() and b.sub.isidentifier() and b.macro.isidentifier() for b in S.BUTTONS)
+    names = {S.HELP_SHEET_NAME} | set(S.BY_NAME) | {s.name for s in S.TOWNSHIP_SHEETS}
+    assert all(b.sheet in names and b.caption and b.help for b in S.BUTTONS)
+
+
+def test_every_runpython_string_resolves_to_a_callable_of_jifen_xl_macros():
+    # jifen_xl/macros.py is written by the live-backend part of issue 12 (another worktree):
+    # this test passes once both are merged.
+    macros = importlib.import_module("jifen_xl.macros")
+    for book in BOOKS:
+        for body in subs(bas(book).read_text("ascii")).values():
+            name = RUNPYTHON.match(body[0]).group(1)
+            assert callable(getattr(macros, name, None)), name
+
+
+# --- the built workbooks ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> dict[str, Path]:
+    """Both standard workbooks built again, by the command, in another process."""
+    out = tmp_path_factory.mktemp("built")
+    targets = [out / name for name in xlsm.STANDARD_BOOKS]
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "jifen_xl", "build-workbook", *map(str, targets)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "".join(f"已生成「{t}」。\n" for t in targets)
+    return {kind: out / name for name, kind in xlsm.STANDARD_BOOKS.items()}
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_committed_workbook_equals_a_fresh_build_byte_for_byte(book, fresh):
+    assert WORKBOOKS[book].read_bytes() == fresh[book].read_bytes(), (
+        "workbook/ is stale: run `jifen-xl build-workbook` and commit the result")
+    assert app.standard_package(book) == fresh[book].read_bytes()  # and in this process
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_olevba_reads_every_macros_module_back_exactly(book):
+    found = modules(WORKBOOKS[book])
+    ours = xlsm.MODULE_OF[book]
+    assert without_attributes(found[ours]) == without_attributes(bas(book).read_text("ascii"))
+    assert set(subs(found[ours])) == {b.sub for b in S.buttons(book)}
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_the_xlwings_modules_are_the_pinned_xlwings_ones(book):
+    found = modules(WORKBOOKS[book])
+    shipped = modules(xlsm.quickstart_path())
+    for name in xlsm.XLWINGS_MODULES:
+        assert found[name] == shipped[name]
+    version = re.search(r'^Public Const XLWINGS_VERSION As String = "([^"]+)"', found["xlwings"], re.M).group(1)
+    assert version == xlwings.__version__
+    assert "Module1" not in found  # the quickstart's sample module is not carried
+
+
+def _dir_records(data: bytes):
+    """(id, payload) of the decompressed ``dir`` stream (MS-OVBA 2.3.4.2): id/size records, but
+    PROJECTVERSION's size field is a reserved 4 followed by 6 bytes."""
+    i = 0
+    while True:
+        rid, size = struct.unpack_from("<HI", data, i)
+        i += 6
+        if rid == 0x0010:  # the terminator; its Reserved is the size field
+            # pyOpenVBA writes 4 more zero bytes, as the Excel-authored template it starts from
+            # has them (Excel's own quickstart file does not): readers stop at the terminator
+            assert size == 0 and set(data[i:]) <= {0} and len(data) - i <= 4
+            return
+        if rid == 0x0009:
+            size = 6
+        yield rid, data[i:i + size]
+        i += size
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_vba_project_streams_follow_ms_ovba_and_the_code_names_match(book):
+    package = parts(WORKBOOKS[book])
+    ole = olefile.OleFileIO(package[xlsm.VBA_PART])
+    records = list(_dir_records(decompress_stream(bytearray(ole.openstream("VBA/dir").read()))))
+    code_page = struct.unpack("<H", dict(records)[0x0003])[0]
+    assert code_page == 1252
+    found, current = {}, None
+    for rid, payload in records:
+        if rid == 0x0019:
+            current = found.setdefault(payload.decode("cp1252"), {})
+        elif rid == 0x001A:
+            current["stream"] = payload.decode("cp1252")
+        elif rid == 0x0031:
+            current["offset"] = struct.unpack("<I", payload)[0]
+        elif rid in (0x0021, 0x0022):
+            current["type"] = rid
+    assert struct.unpack("<H", dict(records)[0x000F])[0] == len(found)
+    ours = xlsm.MODULE_OF[book]
+    # our module's source, decompressed from MODULEOFFSET (2.4.1), is the .bas file
+    stream = ole.openstream(f"VBA/{found[ours]['stream']}").read()
+    source = decompress_stream(bytearray(stream[found[ours]["offset"]:])).decode("cp1252")
+    assert without_attributes(source) == without_attributes(bas(book).read_text("ascii"))
+    assert found[ours]["type"] == found["xlwings"]["type"] == 0x0021  # procedural
+    # the PROJECT stream declares a document module for the workbook and each sheet, under the
+    # code names workbook.xml and the sheets carry
+    project = ole.openstream("PROJECT").read().decode("cp1252").split("\r\n")
+    documents = [line[len("Document="):].split("/")[0] for line in project if line.startswith("Document=")]
+    book_xml = package["xl/workbook.xml"].decode()
+    assert re.search(r'<workbookPr\b[^>]*codeName="ThisWorkbook"', book_xml)
+    sheet_names = [re.search(r'<sheetPr\b[^>]*codeName="(\w+)"', package[p].decode()).group(1)
+                   for _n, p in xlsm.sheet_parts(package)]
+    assert documents == ["ThisWorkbook", *sheet_names]
+    assert sheet_names == [f"Sheet{i}" for i in range(1, len(sheet_names) + 1)]
+    assert {f"Module={ours}", "Module=xlwings", "Class=Dictionary"} <= set(project)
+    assert all(found[d]["type"] == 0x0022 for d in documents)
+    ole.close()
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_package_is_macro_enabled_with_a_related_project(book):
+    package = parts(WORKBOOKS[book])
+    types = package["[Content_Types].xml"].decode()
+    assert 'PartName="/xl/workbook.xml" ContentType="application/vnd.ms-excel.sheet.macroEnabled.main+xml"' in types
+    assert '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>' in types
+    rels = package["xl/_rels/workbook.xml.rels"].decode()
+    assert re.search(r'Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" '
+                     r'Target="vbaProject.bin"', rels)
+    with zipfile.ZipFile(WORKBOOKS[book]) as z:
+        assert {i.date_time for i in z.infolist()} == {xlsm.ZIP_DATE}
+    assert f"<dcterms:created xsi:type=\"dcterms:W3CDTF\">{xlsm.BUILD_TIMESTAMP}<" in package["docProps/core.xml"].decode()
+
+
+def lo_buttons(path: Path, out: Path) -> dict[str, str]:
+    """Caption -> the macro LibreOffice binds the button to, from the .ods it converts ``path`` to."""
+    ods = lo_convert(path, "ods", out)
+    with zipfile.ZipFile(ods) as z:
+        content = z.read("content.xml").decode()
+    found = {}
+    for label, body in re.findall(r'<form:button\b[^>]*form:label="([^"]*)"[^>]*>(.*?)</form:button>', content, re.S):
+        href = re.search(r'script:event-name="form:performaction" xlink:href="vnd\.sun\.star\.script:([^?"]+)\?', body)
+        found[label] = href.group(1) if href else None
+    return found
+
+
+@needs_lo
+@pytest.mark.parametrize("book", BOOKS)
+def test_libreoffice_opens_it_and_sees_the_buttons_bound_to_their_subs(book, tmp_path):
+    found = lo_buttons(WORKBOOKS[book], tmp_path / "lo")
+    assert found == {b.caption: f"VBAProject.{xlsm.MODULE_OF[book]}.{b.sub}" for b in S.buttons(book)}
+
+
+def test_buttons_sit_in_the_rows_of_the_help_sheet_beside_what_they_do():
+    wb = openpyxl.load_workbook(WORKBOOKS[S.BOOK_VILLAGE], keep_vba=True)
+    try:
+        ws = wb[S.HELP_SHEET_NAME]
+        rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
+        for b in S.buttons(S.BOOK_VILLAGE):
+            assert ws.cell(rows[b.caption], 2).value == b.help
+        assert wb.vba_archive is not None
+    finally:
+        wb.close()
+    vml = parts(WORKBOOKS[S.BOOK_VILLAGE])["xl/drawings/vmlDrawingButtons1.vml"].decode()
+    anchors = re.findall(r"<x:Anchor>([^<]*)</x:Anchor><x:PrintObject>False</x:PrintObject><x:AutoFill>False"
+                         r"</x:AutoFill><x:FmlaMacro>\[0\]!(\w+)</x:FmlaMacro>", vml)
+    # column A only, each in its own caption's row (0-based in VML)
+    assert [(int(a.split(",")[0]), int(a.split(",")[2]), int(a.split(",")[4]), int(a.split(",")[6]), sub)
+            for a, sub in anchors] == [(0, rows[b.caption] - 1, 0, rows[b.caption] - 1, b.sub)
+                                       for b in S.buttons(S.BOOK_VILLAGE)]
+
+
+# --- new NAME.xlsm, and what the toolkit does with it ------------------------------------------------
+
+
+def _read_all(path: Path):
+    loaded, report = app.check(app.open_backend(path), today=TODAY)
+    return loaded.village.tables, loaded.village.settings, [(p.rule, p.sheet, p.row) for p in report.problems]
+
+
+def test_new_xlsm_is_read_like_the_xlsx_of_the_same_village(tmp_path):
+    args = ["--district", "沙坪坝区", "--township", "中梁镇", "--village", "永宁寺村", "--year", "2026"]
+    runner = CliRunner()
+    r1 = runner.invoke(cli, ["new", str(tmp_path / "永宁寺村.xlsm"), *args])
+    r2 = runner.invoke(cli, ["new", str(tmp_path / "永宁寺村.xlsx"), *args])
+    assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
+    assert r1.output == (f"已新建工作簿「{tmp_path / '永宁寺村.xlsm'}」：永宁寺村 2026 年度，积分指标已按区委通知附件预置。\n"
+                         f"按钮在“{S.HELP_SHEET_NAME}”工作表中。在 Excel 中使用前，请把工作簿所在的文件夹设为受信任位置"
+                         "（文件 → 选项 → 信任中心 → 信任中心设置 → 受信任位置），否则按钮不会运行。\n")
+    tables, settings, problems = _read_all(tmp_path / "永宁寺村.xlsm")
+    tables_x, settings_x, problems_x = _read_all(tmp_path / "永宁寺村.xlsx")
+    assert (settings, problems) == (settings_x, problems_x)
+    assert sorted(tables) == sorted(tables_x) and len(tables["indicators"]) > 0
+    for key in tables:
+        pd.testing.assert_frame_equal(tables[key], tables_x[key])
+    assert modules(tmp_path / "永宁寺村.xlsm")["JifenVillage"] == modules(WORKBOOKS[S.BOOK_VILLAGE])["JifenVillage"]
+    again = runner.invoke(cli, ["new", str(tmp_path / "永宁寺村.xlsm"), *args])
+    assert again.exit_code == 1 and "已存在" in again.output
+
+
+def test_new_refuses_another_suffix(tmp_path):
+    r = CliRunner().invoke(cli, ["new", str(tmp_path / "永宁寺村.xls"), "--district", "区", "--township", "镇",
+                                 "--village", "村", "--year", "2026"])
+    assert r.exit_code == 1
+    assert "「永宁寺村.xls」的扩展名应为 .xlsx（不带按钮）或 .xlsm（带按钮），例如 永宁寺村.xlsm。" in r.output
+
+
+def _buttons_kept(before: dict[str, bytes], path: Path) -> None:
+    after = parts(path)
+    assert after[xlsm.VBA_PART] == before[xlsm.VBA_PART]
+    assert after["xl/drawings/vmlDrawingButtons1.vml"] == before["xl/drawings/vmlDrawingButtons1.vml"]
+    help_part = dict(xlsm.sheet_parts(after))[S.HELP_SHEET_NAME]
+    assert re.search(r"<legacyDrawing\b[^>]*r:id=", after[help_part].decode())
+    assert "application/vnd.ms-excel.sheet.macroEnabled.main+xml" in after["[Content_Types].xml"].decode()
+
+
+def test_validate_ledger_publish_writes_keep_the_vba_project_and_the_buttons(tmp_path):
+    tables = V.village_tables()
+    entries = tables["entries"].copy()
+    entries.loc[entries.entry_id == "2026-010", "status"] = S.ENTRY_PENDING
+    tables["entries"] = entries
+    path = tmp_path / "永宁寺村.xlsm"
+    path.write_bytes(xlsm.village_package(dict(V.SETTINGS), tables))
+    before = parts(path)
+    assert app.validate_book(app.open_backend(path)).written is not None
+    _buttons_kept(before, path)
+    assert app.ledger_book(app.open_backend(path), today=TODAY).written is not None
+    _buttons_kept(before, path)
+    published = app.publish_book(app.open_backend(path), month="2026-04", start="2026-05-01", today=TODAY)
+    assert published.written is not None and [e for e, _ in published.moved] == ["2026-010"]
+    _buttons_kept(before, path)
+    loaded, _report = app.check(app.open_backend(path), today=TODAY)
+    assert loaded.village.tables["entries"].set_index("entry_id").loc["2026-010", "status"] == S.ENTRY_PUBLIC
+
+
+@needs_lo
+def test_township_import_into_the_xlsm_keeps_its_vba_and_button(tmp_path):
+    from jifen_xl.township import import_township
+
+    from .conftest import build
+
+    folder = tmp_path / "各村"
+    folder.mkdir()
+    build(folder / "永宁寺村.xlsx")
+    out = tmp_path / "中梁镇积分汇总.xlsm"
+    shutil.copyfile(WORKBOOKS[S.BOOK_TOWNSHIP], out)
+    before = parts(out)
+    import_township(folder, out, workers=1, today=TODAY)
+    after = parts(out)
+    assert after[xlsm.VBA_PART] == before[xlsm.VBA_PART]
+    wb = openpyxl.load_workbook(out, read_only=True)
+    try:
+        summary = list(wb[S.TOWNSHIP_SUMMARY.name].iter_rows(values_only=True))
+    finally:
+        wb.close()
+    assert summary[1][2] == "永宁寺村"
+    assert lo_buttons(out, tmp_path / "lo") == {"导入各村台账": "VBAProject.JifenTownship.JifenTownshipImport"}
+
+
+def test_build_workbook_refuses_a_name_that_is_not_xlsm_or_a_village_file(tmp_path):
+    r = CliRunner().invoke(cli, ["build-workbook", str(tmp_path / "台账.xlsx")])
+    assert r.exit_code == 1 and "「台账.xlsx」的扩展名应为 .xlsm（启用宏的工作簿）。" in r.output
+    assert not (tmp_path / "台账.xlsx").exists()
+    mine = tmp_path / "永宁寺村.xlsm"
+    mine.write_bytes(b"the village's own data")
+    r = CliRunner().invoke(cli, ["build-workbook", str(mine)])
+    assert r.exit_code == 1 and f"文件「{mine}」已存在，为防止覆盖村里的数据，工具不会改写它。" in r.output
+    assert mine.read_bytes() == b"the village's own data"
+
+
+def test_rollover_to_an_xlsm_gives_next_years_workbook_with_the_buttons(tmp_path):
+    from .test_rollover import CARRIED, carried_of, settled_tables
+
+    this_year = tmp_path / "永宁寺村2026.xlsm"
+    this_year.write_bytes(xlsm.village_package(dict(V.SETTINGS), settled_tables()))
+    to = tmp_path / "永宁寺村2027.xlsm"
+    result = app.rollover_book(app.open_backend(this_year), to=to, today=dt.date(2027, 1, 5))
+    assert result.path == to
+    carried, (loaded, report) = carried_of(to)
+    assert carried == CARRIED and list(report.errors) == [] and loaded.village.year == 2027
+    found = modules(to)
+    assert found["JifenVillage"] == modules(WORKBOOKS[S.BOOK_VILLAGE])["JifenVillage"]
+    wb = openpyxl.load_workbook(to, read_only=True)
+    try:
+        assert wb[S.HELP_SHEET_NAME]["A1"].value.endswith(f"2027年度乡村治理积分制工作簿 {S.HELP_SHEET_NAME}")
+    finally:
+        wb.close()
+
+
+def test_district_workbook_stays_xlsx(tmp_path):
+    from jifen_xl.district import import_district
+    from jifen_xl.errors import WriteRefused
+
+    (tmp_path / "各镇").mkdir()
+    with pytest.raises(WriteRefused) as exc:
+        import_district(tmp_path / "各镇", tmp_path / "沙坪坝区.xlsm")
+    assert exc.value.message == ("汇总工作簿「沙坪坝区.xlsm」必须保存为 .xlsx 文件（只有乡镇汇总工作簿带按钮），"
+                                 "请把输出文件名改为以 .xlsx 结尾。")
+    assert not (tmp_path / "沙坪坝区.xlsm").exists()
+
+
+def test_the_clerks_readme_names_every_button_and_its_command():
+    text = (ROOT / "workbook" / "README.md").read_text("utf-8")
+    for b in S.BUTTONS:
+        row = next(line for line in text.splitlines() if line.startswith(f"| {b.caption} |"))
+        assert "`jifen-xl " in row
+    for name in xlsm.STANDARD_BOOKS:
+        assert f"`{name}`" in text
+
+
+def test_the_township_button_sits_beside_the_summary_table_not_over_it():
+    package = parts(WORKBOOKS[S.BOOK_TOWNSHIP])
+    summary = dict(xlsm.sheet_parts(package))[S.TOWNSHIP_SUMMARY.name]
+    rels = package[xlsm._rels_name(summary)].decode()
+    vml = next(package[n].decode() for n in package if n.endswith(".vml") and n.rsplit("/", 1)[-1] in rels)
+    anchor = re.search(r"<x:Anchor>([^<]*)</x:Anchor>(?:(?!</v:shape>).)*<x:FmlaMacro>\[0\]!JifenTownshipImport<",
+                       vml, re.S).group(1)
+    left_col, _, top_row, _, right_col, _, bottom_row, _ = (int(v) for v in anchor.split(","))
+    table = re.search(r'ref="A1:([A-Z]+)\d+"', next(package[n].decode() for n in package
+                                                    if n.startswith("xl/tables/") and "tblTownSummary" in
+                                                    package[n].decode())).group(1)
+    last = sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(table)))  # 1-based
+    assert left_col >= last + 1 and right_col >= left_col  # 0-based: at least one empty column between
+    assert top_row == bottom_row == 0  # in the frozen header row
+
+
+def test_build_workbook_without_a_file_rebuilds_the_workbook_folder_of_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["build-workbook"])
+    assert r.exit_code == 1
+    assert r.output == ("错误：当前文件夹中没有存放标准工作簿的文件夹「workbook」：请在源代码目录中运行，"
+                        "或写出要生成的文件名，例如 jifen-xl build-workbook 村级积分台账.xlsm。\n")
+    (tmp_path / "workbook").mkdir()
+    r = CliRunner().invoke(cli, ["build-workbook"])
+    assert r.exit_code == 0, r.output
+    for name, kind in xlsm.STANDARD_BOOKS.items():
+        assert (tmp_path / "workbook" / name).read_bytes() == WORKBOOKS[kind].read_bytes()
