@@ -318,7 +318,7 @@ def book_table(path: Path, spec: S.SheetSpec) -> list[dict]:
     return out
 
 
-def _same(got, want, key=None) -> bool:
+def _same(got, want) -> bool:
     if isinstance(want, float) or isinstance(got, float):
         return got is not None and want is not None and abs(float(got) - float(want)) < 1e-6
     return got == want

@@ -32,9 +32,9 @@ SUMMARY_PRINTED = ("village", "through", "households", "nonlocal", "taking_part"
 HOTSPOT_BARS = 12
 
 # -- 汇总概况 on paper: fixed column widths and pages cut in Python ------------------------------------
-# LibreOffice breaks a long table where the page is full, which left the 合计 row alone at the top
-# of page 2 from about 20 villages on, and sized columns by their content, so a long village name
-# widened its column and squeezed the figures. The table is printed with fixed column widths
+# LibreOffice breaks a long table where the page is full, which left the 合计 row alone (or with one
+# village) at the top of page 2 from about 17–20 villages on, and sized columns by their content, so a
+# long village name widened its column and squeezed the figures. The table is printed with fixed column widths
 # (a long name wraps inside its column) and cut into pages here, each under its own header row,
 # the 合计 row always with village rows above it. Measured with LibreOffice 7.4, A4 landscape.
 
