@@ -1603,13 +1603,16 @@ class TownshipFundingResult:
 
     :param table: one row per village read, then 「合计」.
     :param villages: per workbook read: file, village, year, receipts, and its sentence.
-    :param unreadable: (file, why) of every file that could not be read.
+    :param unreadable: (file, why) of every workbook that could not be read.
+    :param skipped: (file, why) of every file of a folder or zip that is no workbook to read (a lock
+        file, a backup, a zip inside a folder, a note), as ``io.collect.collect`` lists them.
     """
 
     year: int | None
     table: pd.DataFrame
     villages: list[dict]
-    unreadable: list[tuple[Path, str]]
+    unreadable: list[tuple[str, str]]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     html: Path | None = None
     pdf: Path | None = None
 
@@ -1675,76 +1678,111 @@ def funding_page(result, today: _dt.date) -> dict:
         data.update(place={"district": "、".join(sorted({p[0] for p in places if p[0]})),
                            "township": "、".join(sorted({p[1] for p in places if p[1]}))},
                     villages=result.villages,
-                    unreadable=[{"file": p.name, "reason": why} for p, why in result.unreadable])
+                    unreadable=[{"file": name, "reason": why} for name, why in result.unreadable],
+                    skipped=[{"file": name, "reason": why} for name, why in result.skipped])
     else:
         data.update(place=result.place, summary=result.summary, errors=len(result.report.errors))
     return data
 
 
-def workbook_files(paths) -> list[Path]:
-    """The workbooks named: each file as given; a folder gives its spreadsheets (not its
-    subfolders), by name, without the lock files Excel, WPS and LibreOffice leave (~$…, .~lock…)."""
-    from .io.package import SPREADSHEET_SUFFIXES
+def is_folder_or_zip(path) -> bool:
+    """Whether ``path`` names many workbooks (a folder, or a .zip the villages sent) rather than one."""
+    path = Path(path)
+    return path.is_dir() or path.suffix.lower() == ".zip"
 
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in SPREADSHEET_SUFFIXES
-                          and not f.name.startswith(("~$", ".~lock")))
+
+def _funding_candidates(paths, scratch: Path) -> list:
+    """The files of ``funding``: each file as given, every file of a folder or a zip as the township
+    import collects it (``io.collect.collect``: lock files, 备份 folders, zips inside a folder and
+    what is no workbook skipped with their reason), a file named twice once."""
+    from .io.collect import Candidate, collect
+
+    paths = [Path(p) for p in paths]
+    out: list[Candidate] = []
+    for i, p in enumerate(paths):
+        if is_folder_or_zip(p):  # several folders: each file named with its folder
+            prefix = f"{p.name}/" if len(paths) > 1 and p.is_dir() else ""
+            out += [Candidate(prefix + c.name, c.path, c.reason) for c in collect(p, scratch / str(i))]
         else:
-            out.append(p)
-    return list(dict.fromkeys(out))
+            out.append(Candidate(p.name, p))
+    seen: set = set()
+    unique = []
+    for c in out:
+        key = c.path.resolve() if c.path is not None else None
+        if key is not None and key in seen:
+            continue
+        seen.add(key)
+        unique.append(c)
+    return unique
 
 
 def funding_files(paths, *, year: int | None = None, today: _dt.date | None = None,
                   html: str | Path | None = None, pdf: str | Path | None = None) -> TownshipFundingResult:
-    """The township's funding view over several village workbooks (files or folders): value
+    """The township's funding view over several village workbooks (files, folders or zips): value
     received by 来源类型 per village and in total. Each workbook is only read; one that cannot be
-    read is listed with its reason and never stops the rest.
+    read is listed with its reason and never stops the rest. A folder or zip is collected as the
+    township import collects it (``io.collect.collect``, walked recursively): its lock files,
+    备份 folders, zips and files that are no workbook are listed as skipped with their reason.
 
     :param year: only receipts of this year (default: each workbook's own year).
     """
-    from .core.funding import funding_by_village, funding_summary
+    import tempfile
+
+    from .core.funding import funding_by_village
 
     today = today or _dt.date.today()
-    files = workbook_files(paths)
-    if not files:
-        raise JifenError("没有找到村级工作簿：所给的文件夹里没有 .xlsx/.xlsm/.xls/.ods 文件。请核对路径。")
-    _refuse_workbook_as_output(tuple(files), html, pdf)
+    with tempfile.TemporaryDirectory(prefix="jifen-funding-") as scratch:
+        candidates = _funding_candidates(paths, Path(scratch))
+        files = [c for c in candidates if not c.skipped]
+        skipped = [(c.name, c.reason) for c in candidates if c.skipped]
+        if not files:
+            raise JifenError("没有找到村级工作簿：所给的文件夹里没有 .xlsx/.xlsm/.xls/.ods 文件。请核对路径。"
+                             + (f"（{len(skipped)} 个文件已跳过：" + "；".join(f"「{n}」{why}" for n, why in skipped)
+                                + "）" if skipped else ""))
+        _refuse_workbook_as_output(tuple(c.path for c in files), html, pdf)
+        read, villages, unreadable = _funding_read(files, year, today)
+    # two workbooks of one village (two years, a copy): each is named with its file
+    names = [name for name, _, _ in read]
     frames: dict[str, pd.DataFrame] = {}
-    read: list[tuple[str, Path, pd.DataFrame]] = []
+    for v, (name, file, receipts) in zip(villages, read):
+        v["village"] = f"{name}（{file}）" if names.count(name) > 1 else name
+        frames[v["village"]] = receipts
+    years = {v["year"] for v in villages}
+    shown_year = year if year is not None else (years.pop() if len(years) == 1 else None)
+    result = TownshipFundingResult(shown_year, funding_by_village(frames), villages, unreadable, skipped)
+    result.html, result.pdf = _print_page("资金来源.html.j2", funding_page(result, today), html, pdf)
+    return result
+
+
+def _funding_read(files, year: int | None, today: _dt.date) -> tuple[list, list[dict], list[tuple[str, str]]]:
+    """Each workbook's 物资入库 and funding sentence: (village name, file, receipts) and the
+    villages' records of the workbooks read, and (file, why) of those that could not be."""
+    from .core.funding import funding_summary
+
+    read: list[tuple[str, str, pd.DataFrame]] = []
     villages: list[dict] = []
-    unreadable: list[tuple[Path, str]] = []
-    for path in files:
+    unreadable: list[tuple[str, str]] = []
+    for c in files:
         try:
             with collector_paused():
-                village = load(open_backend(path, pieces=1)).village
+                village = load(open_backend(c.path, pieces=1)).village
         except (KeyboardInterrupt, SystemExit):
             raise
         except JifenError as exc:
-            unreadable.append((path, exc.message))
+            unreadable.append((c.name, exc.message))
             continue
         except BaseException:  # noqa: BLE001 - a reader's panic: one damaged file never ends the township's view
-            unreadable.append((path, f"文件「{path.name}」已损坏或格式无法识别，工具无法读取。"
-                                     "请用 Excel 或 WPS 打开后另存为 .xlsx 再试。"))
+            unreadable.append((c.name, f"文件「{c.path.name}」已损坏或格式无法识别，工具无法读取。"
+                                       "请用 Excel 或 WPS 打开后另存为 .xlsx 再试。"))
             continue
-        name = str(village.settings.get("village") or path.stem)
+        name = str(village.settings.get("village") or c.path.stem)
         the_year = year if year is not None else village.year
         receipts = village["receipts"]
         summary = funding_summary(receipts, village["goods"], the_year or today.year,
                                   months=_months_so_far(the_year or today.year, today))
-        read.append((name, path, receipts if the_year is None else receipts[receipts["date"].dt.year == the_year]))
-        villages.append({"file": path.name, "village": name, "year": the_year,
+        read.append((name, c.name, receipts if the_year is None else receipts[receipts["date"].dt.year == the_year]))
+        villages.append({"file": c.name, "village": name, "year": the_year,
                          "district": village.settings.get("district"), "township": village.settings.get("township"),
-                         "receipts": summary["receipts"], "sources_used": summary["sources_used"],
-                         "sentence": summary["sentence"]})
-    # two workbooks of one village (two years, a copy): each is named with its file
-    names = [name for name, _, _ in read]
-    for v, (name, path, receipts) in zip(villages, read):
-        v["village"] = f"{name}（{path.name}）" if names.count(name) > 1 else name
-        frames[v["village"]] = receipts
-    years = {v["year"] for v in villages}
-    shown_year = year if year is not None else (years.pop() if len(years) == 1 else None)
-    result = TownshipFundingResult(shown_year, funding_by_village(frames), villages, unreadable)
-    result.html, result.pdf = _print_page("资金来源.html.j2", funding_page(result, today), html, pdf)
-    return result
+                         "receipts": summary["receipts"], "sentence": summary["sentence"],
+                         "sources_used": summary["sources_used"]})
+    return read, villages, unreadable

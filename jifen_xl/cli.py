@@ -959,11 +959,12 @@ def funding(books, year, as_json, html, pdf):
     """爱心超市的资金来源：按来源类型（财政补贴、社会组织捐赠、帮扶单位支持、企业爱心捐助、村集体经济收入、其他）统计物资入库的折合金额。
 
     一个工作簿：逐月和全年的金额、各来源占比，以及来源是否多元、投入是否持续（长效投入机制）。
-    几个工作簿或一个文件夹（镇街汇总）：每村一行加合计行；读不了的文件列出原因，不影响其他村，此时退出码为 1。
+    几个工作簿、一个文件夹或 zip 压缩包（镇街汇总，含子文件夹）：每村一行加合计行；读不了的文件列出原因，不影响其他村，此时退出码为 1；
+    锁定文件、「备份」文件夹、文件夹中的压缩包和不是工作簿的文件列为已跳过并说明原因。
     只读，不改动工作簿。"""
     from .core.funding import table_records
 
-    single = len(books) == 1 and not Path(books[0]).is_dir()
+    single = len(books) == 1 and not app.is_folder_or_zip(books[0])
     if single:
         result = app.funding_book(app.open_backend(books[0]), year=year, html=html, pdf=pdf)
         data = {"place": result.place, "year": result.year, "rows": table_records(result.table),
@@ -972,7 +973,8 @@ def funding(books, year, as_json, html, pdf):
     else:
         result = app.funding_files(books, year=year, html=html, pdf=pdf)
         data = {"year": result.year, "rows": table_records(result.table), "villages": result.villages,
-                "unreadable": [{"file": str(p), "reason": why} for p, why in result.unreadable]}
+                "unreadable": [{"file": name, "reason": why} for name, why in result.unreadable],
+                "skipped": [{"file": name, "reason": why} for name, why in result.skipped]}
         lines = township_funding_lines(data)
     click.echo(json.dumps(data, ensure_ascii=False, indent=1) if as_json else "\n".join(lines))
     if not as_json:
@@ -1010,4 +1012,6 @@ def township_funding_lines(d: dict) -> list[str]:
         lines += ["", *[f"{v['village']}：{v['sentence']}" for v in d["villages"]]]
     for u in d["unreadable"]:
         lines.append(f"无法读取「{u['file']}」：{u['reason']}")
+    for u in d.get("skipped", ()):
+        lines.append(f"已跳过「{u['file']}」：{u['reason']}")
     return lines

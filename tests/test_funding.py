@@ -22,6 +22,7 @@ from jifen_xl.cli import cli
 from jifen_xl.core.clean import ROW
 from jifen_xl.core.funding import funding_by_village, funding_table
 from jifen_xl.errors import JifenError
+from jifen_xl.io.collect import LOCK_REASON
 
 from . import village_data as V
 from .conftest import TODAY, build
@@ -190,11 +191,69 @@ def test_a_township_folder_equals_an_independent_sum_and_a_bad_file_stops_nothin
             expected_total[s] += want["sums"][s]
     assert list(table.index) == [v.village for v in sorted(made, key=lambda v: v.path.name)] + ["合计"]
     assert [round(table.loc["合计", s], 2) for s in SOURCES] == [round(expected_total[s], 2) for s in SOURCES]
-    assert [(p.name, why.startswith("文件「坏文件.xlsx」")) for p, why in result.unreadable] == [("坏文件.xlsx", True)]
+    assert [(name, why.startswith("文件「坏文件.xlsx」")) for name, why in result.unreadable] == [("坏文件.xlsx", True)]
+    assert result.skipped == [("~$石岗村-2026.xlsx", LOCK_REASON)]
     cli_run = CliRunner().invoke(cli, ["funding", str(folder)])
     assert cli_run.exit_code == 1  # the view is printed, and a file could not be read
     assert cli_run.output.splitlines()[0] == "爱心超市物资来源 2026 年度（按村，折合金额，元）"
     assert "无法读取「" in cli_run.output and "坏文件.xlsx" in cli_run.output
+
+
+def test_a_mixed_folder_and_its_zip_are_collected_as_the_township_import_does(tmp_path):
+    """A folder as a township officer gets it: villages in a subfolder too, the toolkit's 备份
+    folder, Excel's lock file, a zip inside the folder, a note, a damaged copy. Only the villages
+    are counted (each once), every other file is listed with its reason; the same villages sent
+    as one zip give the same table."""
+    from jifen_xl.demo.township import generate_township
+
+    from .zipcraft import member, write_zip
+
+    folder = tmp_path / "中梁镇11月"
+    made = generate_township(folder, villages=["石岗村", "龙泉村"], households=[25, 30], seed=9)
+    (folder / "补报").mkdir()
+    late = generate_township(folder / "补报", villages=["凤凰村"], households=[20], seed=10)
+    (folder / "备份").mkdir()
+    (folder / "备份" / "石岗村-2026-20261101.xlsx").write_bytes((folder / "石岗村-2026.xlsx").read_bytes())
+    (folder / "~$龙泉村-2026.xlsx").write_bytes(b"\x06WPS Office")
+    (folder / "报送说明.txt").write_text("月底前报送", encoding="utf-8")
+    whole = (folder / "龙泉村-2026.xlsx").read_bytes()
+    (folder / "新发村-2026.xlsx").write_bytes(whole[: len(whole) // 2])  # damaged in copying
+    write_zip(folder / "上月.zip", [member("石岗村-2026.xlsx", whole)])
+    result = app.funding_files([folder], today=TODAY)
+    villages = made + late
+    table = result.table.set_index("village")
+    assert sorted(table.index) == sorted([v.village for v in villages] + ["合计"])  # the backup is not counted again
+    total = {s: 0.0 for s in SOURCES}
+    for v in villages:
+        want = _independent_sums(v.path, 2026)["sums"]
+        assert [round(table.loc[v.village, s], 2) for s in SOURCES] == [round(want[s], 2) for s in SOURCES], v.village
+        total = {s: total[s] + want[s] for s in SOURCES}
+    assert [round(table.loc["合计", s], 2) for s in SOURCES] == [round(total[s], 2) for s in SOURCES]
+    assert [v["file"] for v in result.villages] == ["石岗村-2026.xlsx", "龙泉村-2026.xlsx", "补报/凤凰村-2026.xlsx"]
+    skipped = dict(result.skipped)
+    assert sorted(skipped) == ["~$龙泉村-2026.xlsx", "上月.zip", "备份/石岗村-2026-20261101.xlsx", "报送说明.txt"]
+    assert skipped["~$龙泉村-2026.xlsx"] == LOCK_REASON
+    assert skipped["上月.zip"].startswith("是压缩包") and "备份" in skipped["备份/石岗村-2026-20261101.xlsx"]
+    assert skipped["报送说明.txt"].startswith("不是工作簿")
+    assert [(n, "已损坏" in why) for n, why in result.unreadable] == [("新发村-2026.xlsx", True)]
+
+    run = CliRunner().invoke(cli, ["funding", str(folder)])
+    assert run.exit_code == 1  # a workbook could not be read; the skipped files alone would not do that
+    assert f"已跳过「~$龙泉村-2026.xlsx」：{LOCK_REASON}" in run.output.splitlines()
+    assert "无法读取「新发村-2026.xlsx」：" in run.output
+    data = json.loads(CliRunner().invoke(cli, ["funding", str(folder), "--json"]).output)
+    assert {u["file"] for u in data["skipped"]} == set(skipped)
+
+    zipped = write_zip(tmp_path / "中梁镇.zip", [member(f"各村/{v.path.name}".encode("gbk"), v.path.read_bytes())
+                                                 for v in villages] + [member("各村/~$石岗村-2026.xlsx", b"lock")])
+    run = CliRunner().invoke(cli, ["funding", str(zipped), "--json"])
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.output)
+    by_village = {r["村"]: r for r in data["rows"]}
+    assert set(by_village) == set(table.index)
+    for name in by_village:
+        assert [by_village[name][s] for s in SOURCES] == pytest.approx([table.loc[name, s] for s in SOURCES]), name
+    assert [u["file"] for u in data["skipped"]] == ["中梁镇.zip/各村/~$石岗村-2026.xlsx"]
 
 
 def test_two_workbooks_of_one_village_are_named_by_their_files(village_book, tmp_path):

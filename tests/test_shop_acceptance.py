@@ -143,10 +143,14 @@ def _replace(rows: list[tuple], key: str, headers: list[str], **changes) -> list
     return out
 
 
-def write_independent(path: Path, tables: dict[str, list[tuple]] | None = None) -> Path:
+def write_independent(path: Path, tables: dict[str, list[tuple]] | None = None,
+                      settings: list[tuple] | None = None) -> Path:
     """The village as a clerk might build it by hand: plain sheets (no Excel tables, no
     dropdowns), a title row above 商品目录's header, an extra column in 物资入库, 积分兑换's columns
-    in another order; 户号 and 编号 as text. openpyxl only, no jifen_xl code."""
+    in another order; 户号 and 编号 as text. openpyxl only, no jifen_xl code.
+
+    :param settings: 基本信息's rows (default ``SETTINGS``; the township acceptance puts the
+        village into another township)."""
     t = tables or _tables()
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
@@ -166,7 +170,7 @@ def write_independent(path: Path, tables: dict[str, list[tuple]] | None = None) 
                 elif isinstance(cell.value, dt.date):
                     cell.number_format = "yyyy-mm-dd"
 
-    sheet("基本信息", ["项目", "内容"], SETTINGS)
+    sheet("基本信息", ["项目", "内容"], settings or SETTINGS)
     sheet("住户名册", HH_HEADERS, t["households"])
     sheet("积分指标", IND_HEADERS, t["indicators"])
     sheet("小组成员", MEM_HEADERS, t["members"])

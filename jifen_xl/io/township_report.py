@@ -10,6 +10,9 @@ Charts are SVG images (``io.svgchart``): LibreOffice prints them, a browser show
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +30,95 @@ SUMMARY_PRINTED = ("village", "through", "households", "nonlocal", "taking_part"
                    "exchanges", "spent", "stock_value", "errors", "warnings")
 #: Items in the 扣分热点 chart (the table lists every hotspot).
 HOTSPOT_BARS = 12
+
+# -- 汇总概况 on paper: fixed column widths and pages cut in Python ------------------------------------
+# LibreOffice breaks a long table where the page is full, which left the 合计 row alone (or with one
+# village) at the top of page 2 from about 17–20 villages on, and sized columns by their content, so a
+# long village name widened its column and squeezed the figures. The table is printed with fixed column widths
+# (a long name wraps inside its column) and cut into pages here, each under its own header row,
+# the 合计 row always with village rows above it. Measured with LibreOffice 7.4, A4 landscape.
+
+#: 汇总概况's column widths (shares of the table's width, by header; normalised when printed;
+#: a header not listed gets ``SUMMARY_WIDTH_OTHER``).
+SUMMARY_WIDTHS = {"镇街": 9.0, "村": 13.5, "台账截至": 6.0, "户数": 4.0, "非本村户籍户数": 4.5, "参与户数": 4.5,
+                  "参与率": 5.0, "加分合计": 5.5, "扣分合计": 5.0, "积分合计": 5.5, "户均积分": 4.5, "奖扣比": 4.0,
+                  "异议数": 3.5, "维持": 3.2, "更正": 3.2, "撤销": 3.2, "待处理": 3.5, "兑换笔数": 4.0, "兑换积分": 5.0,
+                  "库存价值（积分）": 6.0, "错误数": 3.2, "警告数": 3.2}
+SUMMARY_WIDTH_OTHER = 4.0
+#: The table's width on paper (A4 landscape less 12 mm margins) and a cell's padding, in mm.
+TABLE_MM, CELL_PAD_MM = 273.0, 2.4
+#: The width of a Latin letter or digit at the table's 8 pt (a Chinese character is two), and of
+#: the headline's 10.5 pt, in mm.
+HALF_MM, HEADLINE_HALF_MM = 1.45, 1.9
+#: Lines of table rows a page holds under the header row: the first page (below the title, a
+#: headline of ``HEADLINE_LINES`` lines and the section title) and every next page; what follows
+#: the 合计 row (the note) takes ``NOTE_LINES``.
+FIRST_PAGE_LINES, PAGE_LINES, HEADLINE_LINES, NOTE_LINES = 16, 28, 3, 3
+#: Village rows that always go with the 合计 row onto its page.
+KEEP_WITH_TOTAL = 2
+_BREAK = "\u200b"  # zero-width space: where LibreOffice may wrap a run of letters that has no space
+
+
+def _units(text: str) -> int:
+    """A text's width in half-width units (a Chinese or full-width character counts two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _lines(text: str, mm: float, half_mm: float = HALF_MM) -> int:
+    """Lines ``text`` takes in a column ``mm`` wide (a Chinese text wraps at any character; a
+    run of letters longer than the column is given break points, see ``_breakable``)."""
+    room = max(int((mm - CELL_PAD_MM) / half_mm), 2)
+    return max(1, math.ceil(_units(text) / room))
+
+
+def _breakable(text: str, mm: float) -> str:
+    """``text`` with zero-width spaces inside runs of letters or digits wider than the column,
+    so LibreOffice wraps them there instead of widening the table."""
+    room = max(int((mm - CELL_PAD_MM) / HALF_MM), 2)
+    if _units(text) <= room:
+        return text
+    return re.sub(r"[^\s\u3000-\u9fff\uff00-\uffef]{%d,}" % room,
+                  lambda m: _BREAK.join(m.group(0)), text)
+
+
+def summary_pages(summary: dict, headline: str = "") -> dict:
+    """汇总概况 laid out for paper: ``widths`` (pixels per column, at 96 per inch), ``pages`` (each
+    ``{"rows": [...], "total": bool}``: the village rows under one header row, ``total`` on the
+    last), the rows' long texts made breakable.
+
+    :param summary: ``report_data``'s ``summary`` (headers, rows, total).
+    :param headline: the paragraph above the table on the first page (its length moves the cut).
+    """
+    headers = list(summary["headers"])
+    raw = [SUMMARY_WIDTHS.get(h, SUMMARY_WIDTH_OTHER) for h in headers]
+    mm = [TABLE_MM * w / sum(raw) for w in raw]
+    widths = [round(w / 25.4 * 96) for w in mm]  # pixels: LibreOffice ignores a <col>'s width in percent
+    texts = [i for i, h in enumerate(headers) if h in ("村", "镇街")]
+
+    def shaped(row: list[str]) -> tuple[list[str], int]:
+        cells = [(_breakable(v, mm[i]) if i in texts else v) for i, v in enumerate(row)]
+        return cells, max([_lines(row[i], mm[i]) for i in texts] or [1])
+
+    room = FIRST_PAGE_LINES - max(0, _lines(headline, TABLE_MM, HEADLINE_HALF_MM) - HEADLINE_LINES) * 2
+    pages: list[list[list[str]]] = [[]]
+    used = 0
+    for row in summary["rows"]:
+        cells, lines = shaped(row)
+        if used + lines > room and pages[-1]:
+            pages.append([])
+            used, room = 0, PAGE_LINES
+        pages[-1].append(cells)
+        used += lines
+    total, total_lines = shaped(summary["total"])
+    if used + total_lines + NOTE_LINES > room and pages[-1]:
+        # the 合计 row would open a page of its own: the last villages go with it
+        keep, rest = pages[-1][-KEEP_WITH_TOTAL:], pages[-1][:-KEEP_WITH_TOTAL]
+        if rest:
+            pages[-1:] = [rest, keep]
+    while len(pages) > 1 and len(pages[-1]) < KEEP_WITH_TOTAL and len(pages[-2]) > KEEP_WITH_TOTAL:
+        pages[-1].insert(0, pages[-2].pop())  # a last page of one village and 合计: one more goes with them
+    return {"widths": widths, "total": total,
+            "pages": [{"rows": rows, "total": i == len(pages) - 1} for i, rows in enumerate(pages)]}
 
 
 def _blank(value) -> bool:
@@ -212,6 +304,7 @@ def write_report(data: dict, *, html: str | Path | None = None, pdf: str | Path 
     from ..render import render_html
     from .pdf import html_to_pdf
 
+    data = {**data, "summary": {**data["summary"], **summary_pages(data["summary"], data.get("headline", ""))}}
     page = render_html(REPORT_HTML, data)
     out: dict[str, Path] = {}
     if html is not None:
