@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import schema as S
 from .clean import ROW
-from .village import Village, counted_entries, effective_entries
+from .village import Village, effective_entries, village_counted
 
 FIELDS = S.LEDGER.fields
 _KIND_FIELD = {S.KIND_BASIC: "basic", S.KIND_CONTRIB: "contrib", S.KIND_DEDUCT: "deduct"}
@@ -102,7 +102,7 @@ def last_settled_month(village: Village) -> pd.Period | None:
     """The month before the first month still under publicity or objection (SPEC: months close
     in order, and such a month cannot be closed yet); without one, the latest month with
     confirmed entries."""
-    months = set(_months(counted_entries(effective_entries(village), ["date"])["date"], village.year))
+    months = set(_months(village_counted(village, ["date"])["date"], village.year))
     pending = unsettled_months(village)
     if pending:
         months = {m for m in months if m < pending[0]}
@@ -125,13 +125,12 @@ def compute_ledger(village: Village, through: pd.Period | None = None) -> pd.Dat
         return pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS})
     months = pd.period_range(pd.Period(f"{year}-01", "M"), through, freq="M")
 
-    counted = counted_entries(effective_entries(village))
+    counted = village_counted(village)
     counted = counted[counted["date"].dt.year == year]
     counted = counted.assign(month=counted["date"].dt.to_period("M"),
                              bucket=counted["kind"].map(_KIND_FIELD))
     counted = counted[counted["month"] <= through]
-    pts = counted.pivot_table(index=["hh_id", "month"], columns="bucket", values="effective",
-                              aggfunc="sum", fill_value=0.0)
+    pts = counted.groupby(["hh_id", "month", "bucket"])["effective"].sum().unstack("bucket", fill_value=0.0)
 
     exch = village["exchanges"]
     exch = exch[exch["date"].notna() & exch["hh_id"].notna()]
@@ -163,7 +162,7 @@ def compute_ledger(village: Village, through: pd.Period | None = None) -> pd.Dat
     frame["cumulative"] = _tidy(frame["cumulative"])  # rank what the clerk sees: 0.1 + 0.2 ties 0.3
     frame["rank"] = frame.groupby("month")["cumulative"].rank(method="min", ascending=False).astype("int64")
     frame["head"] = frame["hh_id"].map(carried["head"])
-    frame["month"] = frame["month"].map(month_label)
+    frame["month"] = frame["month"].map(dict(zip(months, map(month_label, months))))  # per month, not per row
     for col in ("basic", "contrib", "deduct", "month_total", "cumulative", "spent", "available"):
         frame[col] = _tidy(frame[col])
     frame = frame.sort_values(["month", "rank", "hh_id"], kind="stable").reset_index(drop=True)
