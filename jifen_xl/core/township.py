@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .ledger import compute_ledger
+from .ledger import ledger_month
 from .problems import Report
 from .stock import village_stock
 from .village import Village, counted_mask, effective_entries
@@ -191,10 +191,10 @@ def village_extract(village: Village, report: Report | None = None) -> VillageEx
 
     ledger = _frame(LEDGER_COLUMNS)
     if not any(p.is_error for p in problems):
-        months = compute_ledger(village)
-        if len(months):
-            meta["through"] = months["month"].max()
-            ledger = _frame(LEDGER_COLUMNS, months[months["month"] == meta["through"]])
+        last = ledger_month(village)  # compute_ledger's rows of its last month, without the months before
+        if len(last):
+            meta["through"] = last["month"].iloc[0]
+            ledger = _frame(LEDGER_COLUMNS, last)
 
     findings = _frame(FINDING_COLUMNS, pd.DataFrame(
         [(p.level, p.rule, p.sheet, p.row, p.column, p.message, p.fix) for p in problems],
