@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from jifen_xl import app
-from jifen_xl.core.ledger import compute_ledger, ledger_records
+from jifen_xl.core.ledger import compute_ledger, ledger_month, ledger_records
 
 from . import village_data as V
 from .conftest import TODAY, build, village_from_tables
@@ -126,3 +126,34 @@ def test_equal_looking_totals_share_a_rank(tables):
     jan = compute_ledger(v, pd.Period("2026-01", "M")).set_index("hh_id")
     assert jan.loc["0003", "cumulative"] == jan.loc["0006", "cumulative"] == 0.3
     assert jan.loc["0003", "rank"] == jan.loc["0006", "rank"]
+
+
+def _last_month(ledger: pd.DataFrame) -> pd.DataFrame:
+    return ledger[ledger["month"] == ledger["month"].max()].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("month", [None, "2026-01", "2026-02", "2026-03", "2026-04"])
+def test_ledger_month_is_the_ledgers_last_month(tables, month):
+    """What a township takes of a village (``ledger_month``) is, row for row and figure for figure,
+    the last month of the village's own ledger: the household that moved away, the upheld
+    correction, exchanges, ties in rank."""
+    village = village_from_tables(tables)
+    through = pd.Period(month, "M") if month else None
+    pd.testing.assert_frame_equal(ledger_month(village, through), _last_month(compute_ledger(village, through)))
+
+
+def test_ledger_month_of_a_generated_village_year():
+    from jifen_xl.demo import generate_village
+
+    settings, frames = generate_village(households=60, seed=11, settled_months=9)
+    village = village_from_tables(frames, settings)
+    for month in (None, pd.Period("2026-01", "M"), pd.Period("2026-06", "M"), pd.Period("2026-09", "M")):
+        got, full = ledger_month(village, month), compute_ledger(village, month)
+        assert len(got) > 0
+        pd.testing.assert_frame_equal(got, _last_month(full))
+
+
+def test_ledger_month_without_a_ledger_is_empty(tables):
+    village = village_from_tables(tables, dict(V.SETTINGS, year=None))
+    assert ledger_month(village).empty
+    assert ledger_month(village_from_tables(tables), pd.Period("2025-12", "M")).empty

@@ -63,3 +63,29 @@ def test_given_equals_the_per_row_test():
     assert _given(values).tolist() == want
     assert _given(pd.Series([None, None], dtype=object)).tolist() == [False, False]
     assert _given(pd.Series([], dtype=object)).tolist() == []
+
+
+def test_the_stock_ledger_and_counted_entries_are_worked_out_once_per_village(village_file):
+    """Validation (W-GDS-01, the balances, the ledger) and the township extract share one 库存台账
+    and one set of counted entries per village, equal to what the plain functions give."""
+    from jifen_xl import app
+    from jifen_xl.core.stock import compute_stock, village_stock
+    from jifen_xl.core.township import village_extract
+    from jifen_xl.core.village import counted_entries, counted_mask, effective_entries, village_counted
+
+    loaded, report = app.check(app.open_backend(village_file, pieces=1))
+    village = loaded.village
+    year = village.year
+    stock = village_stock(village, year)
+    assert len(stock) > 0 and village_stock(village, year) is stock  # validation's W-GDS-01 already computed it
+    pd.testing.assert_frame_equal(stock, compute_stock(village["goods"], village["receipts"], village["exchanges"],
+                                                       year), check_exact=True)
+    extract = village_extract(village, report)
+    last = stock[stock["month"] == stock["month"].max()]
+    assert extract.stock["closing"].tolist() == last["closing"].tolist()
+    plain = counted_entries(effective_entries(village))
+    assert len(plain) > 1000
+    assert counted_mask(village) is counted_mask(village) and int(counted_mask(village).sum()) == len(plain)
+    pd.testing.assert_frame_equal(village_counted(village), plain, check_exact=True)
+    pd.testing.assert_frame_equal(village_counted(village, ["date"]), plain[["date"]], check_exact=True)
+    assert extract.entries["counted"].sum() == len(plain[plain["date"].dt.year == year])

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import schema as S
 from .clean import ROW
-from .village import Village, counted_entries, effective_entries
+from .village import Village, effective_entries, village_counted
 
 FIELDS = S.LEDGER.fields
 _KIND_FIELD = {S.KIND_BASIC: "basic", S.KIND_CONTRIB: "contrib", S.KIND_DEDUCT: "deduct"}
@@ -102,7 +102,7 @@ def last_settled_month(village: Village) -> pd.Period | None:
     """The month before the first month still under publicity or objection (SPEC: months close
     in order, and such a month cannot be closed yet); without one, the latest month with
     confirmed entries."""
-    months = set(_months(counted_entries(effective_entries(village), ["date"])["date"], village.year))
+    months = set(_months(village_counted(village, ["date"])["date"], village.year))
     pending = unsettled_months(village)
     if pending:
         months = {m for m in months if m < pending[0]}
@@ -125,13 +125,12 @@ def compute_ledger(village: Village, through: pd.Period | None = None) -> pd.Dat
         return pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS})
     months = pd.period_range(pd.Period(f"{year}-01", "M"), through, freq="M")
 
-    counted = counted_entries(effective_entries(village))
+    counted = village_counted(village)
     counted = counted[counted["date"].dt.year == year]
     counted = counted.assign(month=counted["date"].dt.to_period("M"),
                              bucket=counted["kind"].map(_KIND_FIELD))
     counted = counted[counted["month"] <= through]
-    pts = counted.pivot_table(index=["hh_id", "month"], columns="bucket", values="effective",
-                              aggfunc="sum", fill_value=0.0)
+    pts = counted.groupby(["hh_id", "month", "bucket"])["effective"].sum().unstack("bucket", fill_value=0.0)
 
     exch = village["exchanges"]
     exch = exch[exch["date"].notna() & exch["hh_id"].notna()]
@@ -163,11 +162,91 @@ def compute_ledger(village: Village, through: pd.Period | None = None) -> pd.Dat
     frame["cumulative"] = _tidy(frame["cumulative"])  # rank what the clerk sees: 0.1 + 0.2 ties 0.3
     frame["rank"] = frame.groupby("month")["cumulative"].rank(method="min", ascending=False).astype("int64")
     frame["head"] = frame["hh_id"].map(carried["head"])
-    frame["month"] = frame["month"].map(month_label)
+    frame["month"] = frame["month"].map(dict(zip(months, map(month_label, months))))  # per month, not per row
     for col in ("basic", "contrib", "deduct", "month_total", "cumulative", "spent", "available"):
         frame[col] = _tidy(frame[col])
     frame = frame.sort_values(["month", "rank", "hh_id"], kind="stable").reset_index(drop=True)
     return frame[FIELDS]
+
+
+def ledger_month(village: Village, through: pd.Period | None = None) -> pd.DataFrame:
+    """The rows of ``compute_ledger(village, through)`` for its last month only (``through``,
+    default ``last_settled_month``): the same households, figures and order, without the
+    months before (what a township takes of each village: the balances it has reached).
+
+    Sums in the order ``compute_ledger`` does (per month and 积分类型, then month after month), so
+    every figure is the very number its ledger shows for that month.
+
+    :returns: a frame with the 月度台账 fields (empty when the village has no ledger month).
+    """
+    year = village.year
+    if through is None:
+        through = last_settled_month(village)
+    empty = pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS})
+    if year is None or through is None or through < pd.Period(f"{year}-01", "M"):
+        return empty
+    counted = village_counted(village, ["hh_id", "date", "kind", "effective"])
+    counted = counted[counted["date"].dt.year == year]
+    counted = counted.assign(month=counted["date"].dt.to_period("M"), bucket=counted["kind"].map(_KIND_FIELD))
+    counted = counted[counted["month"] <= through]
+    exch = village["exchanges"]
+    exch = exch[exch["date"].notna() & exch["hh_id"].notna()]
+    exch = exch[exch["date"].dt.year == year].assign(month=lambda f: f["date"].dt.to_period("M"))
+    exch = exch[exch["month"] <= through]
+
+    hh = village["households"]
+    hh = hh[hh["hh_id"].notna()].drop_duplicates("hh_id")
+    active = set(counted["hh_id"]) | set(exch["hh_id"])
+    hh = hh[hh["status"].eq(S.HH_ACTIVE) | hh["hh_id"].isin(active)]
+    if hh.empty:
+        return empty
+    ids = pd.Index(hh["hh_id"])
+    n = len(ids)
+
+    def sums(frame: pd.DataFrame, by: list[str], values: str) -> pd.Series:
+        kept = frame[frame["hh_id"].isin(ids)]
+        return kept.groupby(by, sort=True)[values].sum()
+
+    # per household and month: basic + contrib + deduct (each the sum of its entries), as the ledger adds them
+    pts = sums(counted[counted["bucket"].notna()], ["hh_id", "month", "bucket"], "effective").unstack("bucket")
+    month_total = None
+    for bucket in ("basic", "contrib", "deduct"):
+        col = pts[bucket].fillna(0.0) if bucket in pts.columns else pd.Series(0.0, index=pts.index)
+        month_total = col if month_total is None else month_total + col
+    earned = _running_last(month_total, ids)
+    spent = _running_last(sums(exch, ["hh_id", "month"], "points"), ids)
+    carried = hh.set_index("hh_id")
+    carried_total = carried["carried_total"].fillna(0.0).astype("float64").to_numpy()
+    carried_avail = carried["carried_available"].fillna(0.0).astype("float64").to_numpy()
+    frame = pd.DataFrame({"hh_id": ids.to_numpy(dtype=object), "month": np.full(n, month_label(through), dtype=object)})
+    basic = contrib = deduct = np.zeros(n)
+    if len(pts):
+        last = pts.xs(through, level="month") if through in pts.index.get_level_values("month") else pts.iloc[:0]
+        last = last.reindex(ids)
+        basic, contrib, deduct = (last[b].fillna(0.0).to_numpy(dtype="float64") if b in last.columns else np.zeros(n)
+                                  for b in ("basic", "contrib", "deduct"))
+    frame["basic"], frame["contrib"], frame["deduct"] = basic, contrib, deduct
+    frame["month_total"] = frame["basic"] + frame["contrib"] + frame["deduct"]
+    frame["spent"] = spent
+    frame["cumulative"] = carried_total + earned
+    frame["available"] = carried_avail + earned - frame["spent"]
+    frame["cumulative"] = _tidy(frame["cumulative"])
+    frame["rank"] = frame["cumulative"].rank(method="min", ascending=False).astype("int64")
+    frame["head"] = carried["head"].to_numpy(dtype=object)
+    for col in ("basic", "contrib", "deduct", "month_total", "cumulative", "spent", "available"):
+        frame[col] = _tidy(frame[col])
+    frame = frame.sort_values(["rank", "hh_id"], kind="stable").reset_index(drop=True)
+    return frame[FIELDS]
+
+
+def _running_last(per_month: pd.Series, ids: pd.Index) -> np.ndarray:
+    """Per household (in ``ids``' order), its months' values added up month after month (the
+    ledger's running sum at its last month); 0.0 without any."""
+    if per_month is None or not len(per_month):
+        return np.zeros(len(ids))
+    running = per_month.groupby(level="hh_id", sort=False).cumsum()
+    last = running.groupby(level="hh_id", sort=False).last()
+    return last.reindex(ids).fillna(0.0).to_numpy(dtype="float64")
 
 
 def _tidy(values: pd.Series) -> pd.Series:

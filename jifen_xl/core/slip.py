@@ -19,7 +19,7 @@ from .. import schema as S
 from ..errors import JifenError
 from .clean import ROW
 from .notice import cn_date, number
-from .village import Village, counted_entries, effective_entries
+from .village import Village, village_counted
 
 #: 单位 printed when 商品目录 gives none (as the supermarket's checks say it).
 DEFAULT_UNIT = "件"
@@ -36,7 +36,7 @@ def exchange_balances(village: Village) -> pd.DataFrame:
     ex = ex[ex["hh_id"].notna() & ex["date"].notna() & ex["points"].notna()]
     if ex.empty:
         return pd.DataFrame({"before": pd.Series(dtype="float64"), "after": pd.Series(dtype="float64")})
-    earned = counted_entries(effective_entries(village), ["hh_id", "date", "effective"])
+    earned = village_counted(village, ["hh_id", "date", "effective"])
     hh = village["households"]
     carried = hh[hh["hh_id"].notna()].drop_duplicates("hh_id").set_index("hh_id")["carried_available"]
     events = pd.concat([

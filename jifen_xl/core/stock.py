@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import schema as S
 from .ledger import month_label
+from .village import Village
 
 FIELDS = S.STOCK.fields
 
@@ -69,6 +70,36 @@ def compute_stock(goods: pd.DataFrame, receipts: pd.DataFrame, exchanges: pd.Dat
         "closing": closing.ravel(),
     })
     return frame.sort_values(["month"], kind="stable").reset_index(drop=True)[FIELDS]
+
+
+_NO_MOVEMENT = object()
+
+
+def village_last_movement(village: Village) -> pd.Period | None:
+    """``last_movement_month`` of the village's 商品目录, 物资入库 and 积分兑换 (worked out once
+    per village: validation and the township extract both ask)."""
+    got = village.derived.get("last_movement", _NO_MOVEMENT)
+    if got is _NO_MOVEMENT:
+        got = village.derived["last_movement"] = last_movement_month(village["goods"], village["receipts"],
+                                                                     village["exchanges"])
+    return got
+
+
+def village_stock(village: Village, year: int, through: pd.Period | None = None) -> pd.DataFrame:
+    """``compute_stock`` of the village's frames, computed once per village, year and month
+    (W-GDS-01 of the validation and the township extract read the same 库存台账); treat the
+    frame as read-only.
+
+    :param through: the last month (default: ``village_last_movement``, as ``compute_stock``).
+    """
+    if through is None:
+        through = village_last_movement(village)
+    key = ("stock", year, through)
+    got = village.derived.get(key)
+    if got is None:
+        got = village.derived[key] = compute_stock(village["goods"], village["receipts"], village["exchanges"],
+                                                   year, through)
+    return got
 
 
 def stock_records(stock: pd.DataFrame) -> list[dict]:

@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .ledger import compute_ledger
+from .ledger import ledger_month
 from .problems import Report
-from .stock import compute_stock
-from .village import Village, counted_entries, effective_entries
+from .stock import village_stock
+from .village import Village, counted_mask, effective_entries
 
 #: meta keys taken from 基本信息 (its 项目 texts): 区县, 镇街, 村, 年度.
 PLACE_FIELDS = ("district", "township", "village", "year")
@@ -154,8 +154,9 @@ def village_extract(village: Village, report: Report | None = None) -> VillageEx
     households = _frame(HOUSEHOLD_COLUMNS, hh[hh["hh_id"].notna()])
 
     eff = effective_entries(village)  # validation's, computed once per village
-    eff = eff[_in_year(eff["date"], year)]
-    counted = eff.index.isin(counted_entries(eff, ["date"]).index)  # eff's index is unique (the rows read)
+    in_year = _in_year(eff["date"], year)
+    counted = counted_mask(village)[np.asarray(in_year, dtype=bool)]  # the ledger's, computed once per village
+    eff = eff[in_year]
     points = eff["effective"].where(~eff["withdrawn"], 0.0)
     name = eff["catalogue_name"].where(eff["catalogue_name"].notna(), eff["item_name"])
     entries = _frame(ENTRY_COLUMNS, pd.DataFrame({
@@ -182,7 +183,7 @@ def village_extract(village: Village, report: Report | None = None) -> VillageEx
 
     stock = _frame(STOCK_COLUMNS)
     if year is not None:
-        book = compute_stock(village["goods"], village["receipts"], village["exchanges"], year)
+        book = village_stock(village, year)  # validation's (W-GDS-01), computed once per village
         if len(book):
             last = book[book["month"] == book["month"].max()]
             price = village["goods"].drop_duplicates("goods_id").set_index("goods_id")["price"]
@@ -190,10 +191,10 @@ def village_extract(village: Village, report: Report | None = None) -> VillageEx
 
     ledger = _frame(LEDGER_COLUMNS)
     if not any(p.is_error for p in problems):
-        months = compute_ledger(village)
-        if len(months):
-            meta["through"] = months["month"].max()
-            ledger = _frame(LEDGER_COLUMNS, months[months["month"] == meta["through"]])
+        last = ledger_month(village)  # compute_ledger's rows of its last month, without the months before
+        if len(last):
+            meta["through"] = last["month"].iloc[0]
+            ledger = _frame(LEDGER_COLUMNS, last)
 
     findings = _frame(FINDING_COLUMNS, pd.DataFrame(
         [(p.level, p.rule, p.sheet, p.row, p.column, p.message, p.fix) for p in problems],

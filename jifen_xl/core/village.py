@@ -220,11 +220,31 @@ def corrections(entries: pd.DataFrame) -> pd.Series:
     return out
 
 
+def _counted(eff: pd.DataFrame) -> np.ndarray:
+    return (eff["status"].eq(S.ENTRY_CONFIRMED).to_numpy(dtype=bool) & ~eff["withdrawn"].to_numpy(dtype=bool)
+            & ~eff["objection_open"].to_numpy(dtype=bool) & eff["effective"].notna().to_numpy()
+            & eff["date"].notna().to_numpy() & eff["hh_id"].notna().to_numpy())
+
+
 def counted_entries(eff: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """Entries that enter the ledger: 已确认, not withdrawn, with a known kind and points.
 
     :param columns: only these columns (cheaper than filtering every column of ``eff``).
     """
-    ok = (eff["status"].eq(S.ENTRY_CONFIRMED) & ~eff["withdrawn"] & ~eff["objection_open"]
-          & eff["effective"].notna() & eff["date"].notna() & eff["hh_id"].notna())
-    return (eff if columns is None else eff[columns])[ok]
+    return (eff if columns is None else eff[columns])[_counted(eff)]
+
+
+def counted_mask(village: Village) -> np.ndarray:
+    """Which rows of ``effective_entries(village)`` are ``counted_entries`` (worked out once per
+    village: validation, the ledger and the township extract all ask; read-only)."""
+    cached = village.derived.get("counted_mask")
+    if cached is None:
+        cached = village.derived["counted_mask"] = _counted(effective_entries(village))
+        cached.flags.writeable = False
+    return cached
+
+
+def village_counted(village: Village, columns: list[str] | None = None) -> pd.DataFrame:
+    """``counted_entries(effective_entries(village), columns)``, its rows found once per village."""
+    eff = effective_entries(village)
+    return (eff if columns is None else eff[columns])[counted_mask(village)]

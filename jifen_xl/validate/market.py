@@ -16,7 +16,7 @@ from .. import schema as S
 from ..core.clean import ROW
 from ..core.problems import Problem
 from ..core.slip import exchange_balances
-from ..core.stock import compute_stock, last_movement_month
+from ..core.stock import village_last_movement, village_stock
 from ..core.village import Village
 from ..rules import RULES
 
@@ -126,13 +126,13 @@ def low_stock(v: Village) -> list[Problem]:
     goods = v["goods"]
     if _receipts_unsure(v):
         return []
-    through = last_movement_month(goods, v["receipts"], v["exchanges"])
+    through = village_last_movement(v)
     if through is None or goods["alert_level"].isna().all():
         return []
     year = v.year if v.year is not None else through.year
     if through.year < year:
         return []
-    stock = compute_stock(goods, v["receipts"], v["exchanges"], year, through)
+    stock = village_stock(v, year, through)
     closing = stock[stock["month"] == stock["month"].iloc[-1]].set_index("goods_id")["closing"]
     first = ~goods["goods_id"].duplicated()
     level = goods["alert_level"]
