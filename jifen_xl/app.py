@@ -1677,3 +1677,35 @@ def funding_files(paths, *, year: int | None = None, today: _dt.date | None = No
     result = TownshipFundingResult(shown_year, funding_by_village(frames), villages, unreadable)
     result.html, result.pdf = _print_page("资金来源.html.j2", funding_page(result, today), html, pdf)
     return result
+
+
+@dataclass(frozen=True)
+class DueMonths:
+    """The months the workbook's buttons act on (``macros``), each ``YYYY-MM`` or None.
+
+    :param publish: the earliest month that is not settled and has entries to publish (待公示, or
+        公示中 without a 公示记录 row): what 生成公示 publishes.
+    :param close: the earliest month that is not settled (entries 待公示/公示中 or an open
+        objection, ``core.ledger.open_months``): what 封账 closes (``close_book`` says why not yet).
+    :param notice: the latest month in 公示记录: what 打印公示 prints.
+    :param year: the workbook's 年度.
+    """
+
+    publish: str | None
+    close: str | None
+    notice: str | None
+    year: int | None
+
+
+def due_months(backend: WorkbookBackend) -> DueMonths:
+    """What the buttons 生成公示, 封账 and 打印公示 act on, read from the workbook (see ``DueMonths``)."""
+    from .core.cycle import month_of, publication
+
+    village = load(backend).village
+    publicity = read_owned(backend, S.PUBLICITY, lenient=True)
+    opened = [o.month for o in open_months(village)]
+    to_publish = next((m for m in opened if publication(village, m, publicity).entries), None)
+    months = sorted({month_of(m) for m in publicity["month"]} - {None}) if len(publicity) else []
+    return DueMonths(month_label(to_publish) if to_publish is not None else None,
+                     month_label(opened[0]) if opened else None,
+                     month_label(months[-1]) if months else None, village.year)
