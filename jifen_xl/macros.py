@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import app
 from . import schema as S
+from .core.clean import ROW
 from .errors import JifenError, ValidationFailed, chinese_os_text
 from .io.live import LiveBook
 
@@ -166,7 +167,7 @@ def _selected_household(book, live: LiveBook) -> str | None:
     if selection is None or selection.sheet.name.strip() != S.HOUSEHOLDS.name:
         return None
     table = live.read_table(S.HOUSEHOLDS)
-    codes = dict(zip(table.frame["_row"].tolist(), table.codes("hh_id").tolist()))
+    codes = dict(zip(table.frame[ROW].tolist(), table.codes("hh_id").tolist()))
     code = codes.get(selection.row)
     return code if isinstance(code, str) and code else None
 

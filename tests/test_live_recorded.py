@@ -278,3 +278,42 @@ def test_code_formats_are_not_read_when_code_columns_hold_text(tmp_path):
     book, _ = _pair(tmp_path)
     table = LiveBook(Remote(book).book).read_table(S.HOUSEHOLDS)
     assert FORMATS not in table.frame.attrs
+
+
+# -- UDFs ---------------------------------------------------------------------------------------------
+def test_udfs_called_from_the_workbook_give_the_ledger_s_figures(tmp_path):
+    from jifen_xl import udfs
+
+    book, copy = _pair(tmp_path)
+    remote = Remote(book)
+    caller = remote.book.sheets[0].range("A1")
+    udfs.clear_cache()
+    led = app.ledger_book(XlsxFile(copy), dry_run=True)
+    last = led.ledger[led.ledger["month"] == led.through]
+    assert led.through == "2026-03" and len(last) == 5  # 0005 moved away
+    for row in last.itertuples(index=False):
+        assert udfs.JIFEN_TOTAL(row.hh_id, caller) == row.cumulative
+        assert udfs.JIFEN_BALANCE(row.hh_id, caller) == row.available
+        assert udfs.JIFEN_RANK(row.hh_id, caller) == row.rank
+    assert udfs.JIFEN_TOTAL(6.0, caller) == udfs.JIFEN_TOTAL("0006", caller) == 22  # 户号 typed as a number
+    wrong = udfs.JIFEN_TOTAL("0099", caller)
+    assert isinstance(wrong, str) and "0099" in wrong and "住户名册" in wrong
+    assert udfs.JIFEN_TOTAL("0005", caller) == "户号「0005」不在「月度台账」中（该户状态不是正常）"  # 迁出
+    # 参与村级志愿者服务活动 is worth 3 (2026-001: 2 × 3 = 6 points)
+    assert udfs.JIFEN_EXPECTED("JC-22", 2, dt.datetime(2026, 1, 5), caller=caller) == 6
+    assert udfs.JIFEN_EXPECTED("XX-99", 1, caller=caller) == "指标编码「XX-99」不在「积分指标」中"
+    assert remote.actions == []  # a UDF never writes
+
+
+def test_udfs_read_the_workbook_once_for_a_sheet_of_formulas(tmp_path):
+    from jifen_xl import udfs
+
+    book, _ = _pair(tmp_path)
+    remote = Remote(book)
+    caller = remote.book.sheets[0].range("A1")
+    udfs.clear_cache()
+    udfs.JIFEN_TOTAL("0001", caller)
+    first = udfs._cache.copy()
+    for hh in ("0002", "0003", "0004"):
+        udfs.JIFEN_BALANCE(hh, caller)
+    assert udfs._cache == first  # the same figures object: not read again
