@@ -109,13 +109,12 @@ class Remote:
     :param path: the workbook file the client would be showing.
     """
 
-    def __init__(self, path: Path, **kwargs):
+    def __init__(self, path: Path | None = None, *, payload: dict | None = None, **kwargs):
         import copy
 
         import xlwings as xw
 
-        self.path = Path(path)
-        self.payload = book_json(self.path, **kwargs)
+        self.payload = payload if payload is not None else book_json(Path(path), **kwargs)
         self.book = xw.Book(json=copy.deepcopy(self.payload))
 
     @property
@@ -220,10 +219,16 @@ class RecordedGrid:
                 name, _rows, r0, c0, nr, nc = self._cells(a)
                 for i in range(nr):
                     for j in range(nc):
-                        self.colors[(name, r0 + i + 1, c0 + j + 1)] = a["args"][0]
-            elif func == "addNote":
+                        if a["args"][0] is None:  # no fill
+                            self.colors.pop((name, r0 + i + 1, c0 + j + 1), None)
+                        else:
+                            self.colors[(name, r0 + i + 1, c0 + j + 1)] = a["args"][0]
+            elif func in ("addNote", "setNoteText"):
                 name, _rows, r0, c0, _nr, _nc = self._cells(a)
                 self.notes[(name, r0 + 1, c0 + 1)] = a["args"][1]
+            elif func == "deleteNote":
+                name, _rows, r0, c0, _nr, _nc = self._cells(a)
+                del self.notes[(name, r0 + 1, c0 + 1)]
             elif func == "addHyperlink":
                 name, _rows, r0, c0, _nr, _nc = self._cells(a)
                 self.links[(name, r0 + 1, c0 + 1)] = a["args"][0]
@@ -234,6 +239,17 @@ class RecordedGrid:
             else:
                 raise AssertionError(f"recorded action not applied by this grid: {func}")
         return self
+
+    def payload(self, base: dict) -> dict:
+        """The JSON the client sends once the workbook holds this grid (``base``: the book's part)."""
+        sheets = []
+        for (name, rows), old in zip(self.sheets, base["sheets"]):
+            width = max((len(r) for r in rows), default=0)
+            values = [[_js(v) for v in r] + [""] * (width - len(r)) for r in rows]
+            notes = [{"address": f"${column_letters(c)}${r}"} for (n, r, c) in self.notes if n == name]
+            sheets.append(dict(old, name=name, values=values or [[]], notes=notes,
+                               used_range_address=_address(1, 1, len(values), width) if values and width else None))
+        return dict(base, sheets=sheets)
 
     def backend(self) -> MemoryBook:
         """The grid as a workbook the toolkit's reader reads."""

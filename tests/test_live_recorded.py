@@ -66,7 +66,8 @@ def _norm(value):
 def _cells(backend, spec) -> list[tuple]:
     frame = backend.read_table(spec).frame
     fields = [f for f in frame.columns if f != ROW]
-    return [tuple(_norm(v) for v in row) for row in frame[[*fields, ROW]].itertuples(index=False)]
+    rows = [tuple(_norm(v) for v in row) for row in frame[[*fields, ROW]].itertuples(index=False)]
+    return [r for r in rows if any(v is not None for v in r[:-1])]  # cleared rows are blank rows, no records
 
 
 def assert_same_tables(remote: Remote, file: Path) -> None:
@@ -317,3 +318,23 @@ def test_udfs_read_the_workbook_once_for_a_sheet_of_formulas(tmp_path):
     for hh in ("0002", "0003", "0004"):
         udfs.JIFEN_BALANCE(hh, caller)
     assert udfs._cache == first  # the same figures object: not read again
+
+
+def test_validating_again_unmarks_the_cells_fixed_since(tmp_path):
+    t = V.village_tables()
+    t["entries"].loc[0, "hh_id"] = "0099"  # C2
+    t["entries"].loc[1, "date"] = None  # B3
+    book, _ = _pair(tmp_path, t)
+    first = Remote(book)
+    macros.validate(first.book, confirm=False)
+    grid = first.grid()
+    assert set(grid.colors) == {(S.ENTRIES.name, 2, 3), (S.ENTRIES.name, 3, 2)}
+    rows = dict(grid.sheets)[S.ENTRIES.name]
+    rows[1][2] = "0001"  # the clerk fixes C2 and presses 校验 again
+    again = Remote(payload=grid.payload(first.payload))
+    macros.validate(again.book, confirm=False)
+    grid.apply(again.actions)
+    assert set(grid.colors) == {(S.ENTRIES.name, 3, 2)}
+    assert grid.notes == {(S.ENTRIES.name, 3, 2): "「日期」不能为空"}
+    assert _cells(grid.backend(), S.FINDINGS)[0][:4] == ("错误", S.ENTRIES.name, 3, "日期")
+    assert len(_cells(grid.backend(), S.FINDINGS)) == 1

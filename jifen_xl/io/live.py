@@ -39,6 +39,7 @@ import pandas as pd
 from .. import schema as S
 from ..core.clean import ROW, CellFormats
 from ..core.problems import Problem, error
+from ..errors import JifenError
 from .base import (CAP_ADD_SHEET, CAP_LINKS, CAP_MARK_CELLS, CellRef, RawTable, ReadStamp, WritePlan, WriteRequest,
                    WriteResult)
 from .contract import (clerk_column_refusal, image_writes, owned_writes, patches_by_sheet, rows_of_keys,
@@ -196,14 +197,46 @@ class LiveBook(GridBook):
         first = hdr + 2  # Excel row of the first data row
         old_last = hdr + 1 + len(old)
         new_last = hdr + 1 + len(data)
-        links = []
+        links, stale = [], []
         if write.links is not None:
             at = columns[link_field] + 1
             links = [(first + i, at, t, data[i][at - 1]) for i, t in enumerate(write.links) if t is not None]
+            stale = self._marked_before(spec, old, columns)
         ops.calls.append(lambda: self._write_owned(name, spec, rows[:hdr + 1] if name is None else None, hdr, first,
-                                                   old_last, new_last, width, data, links))
+                                                   old_last, new_last, width, data, links, stale))
 
-    def _write_owned(self, name, spec, header_rows, hdr, first, old_last, new_last, width, data, links) -> None:
+    def _marked_before(self, spec: S.SheetSpec, old: list[list], columns: dict[str, int]) -> list[CellRef]:
+        """The cells the findings now in ``spec`` (校验结果) point to, as the last run marked them
+        (its first ``MAX_MARKS``): their highlight and note go before the new ones are set."""
+        need = ("sheet", "row", "column")
+        if spec.key != S.FINDINGS.key or not all(f in columns for f in need):
+            return []
+        tables: dict[str, RawTable | None] = {}
+        out: list[CellRef] = []
+        for row in old:
+            sheet, rn, header = (row[columns[f]] if columns[f] < len(row) else None for f in need)
+            clerk = next((c for c in S.BY_KEY.values() if c.name == sheet), None)
+            if clerk is None or not self.has_sheet(clerk):
+                continue
+            if sheet not in tables:
+                try:
+                    tables[sheet] = self.read_table(clerk)
+                except JifenError:
+                    tables[sheet] = None
+            table = tables[sheet]
+            if table is None:
+                continue
+            field_name = next((c.field for c in clerk.columns if c.header == header), None)
+            ref = CellRef(table.sheet_name, int(rn) if isinstance(rn, (int, float)) and rn else table.header_row,
+                          table.column_number(field_name) or 1)
+            if ref not in out:
+                out.append(ref)
+                if len(out) >= MAX_MARKS:
+                    break
+        return out
+
+    def _write_owned(self, name, spec, header_rows, hdr, first, old_last, new_last, width, data, links,
+                     stale) -> None:
         book = self.book
         if name is None:
             sheet = book.sheets.add(name=spec.name, after=book.sheets[len(book.sheets) - 1])
@@ -222,8 +255,8 @@ class LiveBook(GridBook):
             self._op()
             sheet.range((row, col)).add_hyperlink("#" + target.address(), _text(shown) or target.address(),
                                                   target.address())
-        if links:
-            self._mark([t for _r, _c, t, _s in links], [s for _r, _c, _t, s in links])
+        if links or stale:
+            self._mark([t for _r, _c, t, _s in links], [s for _r, _c, _t, s in links], stale)
 
     def _resize_table(self, sheet, header_row: int, last_row: int, width: int) -> None:
         """The sheet's Excel table whose header is on ``header_row`` now spans the new rows."""
@@ -235,26 +268,24 @@ class LiveBook(GridBook):
                 table.resize(sheet.range((header_row, header.column), (last_row, header.column + cols - 1)))
                 return
 
-    def _mark(self, targets: list[CellRef], texts: list) -> None:
-        """Highlight the first ``MAX_MARKS`` offending cells and note the first ``MAX_NOTES``."""
+    def _mark(self, targets: list[CellRef], texts: list, stale: list[CellRef]) -> None:
+        """Highlight the first ``MAX_MARKS`` offending cells and note the first ``MAX_NOTES``; the
+        cells the previous findings marked and these do not lose their highlight and note."""
         seen: dict[CellRef, object] = {}
         for t, text in zip(targets, texts):
             if t.sheet in self.sheet_names and t not in seen and len(seen) < MAX_MARKS:
                 seen[t] = text
-        by_sheet: dict[str, list[CellRef]] = {}
-        for t in seen:
-            by_sheet.setdefault(t.sheet, []).append(t)
-        multi_area = self.book.app.engine.name != "remote"  # the remote engine addresses one rectangle
-        for sheet_name, cells in by_sheet.items():
-            sheet = self.book.sheets[sheet_name]
-            if multi_area:
-                for address in _address_chunks(cells):
+        gone = [t for t in stale if t not in seen and t.sheet in self.sheet_names]
+        self._color(gone, None)
+        self._color(list(seen), MARK_COLOR)
+        noted = list(seen)[:MAX_NOTES]
+        for t in stale[:MAX_NOTES]:
+            if t not in noted and t.sheet in self.sheet_names:
+                self._op()
+                note = self.book.sheets[t.sheet].range((t.row, t.col)).note
+                if note is not None:
                     self._op()
-                    sheet.range(address).color = MARK_COLOR
-            else:
-                for c in cells:
-                    self._op()
-                    sheet.range((c.row, c.col)).color = MARK_COLOR
+                    note.delete()
         for t, text in list(seen.items())[:MAX_NOTES]:
             cell = self.book.sheets[t.sheet].range((t.row, t.col))
             try:
@@ -266,6 +297,24 @@ class LiveBook(GridBook):
                     cell.add_note(_text(text))
             except NotImplementedError:  # an engine without notes: the highlight and the link remain
                 break
+
+    def _color(self, cells: list[CellRef], color: str | None) -> None:
+        """Fill ``cells`` (None: no fill): one call per multi-area address where the engine takes
+        one (Excel), one per cell on xlwings' remote engine, which addresses single rectangles."""
+        by_sheet: dict[str, list[CellRef]] = {}
+        for t in cells:
+            by_sheet.setdefault(t.sheet, []).append(t)
+        multi_area = self.book.app.engine.name != "remote"
+        for sheet_name, group in by_sheet.items():
+            sheet = self.book.sheets[sheet_name]
+            if multi_area:
+                for address in _address_chunks(group):
+                    self._op()
+                    sheet.range(address).color = color
+            else:
+                for c in group:
+                    self._op()
+                    sheet.range((c.row, c.col)).color = color
 
     def _plan_patches(self, spec: S.SheetSpec, patches, ops: _Ops) -> None:
         name = self._require_sheet(spec)
