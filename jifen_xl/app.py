@@ -1083,6 +1083,31 @@ def card_book(backend: WorkbookBackend, *, household: str, today: _dt.date | Non
     return CardResult(card, report, html_path, pdf_path)
 
 
+def cards_book(backend: WorkbookBackend, folder: str | Path, *, today: _dt.date | None = None) -> list[Path]:
+    """Every 正常 household's points card as an HTML page (``积分卡_<户号>.html``) in ``folder``, the
+    workbook read once; read-only on the workbook.
+
+    :raises ValidationFailed: the workbook has 错误 (a card must show right figures).
+    """
+    from .core.card import household_card
+    from .render import render_html
+
+    loaded, report = check(backend, today)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，积分卡上的数字可能不准，不能生成积分卡。"
+                                       "请先按上面列出的问题改正后重试。")
+    hh = loaded.village["households"]
+    ids = hh.loc[hh["hh_id"].notna() & hh["status"].eq(S.HH_ACTIVE), "hh_id"].drop_duplicates()
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for hh_id in ids:  # one page per household: the pages are the output, not a loop over rows
+        path = out / f"积分卡_{hh_id}.html"
+        path.write_text(render_html("积分卡.html.j2", household_card(loaded.village, hh_id).as_dict()), encoding="utf-8")
+        written.append(path)
+    return written
+
+
 def _report_period(village: Village, month: str | None, year: int | str | None, today: _dt.date):
     """The 监督报告's period: ``month``; else the workbook's year (``year`` may name it), up to
     today's month while the year runs, the whole of it once it is over."""

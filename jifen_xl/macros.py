@@ -150,12 +150,16 @@ def shop(book, confirm):
 
 @button
 def print_cards(book, confirm):
-    """打印积分卡: the card of the household whose row of 住户名册 is selected, as PDF and HTML."""
+    """打印积分卡: the card of the household whose row of 住户名册 is selected (PDF and HTML), or,
+    with no household row selected, every 正常 household's card (HTML pages in 积分卡/)."""
     live = LiveBook(book)
     household = _selected_household(book, live)
-    if household is None:
-        return f"请先在「{S.HOUSEHOLDS.name}」中选中要打印的那一户所在的行，再按“打印积分卡”。"
     folder = _folder(book)
+    if household is None:
+        if not _ask(book, f"没有选中「{S.HOUSEHOLDS.name}」中的某一户：生成全部正常住户的积分卡？", confirm):
+            return None
+        pages = app.cards_book(live, folder / "积分卡")
+        return f"已生成 {len(pages)} 户的积分卡（网页），在「{folder / '积分卡'}」文件夹中，可用浏览器打开后打印。"
     result = app.card_book(live, household=household, html=folder / f"积分卡_{household}.html",
                            pdf=folder / f"积分卡_{household}.pdf")
     return "\n".join(f"已生成「{p}」。" for p in (result.pdf, result.html) if p is not None)

@@ -45,7 +45,7 @@ def _noncommercial(monkeypatch, tmp_path):
 def _pair(tmp_path: Path, tables=None, name: str = "永宁寺村2026.xlsx") -> tuple[Path, Path]:
     """The clerk's workbook (shown to the remote Book) and a copy for the file backend."""
     book = build(tmp_path / name, tables)
-    (tmp_path / "file").mkdir()
+    (tmp_path / "file").mkdir(exist_ok=True)
     copy = tmp_path / "file" / name
     shutil.copyfile(book, copy)
     return book, copy
@@ -196,11 +196,17 @@ def test_print_buttons_write_the_cli_s_pages_beside_the_workbook(tmp_path):
     assert remote.grid().funcs == ["alert"] * 3  # read-only buttons write nothing into the workbook
 
 
-def test_print_cards_without_a_household_row_selected_says_what_to_do(tmp_path):
-    book, _ = _pair(tmp_path)
+def test_print_cards_without_a_household_row_selected_makes_every_household_s_card(tmp_path):
+    book, copy = _pair(tmp_path)
     remote = Remote(book, selection="A1", active=0)
     text = macros.print_cards(remote.book, confirm=False)
-    assert text == f"请先在「{S.HOUSEHOLDS.name}」中选中要打印的那一户所在的行，再按“打印积分卡”。"
+    folder = tmp_path / "积分卡"
+    normal = ["0001", "0002", "0003", "0004", "0006"]  # 0005 moved away
+    assert text == f"已生成 5 户的积分卡（网页），在「{folder}」文件夹中，可用浏览器打开后打印。"
+    assert sorted(p.name for p in folder.iterdir()) == [f"积分卡_{h}.html" for h in normal]
+    for h in normal:
+        expected = app.card_book(XlsxFile(copy), household=h, html=tmp_path / "file" / f"{h}.html").html
+        assert (folder / f"积分卡_{h}.html").read_text(encoding="utf-8") == expected.read_text(encoding="utf-8")
     assert remote.grid().funcs == ["alert"]
 
 
@@ -338,3 +344,25 @@ def test_validating_again_unmarks_the_cells_fixed_since(tmp_path):
     assert grid.notes == {(S.ENTRIES.name, 3, 2): "「日期」不能为空"}
     assert _cells(grid.backend(), S.FINDINGS)[0][:4] == ("错误", S.ENTRIES.name, 3, "日期")
     assert len(_cells(grid.backend(), S.FINDINGS)) == 1
+
+
+def test_township_import_imports_the_folder_beside_the_workbook_as_the_cli_does(tmp_path):
+    import python_calamine as pc
+
+    villages = tmp_path / "各村台账"
+    villages.mkdir()
+    for name in ("永宁寺村", "玉溪村"):
+        build(villages / f"{name}.xlsx", settings=dict(V.SETTINGS, village=name))
+    township = build(tmp_path / "中梁镇2026年积分汇总.xlsx")  # the caller: only its name and folder count
+    remote = Remote(township)
+    text = macros.township_import(remote.book, confirm=False)
+    made = tmp_path / "中梁镇2026年积分汇总（导入结果）.xlsx"
+    assert text == f"已导入 2 个村的台账到「{made}」，汇总报告「{tmp_path / '乡镇汇总报告.html'}」。"
+    (tmp_path / "file").mkdir()
+    cli = run("township", "import", villages, "-o", tmp_path / "file" / "cli.xlsx", "--workers", "1")
+    assert cli.exit_code == 0, cli.output
+    a, b = pc.CalamineWorkbook.from_path(str(made)), pc.CalamineWorkbook.from_path(str(tmp_path / "file" / "cli.xlsx"))
+    assert a.sheet_names == b.sheet_names
+    for name in a.sheet_names:
+        assert a.get_sheet_by_name(name).to_python() == b.get_sheet_by_name(name).to_python(), name
+    assert remote.grid().funcs == ["alert"]
