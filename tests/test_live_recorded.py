@@ -366,3 +366,19 @@ def test_township_import_imports_the_folder_beside_the_workbook_as_the_cli_does(
     for name in a.sheet_names:
         assert a.get_sheet_by_name(name).to_python() == b.get_sheet_by_name(name).to_python(), name
     assert remote.grid().funcs == ["alert"]
+
+
+def test_an_owned_sheet_the_workbook_lacks_is_added_after_the_last_one(tmp_path):
+    from .test_added_sheet import drop_sheet
+
+    t = V.village_tables()
+    t["entries"].loc[0, "hh_id"] = "0099"
+    book, copy = _pair(tmp_path, t)
+    for path in (book, copy):
+        drop_sheet(path, S.FINDINGS.name)
+    remote = Remote(book)
+    macros.validate(remote.book, confirm=False)
+    app.validate_book(XlsxFile(copy))
+    grid = remote.grid()
+    assert grid.funcs[0] == "addSheet" and grid.sheets[-1][0] == S.FINDINGS.name
+    assert_same_tables(remote, copy)

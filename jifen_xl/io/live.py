@@ -119,7 +119,7 @@ class LiveBook(GridBook):
         fields = [f for f in frame.columns if f != ROW]
         if len(frame) and fields:
             cells = frame[fields].to_numpy(dtype=object)
-            is_error = np.isin(cells, list(ERROR_TEXTS))
+            is_error = frame[fields].isin(list(ERROR_TEXTS)).to_numpy()  # hashed: cells of any type
             for i, j in zip(*np.nonzero(is_error)):
                 col = spec.column(fields[j])
                 table.problems.append(error(spec.name, int(frame[ROW].iloc[i]), col.header, "E-FMT-FORMULA",
@@ -341,6 +341,9 @@ class LiveBook(GridBook):
         except NotImplementedError:
             formulas = None
         if formulas is not None:
+            # one cell reads as a text, a block as rows of cells
+            formulas = [[formulas]] if not isinstance(formulas, (list, tuple)) else \
+                [list(r) if isinstance(r, (list, tuple)) else [r] for r in formulas]
             merged = [[_formula_text(cells[lo + i]) if lo + i in cells else row[0]] for i, row in enumerate(formulas)]
             self._op()
             block.formula = merged
