@@ -382,3 +382,29 @@ def test_an_owned_sheet_the_workbook_lacks_is_added_after_the_last_one(tmp_path)
     grid = remote.grid()
     assert grid.funcs[0] == "addSheet" and grid.sheets[-1][0] == S.FINDINGS.name
     assert_same_tables(remote, copy)
+
+
+#: The buttons' functions, as the issue's design names them (``schema.BUTTONS`` once declared).
+BUTTON_MACROS = ("validate", "publish", "print_notice", "close_month", "shop", "print_cards", "supervise",
+                 "rollover", "township_import")
+
+
+def test_every_button_has_its_entry_point():
+    names = [b.macro for b in getattr(S, "BUTTONS", ())] or list(BUTTON_MACROS)
+    assert sorted(names) == sorted(BUTTON_MACROS)
+    for name in names:
+        assert callable(getattr(macros, name)), name
+
+
+def test_the_runtime_never_loads_xlwings_licensed_engine():
+    """Importing the buttons, the UDFs and the live backend needs no licence key (only these tests do)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "XLWINGS_LICENSE_KEY"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    code = ("import sys, jifen_xl.macros, jifen_xl.udfs, jifen_xl.io.live; "
+            "print(sorted(m for m in sys.modules if m.startswith('xlwings.pro._xl')))")  # the licensed engines
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
