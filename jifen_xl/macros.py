@@ -92,6 +92,9 @@ def button(func):
 def validate(book, confirm):
     """校验: every finding to 校验结果, the offending cells highlighted."""
     result = app.validate_book(LiveBook(book))
+    if result.not_written is not None:  # the CLI's words: the findings stand, the sheet was not written
+        raise JifenError(_report_text(result.report).split("，详见")[0] + "。"
+                         + f"上面的校验结果没有写入「{S.FINDINGS.name}」工作表。" + result.not_written.message)
     return _report_text(result.report)
 
 

@@ -408,3 +408,20 @@ def test_the_runtime_never_loads_xlwings_licensed_engine():
             "print(sorted(m for m in sys.modules if m.startswith('xlwings.pro._xl')))")  # the licensed engines
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_validate_says_so_when_the_findings_sheet_cannot_be_written(tmp_path):
+    t = V.village_tables()
+    t["entries"].loc[0, "hh_id"] = "0099"
+    book, _ = _pair(tmp_path, t)
+    remote = Remote(book)
+    findings = next(s for s in remote.book.api["sheets"] if s["name"] == S.FINDINGS.name)
+    letter = chr(ord("A") + len(S.FINDINGS.headers))  # the clerk typed a note beside the table
+    findings["values"] = [list(S.FINDINGS.headers) + [""], [""] * len(S.FINDINGS.headers) + ["村里的备注"]]
+    findings["used_range_address"] = f"A1:{letter}2"
+    assert macros.validate(remote.book, confirm=False) is None
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]  # nothing written
+    assert grid.alerts[0][0] == ("共 1 个错误、0 个警告。上面的校验结果没有写入「校验结果」工作表。"
+                                 f"「校验结果」工作表的第 {letter} 列不是工具生成的列，但下面的行里有手工填写的内容；"
+                                 "工具重写「校验结果」时会覆盖它。请把这一列移到别的工作表（或删除）后再试。")
