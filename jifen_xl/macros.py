@@ -57,6 +57,21 @@ def _ask(book, text: str, confirm: bool) -> bool:
     return book.app.alert(text, TITLE, buttons="ok_cancel", mode="info") == "ok"
 
 
+def _pdf(path: Path) -> Path | None:
+    """``path`` when LibreOffice can print the PDF, else None (the HTML page is made all the same)."""
+    from .io.pdf import find_soffice
+
+    return path if find_soffice() is not None else None
+
+
+def _made(paths) -> str:
+    """The files written, one line each, and a word when the PDF could not be made."""
+    lines = [f"已生成「{p}」。" for p in paths if p is not None]
+    if not any(str(p).endswith(".pdf") for p in paths if p is not None):
+        lines.append("没有找到 LibreOffice，只生成了网页版（.html），可用浏览器打开后打印。")
+    return "\n".join(lines)
+
+
 def _report_text(report) -> str:
     if not report.problems:
         return "校验通过：没有发现问题。"
@@ -121,9 +136,9 @@ def print_notice(book, confirm):
     if month is None:
         return f"还没有发布过公示（「{S.PUBLICITY.name}」中没有记录），请先按“生成公示”。"
     folder = _folder(book)
-    result = app.notice_book(live, month=month, pdf=folder / f"{month}积分公示.pdf",
+    result = app.notice_book(live, month=month, pdf=_pdf(folder / f"{month}积分公示.pdf"),
                              html=folder / f"{month}积分公示.html")
-    return "\n".join(f"已生成「{f}」。" for f in result.files)
+    return _made(result.files)
 
 
 @button
@@ -164,8 +179,8 @@ def print_cards(book, confirm):
         pages = app.cards_book(live, folder / "积分卡")
         return f"已生成 {len(pages)} 户的积分卡（网页），在「{folder / '积分卡'}」文件夹中，可用浏览器打开后打印。"
     result = app.card_book(live, household=household, html=folder / f"积分卡_{household}.html",
-                           pdf=folder / f"积分卡_{household}.pdf")
-    return "\n".join(f"已生成「{p}」。" for p in (result.pdf, result.html) if p is not None)
+                           pdf=_pdf(folder / f"积分卡_{household}.pdf"))
+    return _made([result.pdf, result.html])
 
 
 def _selected_household(book, live: LiveBook) -> str | None:
@@ -183,8 +198,8 @@ def _selected_household(book, live: LiveBook) -> str | None:
 def supervise(book, confirm):
     """监督报告: the year so far, as PDF and HTML beside the workbook."""
     folder = _folder(book)
-    result = app.supervise_book(LiveBook(book), html=folder / "监督报告.html", pdf=folder / "监督报告.pdf")
-    return "\n".join(f"已生成「{p}」。" for p in (result.pdf, result.html) if p is not None)
+    result = app.supervise_book(LiveBook(book), html=folder / "监督报告.html", pdf=_pdf(folder / "监督报告.pdf"))
+    return _made([result.pdf, result.html])
 
 
 @button

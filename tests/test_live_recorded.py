@@ -425,3 +425,12 @@ def test_validate_says_so_when_the_findings_sheet_cannot_be_written(tmp_path):
     assert grid.alerts[0][0] == ("共 1 个错误、0 个警告。上面的校验结果没有写入「校验结果」工作表。"
                                  f"「校验结果」工作表的第 {letter} 列不是工具生成的列，但下面的行里有手工填写的内容；"
                                  "工具重写「校验结果」时会覆盖它。请把这一列移到别的工作表（或删除）后再试。")
+
+
+def test_without_libreoffice_the_print_buttons_make_the_web_page_and_say_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("JIFEN_SOFFICE", str(tmp_path / "no-such-soffice"))
+    book, _ = _pair(tmp_path)
+    text = macros.supervise(Remote(book).book, confirm=False)
+    assert text == (f"已生成「{tmp_path / '监督报告.html'}」。\n"
+                    "没有找到 LibreOffice，只生成了网页版（.html），可用浏览器打开后打印。")
+    assert not (tmp_path / "监督报告.pdf").exists()
