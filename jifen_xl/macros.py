@@ -72,10 +72,14 @@ def _made(paths) -> str:
     return "\n".join(lines)
 
 
+def _counts(report) -> str:
+    return f"共 {len(report.errors)} 个错误、{len(report.warnings)} 个警告"
+
+
 def _report_text(report) -> str:
     if not report.problems:
         return "校验通过：没有发现问题。"
-    return f"共 {len(report.errors)} 个错误、{len(report.warnings)} 个警告，详见「{S.FINDINGS.name}」工作表（有颜色的单元格就是出问题的地方）。"
+    return f"{_counts(report)}，详见「{S.FINDINGS.name}」工作表（有颜色的单元格就是出问题的地方）。"
 
 
 def button(func):
@@ -108,8 +112,8 @@ def validate(book, confirm):
     """校验: every finding to 校验结果, the offending cells highlighted."""
     result = app.validate_book(LiveBook(book))
     if result.not_written is not None:  # the CLI's words: the findings stand, the sheet was not written
-        raise JifenError(_report_text(result.report).split("，详见")[0] + "。"
-                         + f"上面的校验结果没有写入「{S.FINDINGS.name}」工作表。" + result.not_written.message)
+        raise JifenError(f"{_counts(result.report)}。上面的校验结果没有写入「{S.FINDINGS.name}」工作表。"
+                         + result.not_written.message)
     return _report_text(result.report)
 
 
