@@ -137,8 +137,14 @@ def test_publish_publishes_the_earliest_month_with_pending_entries_as_the_file_b
     assert text.splitlines()[-1] == f"已生成微信群公示文字「{tmp_path / '2026-03积分公示（微信群）.txt'}」。"
     assert (tmp_path / "2026-03积分公示（微信群）.txt").read_text(encoding="utf-8").startswith("永宁寺村2026年3月乡村治理积分公示")
     assert_same_tables(remote, copy)
-    funcs = remote.grid().funcs
-    assert "setFormula" not in funcs  # the remote engine cannot read formulas: only the patched rows are written
+    # The remote engine cannot read formulas: only the patched rows are written, never row 11
+    # between them (2026-010, April's, left 公示中), whatever it holds.
+    assert "setFormula" not in remote.grid().funcs
+    entries = _sheet_index(book, S.ENTRIES.name)
+    status = S.ENTRIES.headers.index(S.ENTRIES.header_of("status"))
+    written = {a["start_row"] + 1 + i for a in remote.actions if a["func"] == "setValues"
+               and a["sheet_position"] == entries and a["start_column"] == status for i in range(a["row_count"])}
+    assert written == {10, 12, 13, 14}  # 2026-009, 2026-011 .. 2026-013
 
 
 def test_close_closes_the_earliest_open_month_as_the_file_backend_does(tmp_path):
