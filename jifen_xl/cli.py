@@ -417,15 +417,14 @@ def _closed(result) -> None:
 def closed_lines(result) -> list[str]:
     """What ``close`` did, as the clerk reads it (the CLI prints it; the 封账 button shows it)."""
     t = result.totals
-    lines = []
-    lines.append(f"{result.month} 已结账（结账日期 {result.date.isoformat()}）：{result.confirmed} 条登记确认"
-               + (f"（其中 {result.corrected} 条按异议处理结果更正了积分）" if result.corrected else "")
-               + f"，{result.withdrawn} 条撤销" + (f"，{result.kept} 条原已确认" if result.kept else "") + "。")
+    lines = [f"{result.month} 已结账（结账日期 {result.date.isoformat()}）：{result.confirmed} 条登记确认"
+             + (f"（其中 {result.corrected} 条按异议处理结果更正了积分）" if result.corrected else "")
+             + f"，{result.withdrawn} 条撤销" + (f"，{result.kept} 条原已确认" if result.kept else "") + "。"]
     lines.append(f"本月 {t['households']} 户有积分变动：加分 {_points(t['rewards'])}，扣分 {_points(t['deductions'])}，"
-               f"当月积分合计 {_points(t['total'])}。「{S.LEDGER.name}」为 {month_span(result.month)}"
-               f"（共 {len(result.ledger)} 行）。")
+                 f"当月积分合计 {_points(t['total'])}。「{S.LEDGER.name}」为 {month_span(result.month)}"
+                 f"（共 {len(result.ledger)} 行）。")
     lines.append(f"本月已封账，校验码 {result.code}（记在「{S.SEALS.name}」）：以后打印的公示和积分卡都带这个校验码，"
-               f"可用 jifen-xl verify 工作簿 --code {result.code} 核对本月数据是否被改动过。")
+                 f"可用 jifen-xl verify 工作簿 --code {result.code} 核对本月数据是否被改动过。")
     if result.written is not None and S.NOTICE_SHEET_NAME in result.written.images:
         lines.append(f"工作簿的「{S.NOTICE_SHEET_NAME}」工作表已按结账结果重新填写，印上了校验码，可重新打印张贴。")
     return lines
