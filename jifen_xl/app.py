@@ -1149,6 +1149,31 @@ def card_book(backend: WorkbookBackend, *, household: str, today: _dt.date | Non
     return CardResult(card, report, html_path, pdf_path)
 
 
+def cards_book(backend: WorkbookBackend, folder: str | Path, *, today: _dt.date | None = None) -> list[Path]:
+    """Every 正常 household's points card as an HTML page (``积分卡_<户号>.html``) in ``folder``, the
+    workbook read once; read-only on the workbook.
+
+    :raises ValidationFailed: the workbook has 错误 (a card must show right figures).
+    """
+    from .core.card import household_card
+    from .render import render_html
+
+    loaded, report = check(backend, today)
+    if not report.valid:
+        raise ValidationFailed(report, f"工作簿有 {len(report.errors)} 个错误，积分卡上的数字可能不准，不能生成积分卡。"
+                                       "请先按上面列出的问题改正后重试。")
+    hh = loaded.village["households"]
+    ids = hh.loc[hh["hh_id"].notna() & hh["status"].eq(S.HH_ACTIVE), "hh_id"].drop_duplicates()
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for hh_id in ids:  # one page per household: the pages are the output, not a loop over rows
+        path = out / f"积分卡_{hh_id}.html"
+        path.write_text(render_html("积分卡.html.j2", household_card(loaded.village, hh_id).as_dict()), encoding="utf-8")
+        written.append(path)
+    return written
+
+
 def _report_period(village: Village, month: str | None, year: int | str | None, today: _dt.date):
     """The 监督报告's period: ``month``; else the workbook's year (``year`` may name it), up to
     today's month while the year runs, the whole of it once it is over."""
@@ -1786,3 +1811,35 @@ def _funding_read(files, year: int | None, today: _dt.date) -> tuple[list, list[
                          "receipts": summary["receipts"], "sentence": summary["sentence"],
                          "sources_used": summary["sources_used"]})
     return read, villages, unreadable
+
+
+@dataclass(frozen=True)
+class DueMonths:
+    """The months the workbook's buttons act on (``macros``), each ``YYYY-MM`` or None.
+
+    :param publish: the earliest month that is not settled and has entries to publish (待公示, or
+        公示中 without a 公示记录 row): what 生成公示 publishes.
+    :param close: the earliest month that is not settled (entries 待公示/公示中 or an open
+        objection, ``core.ledger.open_months``): what 封账 closes (``close_book`` says why not yet).
+    :param notice: the latest month in 公示记录: what 打印公示 prints.
+    :param year: the workbook's 年度.
+    """
+
+    publish: str | None
+    close: str | None
+    notice: str | None
+    year: int | None
+
+
+def due_months(backend: WorkbookBackend) -> DueMonths:
+    """What the buttons 生成公示, 封账 and 打印公示 act on, read from the workbook (see ``DueMonths``)."""
+    from .core.cycle import month_of, publication
+
+    village = load(backend).village
+    publicity = read_owned(backend, S.PUBLICITY, lenient=True)
+    opened = [o.month for o in open_months(village)]
+    to_publish = next((m for m in opened if publication(village, m, publicity).entries), None)
+    months = sorted({month_of(m) for m in publicity["month"]} - {None}) if len(publicity) else []
+    return DueMonths(month_label(to_publish) if to_publish is not None else None,
+                     month_label(opened[0]) if opened else None,
+                     month_label(months[-1]) if months else None, village.year)

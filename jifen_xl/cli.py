@@ -397,6 +397,11 @@ def _warnings_note(report) -> None:
 
 def _published(result) -> None:
     """What ``publish`` did, for the clerk."""
+    click.echo("\n".join(published_lines(result)))
+
+
+def published_lines(result) -> list[str]:
+    """What ``publish`` did, as the clerk reads it (the CLI prints it; the 生成公示 button shows it)."""
     lines = [f"{result.month} 的积分公示：{result.entries} 条登记，涉及 {result.households} 户。"]
     if result.moved:
         lines.append(f"{len(result.moved)} 条登记由“{S.ENTRY_PENDING}”改为“{S.ENTRY_PUBLIC}”。")
@@ -412,7 +417,7 @@ def _published(result) -> None:
     if result.written is not None and S.NOTICE_SHEET_NAME in result.written.images:
         lines.append(f"填好的公示已放进工作簿的「{S.NOTICE_SHEET_NAME}」工作表，可直接打印张贴。")
     lines += [f"已生成{name}「{path}」。" for name, path in result.outputs.items()]
-    click.echo("\n".join(lines))
+    return lines
 
 
 def _published_json(result) -> dict:
@@ -425,17 +430,23 @@ def _published_json(result) -> dict:
 
 def _closed(result) -> None:
     """What ``close`` did, for the clerk."""
+    click.echo("\n".join(closed_lines(result)))
+
+
+def closed_lines(result) -> list[str]:
+    """What ``close`` did, as the clerk reads it (the CLI prints it; the 封账 button shows it)."""
     t = result.totals
-    click.echo(f"{result.month} 已结账（结账日期 {result.date.isoformat()}）：{result.confirmed} 条登记确认"
-               + (f"（其中 {result.corrected} 条按异议处理结果更正了积分）" if result.corrected else "")
-               + f"，{result.withdrawn} 条撤销" + (f"，{result.kept} 条原已确认" if result.kept else "") + "。")
-    click.echo(f"本月 {t['households']} 户有积分变动：加分 {_points(t['rewards'])}，扣分 {_points(t['deductions'])}，"
-               f"当月积分合计 {_points(t['total'])}。「{S.LEDGER.name}」为 {month_span(result.month)}"
-               f"（共 {len(result.ledger)} 行）。")
-    click.echo(f"本月已封账，校验码 {result.code}（记在「{S.SEALS.name}」）：以后打印的公示和积分卡都带这个校验码，"
-               f"可用 jifen-xl verify 工作簿 --code {result.code} 核对本月数据是否被改动过。")
+    lines = [f"{result.month} 已结账（结账日期 {result.date.isoformat()}）：{result.confirmed} 条登记确认"
+             + (f"（其中 {result.corrected} 条按异议处理结果更正了积分）" if result.corrected else "")
+             + f"，{result.withdrawn} 条撤销" + (f"，{result.kept} 条原已确认" if result.kept else "") + "。"]
+    lines.append(f"本月 {t['households']} 户有积分变动：加分 {_points(t['rewards'])}，扣分 {_points(t['deductions'])}，"
+                 f"当月积分合计 {_points(t['total'])}。「{S.LEDGER.name}」为 {month_span(result.month)}"
+                 f"（共 {len(result.ledger)} 行）。")
+    lines.append(f"本月已封账，校验码 {result.code}（记在「{S.SEALS.name}」）：以后打印的公示和积分卡都带这个校验码，"
+                 f"可用 jifen-xl verify 工作簿 --code {result.code} 核对本月数据是否被改动过。")
     if result.written is not None and S.NOTICE_SHEET_NAME in result.written.images:
-        click.echo(f"工作簿的「{S.NOTICE_SHEET_NAME}」工作表已按结账结果重新填写，印上了校验码，可重新打印张贴。")
+        lines.append(f"工作簿的「{S.NOTICE_SHEET_NAME}」工作表已按结账结果重新填写，印上了校验码，可重新打印张贴。")
+    return lines
 
 
 def _closed_json(result) -> dict:

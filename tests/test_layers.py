@@ -120,3 +120,12 @@ def test_ooxml_knows_nothing_of_the_backend():
     bad = [f"{p.relative_to(PKG)} imports {t}" for p in (PKG / "ooxml").rglob("*.py")
            for kind, t in imports(p) if kind == "pkg" and layer_of(t) in ("io", "app", "cli", "demo", "macros")]
     assert bad == []
+
+
+def test_only_the_excel_edge_imports_xlwings():
+    """xlwings is imported by the buttons and the UDFs only (issue 12): the live backend
+    (``io/live.py``) talks to the Book it is handed, so the rest of the package never needs it."""
+    users = {".".join(p.relative_to(PKG).with_suffix("").parts) for p in PKG.rglob("*.py")
+             for kind, t in imports(p) if kind == "ext" and t == "xlwings"}
+    assert users <= {"macros", "udfs"}
+    assert "udfs" in users  # @xw.func needs it at import

@@ -1,0 +1,442 @@
+"""The buttons (``jifen_xl.macros``) and the live backend (``io.live.LiveBook``) run through xlwings'
+own remote engine, which RECORDS the actions it would send to Excel. This is not Excel: the
+workbook is a real file on disk, turned into the JSON an xlwings client sends (``remote_excel``);
+each macro entry point runs on that Book; its recorded actions are applied to the file's cells as
+Excel takes values; the result, read with the toolkit's own reader, must equal what the file
+backend writes into a copy of the same file. The remote engine is under the PolyForm
+Noncommercial licence (government use): these tests set ``XLWINGS_LICENSE_KEY`` themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from jifen_xl import app, macros
+from jifen_xl import schema as S
+from jifen_xl.cli import closed_lines, published_lines
+from jifen_xl.core.clean import FORMATS, ROW
+from jifen_xl.io import live as L
+from jifen_xl.io.live import LiveBook
+from jifen_xl.io.xlsx import XlsxFile
+
+from . import village_data as V
+from .conftest import build
+from .lo import needs_lo
+from .remote_excel import Remote, alert_texts
+from .test_cli import run
+from .test_cycle import cycle_tables
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture(autouse=True)
+def _noncommercial(monkeypatch, tmp_path):
+    """The remote engine's licence, for the tests only; files beside a remote Book go to tmp_path."""
+    monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+    monkeypatch.chdir(tmp_path)
+
+
+def _pair(tmp_path: Path, tables=None, name: str = "永宁寺村2026.xlsx") -> tuple[Path, Path]:
+    """The clerk's workbook (shown to the remote Book) and a copy for the file backend."""
+    book = build(tmp_path / name, tables)
+    (tmp_path / "file").mkdir(exist_ok=True)
+    copy = tmp_path / "file" / name
+    shutil.copyfile(book, copy)
+    return book, copy
+
+
+def _norm(value):
+    if value is None or value == "" or value is pd.NaT:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return int(value) if value.is_integer() else round(value, 9)
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date()
+    return value
+
+
+def _cells(backend, spec) -> list[tuple]:
+    frame = backend.read_table(spec).frame
+    fields = [f for f in frame.columns if f != ROW]
+    rows = [tuple(_norm(v) for v in row) for row in frame[[*fields, ROW]].itertuples(index=False)]
+    return [r for r in rows if any(v is not None for v in r[:-1])]  # cleared rows are blank rows, no records
+
+
+def assert_same_tables(remote: Remote, file: Path) -> None:
+    """Every declared table of the recorded result equals the file backend's, cell for cell."""
+    live, disk = remote.grid().backend(), XlsxFile(file)
+    for spec in S.BY_KEY.values():
+        assert live.has_sheet(spec) == disk.has_sheet(spec), spec.name
+        if disk.has_sheet(spec):
+            assert _cells(live, spec) == _cells(disk, spec), spec.name
+
+
+def _sheet_index(path: Path, name: str) -> int:
+    import python_calamine as pc
+
+    return pc.CalamineWorkbook.from_path(str(path)).sheet_names.index(name)
+
+
+# -- reading -----------------------------------------------------------------------------------------
+def test_the_live_backend_reads_every_sheet_as_the_file_reader_does(tmp_path):
+    book, _ = _pair(tmp_path, cycle_tables())
+    live, disk = LiveBook(Remote(book).book), XlsxFile(book)
+    for spec in S.CLERK_SHEETS:
+        a, b = live.read_table(spec), disk.read_table(spec)
+        assert (a.sheet_name, a.header_row, a.letters) == (b.sheet_name, b.header_row, b.letters)
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+    assert live.operations == 2 * len(S.CLERK_SHEETS)  # each sheet: its extent, then one block of values
+
+
+def test_an_error_cell_is_a_finding_not_a_value(tmp_path):
+    book, _ = _pair(tmp_path)
+    remote = Remote(book)
+    sheet = next(s for s in remote.book.api["sheets"] if s["name"] == S.HOUSEHOLDS.name)
+    sheet["values"][2][4] = "#DIV/0!"  # 家庭人口 of the second household, as Office.js sends an error
+    table = LiveBook(remote.book).read_table(S.HOUSEHOLDS)
+    assert table.frame.loc[table.frame[ROW] == 3, "members"].tolist() == [""]
+    assert [(p.row, p.column, p.rule) for p in table.problems] == [(3, "家庭人口", "E-FMT-FORMULA")]
+
+
+# -- the buttons, cell for cell against the file backend ---------------------------------------------
+def test_validate_writes_the_findings_the_file_backend_writes_and_marks_each_cell(tmp_path):
+    t = V.village_tables()
+    t["entries"].loc[0, "hh_id"] = "0099"  # row 2: 户号 not in 住户名册
+    t["entries"].loc[1, "date"] = None  # row 3: 日期 missing
+    book, copy = _pair(tmp_path, t)
+    remote = Remote(book)
+    text = macros.validate(remote.book, confirm=False)
+    expected = app.validate_book(XlsxFile(copy))
+    assert text.startswith(f"共 {len(expected.report.errors)} 个错误、{len(expected.report.warnings)} 个警告")
+    assert_same_tables(remote, copy)
+    grid = remote.grid()
+    cells = {(S.ENTRIES.name, 2, 3), (S.ENTRIES.name, 3, 2)}  # 户号 is column C, 日期 column B
+    assert set(grid.colors) == cells and set(grid.colors.values()) == {L.MARK_COLOR}
+    assert grid.notes == {(S.ENTRIES.name, 2, 3): "户号「0099」不在「住户名册」中", (S.ENTRIES.name, 3, 2): "「日期」不能为空"}
+    message = S.FINDINGS.headers.index(S.FINDINGS.header_of("message")) + 1
+    assert grid.links == {(S.FINDINGS.name, 2, message): f"#'{S.ENTRIES.name}'!C2",
+                          (S.FINDINGS.name, 3, message): f"#'{S.ENTRIES.name}'!B3"}
+    assert alert_texts(grid) == [text]
+
+
+def test_publish_publishes_the_earliest_month_with_pending_entries_as_the_file_backend_does(tmp_path):
+    book, copy = _pair(tmp_path, cycle_tables())
+    remote = Remote(book)
+    text = macros.publish(remote.book, confirm=False)
+    expected = app.publish_book(XlsxFile(copy), month="2026-03")  # January, February are settled
+    sheet_line = f"填好的公示已放进工作簿的「{S.NOTICE_SHEET_NAME}」工作表，可直接打印张贴。"  # the file backend only
+    assert text.splitlines()[:-1] == [x for x in published_lines(expected) if x != sheet_line]
+    assert text.splitlines()[-1] == f"已生成微信群公示文字「{tmp_path / '2026-03积分公示（微信群）.txt'}」。"
+    assert (tmp_path / "2026-03积分公示（微信群）.txt").read_text(encoding="utf-8").startswith("永宁寺村2026年3月乡村治理积分公示")
+    assert_same_tables(remote, copy)
+    # The remote engine cannot read formulas: only the patched rows are written, never row 11
+    # between them (2026-010, April's, left 公示中), whatever it holds.
+    assert "setFormula" not in remote.grid().funcs
+    entries = _sheet_index(book, S.ENTRIES.name)
+    status = S.ENTRIES.headers.index(S.ENTRIES.header_of("status"))
+    written = {a["start_row"] + 1 + i for a in remote.actions if a["func"] == "setValues"
+               and a["sheet_position"] == entries and a["start_column"] == status for i in range(a["row_count"])}
+    assert written == {10, 12, 13, 14}  # 2026-009, 2026-011 .. 2026-013
+
+
+def test_close_closes_the_earliest_open_month_as_the_file_backend_does(tmp_path):
+    book, copy = _pair(tmp_path, cycle_tables())
+    for path in (book, copy):  # March published on the 20th: its period is long over
+        app.publish_book(XlsxFile(path), month="2026-03", start="2026-03-20", today=dt.date(2026, 3, 20))
+    remote = Remote(book)
+    text = macros.close_month(remote.book, confirm=False)
+    expected = app.close_book(XlsxFile(copy), month="2026-03")
+    sheet_line = f"工作簿的「{S.NOTICE_SHEET_NAME}」工作表已按结账结果重新填写，印上了校验码，可重新打印张贴。"
+    assert text.splitlines() == [x for x in closed_lines(expected) if x != sheet_line]  # 公示: file backend only
+    assert_same_tables(remote, copy)
+
+
+def test_shop_writes_the_stock_ledger_as_the_file_backend_does(tmp_path):
+    book, copy = _pair(tmp_path)
+    remote = Remote(book)
+    text = macros.shop(remote.book, confirm=False)
+    expected = app.shop_book(XlsxFile(copy))
+    assert text.startswith(f"「{S.STOCK.name}」已写到 {expected.through}。")
+    assert_same_tables(remote, copy)
+
+
+def test_rollover_makes_the_same_next_year_workbook_as_the_file_backend(tmp_path):
+    t = V.village_tables()
+    t["entries"].loc[t["entries"]["status"] == S.ENTRY_PUBLIC, "status"] = S.ENTRY_CONFIRMED
+    book, copy = _pair(tmp_path, t)
+    remote = Remote(book)
+    text = macros.rollover(remote.book, confirm=False)
+    made = tmp_path / "永宁寺村2027.xlsx"
+    assert text.startswith(f"已生成 2027 年度工作簿「{made}」")
+    expected = app.rollover_book(XlsxFile(copy), to=tmp_path / "file" / "永宁寺村2027.xlsx").path
+    for spec in S.CLERK_SHEETS:
+        assert _cells(XlsxFile(made), spec) == _cells(XlsxFile(expected), spec), spec.name
+
+
+@needs_lo
+def test_print_buttons_write_the_cli_s_pages_beside_the_workbook(tmp_path):
+    book, copy = _pair(tmp_path, cycle_tables())
+    for path in (book, copy):
+        app.publish_book(XlsxFile(path), month="2026-03", start="2026-03-20", today=dt.date(2026, 3, 20))
+    # the clerk selected 0004's row in 住户名册 (its 5th row)
+    remote = Remote(book, selection="B5", active=_sheet_index(book, S.HOUSEHOLDS.name))
+    assert remote.book.sheets.active.name == S.HOUSEHOLDS.name
+    macros.print_cards(remote.book, confirm=False)
+    macros.print_notice(remote.book, confirm=False)
+    macros.supervise(remote.book, confirm=False)
+    out = tmp_path / "file"
+    run("card", copy, "--household", "0004", "--html", out / "积分卡_0004.html")
+    run("notice", copy, "--month", "2026-03", "--html", out / "2026-03积分公示.html")
+    run("supervise", copy, "--html", out / "监督报告.html")
+    for name in ("积分卡_0004", "2026-03积分公示", "监督报告"):
+        assert (tmp_path / f"{name}.html").read_text(encoding="utf-8") == (out / f"{name}.html").read_text(encoding="utf-8")
+        assert (tmp_path / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+    assert remote.grid().funcs == ["alert"] * 3  # read-only buttons write nothing into the workbook
+
+
+def test_print_cards_without_a_household_row_selected_makes_every_household_s_card(tmp_path):
+    book, copy = _pair(tmp_path)
+    remote = Remote(book, selection="A1", active=0)
+    text = macros.print_cards(remote.book, confirm=False)
+    folder = tmp_path / "积分卡"
+    normal = ["0001", "0002", "0003", "0004", "0006"]  # 0005 moved away
+    assert text == f"已生成 5 户的积分卡（网页），在「{folder}」文件夹中，可用浏览器打开后打印。"
+    assert sorted(p.name for p in folder.iterdir()) == [f"积分卡_{h}.html" for h in normal]
+    for h in normal:
+        expected = app.card_book(XlsxFile(copy), household=h, html=tmp_path / "file" / f"{h}.html").html
+        assert (folder / f"积分卡_{h}.html").read_text(encoding="utf-8") == expected.read_text(encoding="utf-8")
+    assert remote.grid().funcs == ["alert"]
+
+
+# -- refusals and confirmation -----------------------------------------------------------------------
+def test_a_refusal_is_shown_in_a_box_with_the_text_the_cli_prints(tmp_path):
+    book, copy = _pair(tmp_path, cycle_tables())
+    remote = Remote(book)
+    assert macros.close_month(remote.book, confirm=False) is None  # March is not published yet
+    cli = run("close", copy, "--month", "2026-03")
+    assert cli.exit_code == 1
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]
+    text, title, buttons, mode, _callback = grid.alerts[0]
+    assert (title, buttons, mode) == (macros.TITLE, "ok", "critical")
+    assert cli.output.strip() == f"错误：{text}"
+
+
+def test_a_button_asks_first_and_an_engine_that_cannot_answer_writes_nothing(tmp_path):
+    book, _ = _pair(tmp_path, cycle_tables())
+    remote = Remote(book)
+    assert macros.publish(remote.book) is None  # the remote engine cannot wait for the clerk's answer
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]
+    assert grid.alerts[0][:3] == ["发布 2026-03 的积分公示？（公示期从今天开始）", macros.TITLE, "ok_cancel"]
+
+
+# -- range operations do not grow with rows ----------------------------------------------------------
+def _village_year(tmp_path: Path, households: int, per: float) -> Path:
+    from jifen_xl.demo.village import generate_village
+    from jifen_xl.io.template import build_workbook
+
+    settings, tables = generate_village(households=households, seed=7, entries_per_household=per)
+    return build_workbook(tmp_path / f"村{households}.xlsx", settings, tables)
+
+
+def test_range_operations_of_a_macro_do_not_grow_with_rows(tmp_path):
+    """A village-year of 60 entries and one of 60,000: the same calls into Excel."""
+    counts = []
+    for households, per in ((20, 3), (1000, 60)):
+        path = _village_year(tmp_path, households, per)
+        remote = Remote(path)
+        live = LiveBook(remote.book)
+        app.validate_book(live)
+        app.shop_book(live)
+        reads = live.operations
+        macros.validate(remote.book, confirm=False)
+        macros.shop(remote.book, confirm=False)
+        counts.append((reads, len(remote.actions)))
+    assert counts[0] == counts[1], counts
+    assert counts[1][1] < 40
+
+
+def test_findings_are_marked_on_a_bounded_number_of_cells(tmp_path):
+    t = V.village_tables()
+    many = pd.concat([t["entries"]] * 120, ignore_index=True)  # 1,200 entries, every 登记编号 repeated
+    t["entries"] = many
+    book, _ = _pair(tmp_path, t)
+    remote = Remote(book)
+    macros.validate(remote.book, confirm=False)
+    grid = remote.grid()
+    assert len(grid.colors) == L.MAX_MARKS and len(grid.notes) == L.MAX_NOTES and len(grid.links) == L.MAX_LINKS
+    assert len(remote.actions) <= 2 + L.MAX_LINKS + L.MAX_MARKS + L.MAX_NOTES + 2
+
+
+def test_text_that_excel_would_turn_into_a_number_or_a_date_is_written_as_text(tmp_path):
+    book, copy = _pair(tmp_path)
+    remote = Remote(book)
+    app.ledger_book(LiveBook(remote.book))
+    app.ledger_book(XlsxFile(copy))
+    values = [v for a in remote.actions if a["func"] == "setValues" for row in a["values"] for v in row]
+    assert "'0001" in values and "'2026-01" in values
+    assert_same_tables(remote, copy)
+
+
+def test_code_formats_are_not_read_when_code_columns_hold_text(tmp_path):
+    book, _ = _pair(tmp_path)
+    table = LiveBook(Remote(book).book).read_table(S.HOUSEHOLDS)
+    assert FORMATS not in table.frame.attrs
+
+
+# -- UDFs ---------------------------------------------------------------------------------------------
+def test_udfs_called_from_the_workbook_give_the_ledger_s_figures(tmp_path):
+    from jifen_xl import udfs
+
+    book, copy = _pair(tmp_path)
+    remote = Remote(book)
+    caller = remote.book.sheets[0].range("A1")
+    udfs.clear_cache()
+    led = app.ledger_book(XlsxFile(copy), dry_run=True)
+    last = led.ledger[led.ledger["month"] == led.through]
+    assert led.through == "2026-03" and len(last) == 5  # 0005 moved away
+    for row in last.itertuples(index=False):
+        assert udfs.JIFEN_TOTAL(row.hh_id, caller) == row.cumulative
+        assert udfs.JIFEN_BALANCE(row.hh_id, caller) == row.available
+        assert udfs.JIFEN_RANK(row.hh_id, caller) == row.rank
+    assert udfs.JIFEN_TOTAL(6.0, caller) == udfs.JIFEN_TOTAL("0006", caller) == 22  # 户号 typed as a number
+    wrong = udfs.JIFEN_TOTAL("0099", caller)
+    assert isinstance(wrong, str) and "0099" in wrong and "住户名册" in wrong
+    assert udfs.JIFEN_TOTAL("0005", caller) == "户号「0005」不在「月度台账」中（该户状态不是正常）"  # 迁出
+    # 参与村级志愿者服务活动 is worth 3 (2026-001: 2 × 3 = 6 points)
+    assert udfs.JIFEN_EXPECTED("JC-22", 2, dt.datetime(2026, 1, 5), caller=caller) == 6
+    assert udfs.JIFEN_EXPECTED("XX-99", 1, caller=caller) == "指标编码「XX-99」不在「积分指标」中"
+    assert remote.actions == []  # a UDF never writes
+
+
+def test_udfs_read_the_workbook_once_for_a_sheet_of_formulas(tmp_path):
+    from jifen_xl import udfs
+
+    book, _ = _pair(tmp_path)
+    remote = Remote(book)
+    caller = remote.book.sheets[0].range("A1")
+    udfs.clear_cache()
+    udfs.JIFEN_TOTAL("0001", caller)
+    first = udfs._cache.copy()
+    for hh in ("0002", "0003", "0004"):
+        udfs.JIFEN_BALANCE(hh, caller)
+    assert udfs._cache == first  # the same figures object: not read again
+
+
+def test_validating_again_unmarks_the_cells_fixed_since(tmp_path):
+    t = V.village_tables()
+    t["entries"].loc[0, "hh_id"] = "0099"  # C2
+    t["entries"].loc[1, "date"] = None  # B3
+    book, _ = _pair(tmp_path, t)
+    first = Remote(book)
+    macros.validate(first.book, confirm=False)
+    grid = first.grid()
+    assert set(grid.colors) == {(S.ENTRIES.name, 2, 3), (S.ENTRIES.name, 3, 2)}
+    rows = dict(grid.sheets)[S.ENTRIES.name]
+    rows[1][2] = "0001"  # the clerk fixes C2 and presses 校验 again
+    again = Remote(payload=grid.payload(first.payload))
+    macros.validate(again.book, confirm=False)
+    grid.apply(again.actions)
+    assert set(grid.colors) == {(S.ENTRIES.name, 3, 2)}
+    assert grid.notes == {(S.ENTRIES.name, 3, 2): "「日期」不能为空"}
+    assert _cells(grid.backend(), S.FINDINGS)[0][:4] == ("错误", S.ENTRIES.name, 3, "日期")
+    assert len(_cells(grid.backend(), S.FINDINGS)) == 1
+
+
+def test_township_import_imports_the_folder_beside_the_workbook_as_the_cli_does(tmp_path):
+    import python_calamine as pc
+
+    villages = tmp_path / "各村台账"
+    villages.mkdir()
+    for name in ("永宁寺村", "玉溪村"):
+        build(villages / f"{name}.xlsx", settings=dict(V.SETTINGS, village=name))
+    township = build(tmp_path / "中梁镇2026年积分汇总.xlsx")  # the caller: only its name and folder count
+    remote = Remote(township)
+    text = macros.township_import(remote.book, confirm=False)
+    made = tmp_path / "中梁镇2026年积分汇总（导入结果）.xlsx"
+    assert text == f"已导入 2 个村的台账到「{made}」，汇总报告「{tmp_path / '乡镇汇总报告.html'}」。"
+    (tmp_path / "file").mkdir()
+    cli = run("township", "import", villages, "-o", tmp_path / "file" / "cli.xlsx", "--workers", "1")
+    assert cli.exit_code == 0, cli.output
+    a, b = pc.CalamineWorkbook.from_path(str(made)), pc.CalamineWorkbook.from_path(str(tmp_path / "file" / "cli.xlsx"))
+    assert a.sheet_names == b.sheet_names
+    for name in a.sheet_names:
+        assert a.get_sheet_by_name(name).to_python() == b.get_sheet_by_name(name).to_python(), name
+    assert remote.grid().funcs == ["alert"]
+
+
+def test_an_owned_sheet_the_workbook_lacks_is_added_after_the_last_one(tmp_path):
+    from .test_added_sheet import drop_sheet
+
+    t = V.village_tables()
+    t["entries"].loc[0, "hh_id"] = "0099"
+    book, copy = _pair(tmp_path, t)
+    for path in (book, copy):
+        drop_sheet(path, S.FINDINGS.name)
+    remote = Remote(book)
+    macros.validate(remote.book, confirm=False)
+    app.validate_book(XlsxFile(copy))
+    grid = remote.grid()
+    assert grid.funcs[0] == "addSheet" and grid.sheets[-1][0] == S.FINDINGS.name
+    assert_same_tables(remote, copy)
+
+
+#: The buttons' functions, as the issue's design names them (``schema.BUTTONS`` once declared).
+BUTTON_MACROS = ("validate", "publish", "print_notice", "close_month", "shop", "print_cards", "supervise",
+                 "rollover", "township_import")
+
+
+def test_every_button_has_its_entry_point():
+    names = [b.macro for b in getattr(S, "BUTTONS", ())] or list(BUTTON_MACROS)
+    assert sorted(names) == sorted(BUTTON_MACROS)
+    for name in names:
+        assert callable(getattr(macros, name)), name
+
+
+def test_the_runtime_never_loads_xlwings_licensed_engine():
+    """Importing the buttons, the UDFs and the live backend needs no licence key (only these tests do)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "XLWINGS_LICENSE_KEY"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    code = ("import sys, jifen_xl.macros, jifen_xl.udfs, jifen_xl.io.live; "
+            "print(sorted(m for m in sys.modules if m.startswith('xlwings.pro._xl')))")  # the licensed engines
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_validate_says_so_when_the_findings_sheet_cannot_be_written(tmp_path):
+    t = V.village_tables()
+    t["entries"].loc[0, "hh_id"] = "0099"
+    book, _ = _pair(tmp_path, t)
+    remote = Remote(book)
+    findings = next(s for s in remote.book.api["sheets"] if s["name"] == S.FINDINGS.name)
+    letter = chr(ord("A") + len(S.FINDINGS.headers))  # the clerk typed a note beside the table
+    findings["values"] = [list(S.FINDINGS.headers) + [""], [""] * len(S.FINDINGS.headers) + ["村里的备注"]]
+    findings["used_range_address"] = f"A1:{letter}2"
+    assert macros.validate(remote.book, confirm=False) is None
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]  # nothing written
+    assert grid.alerts[0][0] == ("共 1 个错误、0 个警告。上面的校验结果没有写入「校验结果」工作表。"
+                                 f"「校验结果」工作表的第 {letter} 列不是工具生成的列，但下面的行里有手工填写的内容；"
+                                 "工具重写「校验结果」时会覆盖它。请把这一列移到别的工作表（或删除）后再试。")
+
+
+def test_without_libreoffice_the_print_buttons_make_the_web_page_and_say_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("JIFEN_SOFFICE", str(tmp_path / "no-such-soffice"))
+    book, _ = _pair(tmp_path)
+    text = macros.supervise(Remote(book).book, confirm=False)
+    assert text == (f"已生成「{tmp_path / '监督报告.html'}」。\n"
+                    "没有找到 LibreOffice，只生成了网页版（.html），可用浏览器打开后打印。")
+    assert not (tmp_path / "监督报告.pdf").exists()
