@@ -103,6 +103,19 @@ def book_json(path: Path, *, selection: str | None = "A1", active: int = 0) -> d
             "names": [], "sheets": sheets}
 
 
+def _register_remote_engine() -> None:
+    """xlwings registers its remote engine when it is first imported with a licence key set; a
+    test module imported earlier (during collection, before the fixture sets the key) leaves it
+    out, so it is registered here the way xlwings' own ``__init__`` does."""
+    import xlwings as xw
+
+    if any(e.name == "remote" for e in xw.engines):
+        return
+    from xlwings.pro import _xlremote
+
+    xw.engines.add(xw.main.Engine(impl=_xlremote.engine))
+
+
 class Remote:
     """An xlwings ``Book`` of the remote engine over a file's JSON (it records every write).
 
@@ -114,6 +127,7 @@ class Remote:
 
         import xlwings as xw
 
+        _register_remote_engine()
         self.payload = payload if payload is not None else book_json(Path(path), **kwargs)
         self.book = xw.Book(json=copy.deepcopy(self.payload))
 

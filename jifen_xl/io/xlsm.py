@@ -28,6 +28,7 @@ what makes it an ``.xlsm``, working on the zip package as ``io.patching`` does:
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import re
 import tempfile
@@ -120,10 +121,12 @@ def module_text(book: str) -> str:
 
 
 def quickstart_path() -> Path:
-    """``quickstart_standalone.xlsm`` of the installed (pinned) xlwings."""
-    import xlwings
-
-    return Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
+    """``quickstart_standalone.xlsm`` of the installed (pinned) xlwings, found without importing
+    xlwings (only the Excel edge, ``macros`` and ``udfs``, imports it: tests/test_layers.py)."""
+    spec = importlib.util.find_spec("xlwings")
+    if spec is None or spec.origin is None:
+        raise JifenError("没有找到 xlwings：请运行 pip install jifen-xl 重新安装后重试。")
+    return Path(spec.origin).parent / "quickstart_standalone.xlsm"
 
 
 def _pyopenvba():
