@@ -614,8 +614,8 @@ def standard_package(book: str) -> bytes:
     from .io.township_book import empty_township_book
 
     if book == S.BOOK_TOWNSHIP:
-        return xlsm.township_package(empty_township_book(), timestamp=xlsm.BUILD_TIMESTAMP)
-    return xlsm.village_package({"year": xlsm.STANDARD_YEAR}, timestamp=xlsm.BUILD_TIMESTAMP)
+        return xlsm.township_package(empty_township_book(), timestamp=xlsm.BUILD_TIMESTAMP, fresh=True)
+    return xlsm.village_package({"year": xlsm.STANDARD_YEAR}, timestamp=xlsm.BUILD_TIMESTAMP, fresh=True)
 
 
 # -- the monthly cycle: publish, objections, close (issue 9) -----------------------------------------

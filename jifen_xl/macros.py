@@ -215,7 +215,8 @@ def rollover(book, confirm):
         return f"「{S.SETTINGS.name}」中没有年度，不能结转。请填写年度后重试。"
     stem = Path(book.fullname).stem
     name = re.sub(str(year), str(year + 1), stem) if str(year) in stem else f"{stem}{year + 1}"
-    to = _folder(book) / f"{name}.xlsx"
+    suffix = Path(book.fullname).suffix.lower()
+    to = _folder(book) / f"{name}{suffix if suffix in ('.xlsx', '.xlsm') else '.xlsx'}"  # .xlsm: with the buttons
     if not _ask(book, f"生成 {year + 1} 年度的工作簿「{to.name}」？", confirm):
         return None
     result = app.rollover_book(live, to=to)

@@ -291,6 +291,31 @@ def test_new_xlsm_is_read_like_the_xlsx_of_the_same_village(tmp_path):
     assert again.exit_code == 1 and "已存在" in again.output
 
 
+def test_new_xlsm_and_rollover_need_no_vba_writer_on_a_clerks_machine(tmp_path):
+    # pyOpenVBA is build-time only: a clerk's `new NAME.xlsm` and next year's .xlsm take the built
+    # standard workbook's VBA project (the same bytes a fresh build gives); the child processes
+    # make the module unimportable to show nothing reaches for it.
+    from .test_rollover import settled_tables
+
+    blocked = "import sys, datetime; sys.modules['pyopenvba'] = None\n"
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    args = ["--district", "沙坪坝区", "--township", "中梁镇", "--village", "永宁寺村", "--year", "2026"]
+    made = subprocess.run([sys.executable, "-c", blocked + "from jifen_xl.cli import cli; cli(sys.argv[1:])",
+                           "new", str(tmp_path / "永宁寺村.xlsm"), *args],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert xlsm.vba_bytes(tmp_path / "永宁寺村.xlsm") == xlsm.vba_bytes(WORKBOOKS[S.BOOK_VILLAGE])
+    this_year, to = tmp_path / "永宁寺村2026.xlsm", tmp_path / "永宁寺村2027.xlsm"
+    this_year.write_bytes(xlsm.village_package(dict(V.SETTINGS), settled_tables()))
+    rolled = subprocess.run([sys.executable, "-c", blocked + "from jifen_xl import app\n"
+                             "app.rollover_book(app.open_backend(sys.argv[1]), to=sys.argv[2], "
+                             "today=datetime.date(2027, 1, 5))", str(this_year), str(to)],
+                            capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert xlsm.vba_bytes(to) == xlsm.vba_bytes(WORKBOOKS[S.BOOK_VILLAGE])
+    _buttons_kept(parts(tmp_path / "永宁寺村.xlsm"), to)
+
+
 def test_new_refuses_another_suffix(tmp_path):
     r = CliRunner().invoke(cli, ["new", str(tmp_path / "永宁寺村.xls"), "--district", "区", "--township", "镇",
                                  "--village", "村", "--year", "2026"])

@@ -95,6 +95,12 @@ def macros_dirs() -> list[Path]:
     return list(dict.fromkeys(out))
 
 
+def workbook_dirs() -> list[Path]:
+    """Candidate folders of the built standard workbooks, first match wins: the checkout's
+    ``workbook/``, then the installed copy (``share/jifen_xl/workbook``)."""
+    return [folder.parent / "workbook" for folder in macros_dirs()]
+
+
 def module_path(book: str) -> Path:
     """The ``.bas`` file of the module of workbook kind ``book``."""
     name = f"{MODULE_OF[book]}.bas"
@@ -164,6 +170,24 @@ def vba_project(package: bytes, book: str) -> bytes:
             wb.save(out)
         with zipfile.ZipFile(out) as z:
             return z.read(VBA_PART)
+
+
+def standard_project(package: bytes, book: str) -> bytes | None:
+    """The VBA project of the built standard workbook of kind ``book`` (``workbook/``, shipped with
+    the package) when it fits ``package``: the same number of sheets, so the same document modules
+    (a build is byte-identical, tests/test_xlsm.py). Lets ``new`` and ``rollover`` give a village
+    its buttons without the build-time VBA writer. None: no standard workbook found, or it does not fit."""
+    name = next(n for n, kind in STANDARD_BOOKS.items() if kind == book)
+    wanted = len(sheet_parts(_read(package)))
+    for folder in workbook_dirs():
+        path = folder / name
+        try:
+            parts = _read(path.read_bytes())
+        except (OSError, zipfile.BadZipFile, KeyError):
+            continue
+        if VBA_PART in parts and len(sheet_parts(parts)) == wanted:
+            return parts[VBA_PART]
+    return None
 
 
 # --- the graft ---------------------------------------------------------------------------------------
@@ -423,14 +447,19 @@ STANDARD_BOOKS = {"村级积分台账.xlsm": schema.BOOK_VILLAGE, "乡镇积分�
 STANDARD_YEAR = 2026
 
 
-def village_package(settings: dict, tables=None, *, timestamp: str | None = None) -> bytes:
+def village_package(settings: dict, tables=None, *, timestamp: str | None = None, fresh: bool = False) -> bytes:
     """A village's ``.xlsm``: the standard workbook (``io.template``) with the village's buttons
-    in 使用说明, one per row, each in column A beside what it does."""
+    in 使用说明, one per row, each in column A beside what it does.
+
+    :param fresh: build the VBA project from ``macros/`` (``build-workbook``); default: the built
+        standard workbook's project when it fits (``standard_project``), else a fresh one."""
     from .template import build_package
 
     buttons = schema.buttons(schema.BOOK_VILLAGE)
     package, rows = build_package(settings, tables, buttons=buttons)
-    return graft(package, schema.BOOK_VILLAGE, [Placement(b, rows[b], 1) for b in buttons], timestamp=timestamp)
+    project = None if fresh else standard_project(package, schema.BOOK_VILLAGE)
+    return graft(package, schema.BOOK_VILLAGE, [Placement(b, rows[b], 1) for b in buttons], project=project,
+                 timestamp=timestamp)
 
 
 def township_placements() -> list[Placement]:
@@ -441,12 +470,17 @@ def township_placements() -> list[Placement]:
     return [Placement(b, 1, len(spec.columns) + 2, span=2) for b in schema.buttons(schema.BOOK_TOWNSHIP)]
 
 
-def township_package(workbook, *, project: bytes | None = None, timestamp: str | None = None) -> bytes:
+def township_package(workbook, *, project: bytes | None = None, timestamp: str | None = None,
+                     fresh: bool = False) -> bytes:
     """A township workbook (an openpyxl ``Workbook`` from ``io.township_book``) as an ``.xlsm``
-    with its button; ``project``: the VBA project to keep (the replaced file's)."""
+    with its button; ``project``: the VBA project to keep (the replaced file's); without one, as
+    ``village_package``'s ``fresh``."""
     buf = io.BytesIO()
     workbook.save(buf)
-    return graft(buf.getvalue(), schema.BOOK_TOWNSHIP, township_placements(), project=project, timestamp=timestamp)
+    package = buf.getvalue()
+    if project is None and not fresh:
+        project = standard_project(package, schema.BOOK_TOWNSHIP)
+    return graft(package, schema.BOOK_TOWNSHIP, township_placements(), project=project, timestamp=timestamp)
 
 
 # --- reading back ------------------------------------------------------------------------------------
