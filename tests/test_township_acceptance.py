@@ -44,6 +44,7 @@ from jifen_xl.io.template import build_workbook
 from .lo import lo_convert, needs_lo
 from .test_shop_acceptance import SETTINGS as SHOP_SETTINGS
 from .test_shop_acceptance import write_independent
+from .xlsxdump import book_table
 
 pytestmark = [needs_lo, pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
                                            reason="poppler-utils not installed")]
@@ -301,22 +302,6 @@ def _min_rank(values: list[float]) -> list[int]:
 
 
 # --- the workbook read back --------------------------------------------------------------------------
-
-def book_table(path: Path, spec: S.SheetSpec) -> list[dict]:
-    """A township sheet's table (header on row 1, the spec's columns from column A), by header,
-    down to the first blank row."""
-    wb = openpyxl.load_workbook(path, data_only=True)
-    rows = list(wb[spec.name].iter_rows(values_only=True))
-    wb.close()
-    header = [str(h) for h in rows[0][:len(spec.columns)]]
-    assert header == spec.headers
-    out = []
-    for r in rows[1:]:
-        if all(v is None for v in r[:len(spec.columns)]):
-            break
-        out.append(dict(zip(header, r)))
-    return out
-
 
 def _same(got, want) -> bool:
     if isinstance(want, float) or isinstance(got, float):

@@ -30,6 +30,7 @@ from jifen_xl.township import NothingImported, import_township, read_village_fil
 
 from .conftest import TODAY
 from .lo import lo_convert, needs_lo
+from .xlsxdump import book_table
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "templates" / "宽表映射示例.xlsx"
@@ -95,19 +96,6 @@ def independent(path: Path) -> dict:
             "异议数": 0, "兑换积分": 0, "_by_month": by_month}
 
 
-def _sheet(path: Path, spec: S.SheetSpec) -> list[dict]:
-    wb = openpyxl.load_workbook(path, data_only=True)
-    rows = list(wb[spec.name].iter_rows(values_only=True))
-    header = list(rows[0][:len(spec.columns)])
-    assert header == spec.headers
-    out = []
-    for r in rows[1:]:
-        if all(v is None for v in r[:len(spec.columns)]):
-            break
-        out.append(dict(zip(header, r)))
-    return out
-
-
 @pytest.fixture(scope="module")
 def township(tmp_path_factory):
     """A township folder: two toolkit villages and the wide example, imported with 2 workers."""
@@ -132,11 +120,11 @@ def test_the_example_is_imported_with_figures_equal_to_its_cells(township):
         assert got[key] == pytest.approx(expected[key]), key
     assert expected["扣分合计"] < 0 and expected["户数"] == 8  # the example does show both signs
     # the township workbook: 汇总概况's row and 月度趋势 by the periods' last months
-    summary = next(r for r in _sheet(out, S.TOWNSHIP_SUMMARY) if r["村"] == "玉溪村")
+    summary = next(r for r in book_table(out, S.TOWNSHIP_SUMMARY) if r["村"] == "玉溪村")
     assert summary["积分合计"] == pytest.approx(expected["积分合计"]) and summary["户数"] == 8
-    trend = {r["月份"]: r["积分合计"] for r in _sheet(out, S.TOWNSHIP_TREND) if r["村"] == "玉溪村"}
+    trend = {r["月份"]: r["积分合计"] for r in book_table(out, S.TOWNSHIP_TREND) if r["村"] == "玉溪村"}
     assert {m: v for m, v in trend.items() if v} == pytest.approx(expected["_by_month"])
-    checks = {r["文件"]: r for r in _sheet(out, S.TOWNSHIP_CHECKS)}
+    checks = {r["文件"]: r for r in book_table(out, S.TOWNSHIP_CHECKS)}
     assert checks["玉溪村宽表.xlsx"]["状态"] == IMPORTED and checks["玉溪村宽表.xlsx"]["原因"].startswith(NOTE)
 
 

@@ -55,3 +55,19 @@ def dump(path: str | Path, sheet: int = 0) -> str:
     lines.append(f"footer={ws.oddFooter.center.text!r} font={ws.oddFooter.center.font} size={ws.oddFooter.center.size}")
     lines.append(f"gridlines={ws.sheet_view.showGridLines}")
     return "\n".join(lines) + "\n"
+
+
+def book_table(path: Path, spec) -> list[dict]:
+    """A township sheet's table (header on row 1, the spec's columns from column A), by header,
+    down to the first blank row."""
+    wb = openpyxl.load_workbook(path, data_only=True)
+    rows = list(wb[spec.name].iter_rows(values_only=True))
+    wb.close()
+    header = [str(h) for h in rows[0][:len(spec.columns)]]
+    assert header == spec.headers
+    out = []
+    for r in rows[1:]:
+        if all(v is None for v in r[:len(spec.columns)]):
+            break
+        out.append(dict(zip(header, r)))
+    return out
