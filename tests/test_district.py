@@ -138,6 +138,14 @@ def test_the_district_workbook(rolled):
     assert [(r["镇街"], r["村"]) for r in rows[:-1]] == expect
     assert rows[-1]["村"] == "全区合计"
     assert rows[-1]["积分合计"] == pytest.approx(sum(v["积分合计"] for v in result.villages))
+    # the 小计 rows stand out as the 全区合计 row does: bold, every cell; the villages' rows do not
+    full = openpyxl.load_workbook(out_dir / "沙坪坝区2026年积分汇总.xlsx")
+    sheet = list(full["汇总概况"].iter_rows(min_row=2))
+    assert len(sheet) == len(rows)
+    for row, cells in zip(rows, sheet):
+        written = [c for c in cells if c.value is not None]
+        assert all(c.font.b for c in written) == (row["村"] in (SUBTOTAL, "全区合计")), row["村"]
+        assert any(c.font.b for c in written) == (row["村"] in (SUBTOTAL, "全区合计")), row["村"]
     by_key = {(r["镇街"], r["村"]): r for r in rows}
     for v in result.villages + result.townships:
         assert by_key[_key(v)]["积分合计"] == pytest.approx(v["积分合计"])
@@ -246,6 +254,9 @@ def test_the_district_report(rolled, tmp_path):
     page = html.read_text(encoding="utf-8")
     assert "全镇" not in page and "乡镇汇总工作簿" not in page
     assert "区县汇总工作簿" in page and "三、各镇街比较" in page
+    assert page.count(f"<td><b>{SUBTOTAL}</b></td>") == len(TREE)  # each 镇街's 小计 row printed bold
+    for village in {v for vs in TREE.values() for v in vs}:
+        assert f"<td><b>{village}</b></td>" not in page and f"<td>{village}</td>" in page
     pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                            check=True).stdout.rstrip("\f").split("\f")
     text = "".join(p.replace(" ", "") for p in pages)

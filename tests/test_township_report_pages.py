@@ -112,6 +112,6 @@ def test_the_pages_are_cut_before_the_total_would_stand_alone():
         assert pages[-1] >= min(2, n), (n, pages)
         assert all(p > 0 for p in pages)
     long = summary_pages({"headers": headers, "rows": [[LONG_LATIN] + row[1:]], "total": ["合计"] + row[1:]})
-    assert long["pages"][0]["rows"][0][0].replace("\u200b", "") == LONG_LATIN
-    assert "\u200b" in long["pages"][0]["rows"][0][0]  # a run of letters wider than the column gets break points
+    assert long["pages"][0]["rows"][0]["cells"][0].replace("\u200b", "") == LONG_LATIN
+    assert "\u200b" in long["pages"][0]["rows"][0]["cells"][0]  # a run of letters wider than the column gets break points
     assert sum(long["widths"]) == pytest.approx(1032, abs=len(headers))  # A4 landscape less margins, 96 px/in

@@ -203,6 +203,7 @@ class _Block:
     left: int = 1
     table: str | None = None
     total: list | None = None  # a bold 合计 row under the table
+    bold: frozenset = frozenset()  # positions in ``rows`` written bold (a district's 小计 rows)
     fill: str = look.OWNED_HEADER_FILL
 
     @property
@@ -227,6 +228,8 @@ def _put(ws, blocks: list[_Block], labels: dict[tuple[int, int], str] | None = N
         key = b.fill
         header.setdefault(key, _proto(ws, header=True, fill=b.fill))
         protos = [_proto(ws, number_format=c.number_format, wrap=c.wraps) for c in b.columns]
+        strong = [_proto(ws, number_format=c.number_format, wrap=c.wraps, bold=True) for c in b.columns] \
+            if b.bold else protos
         for j, c in enumerate(b.columns):
             put(b.top, b.left + j, c.header, header[key])
             if c.hint:  # what the figure means, on the header (Excel and WPS show it on hover)
@@ -234,9 +237,10 @@ def _put(ws, blocks: list[_Block], labels: dict[tuple[int, int], str] | None = N
                 comment.width, comment.height = 220, 60
                 grid[b.top][b.left + j].comment = comment
         for i, row in enumerate(b.rows, start=1):
+            styles = strong if i - 1 in b.bold else protos
             for j, v in enumerate(row):
                 if v is not None:
-                    put(b.top + i, b.left + j, v, protos[j])
+                    put(b.top + i, b.left + j, v, styles[j])
         if b.total is not None:
             bold = [_proto(ws, number_format=c.number_format, bold=True, top_border=True) for c in b.columns]
             for j, v in enumerate(b.total):
@@ -363,9 +367,11 @@ def _hotspot_chart(ws, b: _Block) -> BarChart:
 # --- the sheets ---------------------------------------------------------------------------------------------
 
 
-def _summary_sheet(ws, tables: TownshipTables, spec: S.SheetSpec) -> None:
+def _summary_sheet(ws, tables: TownshipTables, spec: S.SheetSpec, level: S.Level) -> None:
     total = _values(pd.DataFrame([tables.total]), spec.columns)[0]
-    _put(ws, [_Block(spec.columns, _values(tables.summary, spec.columns), table=spec.table, total=total)])
+    subtotals = tables.summary["village"].eq(level.subtotal).to_numpy(dtype=bool) if level.place else ()
+    _put(ws, [_Block(spec.columns, _values(tables.summary, spec.columns), table=spec.table, total=total,
+                     bold=frozenset(int(i) for i in np.flatnonzero(subtotals)))])
     ws.freeze_panes = "D2"
 
 
@@ -450,7 +456,7 @@ def build_township_book(tables: TownshipTables, rules: pd.DataFrame, level: S.Le
     for spec in S.level_sheets(level):
         ws = wb.create_sheet(spec.name)
         if spec.key == S.TOWNSHIP_SUMMARY.key:
-            _summary_sheet(ws, tables, spec)
+            _summary_sheet(ws, tables, spec, level)
         elif spec.key == S.TOWNSHIP_TREND.key:
             _trend_sheet(ws, tables, level)
         elif spec.key == S.TOWNSHIP_HOTSPOTS.key:

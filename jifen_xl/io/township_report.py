@@ -15,6 +15,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import schema as S
@@ -83,10 +84,11 @@ def _breakable(text: str, mm: float) -> str:
 
 def summary_pages(summary: dict, headline: str = "") -> dict:
     """汇总概况 laid out for paper: ``widths`` (pixels per column, at 96 per inch), ``pages`` (each
-    ``{"rows": [...], "total": bool}``: the village rows under one header row, ``total`` on the
-    last), the rows' long texts made breakable.
+    ``{"rows": [{"cells": [...], "bold": bool}, ...], "total": bool}``: the village rows under one
+    header row, ``total`` on the last), the rows' long texts made breakable.
 
-    :param summary: ``report_data``'s ``summary`` (headers, rows, total).
+    :param summary: ``report_data``'s ``summary`` (headers, rows, total; ``bold``: the positions
+        of the rows printed bold, a district's 小计 rows).
     :param headline: the paragraph above the table on the first page (its length moves the cut).
     """
     headers = list(summary["headers"])
@@ -100,14 +102,15 @@ def summary_pages(summary: dict, headline: str = "") -> dict:
         return cells, max([_lines(row[i], mm[i]) for i in texts] or [1])
 
     room = FIRST_PAGE_LINES - max(0, _lines(headline, TABLE_MM, HEADLINE_HALF_MM) - HEADLINE_LINES) * 2
-    pages: list[list[list[str]]] = [[]]
+    pages: list[list[dict]] = [[]]
     used = 0
-    for row in summary["rows"]:
+    bold = set(summary.get("bold", ()))
+    for i, row in enumerate(summary["rows"]):
         cells, lines = shaped(row)
         if used + lines > room and pages[-1]:
             pages.append([])
             used, room = 0, PAGE_LINES
-        pages[-1].append(cells)
+        pages[-1].append({"cells": cells, "bold": i in bold})
         used += lines
     total, total_lines = shaped(summary["total"])
     if used + total_lines + NOTE_LINES > room and pages[-1]:
@@ -279,7 +282,8 @@ def report_data(tables: TownshipTables, *, receipts: dict[str, pd.DataFrame], co
         "headline": _headline(tables, counts, level),
         "level": {"whole": level.whole, "units": level.units, "book": level.book},
         "summary": {"headers": summary_headers, "rows": _rows(tables.summary, printed),
-                    "total": _rows(total, printed)[0]},
+                    "total": _rows(total, printed)[0],
+                    "bold": [int(i) for i in np.flatnonzero(_subtotals(tables, level).to_numpy(dtype=bool))]},
         "charts": {"trend": _trend_chart(tables, level), "villages": _village_chart(tables, level),
                    "hotspots": hotspot_chart},
         "monthly": {"headers": monthly_spec.headers, "rows": _rows(tables.monthly, monthly_spec.fields)},
