@@ -231,8 +231,12 @@ def _typed(values: list, parse, dtype) -> tuple[np.ndarray, list[int]]:
 
 
 def _numbers(values: list) -> tuple[np.ndarray, list[int]]:
-    if set(map(type, values)) <= {float}:  # the common case: every cell a number (NaN = empty)
+    types = set(map(type, values))
+    if types <= {float}:  # the common case: every cell a number (NaN = empty)
         return np.array(values, dtype="float64"), []
+    if types == {float, str} and not any(v for v in values if v.__class__ is str):
+        # numbers and empty cells (the fast reader's ""): 积分 left blank until it is published
+        return np.array([np.nan if v.__class__ is str else v for v in values], dtype="float64"), []
     return _typed(values, _number_or_bad, "float64")
 
 
