@@ -118,11 +118,13 @@ def build_workbook(path, settings: dict, tables: dict[str, pd.DataFrame] | None 
 
 
 def build_package(settings: dict, tables: dict[str, pd.DataFrame] | None = None, *,
-                  buttons: tuple[schema.Button, ...] = ()) -> tuple[bytes, dict[schema.Button, int]]:
+                  buttons: tuple[schema.Button, ...] = (),
+                  conf: schema.ConfSheet | None = None) -> tuple[bytes, dict[schema.Button, int]]:
     """The standard workbook as the bytes of an ``.xlsx`` package, with a row of 使用说明 kept for
     each of ``buttons`` (``io.xlsm`` puts the button over its cell in column A; the cell holds the
     caption too, and column B what pressing it does).
 
+    :param conf: a settings sheet to add last (``schema.XLWINGS_CONF`` in an ``.xlsm``).
     :returns: the package, and each button's row in 使用说明 (1-based).
     """
     import io
@@ -130,6 +132,8 @@ def build_package(settings: dict, tables: dict[str, pd.DataFrame] | None = None,
     values = _settings_values(settings)
     frames = _frames(tables or {}, values["year"])
     wb = _build(values, frames, buttons)
+    if conf is not None:
+        _write_conf(wb, conf)
     buf = io.BytesIO()
     wb.save(buf)
     rows = _help_rows(values, buttons)
@@ -261,6 +265,14 @@ def _build(settings: dict, frames: dict[str, pd.DataFrame], buttons: tuple = ())
     wb.active = 0
     help_ws.sheet_view.tabSelected = True
     return wb
+
+
+def _write_conf(wb: Workbook, conf: schema.ConfSheet) -> None:
+    """The key/value sheet ``conf`` as its reader expects it: keys from A1 down, values in B."""
+    ws = wb.create_sheet(conf.name)
+    for row in conf.rows:
+        ws.append(list(row))
+    ws.sheet_state = conf.state
 
 
 def _write_settings(ws, spec: schema.SheetSpec, settings: dict) -> None:

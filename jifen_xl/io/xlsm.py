@@ -449,14 +449,15 @@ STANDARD_YEAR = 2026
 
 def village_package(settings: dict, tables=None, *, timestamp: str | None = None, fresh: bool = False) -> bytes:
     """A village's ``.xlsm``: the standard workbook (``io.template``) with the village's buttons
-    in 使用说明, one per row, each in column A beside what it does.
+    in 使用说明, one per row, each in column A beside what it does, and the hidden settings sheet
+    of xlwings (``schema.XLWINGS_CONF``: where 导入公式函数 finds the UDF module).
 
     :param fresh: build the VBA project from ``macros/`` (``build-workbook``); default: the built
         standard workbook's project when it fits (``standard_project``), else a fresh one."""
     from .template import build_package
 
     buttons = schema.buttons(schema.BOOK_VILLAGE)
-    package, rows = build_package(settings, tables, buttons=buttons)
+    package, rows = build_package(settings, tables, buttons=buttons, conf=schema.XLWINGS_CONF)
     project = None if fresh else standard_project(package, schema.BOOK_VILLAGE)
     return graft(package, schema.BOOK_VILLAGE, [Placement(b, rows[b], 1) for b in buttons], project=project,
                  timestamp=timestamp)
