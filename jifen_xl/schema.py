@@ -818,3 +818,31 @@ XLWINGS_CONF = ConfSheet(
     rows=(("UDF Modules", "jifen_xl.udfs"),),
     state="hidden",
 )
+
+
+# --- the worksheet functions (UDFs) of a village .xlsm (issue 12) ----------------------------
+@dataclass(frozen=True)
+class Udf:
+    """A worksheet function of ``jifen_xl.udfs``: its ASCII name (what the clerk types), an
+    example formula, and what it returns (Chinese: the description in Excel's function wizard
+    and in 使用说明's 公式函数 section)."""
+
+    name: str
+    example: str
+    help: str
+
+
+UDFS: tuple[Udf, ...] = (
+    Udf("JIFEN_TOTAL", '=JIFEN_TOTAL("0001")',
+        f"某户的{LEDGER.header_of('cumulative')}（终生累计，兑换后不减少），取“{LEDGER.name}”最近一个已结账月份的数。"),
+    Udf("JIFEN_BALANCE", '=JIFEN_BALANCE("0001")',
+        f"某户的{LEDGER.header_of('available')}（{LEDGER.header_of('cumulative')}减去在爱心超市兑换掉的），"
+        f"取“{LEDGER.name}”最近一个已结账月份的数。"),
+    Udf("JIFEN_RANK", '=JIFEN_RANK("0001")',
+        f"某户的{LEDGER.header_of('rank')}（按{LEDGER.header_of('cumulative')}从高到低，同分同名次），"
+        f"取“{LEDGER.name}”最近一个已结账月份的数。"),
+    Udf("JIFEN_EXPECTED", '=JIFEN_EXPECTED("JC-22", 2, "2026-03-15")',
+        "一条登记应得的积分：数量 × 该指标在这一天的分值（数量不填为 1，日期不填为今天）。"),
+)
+#: The category the functions are listed under in Excel's function wizard (插入函数).
+UDF_CATEGORY = "乡村治理积分"

@@ -7,8 +7,9 @@ spendable points (可用积分), ``=JIFEN_RANK("0001")`` its rank in the village
 by default). A wrong 户号 or 指标编码 gives a Chinese sentence in the cell, never a Python error.
 
 What Excel shows of them is Chinese: each function's docstring is its description in Excel's
-function wizard (xlwings passes it to ``Application.MacroOptions``), each ``xw.arg`` doc an
-argument's, ``CATEGORY`` the wizard's category. The argument names are written into the VBA
+function wizard (xlwings passes it to ``Application.MacroOptions``), set from ``schema.UDFS``
+(the one declaration 使用说明 and workbook/README.md follow) by ``_described``; each ``xw.arg``
+doc is an argument's, ``schema.UDF_CATEGORY`` the wizard's category. The argument names are written into the VBA
 wrappers xlwings generates, so they must be VBA identifiers (``date`` is a VBA keyword: hence
 ``on_date``). The clerk imports them once per workbook with the 导入公式函数 button (xlwings'
 ``ImportPythonUDFs``, reading ``schema.XLWINGS_CONF``; Windows Excel only).
@@ -34,8 +35,6 @@ from .core.village import item_on_date
 from .errors import JifenError, chinese_os_text
 from .io.live import LiveBook
 
-#: The category of the functions in Excel's function wizard (插入函数).
-CATEGORY = "乡村治理积分"
 #: Excel's day 0 of its date serial numbers (1900 system, after the 1900-02-29 bug).
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
@@ -84,26 +83,37 @@ def _household(book, hh_id, column: str):
 
 
 HH_DOC = "户号，如 0001（写成数字 1 也可以）"
+_UDFS = {u.name: u for u in S.UDFS}
 
 
-@xw.func(category=CATEGORY)
+def _described(f):
+    """``f`` with its Chinese description (``schema.UDFS``) as its docstring: applied first, so
+    that xlwings' ``func`` finds it."""
+    f.__doc__ = _UDFS[f.__name__].help
+    return f
+
+
+# 累计积分 (lifetime points) of a household, as of the last settled month.
+@xw.func(category=S.UDF_CATEGORY)
 @xw.arg("hh_id", doc=HH_DOC)
+@_described
 def JIFEN_TOTAL(hh_id, caller):  # noqa: N802 - Excel's function names are upper case
-    """某户的累计积分（终生累计，兑换后不减少），取“月度台账”最近一个已结账月份的数。"""
     return _household(caller.sheet.book, hh_id, "cumulative")
 
 
-@xw.func(category=CATEGORY)
+# 可用积分 (spendable points) of a household, as of the last settled month.
+@xw.func(category=S.UDF_CATEGORY)
 @xw.arg("hh_id", doc=HH_DOC)
+@_described
 def JIFEN_BALANCE(hh_id, caller):  # noqa: N802
-    """某户的可用积分（累计积分减去在爱心超市兑换掉的），取“月度台账”最近一个已结账月份的数。"""
     return _household(caller.sheet.book, hh_id, "available")
 
 
-@xw.func(category=CATEGORY)
+# 村内排名 of a household by 累计积分, as of the last settled month.
+@xw.func(category=S.UDF_CATEGORY)
 @xw.arg("hh_id", doc=HH_DOC)
+@_described
 def JIFEN_RANK(hh_id, caller):  # noqa: N802
-    """某户的村内排名（按累计积分从高到低，同分同名次），取“月度台账”最近一个已结账月份的数。"""
     return _household(caller.sheet.book, hh_id, "rank")
 
 
@@ -120,12 +130,13 @@ def _day(on_date):
     return None if pd.isna(day) else day.normalize()
 
 
-@xw.func(category=CATEGORY)
+# The points an entry of an item earns: 数量 × 分值 on the date.
+@xw.func(category=S.UDF_CATEGORY)
 @xw.arg("code", doc="指标编码，如 JC-22")
 @xw.arg("quantity", doc="数量，不填为 1")
 @xw.arg("on_date", doc="日期，不填为今天（按这一天有效的分值计算）")
+@_described
 def JIFEN_EXPECTED(code, quantity=None, on_date=None, caller=None):  # noqa: N802
-    """一条登记应得的积分：数量 × 该指标在这一天的分值（数量不填为 1，日期不填为今天）。"""
     try:
         _last, village = _figures(caller.sheet.book)
     except JifenError as exc:
