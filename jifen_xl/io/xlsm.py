@@ -22,6 +22,11 @@ what makes it an ``.xlsm``, working on the zip package as ``io.patching`` does:
   ``schema.BUTTONS`` names, in the cells ``io.template`` / ``io.township_book`` leave for them.
   A sheet that already has a legacy drawing (openpyxl writes the header notes as one) gets the
   buttons added to it: a sheet holds one.
+* **the settings sheet** of xlwings (``schema.XLWINGS_CONF``, hidden, last): a village's ``.xlsm``
+  carries it (``io.template.build_package`` writes it), so that its 导入公式函数 button
+  (``ImportPythonUDFs``) imports ``jifen_xl.udfs``; the township's does not, as its workbook has no
+  village for those functions to compute from and its button's RunPython needs no setting.
+  The toolkit's reader and writers pass it by like any sheet of the clerk's.
 * **byte-identical builds**: parts in a fixed order, every zip entry dated 1980-01-01, the
   document properties' dates fixed when asked (``build-workbook``), no random ids.
 """
