@@ -539,9 +539,11 @@ def _is_digest(value) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
 
 
-def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Path:
+def new_book(path: str | Path, settings: dict, *, overwrite: bool = False, tables: dict | None = None) -> Path:
     """Create a village workbook from the declared layout, with the default catalogue; an ``.xlsm``
-    also gets the VBA project and the buttons (``io.xlsm``)."""
+    also gets the VBA project and the buttons (``io.xlsm``).
+
+    :param tables: rows to fill it with, as ``io.template.build_workbook`` takes them (the demo's village)."""
     from .io import xlsm
     from .io.template import build_workbook
 
@@ -551,8 +553,8 @@ def new_book(path: str | Path, settings: dict, *, overwrite: bool = False) -> Pa
     if path.exists() and not overwrite:
         raise JifenError(f"文件「{path}」已存在，为防止覆盖村里的数据，工具不会改写它。请换一个文件名。")
     if path.suffix.lower() == ".xlsx":
-        return build_workbook(path, settings)
-    _write_new(path, xlsm.village_package(settings))
+        return build_workbook(path, settings, tables)
+    _write_new(path, xlsm.village_package(settings, tables))
     return path
 
 

@@ -741,15 +741,22 @@ class Button:
     """A form-control button of a built ``.xlsm`` workbook.
 
     It calls the one-line VBA Sub ``sub`` of ``macros/*.bas``, whose only statement is
-    ``RunPython "import jifen_xl.macros as m; m.<macro>()"``.
+    ``RunPython "import jifen_xl.macros as m; m.<macro>()"``, or, for a button that calls the
+    xlwings VBA module itself (``macro`` empty), the statement ``vba``.
     """
 
     caption: str  # Chinese, on the button
     sub: str  # VBA Sub name, ASCII, in macros/*.bas
-    macro: str  # function name in jifen_xl.macros
+    macro: str  # function name in jifen_xl.macros ("" when the Sub's statement is ``vba``)
     sheet: str  # the sheet the button sits on (a declared sheet name)
     book: str  # BOOK_VILLAGE | BOOK_TOWNSHIP
     help: str = ""  # Chinese: what pressing it does, shown beside it (使用说明)
+    vba: str = ""  # the Sub's one statement when it is not RunPython: a Sub of the xlwings module
+
+    @property
+    def statement(self) -> str:
+        """The one statement of the button's Sub (ASCII VBA)."""
+        return self.vba or f'RunPython "import jifen_xl.macros as m; m.{self.macro}()"'
 
 
 #: Every button, in the order they are laid out (left to right, top to bottom). The village's sit
@@ -772,6 +779,11 @@ BUTTONS: tuple[Button, ...] = (
            "生成给监督管理小组看的监督报告：评议人、长期未评分的农户、奖扣比例、回避情况（同 jifen-xl supervise）。"),
     Button("年度结转", "JifenRollover", "rollover", HELP_SHEET_NAME, BOOK_VILLAGE,
            "年底生成下一年度的工作簿，带入各户的累计积分和可用积分（同 jifen-xl rollover）。"),
+    Button("导入公式函数", "JifenImportFunctions", "", HELP_SHEET_NAME, BOOK_VILLAGE,
+           "让本工作簿能用积分公式函数 JIFEN_TOTAL、JIFEN_BALANCE、JIFEN_RANK、JIFEN_EXPECTED（见下方“公式函数”）。"
+           "每个工作簿只需点一次；要先在 Excel 中勾选“信任对 VBA 工程对象模型的访问”（文件 → 选项 → 信任中心 → "
+           "信任中心设置 → 宏设置）。只能在 Windows 版 Excel 中使用。",
+           vba="ImportPythonUDFs"),
     Button("导入各村台账", "JifenTownshipImport", "township_import", TOWNSHIP_SUMMARY.name, BOOK_TOWNSHIP,
            "导入各村交回的村级工作簿，重新生成本工作簿的各张汇总表（同 jifen-xl township import）。"),
 )
@@ -780,3 +792,57 @@ BUTTONS: tuple[Button, ...] = (
 def buttons(book: str) -> tuple[Button, ...]:
     """The buttons of one workbook kind (``BOOK_VILLAGE`` or ``BOOK_TOWNSHIP``)."""
     return tuple(b for b in BUTTONS if b.book == book)
+
+
+# --- the xlwings settings sheet of a village .xlsm (issue 12) --------------------------------
+@dataclass(frozen=True)
+class ConfSheet:
+    """The settings sheet xlwings' standalone VBA module reads (``GetConfigFromSheet``): keys in
+    column A from A1 down, contiguous, no header, values in column B; keys are compared upper-case.
+    A key written here overrides the clerk's own xlwings settings (the user's and the folder's
+    ``xlwings.conf`` files), even when its value is blank, so only keys the toolkit needs are set:
+    ``UDF Modules`` names the module ``ImportPythonUDFs`` imports (its default is a module named
+    like the workbook, which does not exist). The interpreter is left unset: xlwings then runs the
+    ``pythonw`` found on PATH, and a clerk whose Python is elsewhere sets ``INTERPRETER_WIN`` in
+    ``%USERPROFILE%\\.xlwings\\xlwings.conf`` (workbook/README.md says how), which also survives
+    年度结转 (next year's workbook gets these rows afresh).
+    """
+
+    name: str  # exactly the name xlwings looks for
+    rows: tuple[tuple[str, str], ...]  # (key, value), from A1 down
+    state: str  # the sheet's visibility: "hidden" (the clerk can unhide it) | "visible"
+
+
+XLWINGS_CONF = ConfSheet(
+    name="xlwings.conf",
+    rows=(("UDF Modules", "jifen_xl.udfs"),),
+    state="hidden",
+)
+
+
+# --- the worksheet functions (UDFs) of a village .xlsm (issue 12) ----------------------------
+@dataclass(frozen=True)
+class Udf:
+    """A worksheet function of ``jifen_xl.udfs``: its ASCII name (what the clerk types), an
+    example formula, and what it returns (Chinese: the description in Excel's function wizard
+    and in 使用说明's 公式函数 section)."""
+
+    name: str
+    example: str
+    help: str
+
+
+UDFS: tuple[Udf, ...] = (
+    Udf("JIFEN_TOTAL", '=JIFEN_TOTAL("0001")',
+        f"某户的{LEDGER.header_of('cumulative')}（终生累计，兑换后不减少），取“{LEDGER.name}”最近一个已结账月份的数。"),
+    Udf("JIFEN_BALANCE", '=JIFEN_BALANCE("0001")',
+        f"某户的{LEDGER.header_of('available')}（{LEDGER.header_of('cumulative')}减去在爱心超市兑换掉的），"
+        f"取“{LEDGER.name}”最近一个已结账月份的数。"),
+    Udf("JIFEN_RANK", '=JIFEN_RANK("0001")',
+        f"某户的{LEDGER.header_of('rank')}（按{LEDGER.header_of('cumulative')}从高到低，同分同名次），"
+        f"取“{LEDGER.name}”最近一个已结账月份的数。"),
+    Udf("JIFEN_EXPECTED", '=JIFEN_EXPECTED("JC-22", 2, "2026-03-15")',
+        "一条登记应得的积分：数量 × 该指标在这一天的分值（数量不填为 1，日期不填为今天）。"),
+)
+#: The category the functions are listed under in Excel's function wizard (插入函数).
+UDF_CATEGORY = "乡村治理积分"

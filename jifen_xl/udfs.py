@@ -6,6 +6,14 @@ spendable points (可用积分), ``=JIFEN_RANK("0001")`` its rank in the village
 ``=JIFEN_EXPECTED("JC-22", 2)`` the points an entry of that item earns (数量 × 分值 on the date, today
 by default). A wrong 户号 or 指标编码 gives a Chinese sentence in the cell, never a Python error.
 
+What Excel shows of them is Chinese: each function's docstring is its description in Excel's
+function wizard (xlwings passes it to ``Application.MacroOptions``), set from ``schema.UDFS``
+(the one declaration 使用说明 and workbook/README.md follow) by ``_described``; each ``xw.arg``
+doc is an argument's, ``schema.UDF_CATEGORY`` the wizard's category. The argument names are written into the VBA
+wrappers xlwings generates, so they must be VBA identifiers (``date`` is a VBA keyword: hence
+``on_date``). The clerk imports them once per workbook with the 导入公式函数 button (xlwings'
+``ImportPythonUDFs``, reading ``schema.XLWINGS_CONF``; Windows Excel only).
+
 Each function reads its caller's workbook through the live backend; the figures are kept per
 workbook for ``CACHE_SECONDS`` (a sheet full of these formulas is recalculated in one burst: the
 workbook is read and its ledger computed once, not once per cell). UDFs never write (GUIDE §2.11).
@@ -26,6 +34,9 @@ from .core.clean import to_code
 from .core.village import item_on_date
 from .errors import JifenError, chinese_os_text
 from .io.live import LiveBook
+
+#: Excel's day 0 of its date serial numbers (1900 system, after the 1900-02-29 bug).
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 #: How long a workbook's figures are reused (seconds).
 CACHE_SECONDS = 5.0
@@ -71,39 +82,78 @@ def _household(book, hh_id, column: str):
     return None if pd.isna(value) else float(value)
 
 
-@xw.func
+HH_DOC = "户号，如 0001（写成数字 1 也可以）"
+_UDFS = {u.name: u for u in S.UDFS}
+
+
+def _described(f):
+    """``f`` with its Chinese description (``schema.UDFS``) as its docstring: applied first, so
+    that xlwings' ``func`` finds it."""
+    f.__doc__ = _UDFS[f.__name__].help
+    return f
+
+
+# 累计积分 (lifetime points) of a household, as of the last settled month.
+@xw.func(category=S.UDF_CATEGORY)
+@xw.arg("hh_id", doc=HH_DOC)
+@_described
 def JIFEN_TOTAL(hh_id, caller):  # noqa: N802 - Excel's function names are upper case
-    """累计积分 of a household (户号), as 月度台账 has it for the last settled month."""
     return _household(caller.sheet.book, hh_id, "cumulative")
 
 
-@xw.func
+# 可用积分 (spendable points) of a household, as of the last settled month.
+@xw.func(category=S.UDF_CATEGORY)
+@xw.arg("hh_id", doc=HH_DOC)
+@_described
 def JIFEN_BALANCE(hh_id, caller):  # noqa: N802
-    """可用积分 of a household (户号): lifetime points less what it spent at the love supermarket."""
     return _household(caller.sheet.book, hh_id, "available")
 
 
-@xw.func
+# 村内排名 of a household by 累计积分, as of the last settled month.
+@xw.func(category=S.UDF_CATEGORY)
+@xw.arg("hh_id", doc=HH_DOC)
+@_described
 def JIFEN_RANK(hh_id, caller):  # noqa: N802
-    """村内排名 of a household (户号) by 累计积分 (ties share the best rank)."""
     return _household(caller.sheet.book, hh_id, "rank")
 
 
-@xw.func
-def JIFEN_EXPECTED(code, quantity=None, date=None, caller=None):  # noqa: N802
-    """The points an entry of item 指标编码 earns: 数量 (blank = 1) × the item's 分值 on the date (today by default)."""
+def _day(on_date):
+    """The date of ``on_date`` as typed in a cell (a date, an Excel serial number, a text such as
+    2026-03-01; blank: today), or None when it is none of these."""
+    if on_date in (None, ""):
+        return pd.Timestamp(dt.datetime.now()).normalize()
+    if isinstance(on_date, (dt.date, dt.datetime)):
+        return pd.Timestamp(on_date).normalize()
+    if isinstance(on_date, (int, float)) and not isinstance(on_date, bool):
+        return (EXCEL_EPOCH + pd.Timedelta(days=int(on_date))).normalize()
+    day = pd.to_datetime(str(on_date).strip(), errors="coerce")
+    return None if pd.isna(day) else day.normalize()
+
+
+# The points an entry of an item earns: 数量 × 分值 on the date.
+@xw.func(category=S.UDF_CATEGORY)
+@xw.arg("code", doc="指标编码，如 JC-22")
+@xw.arg("quantity", doc="数量，不填为 1")
+@xw.arg("on_date", doc="日期，不填为今天（按这一天有效的分值计算）")
+@_described
+def JIFEN_EXPECTED(code, quantity=None, on_date=None, caller=None):  # noqa: N802
     try:
         _last, village = _figures(caller.sheet.book)
     except JifenError as exc:
         return chinese_os_text(exc.message)
-    day = date if isinstance(date, (dt.date, dt.datetime)) else dt.datetime.now()
+    day = _day(on_date)
+    if day is None:
+        return f"日期「{on_date}」看不懂，请写成 年-月-日，如 2026-03-15"
     wanted = to_code(pd.Series([code], dtype=object)).iloc[0]
-    one = pd.DataFrame({"code": [wanted], "date": [pd.Timestamp(day).normalize()]})
+    one = pd.DataFrame({"code": [wanted], "date": [day]})
     found = item_on_date(village["indicators"], one).iloc[0]
     header = S.INDICATORS.header_of("code")
     if not found["found_code"]:
         return f"{header}「{code}」不在「{S.INDICATORS.name}」中"
     if not found["in_force"] or pd.isna(found["value"]):
-        return f"{header}「{code}」在 {pd.Timestamp(day).date().isoformat()} 不在有效期内"
-    qty = 1.0 if quantity in (None, "") else float(quantity)
+        return f"{header}「{code}」在 {day.date().isoformat()} 不在有效期内"
+    try:
+        qty = 1.0 if quantity in (None, "") else float(quantity)
+    except (TypeError, ValueError):
+        return f"数量「{quantity}」不是数字"
     return qty * float(found["value"])

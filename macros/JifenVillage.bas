@@ -1,5 +1,6 @@
 Attribute VB_Name = "JifenVillage"
-' The buttons of the jifen-xl village workbook: each Sub runs one function of jifen_xl.macros, no logic here.
+' The buttons of the jifen-xl village workbook: each Sub runs one function of jifen_xl.macros, no logic here;
+' JifenImportFunctions calls the xlwings module's ImportPythonUDFs (the UDF Modules key of the xlwings.conf sheet).
 Option Explicit
 
 Sub JifenValidate()
@@ -32,4 +33,8 @@ End Sub
 
 Sub JifenRollover()
     RunPython "import jifen_xl.macros as m; m.rollover()"
+End Sub
+
+Sub JifenImportFunctions()
+    ImportPythonUDFs
 End Sub

@@ -398,7 +398,7 @@ def test_run_demo_for_another_village(tmp_path):
     out = "\n".join(lines)
     assert "生成示范村：北碚区歇马街道石岗村 2026 年度" in out
     clean, wrong = tmp_path / "示范" / "石岗村-2026.xlsx", tmp_path / "示范" / "石岗村-2026-有错误.xlsx"
-    assert clean.is_file() and wrong.is_file()
+    assert clean.is_file() and wrong.is_file() and clean.with_suffix(".xlsm").is_file()
     assert f"校验「{clean.name}」：0 个错误、0 个警告。" in out
     assert "全部被找到" in out
     assert "共 11 个月的封账链完整" in out
@@ -581,3 +581,38 @@ def test_demo_imports_its_township(demo_run, village):
     for r in _book_rows(town["book"], S.TOWNSHIP_CHECKS.name):  # the files first, then their findings
         checks.setdefault(r["文件"], r["状态"])
     assert checks[f"{rejected}-{YEAR}.xlsx"] == S.FILE_REJECTED and checks[f"{VILLAGE}-{YEAR}.xlsx"] == S.FILE_IMPORTED
+
+
+def test_the_demo_writes_the_same_village_as_an_xlsm_with_the_buttons(demo_run, village, tmp_path):
+    """The demo village as a workbook with the buttons, as it stood before the walk-through (nothing
+    published), so a clerk can press 生成公示 and 封账 himself: the same 基本信息 and tables as
+    the same village written as an .xlsx, the standard workbook's VBA project, every button."""
+    import zipfile
+
+    from jifen_xl.io import xlsm
+    from jifen_xl.io.template import build_workbook
+
+    from .test_xlsm import WORKBOOKS, conf_of, parts
+
+    folder, result = demo_run
+    path = folder / f"{VILLAGE}-{YEAR}.xlsm"
+    assert path.is_file()
+    assert f"已写入带按钮的工作簿：{path}（内容与上面的 .xlsx 相同，还没有公示和结账；" in result.output
+    assert f"\n  {path}（带按钮的同一个示范村，停在示范开始之前" in result.output  # in the closing lines
+    settings, tables = village
+    got_settings, got_tables, got_report = _content(path)
+    want_settings, want_tables, want_report = _content(build_workbook(tmp_path / "同一个村.xlsx", settings, tables))
+    assert got_settings == want_settings
+    assert sorted(got_tables) == sorted(want_tables)
+    for key in want_tables:
+        pd.testing.assert_frame_equal(got_tables[key], want_tables[key])
+    assert got_report.records() == want_report.records()
+    statuses = set(got_tables["entries"]["status"])
+    assert S.ENTRY_PENDING in statuses and not statuses & {S.ENTRY_PUBLIC, S.ENTRY_CONFIRMED}  # nothing published
+    assert xlsm.vba_bytes(path) == xlsm.vba_bytes(WORKBOOKS[S.BOOK_VILLAGE])
+    package = parts(path)
+    assert conf_of(package) == {k.upper(): v for k, v in S.XLWINGS_CONF.rows}
+    with zipfile.ZipFile(path) as z:
+        vml = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".vml"))
+    assert sorted(re.findall(r"<x:FmlaMacro>\[0\]!(\w+)</x:FmlaMacro>", vml)) == sorted(
+        b.sub for b in S.buttons(S.BOOK_VILLAGE))

@@ -396,7 +396,8 @@ BUTTON_MACROS = ("validate", "publish", "print_notice", "close_month", "shop", "
 
 
 def test_every_button_has_its_entry_point():
-    names = [b.macro for b in getattr(S, "BUTTONS", ())] or list(BUTTON_MACROS)
+    # 导入公式函数 calls xlwings' ImportPythonUDFs, not a function of ours (its macro is empty)
+    names = [b.macro for b in getattr(S, "BUTTONS", ()) if b.macro] or list(BUTTON_MACROS)
     assert sorted(names) == sorted(BUTTON_MACROS)
     for name in names:
         assert callable(getattr(macros, name)), name

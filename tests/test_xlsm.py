@@ -91,13 +91,19 @@ def test_bas_is_ascii_crlf_and_one_runpython_line_per_button(book):
     buttons = S.buttons(book)
     assert sorted(found) == sorted(b.sub for b in buttons)
     for b in buttons:
-        assert len(found[b.sub]) == 1, found[b.sub]
-        assert RUNPYTHON.match(found[b.sub][0]).group(1) == b.macro
+        assert found[b.sub] == [f"    {b.statement}"], found[b.sub]
+        if b.macro:
+            assert RUNPYTHON.match(found[b.sub][0]).group(1) == b.macro
+        else:  # a Sub of the xlwings module, called without arguments
+            assert re.fullmatch(r"\w+", b.vba) and b.vba.isascii()
 
 
 def test_buttons_are_declared_once_per_sub_and_sheet():
     assert len({b.sub for b in S.BUTTONS}) == len(S.BUTTONS)
-    assert all(b.sub.isascii() and b.sub.isidentifier() and b.macro.isidentifier() for b in S.BUTTONS)
+    assert all(b.sub.isascii() and b.sub.isidentifier() for b in S.BUTTONS)
+    # each button runs either a jifen_xl.macros function or (导入公式函数) a Sub of xlwings' module
+    assert all(b.macro.isidentifier() != bool(b.vba) for b in S.BUTTONS)
+    assert [b.caption for b in S.BUTTONS if b.vba] == ["导入公式函数"]
     names = {S.HELP_SHEET_NAME} | set(S.BY_NAME) | {s.name for s in S.TOWNSHIP_SHEETS}
     assert all(b.sheet in names and b.caption and b.help for b in S.BUTTONS)
 
@@ -106,10 +112,21 @@ def test_every_runpython_string_resolves_to_a_callable_of_jifen_xl_macros():
     # jifen_xl/macros.py is written by the live-backend part of issue 12 (another worktree):
     # this test passes once both are merged.
     macros = importlib.import_module("jifen_xl.macros")
-    for book in BOOKS:
-        for body in subs(bas(book).read_text("ascii")).values():
-            name = RUNPYTHON.match(body[0]).group(1)
-            assert callable(getattr(macros, name, None)), name
+    calls = [RUNPYTHON.match(body[0]) for book in BOOKS for body in subs(bas(book).read_text("ascii")).values()]
+    names = [m.group(1) for m in calls if m]
+    assert sorted(names) == sorted(b.macro for b in S.BUTTONS if b.macro)
+    for name in names:
+        assert callable(getattr(macros, name, None)), name
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_every_other_buttons_statement_is_a_sub_of_the_built_workbooks_xlwings_module(book):
+    found = modules(WORKBOOKS[book])
+    xlwings_subs = subs(found["xlwings"])
+    for b in S.buttons(book):
+        if b.vba:  # ImportPythonUDFs: a Sub without arguments in the standalone module xlwings ships
+            assert b.vba in xlwings_subs, b.vba
+            assert sum(b.vba in subs(code) for code in found.values()) == 1  # no other module shadows it
 
 
 # --- the built workbooks ------------------------------------------------------------------------
@@ -326,6 +343,7 @@ def test_new_refuses_another_suffix(tmp_path):
 def _buttons_kept(before: dict[str, bytes], path: Path) -> None:
     after = parts(path)
     assert after[xlsm.VBA_PART] == before[xlsm.VBA_PART]
+    assert conf_of(after) == conf_of(before) == {k.upper(): v for k, v in S.XLWINGS_CONF.rows}
     assert after["xl/drawings/vmlDrawingButtons1.vml"] == before["xl/drawings/vmlDrawingButtons1.vml"]
     help_part = dict(xlsm.sheet_parts(after))[S.HELP_SHEET_NAME]
     assert re.search(r"<legacyDrawing\b[^>]*r:id=", after[help_part].decode())
@@ -421,7 +439,7 @@ def test_the_clerks_readme_names_every_button_and_its_command():
     text = (ROOT / "workbook" / "README.md").read_text("utf-8")
     for b in S.BUTTONS:
         row = next(line for line in text.splitlines() if line.startswith(f"| {b.caption} |"))
-        assert "`jifen-xl " in row
+        assert ("`jifen-xl " in row) if b.macro else (f"`{b.vba}`" in row)
     for name in xlsm.STANDARD_BOOKS:
         assert f"`{name}`" in text
 
@@ -453,3 +471,196 @@ def test_build_workbook_without_a_file_rebuilds_the_workbook_folder_of_the_curre
     assert r.exit_code == 0, r.output
     for name, kind in xlsm.STANDARD_BOOKS.items():
         assert (tmp_path / "workbook" / name).read_bytes() == WORKBOOKS[kind].read_bytes()
+
+
+# --- the xlwings.conf sheet and the worksheet functions (UDFs) -----------------------------------
+
+
+def _sheet_cells(package: dict[str, bytes], part: str) -> dict[str, str]:
+    """Cell reference -> text of a worksheet part, read from the XML (shared or inline strings)."""
+    shared = [re.sub(r"<[^>]+>", "", si) for si in
+              re.findall(r"<si>(.*?)</si>", package.get("xl/sharedStrings.xml", b"").decode(), re.S)]
+    out = {}
+    for ref, attrs, body in re.findall(r'<c r="([A-Z]+\d+)"([^>]*?)(?:/>|>(.*?)</c>)', package[part].decode(), re.S):
+        value = re.search(r"<v>(.*?)</v>", body or "")
+        if 't="s"' in attrs and value:
+            out[ref] = shared[int(value.group(1))]
+        elif 't="inlineStr"' in attrs:
+            out[ref] = re.sub(r"<[^>]+>", "", body)
+        elif value:
+            out[ref] = value.group(1)
+    return out
+
+
+def conf_of(package: dict[str, bytes]) -> dict[str, str] | None:
+    """What xlwings' ``GetConfigFromSheet`` reads from the package's ``xlwings.conf`` sheet: keys
+    in column A from A1 down to the first blank (upper-cased), values beside them; None without
+    the sheet."""
+    found = dict(xlsm.sheet_parts(package)).get(S.XLWINGS_CONF.name)
+    if found is None:
+        return None
+    cells = _sheet_cells(package, found)
+    out, row = {}, 1
+    while cells.get(f"A{row}", "") != "":
+        out[cells[f"A{row}"].upper()] = cells.get(f"B{row}", "")
+        row += 1
+    return out
+
+
+def test_the_village_xlsm_has_the_hidden_xlwings_conf_sheet_that_names_the_udf_module():
+    package = parts(WORKBOOKS[S.BOOK_VILLAGE])
+    # the plain XML: a hidden sheet of exactly that name, and what GetConfigFromSheet makes of it
+    tag = re.search(r'<sheet\b[^>]*name="xlwings\.conf"[^>]*/>', package["xl/workbook.xml"].decode()).group(0)
+    assert 'state="hidden"' in tag
+    assert conf_of(package) == {"UDF MODULES": "jifen_xl.udfs"}
+    # openpyxl (keep_vba): the same two cells, nothing else in the sheet
+    wb = openpyxl.load_workbook(WORKBOOKS[S.BOOK_VILLAGE], keep_vba=True)
+    try:
+        ws = wb[S.XLWINGS_CONF.name]
+        assert ws.sheet_state == "hidden" and wb.sheetnames[-1] == S.XLWINGS_CONF.name
+        assert [[c.value for c in row] for row in ws.iter_rows()] == [list(r) for r in S.XLWINGS_CONF.rows]
+    finally:
+        wb.close()
+    # the xlwings module in the workbook looks for that sheet and asks for those keys
+    xlwings_vba = modules(WORKBOOKS[S.BOOK_VILLAGE])["xlwings"]
+    project = re.search(r'^Public Const PROJECT_NAME As String = "(\w+)"', xlwings_vba, re.M).group(1)
+    assert f"{project}.conf" == S.XLWINGS_CONF.name
+    assert 'wb.Sheets(PROJECT_NAME & ".conf")' in xlwings_vba and "d.Add UCase(cell.Value)" in xlwings_vba
+    for key, _value in S.XLWINGS_CONF.rows:
+        assert f'GetConfig("{key.upper()}")' in xlwings_vba
+    # the interpreter is left to the clerk's own settings: a key on the sheet would override them
+    assert not any(k.upper().startswith("INTERPRETER") for k, _v in S.XLWINGS_CONF.rows)
+    # the UDF module it names is the package's
+    assert importlib.util.find_spec(S.XLWINGS_CONF.rows[0][1]).origin == str(ROOT / "jifen_xl" / "udfs.py")
+
+
+def test_only_the_village_xlsm_gets_the_conf_sheet(tmp_path):
+    assert conf_of(parts(WORKBOOKS[S.BOOK_TOWNSHIP])) is None  # its workbook has no village to compute from
+    args = ["--district", "沙坪坝区", "--township", "中梁镇", "--village", "永宁寺村", "--year", "2026"]
+    for name in ("永宁寺村.xlsm", "永宁寺村.xlsx"):
+        assert CliRunner().invoke(cli, ["new", str(tmp_path / name), *args]).exit_code == 0
+    assert conf_of(parts(tmp_path / "永宁寺村.xlsm")) == {"UDF MODULES": "jifen_xl.udfs"}
+    assert conf_of(parts(tmp_path / "永宁寺村.xlsx")) is None
+
+
+def test_validating_the_built_xlsm_says_nothing_about_the_conf_sheet_and_keeps_it(tmp_path):
+    path = tmp_path / "村级积分台账.xlsm"
+    shutil.copyfile(WORKBOOKS[S.BOOK_VILLAGE], path)
+    before = parts(path)
+    # the empty standard workbook has findings (no village name, no members yet): exactly those
+    # of the same workbook built as an .xlsx, which has no conf sheet
+    from jifen_xl.io.template import build_workbook
+
+    plain = build_workbook(tmp_path / "plain.xlsx", {"year": xlsm.STANDARD_YEAR})
+    _t, _s, found = _read_all(path)
+    assert found == _read_all(plain)[2] and found
+    result = app.validate_book(app.open_backend(path))
+    assert result.written is not None
+    assert all(S.XLWINGS_CONF.name not in f"{p.sheet}{p.message}{p.fix}" for p in result.report.problems)
+    _buttons_kept(before, path)
+    after = parts(path)
+    conf_part = dict(xlsm.sheet_parts(after))[S.XLWINGS_CONF.name]
+    assert after[conf_part] == before[conf_part]
+
+
+def test_the_help_sheet_describes_each_worksheet_function_and_the_import_button():
+    wb = openpyxl.load_workbook(WORKBOOKS[S.BOOK_VILLAGE], read_only=True)
+    try:
+        rows = [r[:2] for r in wb[S.HELP_SHEET_NAME].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    described = {a: b for a, b in rows if a in {u.name for u in S.UDFS}}
+    assert described == {u.name: f"{u.help}例如 {u.example}" for u in S.UDFS}
+    text = "".join(str(v) for row in rows for v in row if v)
+    assert "信任对 VBA 工程对象模型的访问" in text and "Windows" in text and "导入公式函数" in text
+
+
+def _udf_names_in_module() -> list[str]:
+    import inspect
+
+    from jifen_xl import udfs
+
+    return sorted(n for n, f in vars(udfs).items() if inspect.isfunction(f) and f.__module__ == udfs.__name__
+                  and n.isupper())
+
+
+def test_the_guide_and_the_help_sheet_name_exactly_the_functions_of_jifen_xl_udfs():
+    names = _udf_names_in_module()
+    assert names == sorted(u.name for u in S.UDFS)
+    assert all(n.isascii() and n.isidentifier() and n == n.upper() for n in names)
+    text = (ROOT / "workbook" / "README.md").read_text("utf-8")
+    section = text[text.index("## 五、公式函数"):text.index("## 六、")]
+    assert sorted(set(re.findall(r"\bJIFEN_[A-Z_]+\b", section))) == names
+    for u in S.UDFS:
+        assert f"| `{u.name}` | {u.help} | `{u.example}` |" in section
+    for words in ("信任对 VBA 工程对象模型的访问", "Windows", "Excel for Mac 不支持", "WPS 表格不支持", "函数不会丢失"):
+        assert words in section, words
+
+
+#: Runs xlwings' own UDF decorators and VBA wrapper generator (xlwings.udfs, which Windows
+#: imports) over jifen_xl.udfs. xlwings.udfs imports three Windows-only COM modules at its top;
+#: none of them is called by the decorators or the generator, so they are stood in for here.
+_WINDOWS_UDFS = r"""
+import io, json, sys, types
+com = types.ModuleType("pythoncom"); com.CoInitialize = lambda: None
+pwt = types.ModuleType("pywintypes"); pwt.com_error = type("com_error", (Exception,), {})
+w32, client = types.ModuleType("win32com"), types.ModuleType("win32com.client")
+client.Dispatch, w32.client = None, client
+sys.modules.update({"pythoncom": com, "pywintypes": pwt, "win32com": w32, "win32com.client": client})
+import xlwings
+import xlwings.udfs as xu
+xlwings.func, xlwings.arg, xlwings.ret = xu.xlfunc, xu.xlarg, xu.xlret  # as xlwings binds them on Windows
+import jifen_xl.udfs as mod
+class Workbook:  # all generate_vba_wrapper reads of Excel's workbook object
+    Name = "村级积分台账.xlsm"
+out = io.StringIO()
+xu.generate_vba_wrapper("jifen_xl.udfs", mod, out, Workbook())
+funcs = {n: f.__xlfunc__ for n, f in vars(mod).items() if hasattr(f, "__xlfunc__")}
+print(json.dumps({"vba": out.getvalue(), "funcs": funcs}, ensure_ascii=False, default=str))
+"""
+
+#: VBA's reserved words and the built-in names a parameter must not take (a wrapper with one
+#: does not compile: ``date`` was the trap).
+_VBA_RESERVED = {w.lower() for w in (
+    "And As Boolean ByRef Byte ByVal Call Case Const Currency Date Decimal Declare Dim Do Double Each Else "
+    "ElseIf Empty End Enum Eqv Erase Error Event Exit False For Friend Function Get Global GoSub GoTo If Imp "
+    "Implements In Integer Is Let Like Long LongLong LongPtr Loop LSet Me Mod New Next Not Nothing Null Object On "
+    "Option Optional Or ParamArray Preserve Private Property Public RaiseEvent ReDim Rem Resume Return RSet Select "
+    "Set Single Static Step Stop String Sub Then To True Type TypeOf Until Variant Wend While With WithEvents Xor "
+    "Name Line Open Close Print Input Write Put Seek Lock Unlock Width Kill").split()}
+
+
+def test_udfs_as_xlwings_declares_them_on_windows_linux_runs_the_generator_with_com_stubbed():
+    """What Windows Excel gets from 导入公式函数: xlwings' import_udfs generates this VBA module and
+    registers each description with MacroOptions. Linux limit: the generation runs here with
+    pythoncom/pywintypes/win32com stood in for (they do not exist here); the import into a real
+    VBA project and the wizard itself need Windows Excel (workbook/README.md's release checklist)."""
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", _WINDOWS_UDFS], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    made = json.loads(proc.stdout)
+    funcs, vba = made["funcs"], made["vba"]
+    assert sorted(funcs) == _udf_names_in_module() == sorted(u.name for u in S.UDFS)  # every one is an @xw.func
+    described = {u.name: u.help for u in S.UDFS}
+    for name, f in funcs.items():
+        assert f["name"] == name and f["category"] == S.UDF_CATEGORY and not f["sub"]
+        doc = f["ret"]["doc"]  # the function wizard's description (MacroOptions keeps 255 characters)
+        assert doc == described[name] and len(doc) <= 255 and "\n" not in doc
+        assert re.search(r"[\u4e00-\u9fff]", doc)
+        shown = [a for a in f["args"] if a["vba"] is None]  # `caller` is filled in by xlwings
+        assert [a["name"] for a in f["args"] if a["vba"] is not None] == ["caller"]
+        for a in shown:  # each argument's description is Chinese too, not xlwings' "Positional argument 1"
+            assert re.search(r"[\u4e00-\u9fff]", a["doc"]) and len(a["doc"]) <= 255, a
+            assert a["name"].isascii() and a["name"].lower() not in _VBA_RESERVED, a["name"]
+    # the VBA module: ASCII (a Western code page, as every VBA source), one Function per UDF, each
+    # calling back into jifen_xl.udfs under its own name
+    assert vba.isascii()
+    declared = re.findall(r"^Function (\w+)\(([^)]*)\)$", vba, re.M)
+    assert sorted(n for n, _ in declared) == sorted(funcs)
+    for name, params in declared:
+        assert f'{name} = XLPy.CallUDF("jifen_xl.udfs", "{name}", Array(' in vba
+        for p in (x.split()[-1] for x in params.split(",") if x.strip()):
+            assert p.lower() not in _VBA_RESERVED, (name, p)

@@ -89,6 +89,7 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
     folder = Path(directory)
     clean_path = folder / f"{village}-{year}.xlsx"
     wrong_path = folder / f"{village}-{year}-有错误.xlsx"
+    buttons_path = clean_path.with_suffix(".xlsm")
     if folder.exists() and not folder.is_dir():
         raise JifenError(f"「{folder}」是一个文件，不是文件夹。请换一个文件夹名。")
 
@@ -105,7 +106,7 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
         notices.pop("pdf")
         shop_notices.pop("pdf", None)
     town = township_paths(folder, township, year, pdf)
-    existing = [p.name for p in (clean_path, wrong_path, *notices.values(), *shop_notices.values(), *town.values())
+    existing = [p.name for p in (clean_path, buttons_path, wrong_path, *notices.values(), *shop_notices.values(), *town.values())
                 if p.exists()]
     if existing:
         raise JifenError(f"文件夹「{folder}」中已有「{'」「'.join(existing)}」。为避免覆盖，示范不会改写它们；"
@@ -127,6 +128,12 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
 
     build_workbook(clean_path, settings, tables)
     yield f"已写入工作簿：{clean_path}"
+    # the same village as a workbook with the buttons, before the walk-through below: the clerk
+    # presses 生成公示, 封账 … in Windows Excel to walk the same months (it takes the committed
+    # standard workbook's VBA project, as `new NAME.xlsm` does)
+    app.new_book(buttons_path, settings, tables=tables)
+    yield (f"已写入带按钮的工作簿：{buttons_path}（内容与上面的 .xlsx 相同，还没有公示和结账；"
+           f"在 Windows 版 Excel 中打开，按“{S.HELP_SHEET_NAME}”中的按钮自己走一遍）")
     wrong_tables, mistakes = planted_mistakes(tables)
     build_workbook(wrong_path, settings, wrong_tables)
     yield f"已写入有错误的工作簿：{wrong_path}（故意设置了 {len(mistakes)} 处常见错误）："
@@ -245,6 +252,9 @@ def run_demo(directory, households: int = 320, seed: int = 2026, *, district: st
               f"「{S.LEDGER.name}」），" if sealed else "")
     yield (f"  {clean_path}（{'无错误' if rep.valid else f'{len(rep.errors)} 个错误'}；{closed}{label} 公示中"
            f"（「{S.NOTICE_SHEET_NAME}」「{S.PUBLICITY.name}」），含「{S.STOCK.name}」和校验结果）")
+    yield (f"  {buttons_path}（带按钮的同一个示范村，停在示范开始之前：还没有公示和结账，"
+           f"可在 Windows 版 Excel 中按“{S.HELP_SHEET_NAME}”中的按钮走一遍公示和结账；"
+           f"使用前先按其“{S.HELP_SHEET_NAME}”装好 Python 和积分工具、把文件夹设为受信任位置）")
     yield f"  {wrong_path}（含 {len(mistakes)} 处故意设置的错误及其校验结果）"
     for path in (*notices.values(), *shop_notices.values()):
         yield f"  {path}"

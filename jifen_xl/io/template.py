@@ -118,21 +118,26 @@ def build_workbook(path, settings: dict, tables: dict[str, pd.DataFrame] | None 
 
 
 def build_package(settings: dict, tables: dict[str, pd.DataFrame] | None = None, *,
-                  buttons: tuple[schema.Button, ...] = ()) -> tuple[bytes, dict[schema.Button, int]]:
+                  buttons: tuple[schema.Button, ...] = (),
+                  conf: schema.ConfSheet | None = None) -> tuple[bytes, dict[schema.Button, int]]:
     """The standard workbook as the bytes of an ``.xlsx`` package, with a row of 使用说明 kept for
     each of ``buttons`` (``io.xlsm`` puts the button over its cell in column A; the cell holds the
     caption too, and column B what pressing it does).
 
+    :param conf: a settings sheet to add last (``schema.XLWINGS_CONF`` in an ``.xlsm``: it makes
+        the worksheet functions importable, so 使用说明 then describes them too).
     :returns: the package, and each button's row in 使用说明 (1-based).
     """
     import io
 
     values = _settings_values(settings)
     frames = _frames(tables or {}, values["year"])
-    wb = _build(values, frames, buttons)
+    wb = _build(values, frames, buttons, udfs=conf is not None)
+    if conf is not None:
+        _write_conf(wb, conf)
     buf = io.BytesIO()
     wb.save(buf)
-    rows = _help_rows(values, buttons)
+    rows = _help_rows(values, buttons, udfs=conf is not None)
     at = {b: i for i, r in enumerate(rows, start=1) for b in buttons if r[0] == "button" and r[1] == b.caption}
     return buf.getvalue(), at
 
@@ -244,7 +249,7 @@ def _column_values(df: pd.DataFrame, col: schema.ColumnSpec, n: int) -> list:
 # --- workbook -----------------------------------------------------------------------
 
 
-def _build(settings: dict, frames: dict[str, pd.DataFrame], buttons: tuple = ()) -> Workbook:
+def _build(settings: dict, frames: dict[str, pd.DataFrame], buttons: tuple = (), *, udfs: bool = False) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
     help_ws = wb.create_sheet(schema.HELP_SHEET_NAME)
@@ -257,10 +262,18 @@ def _build(settings: dict, frames: dict[str, pd.DataFrame], buttons: tuple = ())
             _write_table(ws, spec, frames.get(spec.key), settings["year"])
         _print_setup(ws, spec, settings)
     _define_lookup_names(wb, n_rows)
-    _write_help(help_ws, settings, buttons)
+    _write_help(help_ws, settings, buttons, udfs=udfs)
     wb.active = 0
     help_ws.sheet_view.tabSelected = True
     return wb
+
+
+def _write_conf(wb: Workbook, conf: schema.ConfSheet) -> None:
+    """The key/value sheet ``conf`` as its reader expects it: keys from A1 down, values in B."""
+    ws = wb.create_sheet(conf.name)
+    for row in conf.rows:
+        ws.append(list(row))
+    ws.sheet_state = conf.state
 
 
 def _write_settings(ws, spec: schema.SheetSpec, settings: dict) -> None:
@@ -545,8 +558,9 @@ _MEANINGS = (("households", "carried_total"), ("households", "carried_available"
 _ARCHIVE_TAG = "（10月公示）"
 
 
-def _help_rows(settings: dict, buttons: tuple = ()) -> list[tuple[str, str, str, str]]:
-    """(style, A, B, C) rows of the help sheet (with a row per button of an .xlsm)."""
+def _help_rows(settings: dict, buttons: tuple = (), *, udfs: bool = False) -> list[tuple[str, str, str, str]]:
+    """(style, A, B, C) rows of the help sheet (with a row per button of an .xlsm, and with
+    ``udfs`` a row per worksheet function of ``schema.UDFS``)."""
     S = schema
     year = settings.get("year")
     place = "".join(settings.get(k) or "" for k in ("district", "township", "village"))
@@ -571,6 +585,15 @@ def _help_rows(settings: dict, buttons: tuple = ()) -> list[tuple[str, str, str,
                  *[("button", b.caption, b.help, "") for b in buttons],
                  ("text", "按钮运行时状态栏显示进度，出错时弹出提示，写明哪张工作表、哪一行、怎么改。"
                           "运行前工具会在工作簿旁的“备份”文件夹中保存一份副本。", "", ""),
+                 ("blank", "", "", "")]
+    if udfs:
+        importer = next((b.caption for b in buttons if b.vba), "")
+        rows += [("section", "公式函数：在任何单元格中引用积分（只能在 Windows 版 Excel 中使用）", "", ""),
+                 ("text", f"先按一次上面的“{importer}”按钮（每个工作簿只需一次），之后就能像 SUM 一样在单元格中输入下面的公式，"
+                          f"“插入函数”的“{S.UDF_CATEGORY}”类别中也能找到它们。按钮需要 Excel 允许访问 VBA 工程："
+                          "文件 → 选项 → 信任中心 → 信任中心设置 → 宏设置，勾选“信任对 VBA 工程对象模型的访问”。"
+                          "工具以后写入本工作簿时，导入的公式函数保留不变。", "", ""),
+                 *[("step", u.name, f"{u.help}例如 {u.example}") for u in S.UDFS],
                  ("blank", "", "", "")]
     rows += [
         ("section", "一、开始使用：先填好这几张表，再登记积分", "", ""),
@@ -643,12 +666,12 @@ def _describe(col: schema.ColumnSpec, year: int) -> str:
     return "；".join(p for p in parts if p)
 
 
-def _write_help(ws, settings: dict, buttons: tuple = ()) -> None:
+def _write_help(ws, settings: dict, buttons: tuple = (), *, udfs: bool = False) -> None:
     bold = Font(bold=True)
     fonts = {"title": Font(bold=True, size=14), "section": Font(bold=True, size=12),
              "sheet": bold, "colhead": bold, "step": bold, "button": bold}
     sizes = {"title": 14 / 11, "section": 12 / 11}
-    rows = _help_rows(settings, buttons)
+    rows = _help_rows(settings, buttons, udfs=udfs)
     wrap = _style_of(ws, None, wrap=True)
     for r, (style, a, b, c) in enumerate(rows, start=1):
         ws.append([Cell(ws, value=v or None, style_array=wrap) for v in (a, b, c)])

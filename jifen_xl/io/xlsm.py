@@ -22,6 +22,11 @@ what makes it an ``.xlsm``, working on the zip package as ``io.patching`` does:
   ``schema.BUTTONS`` names, in the cells ``io.template`` / ``io.township_book`` leave for them.
   A sheet that already has a legacy drawing (openpyxl writes the header notes as one) gets the
   buttons added to it: a sheet holds one.
+* **the settings sheet** of xlwings (``schema.XLWINGS_CONF``, hidden, last): a village's ``.xlsm``
+  carries it (``io.template.build_package`` writes it), so that its 导入公式函数 button
+  (``ImportPythonUDFs``) imports ``jifen_xl.udfs``; the township's does not, as its workbook has no
+  village for those functions to compute from and its button's RunPython needs no setting.
+  The toolkit's reader and writers pass it by like any sheet of the clerk's.
 * **byte-identical builds**: parts in a fixed order, every zip entry dated 1980-01-01, the
   document properties' dates fixed when asked (``build-workbook``), no random ids.
 """
@@ -449,14 +454,15 @@ STANDARD_YEAR = 2026
 
 def village_package(settings: dict, tables=None, *, timestamp: str | None = None, fresh: bool = False) -> bytes:
     """A village's ``.xlsm``: the standard workbook (``io.template``) with the village's buttons
-    in 使用说明, one per row, each in column A beside what it does.
+    in 使用说明, one per row, each in column A beside what it does, and the hidden settings sheet
+    of xlwings (``schema.XLWINGS_CONF``: where 导入公式函数 finds the UDF module).
 
     :param fresh: build the VBA project from ``macros/`` (``build-workbook``); default: the built
         standard workbook's project when it fits (``standard_project``), else a fresh one."""
     from .template import build_package
 
     buttons = schema.buttons(schema.BOOK_VILLAGE)
-    package, rows = build_package(settings, tables, buttons=buttons)
+    package, rows = build_package(settings, tables, buttons=buttons, conf=schema.XLWINGS_CONF)
     project = None if fresh else standard_project(package, schema.BOOK_VILLAGE)
     return graft(package, schema.BOOK_VILLAGE, [Placement(b, rows[b], 1) for b in buttons], project=project,
                  timestamp=timestamp)
