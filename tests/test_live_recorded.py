@@ -352,26 +352,126 @@ def test_validating_again_unmarks_the_cells_fixed_since(tmp_path):
     assert len(_cells(grid.backend(), S.FINDINGS)) == 1
 
 
-def test_township_import_imports_the_folder_beside_the_workbook_as_the_cli_does(tmp_path):
-    import python_calamine as pc
+# -- the township button ------------------------------------------------------------------------------
+TOWNSHIP_XLSM = Path(__file__).resolve().parents[1] / "workbook" / "乡镇积分汇总.xlsm"
+TOWNSHIP_NAME = "中梁镇2026年积分汇总.xlsm"
 
-    villages = tmp_path / "各村台账"
+
+def _villages(tmp_path: Path) -> Path:
+    villages = tmp_path / macros.VILLAGES_FOLDER
     villages.mkdir()
     for name in ("永宁寺村", "玉溪村"):
         build(villages / f"{name}.xlsx", settings=dict(V.SETTINGS, village=name))
-    township = build(tmp_path / "中梁镇2026年积分汇总.xlsx")  # the caller: only its name and folder count
-    remote = Remote(township)
+    return villages
+
+
+def _edit_rules(tmp_path: Path, edits: dict[tuple[int, int], object]) -> tuple[Remote, Path]:
+    """The officer's township workbook with 评优规则's cells (Excel row, column) edited: shown to
+    the remote Book as the clerk's Excel would send it, and saved as a file (openpyxl, keeping
+    the VBA) in ``file/`` for the CLI."""
+    import openpyxl
+
+    from jifen_xl.ooxml.sheetxml import column_letters
+
+    from .remote_excel import book_json
+
+    shutil.copyfile(TOWNSHIP_XLSM, tmp_path / TOWNSHIP_NAME)
+    payload = book_json(tmp_path / TOWNSHIP_NAME)
+    sheet = next(s for s in payload["sheets"] if s["name"] == S.AWARD_RULES.name)
+    wb = openpyxl.load_workbook(tmp_path / TOWNSHIP_NAME, keep_vba=True)
+    values = sheet["values"]
+    for (r, c), value in edits.items():
+        width = max(len(values[0]), c)
+        while len(values) < r:  # a row typed below the used range widens it, as Excel sends it
+            values.append([""] * width)
+        for row in values:
+            row.extend([""] * (width - len(row)))
+        values[r - 1][c - 1] = "" if value is None else value
+        wb[S.AWARD_RULES.name].cell(r, c).value = value
+    sheet["used_range_address"] = f"A1:{column_letters(len(values[0]))}{len(values)}"
+    (tmp_path / "file").mkdir(exist_ok=True)
+    wb.save(tmp_path / "file" / TOWNSHIP_NAME)
+    return Remote(payload=payload), tmp_path / "file" / TOWNSHIP_NAME
+
+
+def _sheets(path: Path) -> dict[str, list]:
+    import python_calamine as pc
+
+    wb = pc.CalamineWorkbook.from_path(str(path))
+    return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
+
+
+def test_township_import_takes_the_rules_edited_in_the_live_book_as_the_cli_takes_them_from_the_file(tmp_path):
+    from jifen_xl.io.township_book import read_award_rules
+
+    from .xlsxdump import book_table
+
+    villages = _villages(tmp_path)
+    award, minimum, quota = (S.AWARD_RULES.headers.index(S.AWARD_RULES.header_of(f)) + 1
+                             for f in ("award", "min_points", "per_village"))
+    assert read_award_rules(TOWNSHIP_XLSM).loc[0, "award"] == "星级文明户"  # row 2
+    # the officer lowers 星级文明户's threshold from 60 to 10 with 2 per village, and adds a rule
+    edits = {(2, minimum): 10, (2, quota): 2, (6, award): "进步之星", (6, minimum): 0, (6, quota): 1,
+             (6, S.AWARD_RULES.headers.index(S.AWARD_RULES.header_of("no_deduction")) + 1): "否"}
+    remote, file_copy = _edit_rules(tmp_path, edits)
     text = macros.township_import(remote.book, confirm=False)
-    made = tmp_path / "中梁镇2026年积分汇总（导入结果）.xlsx"
-    assert text == f"已导入 2 个村的台账到「{made}」，汇总报告「{tmp_path / '乡镇汇总报告.html'}」。"
-    (tmp_path / "file").mkdir()
-    cli = run("township", "import", villages, "-o", tmp_path / "file" / "cli.xlsx", "--workers", "1")
+    stem = f"中梁镇2026年积分汇总（{TODAY.month}月{TODAY.day}日导入）"
+    made, report = tmp_path / f"{stem}.xlsx", tmp_path / f"{stem}汇总报告.html"
+    assert text.splitlines() == [
+        f"已导入 2 个村的台账（「{macros.VILLAGES_FOLDER}」中共 2 个文件：{S.FILE_IMPORTED} 2 个）。",
+        f"已生成乡镇汇总工作簿「{made}」，请在文件夹中打开它。",  # the remote engine opens no file
+        f"已生成汇总报告「{report}」。"]
+    assert remote.grid().funcs == ["alert"]  # the township workbook itself is not written
+    # the CLI, on the file holding the same rules, writes the same workbook
+    cli = run("township", "import", villages, "-o", file_copy, "--workers", "1")
     assert cli.exit_code == 0, cli.output
-    a, b = pc.CalamineWorkbook.from_path(str(made)), pc.CalamineWorkbook.from_path(str(tmp_path / "file" / "cli.xlsx"))
-    assert a.sheet_names == b.sheet_names
-    for name in a.sheet_names:
-        assert a.get_sheet_by_name(name).to_python() == b.get_sheet_by_name(name).to_python(), name
-    assert remote.grid().funcs == ["alert"]
+    ours, theirs = _sheets(made), _sheets(file_copy)
+    assert list(ours) == list(theirs)
+    for name in ours:
+        assert ours[name] == theirs[name], name
+    def chosen(path: Path) -> list[tuple]:
+        fields = ("award", "village", "hh_id", "points")
+        return [tuple(c[S.TOWNSHIP_CANDIDATES.header_of(f)] for f in fields)
+                for c in book_table(path, S.TOWNSHIP_CANDIDATES) if c[S.TOWNSHIP_CANDIDATES.header_of("hh_id")]]
+
+    assert chosen(made) == [("星级文明户", v, hh, pts) for v in ("永宁寺村", "玉溪村")
+                            for hh, pts in (("0006", 22), ("0003", 10))] + \
+        [("进步之星", v, "0006", 22) for v in ("永宁寺村", "玉溪村")]
+    # the rules as the workbook was shipped (60 points): nobody in these villages qualifies
+    default = tmp_path / "default.xlsx"
+    assert run("township", "import", villages, "-o", default, "--workers", "1").exit_code == 0
+    assert chosen(default) == []
+
+
+def test_township_import_refuses_a_wrong_rule_before_any_work_with_the_cli_s_text(tmp_path):
+    villages = _villages(tmp_path)
+    minimum = S.AWARD_RULES.headers.index(S.AWARD_RULES.header_of("min_points")) + 1
+    remote, file_copy = _edit_rules(tmp_path, {(3, minimum): -5})
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert macros.township_import(remote.book, confirm=False) is None
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]
+    text, _title, _buttons, mode, _callback = grid.alerts[0]
+    assert mode == "critical"
+    assert text == ("「中梁镇2026年积分汇总.xlsm」的“评优规则”工作表有 1 处需要修改，汇总工作簿没有写入：\n"
+                    "第 3 行“最低积分”：最低积分「-5」是负数。请填写 0 或正数")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+    cli = run("township", "import", villages, "-o", file_copy, "--workers", "1")
+    assert cli.exit_code == 1 and f"错误：{text}" in cli.output
+
+
+def test_township_import_without_the_villages_folder_says_how_to_make_it(tmp_path):
+    build(tmp_path / "永宁寺村.xlsx")  # a village workbook beside the township one: NOT imported
+    shutil.copyfile(TOWNSHIP_XLSM, tmp_path / TOWNSHIP_NAME)
+    remote = Remote(tmp_path / TOWNSHIP_NAME)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert macros.township_import(remote.book, confirm=False) is None
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]
+    assert grid.alerts[0][0] == (f"没有找到存放各村台账的文件夹「{tmp_path / '各村台账'}」。请在本工作簿所在的文件夹"
+                                 f"「{tmp_path}」里新建一个名为“各村台账”的文件夹，把各村报送的工作簿（.xlsx）放进去，"
+                                 "再按“导入各村台账”。")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_an_owned_sheet_the_workbook_lacks_is_added_after_the_last_one(tmp_path):

@@ -153,6 +153,23 @@ class LiveBook(GridBook):
                 out[name] = [fmt if n else None for n in numeric]
         return out or None
 
+    def sheet_rows(self, name: str) -> list[list] | None:
+        """The cells of the sheet named ``name`` (surrounding spaces aside) from A1, as one block
+        read ("" for empty), for a sheet read by its own parser (评优规则); None without it."""
+        found = next((n for n in self.sheet_names if n.strip() == name), None)
+        return None if found is None else [list(r) for r in self._block(found)[0]]
+
+    def open_file(self, path) -> bool:
+        """Open the workbook file ``path`` in the clerk's Excel beside this one; False where the
+        engine cannot (xlwings' remote engine opens a client's JSON, never a file) or Excel refuses."""
+        if self.book.app.engine.type == "remote":
+            return False
+        try:
+            self.book.app.books.open(str(path))
+        except Exception:  # noqa: BLE001 - the file is written all the same; the clerk opens it by hand
+            return False
+        return True
+
     def stamp(self) -> ReadStamp:
         """The workbook as this backend holds it: its name and how many writes it made (within a
         macro Excel is busy, so nobody else edits it between the read and the write)."""
