@@ -42,8 +42,8 @@ from ..core.problems import Problem, error
 from ..errors import JifenError
 from .base import (CAP_ADD_SHEET, CAP_LINKS, CAP_MARK_CELLS, CellRef, RawTable, ReadStamp, WritePlan, WriteRequest,
                    WriteResult)
-from .contract import (clerk_column_refusal, image_writes, owned_writes, patches_by_sheet, rows_of_keys,
-                       stale_refusal)
+from .contract import (MERGED_CELLS, clerk_column_refusal, covered_cell_refusal, formula_cell_refusal, image_writes,
+                       owned_writes, patches_by_sheet, rows_of_keys, stale_refusal)
 from .grid import GridBook, col_letter
 from .memory import cell_value
 
@@ -334,37 +334,56 @@ class LiveBook(GridBook):
                     sheet.range((c.row, c.col)).color = color
 
     def _plan_patches(self, spec: S.SheetSpec, patches, ops: _Ops) -> None:
+        """Each patched column: its rows found as the reader saw them, the same refusals as the
+        file backend (a patched cell in a merged block, or holding a formula), and the one block
+        write that sets it."""
         name = self._require_sheet(spec)
         seen = self.read_table(spec)
-        rows = self._block(name)[0]
-        _hdr, columns = self._header(spec, name, rows)
+        rows, merged = self._rows(name)
+        _hdr, columns = self._header(spec, name, rows, merged)
         for patch in patches:
             col = columns[patch.field] + 1
+            letter = col_letter(col - 1)
             where = rows_of_keys(spec, seen, set(patch.values), self.label)
             cells = {rn: _excel_value(cell_value(patch.values[key])) for key, rn in where.items()}
-            ops.calls.append(lambda name=name, col=col, cells=cells: self._write_column(name, col, cells))
+            if not cells:
+                continue
+            for (r0, c0), (r1, c1) in merged:  # 0-based, inclusive
+                inside = [rn for rn in cells if r0 + 1 <= rn <= r1 + 1] if c0 + 1 <= col <= c1 + 1 else []
+                if inside:
+                    raise covered_cell_refusal(self.label, spec, patch.field, letter, min(inside), MERGED_CELLS)
+            lo, hi = min(cells), max(cells)
+            formulas = self._formulas(name, col, lo, hi)
+            if formulas is None:  # an engine without formula reads: only the patched rows are written
+                ops.calls.append(lambda name=name, col=col, cells=cells: self._write_runs(name, col, cells))
+                continue
+            for rn in sorted(cells):
+                if _is_formula(formulas[rn - lo]):
+                    raise formula_cell_refusal(self.label, spec, patch.field, letter, rn)
+            block = merge_column(formulas, cells, lo)
+            ops.calls.append(lambda name=name, col=col, lo=lo, hi=hi, block=block:
+                             self._write_formulas(name, col, lo, hi, block))
 
-    def _write_column(self, name: str, col: int, cells: dict[int, object]) -> None:
-        """Set ``cells`` (Excel row -> value) of one column: formulas of the rows between read and
-        written back as one block; on an engine without formula reads, each run of rows written."""
-        if not cells:
-            return
-        sheet = self.book.sheets[name]
-        lo, hi = min(cells), max(cells)
-        block = sheet.range((lo, col), (hi, col))
+    def _formulas(self, name: str, col: int, lo: int, hi: int) -> list | None:
+        """The formulas of rows ``lo``..``hi`` of column ``col`` (a constant as Excel gives it, a
+        formula as its text), in one read; None where the engine cannot read formulas."""
         try:
             self._op()
-            formulas = block.options(ndim=2).formula
+            got = self.book.sheets[name].range((lo, col), (hi, col)).formula
         except NotImplementedError:
-            formulas = None
-        if formulas is not None:
-            # one cell reads as a text, a block as rows of cells
-            formulas = [[formulas]] if not isinstance(formulas, (list, tuple)) else \
-                [list(r) if isinstance(r, (list, tuple)) else [r] for r in formulas]
-            merged = [[_formula_text(cells[lo + i]) if lo + i in cells else row[0]] for i, row in enumerate(formulas)]
-            self._op()
-            block.formula = merged
-            return
+            return None
+        if not isinstance(got, (list, tuple)):  # one cell reads as its formula, a block as rows of cells
+            return [got]
+        return [r[0] if isinstance(r, (list, tuple)) else r for r in got]
+
+    def _write_formulas(self, name: str, col: int, lo: int, hi: int, block: list[list]) -> None:
+        self._op()
+        self.book.sheets[name].range((lo, col), (hi, col)).formula = block
+
+    def _write_runs(self, name: str, col: int, cells: dict[int, object]) -> None:
+        """Each run of consecutive patched rows written as values (an engine without formula reads
+        cannot tell a clerk's formula in the rows between: they are never written)."""
+        sheet = self.book.sheets[name]
         for start, values in _runs(cells):
             self._op()
             sheet.range((start, col)).options(ndim=2).value = [[v] for v in values]
@@ -384,10 +403,11 @@ class LiveBook(GridBook):
         return WriteResult(self.label, None, plan.added, tuple(plan.request.tables), patched)
 
     # -- helpers ---------------------------------------------------------------
-    def _header(self, spec: S.SheetSpec, sheet_name: str, rows: list[list]) -> tuple[int, dict[str, int]]:
+    def _header(self, spec: S.SheetSpec, sheet_name: str, rows: list[list],
+                merged: list | None = None) -> tuple[int, dict[str, int]]:
         """The header row (0-based) of ``rows`` and field -> 0-based column."""
         required = [c.header for c in spec.columns if c.required]
-        hdr, index, _start = self._locate_header(spec, sheet_name, rows, [], spec.headers, required)
+        hdr, index, _start = self._locate_header(spec, sheet_name, rows, merged or [], spec.headers, required)
         return hdr, {spec.column_by_header(h).field: i for h, i in index.items()}
 
 
@@ -420,6 +440,16 @@ _COERCED_RE = re.compile(r"^(?:[\s0-9+\-=@.,$'%(#]|(?i:true|false)$)")
 def _formula_text(value):
     """A new value written through ``Range.formula`` (empty as "")."""
     return "" if value is None else value
+
+
+def _is_formula(value) -> bool:
+    return isinstance(value, str) and value.startswith("=")
+
+
+def merge_column(formulas: list, cells: dict[int, object], lo: int) -> list[list]:
+    """The column block to write back through ``Range.formula``: the new value on each patched row
+    (``cells``: Excel row -> value), every other row's formula (or constant) as it was read."""
+    return [[_formula_text(cells[lo + i]) if lo + i in cells else f] for i, f in enumerate(formulas)]
 
 
 def _text(value) -> str:
