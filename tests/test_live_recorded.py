@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -559,3 +560,137 @@ def test_without_libreoffice_the_print_buttons_make_the_web_page_and_say_so(tmp_
     assert text == (f"已生成「{tmp_path / '监督报告.html'}」。\n"
                     "没有找到 LibreOffice，只生成了网页版（.html），可用浏览器打开后打印。")
     assert not (tmp_path / "监督报告.pdf").exists()
+
+
+# -- a clerk's formulas --------------------------------------------------------------------------------
+def _with_formulas(path: Path, sheet: str, cells: dict[str, tuple[str, object]]) -> None:
+    """Make cells of ``sheet`` formulas with their cached values, as Excel saves them (``cells``:
+    reference -> (formula without "=", cached value: a number or a text)); a cell the row lacks is
+    added at the row's end (a column right of the table)."""
+    import posixpath
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    from .remote_excel import _resolve
+
+    with zipfile.ZipFile(path) as z:
+        items = [(i, z.read(i.filename)) for i in z.infolist()]
+    parts = dict((i.filename, data) for i, data in items)
+    rid = re.search(rf'<sheet [^>]*name="{sheet}"[^>]*r:id="([^"]+)"', parts["xl/workbook.xml"].decode()).group(1)
+    target = re.search(rf'<Relationship[^>]*Id="{rid}"[^>]*Target="([^"]+)"|<Relationship[^>]*Target="([^"]+)"[^>]*Id="{rid}"',
+                       parts["xl/_rels/workbook.xml.rels"].decode())
+    part = _resolve("xl", target.group(1) or target.group(2))
+    xml = parts[part].decode()
+    for ref, (formula, cached) in cells.items():
+        kind = ' t="str"' if isinstance(cached, str) else ""
+        new = f'<c r="{ref}"{{style}}{kind}><f>{escape(formula)}</f><v>{escape(str(cached))}</v></c>'
+        found = re.search(rf'<c r="{ref}"(?P<style> s="\d+")?[^>]*?(?:/>|>.*?</c>)', xml)
+        if found:
+            xml = xml[:found.start()] + new.format(style=found.group("style") or "") + xml[found.end():]
+        else:
+            row = re.search(rf'<row r="{re.sub(r"[A-Z]+", "", ref)}"[^>]*>.*?(?=</row>)', xml)
+            xml = xml[:row.end()] + new.format(style="") + xml[row.end():]
+    parts[part] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, _data in items:
+            z.writestr(info, parts[info.filename])
+    assert posixpath.basename(part).endswith(".xml")
+
+
+def _letter(spec, field: str) -> str:
+    from jifen_xl.ooxml.sheetxml import column_letters
+
+    return column_letters(spec.headers.index(spec.header_of(field)) + 1)
+
+
+def _file_formulas(path: Path, sheet: str) -> dict[str, str]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    try:
+        return {c.coordinate: c.value for row in wb[sheet].iter_rows() for c in row
+                if isinstance(c.value, str) and c.value.startswith("=")}
+    finally:
+        wb.close()
+
+
+def test_publish_keeps_a_formula_between_the_patched_rows_on_an_engine_that_reads_formulas(tmp_path):
+    """Formulas read from the file by openpyxl (xlwings' remote engine cannot read them: see
+    ``remote_excel.formula_reads``): 积分登记.状态 is read and written back as one block of formulas."""
+    book, copy = _pair(tmp_path, cycle_tables())
+    status = _letter(S.ENTRIES, "status")
+    for path in (book, copy):  # 2026-010 (row 11, April's, between March's rows 10 and 12-14)
+        _with_formulas(path, S.ENTRIES.name, {f"{status}11": ('IF(TRUE,"公示中")', "公示中")})
+    remote = Remote(book, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is not None
+    app.publish_book(XlsxFile(copy), month="2026-03")
+    grid = remote.grid()
+    entries = _sheet_index(book, S.ENTRIES.name)
+    column = S.ENTRIES.headers.index(S.ENTRIES.header_of("status"))
+    written = [a for a in remote.actions if a["sheet_position"] == entries and a["start_column"] == column]
+    assert [(a["func"], a["start_row"] + 1, a["row_count"]) for a in written] == [("setFormula", 10, 5)]
+    assert written[0]["values"][1] == ['=IF(TRUE,"公示中")']  # row 11 written back as it was
+    assert grid.formulas == {(S.ENTRIES.name, 11, column + 1): '=IF(TRUE,"公示中")'}
+    assert_same_tables(remote, copy)
+    assert _file_formulas(copy, S.ENTRIES.name) == {f"{status}11": '=IF(TRUE,"公示中")'}  # the file backend keeps it too
+
+
+def test_a_formula_in_a_cell_the_button_would_set_is_refused_as_the_cli_refuses_it(tmp_path):
+    """On an engine that reads formulas (from the file by openpyxl here, as Excel would give them)."""
+    book, copy = _pair(tmp_path, cycle_tables())
+    status = _letter(S.ENTRIES, "status")
+    for path in (book, copy):  # 2026-011 (row 12): March's, 待公示, to be set 公示中
+        _with_formulas(path, S.ENTRIES.name, {f"{status}12": ('IF(TRUE,"待公示")', "待公示")})
+    remote = Remote(book, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is None
+    cli = run("publish", copy, "--month", "2026-03")
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]  # refused before any write
+    text = grid.alerts[0][0]
+    assert text == (f"工作簿「{book.name}」的工作表「积分登记」第 12 行「状态」列（{status}12）是公式，工具不会覆盖公式，"
+                    "没有写入。请把该单元格改为直接填写的内容后重试。")
+    assert cli.exit_code == 1 and cli.output.strip() == f"错误：{text}"
+
+
+def test_recorded_writes_never_touch_a_clerk_s_formula_cells_on_an_engine_without_formula_reads(tmp_path):
+    """xlwings' remote engine as it is (values only): =B2 right of 积分登记's table and a formula
+    in 积分指标's 分值 stay exactly (no action covers them) through 生成公示 and 封账."""
+    extra = _letter(S.ENTRIES, S.ENTRIES.columns[-1].field)
+    extra = chr(ord(extra) + 1)  # the column right of the table
+    points = _letter(S.INDICATORS, "points")
+    formulas = {S.ENTRIES.name: {f"{extra}{r}": ("B2", 0) for r in range(2, 16)},
+                S.INDICATORS.name: {f"{points}2": ("1+1", 2)}}
+    actions, copies = [], []
+    for step in ("publish", "close_month"):
+        folder = tmp_path / step
+        folder.mkdir()
+        book, copy = _pair(folder, cycle_tables())
+        for path in (book, copy):
+            for sheet, cells in formulas.items():
+                _with_formulas(path, sheet, cells)
+            if step == "close_month":  # March published on the 20th: its period is over
+                app.publish_book(XlsxFile(path), month="2026-03", start="2026-03-20", today=dt.date(2026, 3, 20))
+        remote = Remote(book)
+        assert getattr(macros, step)(remote.book, confirm=False) is not None
+        if step == "publish":
+            app.publish_book(XlsxFile(copy), month="2026-03")
+        else:
+            app.close_book(XlsxFile(copy), month="2026-03")
+        assert_same_tables(remote, copy)
+        actions += remote.actions
+        copies.append(copy)
+    names = [name for name, _rows in remote.grid().sheets]
+    for a in actions:
+        if a.get("start_row") is None or a["func"] in ("alert", "resizeTable"):
+            continue
+        sheet = names[a["sheet_position"]]
+        covered = {(r, c) for r in range(a["start_row"] + 1, a["start_row"] + 1 + a["row_count"])
+                   for c in range(a["start_column"] + 1, a["start_column"] + 1 + a["column_count"])}
+        for ref in formulas.get(sheet, {}):
+            from jifen_xl.ooxml.sheetxml import column_number
+
+            cell = (int(re.sub(r"[A-Z]+", "", ref)), column_number(re.sub(r"\d+", "", ref)))
+            assert cell not in covered, (a["func"], sheet, ref)
+    for copy in copies:  # and the file backend keeps them too
+        for sheet, cells in formulas.items():
+            assert _file_formulas(copy, sheet) == {ref: f"={f}" for ref, (f, _v) in cells.items()}

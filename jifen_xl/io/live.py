@@ -360,7 +360,9 @@ class LiveBook(GridBook):
             for rn in sorted(cells):
                 if _is_formula(formulas[rn - lo]):
                     raise formula_cell_refusal(self.label, spec, patch.field, letter, rn)
-            block = merge_column(formulas, cells, lo)
+            shown = [rows[r - 1][col - 1] if r - 1 < len(rows) and col - 1 < len(rows[r - 1]) else ""
+                     for r in range(lo, hi + 1)]
+            block = merge_column(formulas, shown, cells, lo)
             ops.calls.append(lambda name=name, col=col, lo=lo, hi=hi, block=block:
                              self._write_formulas(name, col, lo, hi, block))
 
@@ -434,7 +436,7 @@ def _excel_value(value):
 
 
 #: Text that Excel would not keep as typed (a number, a date, a formula, a boolean, an error ...).
-_COERCED_RE = re.compile(r"^(?:[\s0-9+\-=@.,$'%(#]|(?i:true|false)$)")
+_COERCED_RE = re.compile(r"^(?:[\s0-9０-９+\-＋－=@.,$'%(#]|(?i:true|false)$)")
 
 
 def _formula_text(value):
@@ -446,10 +448,14 @@ def _is_formula(value) -> bool:
     return isinstance(value, str) and value.startswith("=")
 
 
-def merge_column(formulas: list, cells: dict[int, object], lo: int) -> list[list]:
-    """The column block to write back through ``Range.formula``: the new value on each patched row
-    (``cells``: Excel row -> value), every other row's formula (or constant) as it was read."""
-    return [[_formula_text(cells[lo + i]) if lo + i in cells else f] for i, f in enumerate(formulas)]
+def merge_column(formulas: list, values: list, cells: dict[int, object], lo: int) -> list[list]:
+    """The column block from row ``lo`` to write back through ``Range.formula``: the new value on
+    each patched row (``cells``: Excel row -> value), every other row's formula as it was read
+    (``formulas``), and a constant as its value was read (``values``: Excel's ``Formula`` of a
+    text 「0001」 reads as of the number 1, and would be written back as one)."""
+    return [[_formula_text(cells[lo + i]) if lo + i in cells else f if _is_formula(f)
+             else _formula_text(_excel_value(None if v == "" else v))]
+            for i, (f, v) in enumerate(zip(formulas, values))]
 
 
 def _text(value) -> str:
