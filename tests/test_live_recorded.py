@@ -257,7 +257,8 @@ def _village_year(tmp_path: Path, households: int, per: float) -> Path:
 def _operations(path: Path, tmp_path: Path) -> dict[str, tuple]:
     """Each button's calls into Excel on the workbook ``path``: (range operations the live backend
     made, the actions the macro recorded, in order). The engine reads formulas (``formula_reads``),
-    as Excel does, so 积分登记's patched columns take the formula-keeping path."""
+    as Excel does, so 积分登记's patched columns take the formula-keeping path, and tells merged
+    blocks (there are none: one call per sheet says so)."""
     out = {}
     # January published on the 20th, in a copy: its period is over, 封账 closes it
     published = tmp_path / f"{path.stem}-published.xlsx"
@@ -267,9 +268,9 @@ def _operations(path: Path, tmp_path: Path) -> dict[str, tuple]:
              "publish": (path, lambda live: app.publish_book(live, month="2026-01")),
              "close_month": (published, lambda live: app.close_book(live, month="2026-01"))}
     for name, (book, use_case) in steps.items():
-        live = LiveBook(Remote(book, formulas=True).book)
+        live = LiveBook(Remote(book, formulas=True, merged=True).book)
         use_case(live)
-        remote = Remote(book, formulas=True)
+        remote = Remote(book, formulas=True, merged=True)
         assert getattr(macros, name)(remote.book, confirm=False) is not None, name
         out[name] = (live.operations, [a["func"] for a in remote.actions])
     return out
@@ -694,3 +695,87 @@ def test_recorded_writes_never_touch_a_clerk_s_formula_cells_on_an_engine_withou
     for copy in copies:  # and the file backend keeps them too
         for sheet, cells in formulas.items():
             assert _file_formulas(copy, sheet) == {ref: f"={f}" for ref, (f, _v) in cells.items()}
+
+
+# -- merged cells ----------------------------------------------------------------------------------------
+def _merge_like_a_clerk(path: Path, *, status_rows: tuple[int, int] | None = None) -> None:
+    """A clerk's merges (openpyxl): a title row above 住户名册's header merged across the table,
+    住户名册.备注 merged over rows 4-5 (households 2 and 3), 积分登记.备注 merged over rows 2-4 (its text in row 2 only);
+    ``status_rows``: 积分登记.状态 merged over those rows too."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    hh = wb[S.HOUSEHOLDS.name]
+    hh.insert_rows(1)
+    hh["A1"] = "永宁寺村住户名册（2026年）"
+    note = _letter(S.HOUSEHOLDS, "note")
+    hh[f"{note}4"] = "同住一院"
+    hh[f"{note}5"] = None
+    hh.merge_cells(f"{note}4:{note}5")
+    hh.merge_cells(f"A1:{_letter(S.HOUSEHOLDS, S.HOUSEHOLDS.columns[-1].field)}1")
+    entries = wb[S.ENTRIES.name]
+    note = _letter(S.ENTRIES, "note")
+    entries[f"{note}2"] = "第一季度集中登记"
+    for r in (3, 4):
+        entries[f"{note}{r}"] = None
+    entries.merge_cells(f"{note}2:{note}4")
+    if status_rows is not None:
+        status = _letter(S.ENTRIES, "status")
+        for r in range(status_rows[0] + 1, status_rows[1] + 1):
+            entries[f"{status}{r}"] = None
+        entries.merge_cells(f"{status}{status_rows[0]}:{status}{status_rows[1]}")
+    wb.save(path)
+    wb.close()
+
+
+def test_merged_cells_read_as_the_file_reader_reads_them_where_the_engine_tells_merged_blocks(tmp_path):
+    """Merged blocks answered from the file (python-calamine), as Excel's MergeCells/MergeArea
+    would: xlwings' remote engine cannot tell them (there a block reads as Excel shows it, its
+    value in the top-left cell only)."""
+    book, copy = _pair(tmp_path, cycle_tables())
+    for path in (book, copy):
+        _merge_like_a_clerk(path)
+    live, disk = LiveBook(Remote(book, merged=True).book), XlsxFile(book)
+    for spec in S.CLERK_SHEETS:
+        a, b = live.read_table(spec), disk.read_table(spec)
+        assert (a.sheet_name, a.header_row, a.letters) == (b.sheet_name, b.header_row, b.letters), spec.name
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+    households = live.read_table(S.HOUSEHOLDS)
+    assert households.header_row == 2
+    assert households.frame["note"].tolist()[1:3] == ["同住一院", "同住一院"]  # rows 4-5 now
+    assert live.read_table(S.ENTRIES).frame["note"].tolist()[:3] == ["第一季度集中登记"] * 3
+    # each sheet: its extent, its values, whether it has a merged block (one call); the 3 blocks
+    # (the title, two 备注) are found by halving the range, at most 20 calls each, never row by row
+    assert live.operations <= 3 * len(S.CLERK_SHEETS) + 3 * 20
+
+
+def test_buttons_write_around_merged_cells_as_the_file_backend_does(tmp_path):
+    book, copy = _pair(tmp_path, cycle_tables())
+    for path in (book, copy):
+        _merge_like_a_clerk(path)
+    remote = Remote(book, merged=True, formulas=True)
+    assert macros.validate(remote.book, confirm=False) is not None
+    app.validate_book(XlsxFile(copy))
+    assert_same_tables(remote, copy)
+    remote = Remote(book, merged=True, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is not None
+    app.publish_book(XlsxFile(copy), month="2026-03")
+    assert_same_tables(remote, copy)
+    note = S.ENTRIES.headers.index(S.ENTRIES.header_of("note"))
+    entries = _sheet_index(book, S.ENTRIES.name)
+    assert not [a for a in remote.actions if a.get("sheet_position") == entries and a.get("start_column") == note]
+
+
+def test_a_merged_block_over_cells_a_button_would_set_is_refused_as_the_cli_refuses_it(tmp_path):
+    book, copy = _pair(tmp_path, cycle_tables())
+    for path in (book, copy):  # 2026-011 and 2026-012 (rows 12-13), both to be set 公示中
+        _merge_like_a_clerk(path, status_rows=(12, 13))
+    remote = Remote(book, merged=True, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is None
+    cli = run("publish", copy, "--month", "2026-03")
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]
+    status = _letter(S.ENTRIES, "status")
+    assert grid.alerts[0][0] == (f"工作簿「{book.name}」的工作表「积分登记」第 12 行「状态」列（{status}12）在合并单元格里，"
+                                 "工具不会改写它，没有写入。请取消合并单元格后重试。")
+    assert cli.exit_code == 1 and cli.output.strip() == f"错误：{grid.alerts[0][0]}"

@@ -96,20 +96,66 @@ class LiveBook(GridBook):
 
     # -- reading ---------------------------------------------------------------
     def _block(self, sheet_name: str) -> tuple[list[list], list]:
-        """The sheet's cells from A1 to the used range's last cell, in one read, "" for empty."""
+        """The sheet's cells from A1 to the used range's last cell, in one read, "" for empty, and
+        its merged blocks (``_merged``)."""
         if sheet_name not in self._cache:
             sheet = self.book.sheets[sheet_name]
             self._op(2)  # the used range's extent, then its values
             last = sheet.used_range.last_cell
             values = sheet.range((1, 1), (last.row, last.column)).options(ndim=2, err_to_str=True).value
             rows = [[_cell(v) for v in row] for row in (values or [])]
-            self._cache[sheet_name] = (rows, [])
+            self._cache[sheet_name] = (rows, self._merged(sheet, last.row, last.column))
         return self._cache[sheet_name]
 
     def _rows(self, sheet_name: str) -> tuple[list[list], list]:
-        # Merged ranges cannot be had in a block call; Excel shows a merged block's value in its
-        # top-left cell only, which is what the clerk sees too.
-        return self._block(sheet_name)[0], []
+        # Excel shows a merged block's value in its top-left cell only; the grid reader reads it
+        # in every cell the block covers below the header, as the file reader does.
+        return self._block(sheet_name)
+
+    def _merged(self, sheet, rows: int, cols: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        """The merged blocks of the sheet's used range, 0-based ((first row, first col), (last
+        row, last col)) as the file readers give them. One call tells a sheet without any (the
+        usual case); otherwise the range is halved until each merged cell is found and asked for
+        its block, skipping the cells of blocks already known: the calls grow with the merged
+        cells, not with the rows. An engine that cannot tell (xlwings' remote engine) gives none:
+        there a merged block reads as Excel shows it, its value in the top-left cell only."""
+        found: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        try:
+            self._op()
+            if rows < 1 or cols < 1 or sheet.range((1, 1), (rows, cols)).merge_cells is False:
+                return found
+        except NotImplementedError:
+            self.operations -= 1  # nothing reached Excel
+            return found
+
+        def known(r0, c0, r1, c1) -> bool:  # the range lies inside one block already found
+            return any(a <= r0 and r1 <= b and c <= c0 and c1 <= d for (a, c), (b, d) in found)
+
+        def search(r0: int, c0: int, r1: int, c1: int, checked: bool) -> None:  # 1-based, inclusive
+            if known(r0 - 1, c0 - 1, r1 - 1, c1 - 1):
+                return
+            if not checked:
+                self._op()
+                if sheet.range((r0, c0), (r1, c1)).merge_cells is False:
+                    return
+            if (r0, c0) == (r1, c1):
+                self._op()
+                area = sheet.range((r0, c0)).merge_area
+                (ar, ac), (nr, nc) = (area.row, area.column), area.shape
+                if (nr, nc) != (1, 1):
+                    found.append(((ar - 1, ac - 1), (ar + nr - 2, ac + nc - 2)))
+                return
+            if r1 > r0:
+                mid = (r0 + r1) // 2
+                search(r0, c0, mid, c1, False)
+                search(mid + 1, c0, r1, c1, False)
+            else:
+                mid = (c0 + c1) // 2
+                search(r0, c0, r1, mid, False)
+                search(r0, mid + 1, r1, c1, False)
+
+        search(1, 1, rows, cols, True)
+        return found
 
     def read_table(self, spec: S.SheetSpec) -> RawTable:
         """Read ``spec`` from the one block of its sheet; error cells become problems (E-FMT-FORMULA),
