@@ -779,3 +779,25 @@ def test_a_merged_block_over_cells_a_button_would_set_is_refused_as_the_cli_refu
     assert grid.alerts[0][0] == (f"工作簿「{book.name}」的工作表「积分登记」第 12 行「状态」列（{status}12）在合并单元格里，"
                                  "工具不会改写它，没有写入。请取消合并单元格后重试。")
     assert cli.exit_code == 1 and cli.output.strip() == f"错误：{grid.alerts[0][0]}"
+
+
+def test_a_merged_block_between_the_patched_rows_is_written_around(tmp_path):
+    """2026-010's 状态 and 备注 merged (row 11, between March's rows 10 and 12-14): the 状态 block
+    is written in two pieces around it (Excel refuses to change part of a merged block)."""
+    import openpyxl
+
+    book, copy = _pair(tmp_path, cycle_tables())
+    status, note = _letter(S.ENTRIES, "status"), _letter(S.ENTRIES, "note")
+    for path in (book, copy):
+        wb = openpyxl.load_workbook(path)
+        wb[S.ENTRIES.name].merge_cells(f"{status}11:{note}11")
+        wb.save(path)
+    remote = Remote(book, merged=True, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is not None
+    app.publish_book(XlsxFile(copy), month="2026-03")
+    assert_same_tables(remote, copy)
+    entries = _sheet_index(book, S.ENTRIES.name)
+    column = S.ENTRIES.headers.index(S.ENTRIES.header_of("status"))
+    written = [(a["func"], a["start_row"] + 1, a["row_count"]) for a in remote.actions
+               if a.get("sheet_position") == entries and a.get("start_column") == column]
+    assert written == [("setFormula", 10, 1), ("setFormula", 12, 3)]

@@ -409,8 +409,12 @@ class LiveBook(GridBook):
             shown = [rows[r - 1][col - 1] if r - 1 < len(rows) and col - 1 < len(rows[r - 1]) else ""
                      for r in range(lo, hi + 1)]
             block = merge_column(formulas, shown, cells, lo)
-            ops.calls.append(lambda name=name, col=col, lo=lo, hi=hi, block=block:
-                             self._write_formulas(name, col, lo, hi, block))
+            # a merged block crossing the column between the patched rows is never written into
+            # (Excel refuses to change part of one): the block is cut around it
+            skip = {r for (r0, c0), (r1, c1) in merged if c0 + 1 <= col <= c1 + 1 for r in range(r0 + 1, r1 + 2)}
+            for start, end in _pieces(lo, hi, skip, cells):
+                ops.calls.append(lambda name=name, col=col, start=start, end=end,
+                                 part=block[start - lo:end - lo + 1]: self._write_formulas(name, col, start, end, part))
 
     def _formulas(self, name: str, col: int, lo: int, hi: int) -> list | None:
         """The formulas of rows ``lo``..``hi`` of column ``col`` (a constant as Excel gives it, a
@@ -516,6 +520,24 @@ def _runs(cells: dict[int, object]) -> list[tuple[int, list]]:
             out[-1][1].append(cells[row])
         else:
             out.append((row, [cells[row]]))
+    return out
+
+
+def _pieces(lo: int, hi: int, skip: set[int], cells: dict[int, object]) -> list[tuple[int, int]]:
+    """Rows ``lo``..``hi`` without the rows in ``skip``, as (first, last) pieces, each cut to
+    the patched rows (``cells``) it holds; pieces without one are left out."""
+    if not any(lo <= r <= hi for r in skip):  # the usual case: no merged block in the way
+        return [(lo, hi)]
+    out: list[tuple[int, int]] = []
+    run: list[int] = []
+    for r in [*range(lo, hi + 1), None]:
+        if r is not None and r not in skip:
+            run.append(r)
+            continue
+        patched = [x for x in run if x in cells]
+        if patched:
+            out.append((patched[0], patched[-1]))
+        run = []
     return out
 
 
