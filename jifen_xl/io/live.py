@@ -6,14 +6,23 @@ Every call into Excel is a whole block, never a cell at a time (GUIDE §3.A):
 
 * reading a declared sheet is ONE value read of its used range from A1 (``options(ndim=2)``,
   error cells as text so they can be reported), cached until the next write; the header row is
-  then found in that grid exactly as the file reader finds it (``io.grid.GridBook``);
+  then found in that grid exactly as the file reader finds it (``io.grid.GridBook``). Its merged
+  blocks are read too, so a merged 备注 or title row reads as the file reader reads it: one
+  ``merge_cells`` call says a sheet has none (the usual case); otherwise the range is halved down
+  to each merged cell and its ``merge_area`` asked (calls grow with the merged cells, never with
+  the rows). An engine that cannot tell (xlwings' remote engine) reads a block as Excel shows it,
+  its value in the top-left cell only;
 * an owned sheet (月度台账, 校验结果 ...) is rewritten as a block: its old data rows cleared in one
   operation, the new rows written in one, its Excel table resized to them;
 * a patched column of a clerk's sheet (积分登记.状态 / 积分) is read as formulas once over the rows
-  it touches, the new values merged in, and written back as formulas once, so a formula in a row
-  the toolkit does not set stays a formula. An engine that cannot read formulas (xlwings' remote
-  engine sends values only) gets each run of consecutive patched rows written instead, never a
-  cell the toolkit does not set;
+  it touches while the write is planned: a patched cell holding a formula, or inside a merged
+  block, is refused with the file backend's words (``io.contract``); then the new values are
+  merged in (every other row's formula as read, a constant as its value was read) and written
+  back through ``Range.formula`` once, cut around any merged block crossing the column, so a
+  formula in a row the toolkit does not set stays a formula. An engine that cannot read formulas
+  (xlwings' remote engine sends values only) gets each run of consecutive patched rows written
+  instead, never a cell the toolkit does not set (there a formula in a patched cell cannot be
+  told, and is overwritten);
 * findings are linked, highlighted and given a note on at most ``MAX_LINKS`` / ``MAX_MARKS`` /
   ``MAX_NOTES`` cells (a bounded number of operations whatever the number of rows); highlighting
   uses one colour operation per multi-area address of up to 255 characters where the engine can
