@@ -15,6 +15,7 @@ one) and ``confirm`` (False: do not ask, as a test run does).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from pathlib import Path
@@ -223,17 +224,49 @@ def rollover(book, confirm):
     return f"已生成 {year + 1} 年度工作簿「{result.path}」：带入 {len(result.rollover.carried)} 户，积分永不清零。"
 
 
+#: The folder beside the township workbook that the 导入各村台账 button imports.
+VILLAGES_FOLDER = "各村台账"
+
+
 @button
 def township_import(book, confirm):
-    """导入各村台账: every village workbook in the folder beside the township workbook, imported
-    into a new township workbook beside it (the open one cannot be rewritten under Excel)."""
+    """导入各村台账: every village workbook in the folder 各村台账 beside the township workbook,
+    with the award rules (评优规则) as they stand in the workbook the button was pressed in.
+
+    The result goes to a NEW workbook beside this one, ``<this workbook's name>（M月D日导入）.xlsx``
+    (the day's date: an import later the same day replaces it, with a backup in 备份/), which is
+    then opened in Excel: the workbook the officer is in cannot be replaced while Excel has it
+    open, the charts and tables are drawn by the file writer (``io.township_book``) rather than
+    cell by cell, and earlier imports stay for comparison. Its name is known before the work, so an
+    output that cannot be written (open in Excel from an earlier import) is refused first. The
+    workbook's own folder is never imported: it holds this workbook and earlier results.
+    """
+    from .core.awards import default_award_rules
+    from .io.township_book import award_rules_from_rows
     from .township import import_township
 
     folder = _folder(book)
-    source = folder / "各村台账" if (folder / "各村台账").is_dir() else folder
-    out = folder / f"{Path(book.fullname).stem}（导入结果）.xlsx"
-    result = import_township(source, out, workers=1, html=folder / "乡镇汇总报告.html")
-    return f"已导入 {len(result.villages)} 个村的台账到「{out}」，汇总报告「{folder / '乡镇汇总报告.html'}」。"
+    source = folder / VILLAGES_FOLDER
+    if not source.is_dir():
+        raise JifenError(f"没有找到存放各村台账的文件夹「{source}」。请在本工作簿所在的文件夹「{folder}」里"
+                         f"新建一个名为“{VILLAGES_FOLDER}”的文件夹，把各村报送的工作簿（.xlsx）放进去，"
+                         f"再按“导入各村台账”。")
+    live = LiveBook(book)
+    rows = live.sheet_rows(S.AWARD_RULES.name)
+    try:  # a wrong rule is refused before any work, with the text the CLI prints
+        rules = award_rules_from_rows(rows, book.name) if rows is not None else None
+    except ValidationFailed as exc:
+        raise JifenError(exc.message) from exc
+    today = dt.date.today()
+    stem = f"{Path(book.fullname).stem}（{today.month}月{today.day}日导入）"
+    out, html = folder / f"{stem}.xlsx", folder / f"{stem}汇总报告.html"
+    result = import_township(source, out, workers=1, html=html,
+                             rules=rules if rules is not None else default_award_rules())
+    counts = "，".join(f"{s} {n} 个" for s, n in result.counts.items() if n)
+    opened = live.open_file(result.out)
+    return "\n".join([f"已导入 {len(result.villages)} 个村的台账（「{VILLAGES_FOLDER}」中共 {len(result.files)} 个文件：{counts}）。",
+                      f"已生成乡镇汇总工作簿「{result.out}」" + ("，已在 Excel 中打开。" if opened else "，请在文件夹中打开它。"),
+                      f"已生成汇总报告「{html}」。", *(f"注意：{w}" for w in result.warnings)])
 
 
 if __name__ == "__main__":  # a developer's session: Excel open on the workbook, then run a function here

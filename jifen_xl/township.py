@@ -339,7 +339,7 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
                     year: int | None = None, progress: Progress | None = None,
                     today: _dt.date | None = None, mapping: str | Path | None = None,
                     parquet: str | Path | None = None, html: str | Path | None = None,
-                    pdf: str | Path | None = None) -> TownshipResult:
+                    pdf: str | Path | None = None, rules=None) -> TownshipResult:
     """Import every village workbook of ``source`` and write the township workbook ``out``.
 
     :param source: a folder (walked recursively) or a .zip of village workbooks.
@@ -355,18 +355,20 @@ def import_township(source: str | Path, out: str | Path | None, *, workers: int 
         (``io.parquet``: the same villages' partitions are replaced, the others kept).
     :param html: also write the printable township report as an HTML page here; ``pdf``: as a
         PDF (LibreOffice headless). See ``township_report``.
+    :param rules: the 评优规则 to pick the award candidates by (fields of ``schema.AWARD_RULES``,
+        e.g. read from the workbook open in Excel by the 导入各村台账 button); default: those
+        kept in ``out`` (``io.township_book.read_award_rules``), else the defaults.
     :raises NothingImported: no file could be imported (every file's outcome is attached).
     :raises JifenError: the source cannot be opened, or the output cannot be written.
     """
     started = time.perf_counter()
     out = Path(out) if out is not None else None
-    rules = None
     if out is not None:
         from .io.township_book import read_award_rules
 
         check_output(out)
     check_report_outputs(html, pdf)
-    if out is not None:
+    if out is not None and rules is None:
         rules = read_award_rules(out)  # the officer's 评优规则: a wrong rule is refused before the work
     wide_mapping = read_mapping(mapping) if mapping is not None else None
     dataset = _Dataset(parquet, slim=out is None and html is None and pdf is None) if parquet is not None else None
@@ -422,6 +424,7 @@ def _finish(candidates, outcomes, year, out, rules, dataset, source, seconds, st
         seconds["parquet"] = time.perf_counter() - t
     if html is not None or pdf is not None:
         t = time.perf_counter()
+        _tables(result, rules)  # the report's candidates by the same rules as the workbook's
         township_report(result, html=html, pdf=pdf, today=today)
         seconds["report"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -245,24 +246,44 @@ def _village_year(tmp_path: Path, households: int, per: float) -> Path:
     from jifen_xl.io.template import build_workbook
 
     settings, tables = generate_village(households=households, seed=7, entries_per_household=per)
+    # at every size, a January entry's points corrected after an objection: 封账 sets 积分 too
+    entries, objections = tables["entries"], tables["objections"]
+    first = entries[(entries["date"].dt.month == 1) & (entries["status"] == S.ENTRY_PENDING)].iloc[0]
+    objections.loc[0, ["entry_id", "raised_on", "result", "corrected_points", "resolved_on"]] = \
+        [first["entry_id"], pd.Timestamp("2026-01-21"), "更正", 1.0, pd.Timestamp("2026-01-25")]
     return build_workbook(tmp_path / f"村{households}.xlsx", settings, tables)
 
 
+def _operations(path: Path, tmp_path: Path) -> dict[str, tuple]:
+    """Each button's calls into Excel on the workbook ``path``: (range operations the live backend
+    made, the actions the macro recorded, in order). The engine reads formulas (``formula_reads``),
+    as Excel does, so 积分登记's patched columns take the formula-keeping path, and tells merged
+    blocks (there are none: one call per sheet says so)."""
+    out = {}
+    # January published on the 20th, in a copy: its period is over, 封账 closes it
+    published = tmp_path / f"{path.stem}-published.xlsx"
+    shutil.copyfile(path, published)
+    app.publish_book(XlsxFile(published), month="2026-01", start="2026-01-20", today=dt.date(2026, 1, 20))
+    steps = {"validate": (path, app.validate_book), "shop": (path, app.shop_book),
+             "publish": (path, lambda live: app.publish_book(live, month="2026-01")),
+             "close_month": (published, lambda live: app.close_book(live, month="2026-01"))}
+    for name, (book, use_case) in steps.items():
+        live = LiveBook(Remote(book, formulas=True, merged=True).book)
+        use_case(live)
+        remote = Remote(book, formulas=True, merged=True)
+        assert getattr(macros, name)(remote.book, confirm=False) is not None, name
+        out[name] = (live.operations, [a["func"] for a in remote.actions])
+    return out
+
+
 def test_range_operations_of_a_macro_do_not_grow_with_rows(tmp_path):
-    """A village-year of 60 entries and one of 60,000: the same calls into Excel."""
-    counts = []
-    for households, per in ((20, 3), (1000, 60)):
-        path = _village_year(tmp_path, households, per)
-        remote = Remote(path)
-        live = LiveBook(remote.book)
-        app.validate_book(live)
-        app.shop_book(live)
-        reads = live.operations
-        macros.validate(remote.book, confirm=False)
-        macros.shop(remote.book, confirm=False)
-        counts.append((reads, len(remote.actions)))
-    assert counts[0] == counts[1], counts
-    assert counts[1][1] < 40
+    """A village-year of 60 entries and one of 60,000: the same calls into Excel, for the buttons
+    that read the whole workbook and write owned sheets and 积分登记's columns."""
+    small, large = (_operations(_village_year(tmp_path, households, per), tmp_path)
+                    for households, per in ((20, 3), (1000, 60)))
+    assert small == large
+    assert all(ops < 60 for ops, _funcs in large.values()), large
+    assert "setFormula" in large["publish"][1] and "setFormula" in large["close_month"][1]
 
 
 def test_findings_are_marked_on_a_bounded_number_of_cells(tmp_path):
@@ -352,26 +373,126 @@ def test_validating_again_unmarks_the_cells_fixed_since(tmp_path):
     assert len(_cells(grid.backend(), S.FINDINGS)) == 1
 
 
-def test_township_import_imports_the_folder_beside_the_workbook_as_the_cli_does(tmp_path):
-    import python_calamine as pc
+# -- the township button ------------------------------------------------------------------------------
+TOWNSHIP_XLSM = Path(__file__).resolve().parents[1] / "workbook" / "乡镇积分汇总.xlsm"
+TOWNSHIP_NAME = "中梁镇2026年积分汇总.xlsm"
 
-    villages = tmp_path / "各村台账"
+
+def _villages(tmp_path: Path) -> Path:
+    villages = tmp_path / macros.VILLAGES_FOLDER
     villages.mkdir()
     for name in ("永宁寺村", "玉溪村"):
         build(villages / f"{name}.xlsx", settings=dict(V.SETTINGS, village=name))
-    township = build(tmp_path / "中梁镇2026年积分汇总.xlsx")  # the caller: only its name and folder count
-    remote = Remote(township)
+    return villages
+
+
+def _edit_rules(tmp_path: Path, edits: dict[tuple[int, int], object]) -> tuple[Remote, Path]:
+    """The officer's township workbook with 评优规则's cells (Excel row, column) edited: shown to
+    the remote Book as the clerk's Excel would send it, and saved as a file (openpyxl, keeping
+    the VBA) in ``file/`` for the CLI."""
+    import openpyxl
+
+    from jifen_xl.ooxml.sheetxml import column_letters
+
+    from .remote_excel import book_json
+
+    shutil.copyfile(TOWNSHIP_XLSM, tmp_path / TOWNSHIP_NAME)
+    payload = book_json(tmp_path / TOWNSHIP_NAME)
+    sheet = next(s for s in payload["sheets"] if s["name"] == S.AWARD_RULES.name)
+    wb = openpyxl.load_workbook(tmp_path / TOWNSHIP_NAME, keep_vba=True)
+    values = sheet["values"]
+    for (r, c), value in edits.items():
+        width = max(len(values[0]), c)
+        while len(values) < r:  # a row typed below the used range widens it, as Excel sends it
+            values.append([""] * width)
+        for row in values:
+            row.extend([""] * (width - len(row)))
+        values[r - 1][c - 1] = "" if value is None else value
+        wb[S.AWARD_RULES.name].cell(r, c).value = value
+    sheet["used_range_address"] = f"A1:{column_letters(len(values[0]))}{len(values)}"
+    (tmp_path / "file").mkdir(exist_ok=True)
+    wb.save(tmp_path / "file" / TOWNSHIP_NAME)
+    return Remote(payload=payload), tmp_path / "file" / TOWNSHIP_NAME
+
+
+def _sheets(path: Path) -> dict[str, list]:
+    import python_calamine as pc
+
+    wb = pc.CalamineWorkbook.from_path(str(path))
+    return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
+
+
+def test_township_import_takes_the_rules_edited_in_the_live_book_as_the_cli_takes_them_from_the_file(tmp_path):
+    from jifen_xl.io.township_book import read_award_rules
+
+    from .xlsxdump import book_table
+
+    villages = _villages(tmp_path)
+    award, minimum, quota = (S.AWARD_RULES.headers.index(S.AWARD_RULES.header_of(f)) + 1
+                             for f in ("award", "min_points", "per_village"))
+    assert read_award_rules(TOWNSHIP_XLSM).loc[0, "award"] == "星级文明户"  # row 2
+    # the officer lowers 星级文明户's threshold from 60 to 10 with 2 per village, and adds a rule
+    edits = {(2, minimum): 10, (2, quota): 2, (6, award): "进步之星", (6, minimum): 0, (6, quota): 1,
+             (6, S.AWARD_RULES.headers.index(S.AWARD_RULES.header_of("no_deduction")) + 1): "否"}
+    remote, file_copy = _edit_rules(tmp_path, edits)
     text = macros.township_import(remote.book, confirm=False)
-    made = tmp_path / "中梁镇2026年积分汇总（导入结果）.xlsx"
-    assert text == f"已导入 2 个村的台账到「{made}」，汇总报告「{tmp_path / '乡镇汇总报告.html'}」。"
-    (tmp_path / "file").mkdir()
-    cli = run("township", "import", villages, "-o", tmp_path / "file" / "cli.xlsx", "--workers", "1")
+    stem = f"中梁镇2026年积分汇总（{TODAY.month}月{TODAY.day}日导入）"
+    made, report = tmp_path / f"{stem}.xlsx", tmp_path / f"{stem}汇总报告.html"
+    assert text.splitlines() == [
+        f"已导入 2 个村的台账（「{macros.VILLAGES_FOLDER}」中共 2 个文件：{S.FILE_IMPORTED} 2 个）。",
+        f"已生成乡镇汇总工作簿「{made}」，请在文件夹中打开它。",  # the remote engine opens no file
+        f"已生成汇总报告「{report}」。"]
+    assert remote.grid().funcs == ["alert"]  # the township workbook itself is not written
+    # the CLI, on the file holding the same rules, writes the same workbook
+    cli = run("township", "import", villages, "-o", file_copy, "--workers", "1")
     assert cli.exit_code == 0, cli.output
-    a, b = pc.CalamineWorkbook.from_path(str(made)), pc.CalamineWorkbook.from_path(str(tmp_path / "file" / "cli.xlsx"))
-    assert a.sheet_names == b.sheet_names
-    for name in a.sheet_names:
-        assert a.get_sheet_by_name(name).to_python() == b.get_sheet_by_name(name).to_python(), name
-    assert remote.grid().funcs == ["alert"]
+    ours, theirs = _sheets(made), _sheets(file_copy)
+    assert list(ours) == list(theirs)
+    for name in ours:
+        assert ours[name] == theirs[name], name
+    def chosen(path: Path) -> list[tuple]:
+        fields = ("award", "village", "hh_id", "points")
+        return [tuple(c[S.TOWNSHIP_CANDIDATES.header_of(f)] for f in fields)
+                for c in book_table(path, S.TOWNSHIP_CANDIDATES) if c[S.TOWNSHIP_CANDIDATES.header_of("hh_id")]]
+
+    assert chosen(made) == [("星级文明户", v, hh, pts) for v in ("永宁寺村", "玉溪村")
+                            for hh, pts in (("0006", 22), ("0003", 10))] + \
+        [("进步之星", v, "0006", 22) for v in ("永宁寺村", "玉溪村")]
+    # the rules as the workbook was shipped (60 points): nobody in these villages qualifies
+    default = tmp_path / "default.xlsx"
+    assert run("township", "import", villages, "-o", default, "--workers", "1").exit_code == 0
+    assert chosen(default) == []
+
+
+def test_township_import_refuses_a_wrong_rule_before_any_work_with_the_cli_s_text(tmp_path):
+    villages = _villages(tmp_path)
+    minimum = S.AWARD_RULES.headers.index(S.AWARD_RULES.header_of("min_points")) + 1
+    remote, file_copy = _edit_rules(tmp_path, {(3, minimum): -5})
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert macros.township_import(remote.book, confirm=False) is None
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]
+    text, _title, _buttons, mode, _callback = grid.alerts[0]
+    assert mode == "critical"
+    assert text == ("「中梁镇2026年积分汇总.xlsm」的“评优规则”工作表有 1 处需要修改，汇总工作簿没有写入：\n"
+                    "第 3 行“最低积分”：最低积分「-5」是负数。请填写 0 或正数")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+    cli = run("township", "import", villages, "-o", file_copy, "--workers", "1")
+    assert cli.exit_code == 1 and f"错误：{text}" in cli.output
+
+
+def test_township_import_without_the_villages_folder_says_how_to_make_it(tmp_path):
+    build(tmp_path / "永宁寺村.xlsx")  # a village workbook beside the township one: NOT imported
+    shutil.copyfile(TOWNSHIP_XLSM, tmp_path / TOWNSHIP_NAME)
+    remote = Remote(tmp_path / TOWNSHIP_NAME)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert macros.township_import(remote.book, confirm=False) is None
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]
+    assert grid.alerts[0][0] == (f"没有找到存放各村台账的文件夹「{tmp_path / '各村台账'}」。请在本工作簿所在的文件夹"
+                                 f"「{tmp_path}」里新建一个名为“各村台账”的文件夹，把各村报送的工作簿（.xlsx）放进去，"
+                                 "再按“导入各村台账”。")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_an_owned_sheet_the_workbook_lacks_is_added_after_the_last_one(tmp_path):
@@ -441,3 +562,243 @@ def test_without_libreoffice_the_print_buttons_make_the_web_page_and_say_so(tmp_
     assert text == (f"已生成「{tmp_path / '监督报告.html'}」。\n"
                     "没有找到 LibreOffice，只生成了网页版（.html），可用浏览器打开后打印。")
     assert not (tmp_path / "监督报告.pdf").exists()
+
+
+# -- a clerk's formulas --------------------------------------------------------------------------------
+def _with_formulas(path: Path, sheet: str, cells: dict[str, tuple[str, object]]) -> None:
+    """Make cells of ``sheet`` formulas with their cached values, as Excel saves them (``cells``:
+    reference -> (formula without "=", cached value: a number or a text)); a cell the row lacks is
+    added at the row's end (a column right of the table)."""
+    import posixpath
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    from .remote_excel import _resolve
+
+    with zipfile.ZipFile(path) as z:
+        items = [(i, z.read(i.filename)) for i in z.infolist()]
+    parts = dict((i.filename, data) for i, data in items)
+    rid = re.search(rf'<sheet [^>]*name="{sheet}"[^>]*r:id="([^"]+)"', parts["xl/workbook.xml"].decode()).group(1)
+    target = re.search(rf'<Relationship[^>]*Id="{rid}"[^>]*Target="([^"]+)"|<Relationship[^>]*Target="([^"]+)"[^>]*Id="{rid}"',
+                       parts["xl/_rels/workbook.xml.rels"].decode())
+    part = _resolve("xl", target.group(1) or target.group(2))
+    xml = parts[part].decode()
+    for ref, (formula, cached) in cells.items():
+        kind = ' t="str"' if isinstance(cached, str) else ""
+        new = f'<c r="{ref}"{{style}}{kind}><f>{escape(formula)}</f><v>{escape(str(cached))}</v></c>'
+        found = re.search(rf'<c r="{ref}"(?P<style> s="\d+")?[^>]*?(?:/>|>.*?</c>)', xml)
+        if found:
+            xml = xml[:found.start()] + new.format(style=found.group("style") or "") + xml[found.end():]
+        else:
+            row = re.search(rf'<row r="{re.sub(r"[A-Z]+", "", ref)}"[^>]*>.*?(?=</row>)', xml)
+            xml = xml[:row.end()] + new.format(style="") + xml[row.end():]
+    parts[part] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, _data in items:
+            z.writestr(info, parts[info.filename])
+    assert posixpath.basename(part).endswith(".xml")
+
+
+def _letter(spec, field: str) -> str:
+    from jifen_xl.ooxml.sheetxml import column_letters
+
+    return column_letters(spec.headers.index(spec.header_of(field)) + 1)
+
+
+def _file_formulas(path: Path, sheet: str) -> dict[str, str]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    try:
+        return {c.coordinate: c.value for row in wb[sheet].iter_rows() for c in row
+                if isinstance(c.value, str) and c.value.startswith("=")}
+    finally:
+        wb.close()
+
+
+def test_publish_keeps_a_formula_between_the_patched_rows_on_an_engine_that_reads_formulas(tmp_path):
+    """Formulas read from the file by openpyxl (xlwings' remote engine cannot read them: see
+    ``remote_excel.formula_reads``): 积分登记.状态 is read and written back as one block of formulas."""
+    book, copy = _pair(tmp_path, cycle_tables())
+    status = _letter(S.ENTRIES, "status")
+    for path in (book, copy):  # 2026-010 (row 11, April's, between March's rows 10 and 12-14)
+        _with_formulas(path, S.ENTRIES.name, {f"{status}11": ('IF(TRUE,"公示中")', "公示中")})
+    remote = Remote(book, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is not None
+    app.publish_book(XlsxFile(copy), month="2026-03")
+    grid = remote.grid()
+    entries = _sheet_index(book, S.ENTRIES.name)
+    column = S.ENTRIES.headers.index(S.ENTRIES.header_of("status"))
+    written = [a for a in remote.actions if a["sheet_position"] == entries and a["start_column"] == column]
+    assert [(a["func"], a["start_row"] + 1, a["row_count"]) for a in written] == [("setFormula", 10, 5)]
+    assert written[0]["values"][1] == ['=IF(TRUE,"公示中")']  # row 11 written back as it was
+    assert grid.formulas == {(S.ENTRIES.name, 11, column + 1): '=IF(TRUE,"公示中")'}
+    assert_same_tables(remote, copy)
+    assert _file_formulas(copy, S.ENTRIES.name) == {f"{status}11": '=IF(TRUE,"公示中")'}  # the file backend keeps it too
+
+
+def test_a_formula_in_a_cell_the_button_would_set_is_refused_as_the_cli_refuses_it(tmp_path):
+    """On an engine that reads formulas (from the file by openpyxl here, as Excel would give them)."""
+    book, copy = _pair(tmp_path, cycle_tables())
+    status = _letter(S.ENTRIES, "status")
+    for path in (book, copy):  # 2026-011 (row 12): March's, 待公示, to be set 公示中
+        _with_formulas(path, S.ENTRIES.name, {f"{status}12": ('IF(TRUE,"待公示")', "待公示")})
+    remote = Remote(book, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is None
+    cli = run("publish", copy, "--month", "2026-03")
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]  # refused before any write
+    text = grid.alerts[0][0]
+    assert text == (f"工作簿「{book.name}」的工作表「积分登记」第 12 行「状态」列（{status}12）是公式，工具不会覆盖公式，"
+                    "没有写入。请把该单元格改为直接填写的内容后重试。")
+    assert cli.exit_code == 1 and cli.output.strip() == f"错误：{text}"
+
+
+def test_recorded_writes_never_touch_a_clerk_s_formula_cells_on_an_engine_without_formula_reads(tmp_path):
+    """xlwings' remote engine as it is (values only): =B2 right of 积分登记's table and a formula
+    in 积分指标's 分值 stay exactly (no action covers them) through 生成公示 and 封账."""
+    extra = _letter(S.ENTRIES, S.ENTRIES.columns[-1].field)
+    extra = chr(ord(extra) + 1)  # the column right of the table
+    points = _letter(S.INDICATORS, "points")
+    formulas = {S.ENTRIES.name: {f"{extra}{r}": ("B2", 0) for r in range(2, 16)},
+                S.INDICATORS.name: {f"{points}2": ("1+1", 2)}}
+    actions, copies = [], []
+    for step in ("publish", "close_month"):
+        folder = tmp_path / step
+        folder.mkdir()
+        book, copy = _pair(folder, cycle_tables())
+        for path in (book, copy):
+            for sheet, cells in formulas.items():
+                _with_formulas(path, sheet, cells)
+            if step == "close_month":  # March published on the 20th: its period is over
+                app.publish_book(XlsxFile(path), month="2026-03", start="2026-03-20", today=dt.date(2026, 3, 20))
+        remote = Remote(book)
+        assert getattr(macros, step)(remote.book, confirm=False) is not None
+        if step == "publish":
+            app.publish_book(XlsxFile(copy), month="2026-03")
+        else:
+            app.close_book(XlsxFile(copy), month="2026-03")
+        assert_same_tables(remote, copy)
+        actions += remote.actions
+        copies.append(copy)
+    names = [name for name, _rows in remote.grid().sheets]
+    for a in actions:
+        if a.get("start_row") is None or a["func"] in ("alert", "resizeTable"):
+            continue
+        sheet = names[a["sheet_position"]]
+        covered = {(r, c) for r in range(a["start_row"] + 1, a["start_row"] + 1 + a["row_count"])
+                   for c in range(a["start_column"] + 1, a["start_column"] + 1 + a["column_count"])}
+        for ref in formulas.get(sheet, {}):
+            from jifen_xl.ooxml.sheetxml import column_number
+
+            cell = (int(re.sub(r"[A-Z]+", "", ref)), column_number(re.sub(r"\d+", "", ref)))
+            assert cell not in covered, (a["func"], sheet, ref)
+    for copy in copies:  # and the file backend keeps them too
+        for sheet, cells in formulas.items():
+            assert _file_formulas(copy, sheet) == {ref: f"={f}" for ref, (f, _v) in cells.items()}
+
+
+# -- merged cells ----------------------------------------------------------------------------------------
+def _merge_like_a_clerk(path: Path, *, status_rows: tuple[int, int] | None = None) -> None:
+    """A clerk's merges (openpyxl): a title row above 住户名册's header merged across the table,
+    住户名册.备注 merged over rows 4-5 (households 2 and 3), 积分登记.备注 merged over rows 2-4 (its text in row 2 only);
+    ``status_rows``: 积分登记.状态 merged over those rows too."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    hh = wb[S.HOUSEHOLDS.name]
+    hh.insert_rows(1)
+    hh["A1"] = "永宁寺村住户名册（2026年）"
+    note = _letter(S.HOUSEHOLDS, "note")
+    hh[f"{note}4"] = "同住一院"
+    hh[f"{note}5"] = None
+    hh.merge_cells(f"{note}4:{note}5")
+    hh.merge_cells(f"A1:{_letter(S.HOUSEHOLDS, S.HOUSEHOLDS.columns[-1].field)}1")
+    entries = wb[S.ENTRIES.name]
+    note = _letter(S.ENTRIES, "note")
+    entries[f"{note}2"] = "第一季度集中登记"
+    for r in (3, 4):
+        entries[f"{note}{r}"] = None
+    entries.merge_cells(f"{note}2:{note}4")
+    if status_rows is not None:
+        status = _letter(S.ENTRIES, "status")
+        for r in range(status_rows[0] + 1, status_rows[1] + 1):
+            entries[f"{status}{r}"] = None
+        entries.merge_cells(f"{status}{status_rows[0]}:{status}{status_rows[1]}")
+    wb.save(path)
+    wb.close()
+
+
+def test_merged_cells_read_as_the_file_reader_reads_them_where_the_engine_tells_merged_blocks(tmp_path):
+    """Merged blocks answered from the file (python-calamine), as Excel's MergeCells/MergeArea
+    would: xlwings' remote engine cannot tell them (there a block reads as Excel shows it, its
+    value in the top-left cell only)."""
+    book, copy = _pair(tmp_path, cycle_tables())
+    for path in (book, copy):
+        _merge_like_a_clerk(path)
+    live, disk = LiveBook(Remote(book, merged=True).book), XlsxFile(book)
+    for spec in S.CLERK_SHEETS:
+        a, b = live.read_table(spec), disk.read_table(spec)
+        assert (a.sheet_name, a.header_row, a.letters) == (b.sheet_name, b.header_row, b.letters), spec.name
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+    households = live.read_table(S.HOUSEHOLDS)
+    assert households.header_row == 2
+    assert households.frame["note"].tolist()[1:3] == ["同住一院", "同住一院"]  # rows 4-5 now
+    assert live.read_table(S.ENTRIES).frame["note"].tolist()[:3] == ["第一季度集中登记"] * 3
+    # each sheet: its extent, its values, whether it has a merged block (one call); the 3 blocks
+    # (the title, two 备注) are found by halving the range, at most 20 calls each, never row by row
+    assert live.operations <= 3 * len(S.CLERK_SHEETS) + 3 * 20
+
+
+def test_buttons_write_around_merged_cells_as_the_file_backend_does(tmp_path):
+    book, copy = _pair(tmp_path, cycle_tables())
+    for path in (book, copy):
+        _merge_like_a_clerk(path)
+    remote = Remote(book, merged=True, formulas=True)
+    assert macros.validate(remote.book, confirm=False) is not None
+    app.validate_book(XlsxFile(copy))
+    assert_same_tables(remote, copy)
+    remote = Remote(book, merged=True, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is not None
+    app.publish_book(XlsxFile(copy), month="2026-03")
+    assert_same_tables(remote, copy)
+    note = S.ENTRIES.headers.index(S.ENTRIES.header_of("note"))
+    entries = _sheet_index(book, S.ENTRIES.name)
+    assert not [a for a in remote.actions if a.get("sheet_position") == entries and a.get("start_column") == note]
+
+
+def test_a_merged_block_over_cells_a_button_would_set_is_refused_as_the_cli_refuses_it(tmp_path):
+    book, copy = _pair(tmp_path, cycle_tables())
+    for path in (book, copy):  # 2026-011 and 2026-012 (rows 12-13), both to be set 公示中
+        _merge_like_a_clerk(path, status_rows=(12, 13))
+    remote = Remote(book, merged=True, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is None
+    cli = run("publish", copy, "--month", "2026-03")
+    grid = remote.grid()
+    assert grid.funcs == ["alert"]
+    status = _letter(S.ENTRIES, "status")
+    assert grid.alerts[0][0] == (f"工作簿「{book.name}」的工作表「积分登记」第 12 行「状态」列（{status}12）在合并单元格里，"
+                                 "工具不会改写它，没有写入。请取消合并单元格后重试。")
+    assert cli.exit_code == 1 and cli.output.strip() == f"错误：{grid.alerts[0][0]}"
+
+
+def test_a_merged_block_between_the_patched_rows_is_written_around(tmp_path):
+    """2026-010's 状态 and 备注 merged (row 11, between March's rows 10 and 12-14): the 状态 block
+    is written in two pieces around it (Excel refuses to change part of a merged block)."""
+    import openpyxl
+
+    book, copy = _pair(tmp_path, cycle_tables())
+    status, note = _letter(S.ENTRIES, "status"), _letter(S.ENTRIES, "note")
+    for path in (book, copy):
+        wb = openpyxl.load_workbook(path)
+        wb[S.ENTRIES.name].merge_cells(f"{status}11:{note}11")
+        wb.save(path)
+    remote = Remote(book, merged=True, formulas=True)
+    assert macros.publish(remote.book, confirm=False) is not None
+    app.publish_book(XlsxFile(copy), month="2026-03")
+    assert_same_tables(remote, copy)
+    entries = _sheet_index(book, S.ENTRIES.name)
+    column = S.ENTRIES.headers.index(S.ENTRIES.header_of("status"))
+    written = [(a["func"], a["start_row"] + 1, a["row_count"]) for a in remote.actions
+               if a.get("sheet_position") == entries and a.get("start_column") == column]
+    assert written == [("setFormula", 10, 1), ("setFormula", 12, 3)]

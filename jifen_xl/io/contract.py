@@ -116,6 +116,27 @@ def rows_of_keys(spec: SheetSpec, seen: RawTable, wanted: set[str], label: str) 
     return {key: found[0] for key, found in rows_of.items()}
 
 
+def _patched_cell(label: str, spec: SheetSpec, field: str, letter: str, rn: int) -> str:
+    return f"工作簿「{label}」的工作表「{spec.name}」第 {rn} 行「{spec.header_of(field)}」列（{letter}{rn}）"
+
+
+def formula_cell_refusal(label: str, spec: SheetSpec, field: str, letter: str, rn: int) -> errors.WriteRefused:
+    """A cell the write would set holds a clerk's formula: never overwritten."""
+    return errors.WriteRefused(f"{_patched_cell(label, spec, field, letter, rn)}是公式，工具不会覆盖公式，没有写入。"
+                               "请把该单元格改为直接填写的内容后重试。")
+
+
+def covered_cell_refusal(label: str, spec: SheetSpec, field: str, letter: str, rn: int,
+                         kind: str) -> errors.WriteRefused:
+    """A cell the write would set lies in a merged block (``kind`` 合并单元格) or an array formula's range."""
+    return errors.WriteRefused(f"{_patched_cell(label, spec, field, letter, rn)}在{kind}里，工具不会改写它，没有写入。"
+                               + ("请取消合并单元格后重试。" if kind == MERGED_CELLS else "请把公式改为直接填写的内容后重试。"))
+
+
+#: What a merged block is called in the refusals (``ooxml.sheetxml.merged_ranges``' kind).
+MERGED_CELLS = "合并单元格"
+
+
 def clerk_column_refusal(spec: SheetSpec, letter: str) -> errors.WriteRefused:
     """An owned sheet's column the toolkit does not own holds what a clerk typed."""
     return errors.WriteRefused(

@@ -6,14 +6,23 @@ Every call into Excel is a whole block, never a cell at a time (GUIDE §3.A):
 
 * reading a declared sheet is ONE value read of its used range from A1 (``options(ndim=2)``,
   error cells as text so they can be reported), cached until the next write; the header row is
-  then found in that grid exactly as the file reader finds it (``io.grid.GridBook``);
+  then found in that grid exactly as the file reader finds it (``io.grid.GridBook``). Its merged
+  blocks are read too, so a merged 备注 or title row reads as the file reader reads it: one
+  ``merge_cells`` call says a sheet has none (the usual case); otherwise the range is halved down
+  to each merged cell and its ``merge_area`` asked (calls grow with the merged cells, never with
+  the rows). An engine that cannot tell (xlwings' remote engine) reads a block as Excel shows it,
+  its value in the top-left cell only;
 * an owned sheet (月度台账, 校验结果 ...) is rewritten as a block: its old data rows cleared in one
   operation, the new rows written in one, its Excel table resized to them;
 * a patched column of a clerk's sheet (积分登记.状态 / 积分) is read as formulas once over the rows
-  it touches, the new values merged in, and written back as formulas once, so a formula in a row
-  the toolkit does not set stays a formula. An engine that cannot read formulas (xlwings' remote
-  engine sends values only) gets each run of consecutive patched rows written instead, never a
-  cell the toolkit does not set;
+  it touches while the write is planned: a patched cell holding a formula, or inside a merged
+  block, is refused with the file backend's words (``io.contract``); then the new values are
+  merged in (every other row's formula as read, a constant as its value was read) and written
+  back through ``Range.formula`` once, cut around any merged block crossing the column, so a
+  formula in a row the toolkit does not set stays a formula. An engine that cannot read formulas
+  (xlwings' remote engine sends values only) gets each run of consecutive patched rows written
+  instead, never a cell the toolkit does not set (there a formula in a patched cell cannot be
+  told, and is overwritten);
 * findings are linked, highlighted and given a note on at most ``MAX_LINKS`` / ``MAX_MARKS`` /
   ``MAX_NOTES`` cells (a bounded number of operations whatever the number of rows); highlighting
   uses one colour operation per multi-area address of up to 255 characters where the engine can
@@ -42,8 +51,8 @@ from ..core.problems import Problem, error
 from ..errors import JifenError
 from .base import (CAP_ADD_SHEET, CAP_LINKS, CAP_MARK_CELLS, CellRef, RawTable, ReadStamp, WritePlan, WriteRequest,
                    WriteResult)
-from .contract import (clerk_column_refusal, image_writes, owned_writes, patches_by_sheet, rows_of_keys,
-                       stale_refusal)
+from .contract import (MERGED_CELLS, clerk_column_refusal, covered_cell_refusal, formula_cell_refusal, image_writes,
+                       owned_writes, patches_by_sheet, rows_of_keys, stale_refusal)
 from .grid import GridBook, col_letter
 from .memory import cell_value
 
@@ -96,20 +105,66 @@ class LiveBook(GridBook):
 
     # -- reading ---------------------------------------------------------------
     def _block(self, sheet_name: str) -> tuple[list[list], list]:
-        """The sheet's cells from A1 to the used range's last cell, in one read, "" for empty."""
+        """The sheet's cells from A1 to the used range's last cell, in one read, "" for empty, and
+        its merged blocks (``_merged``)."""
         if sheet_name not in self._cache:
             sheet = self.book.sheets[sheet_name]
             self._op(2)  # the used range's extent, then its values
             last = sheet.used_range.last_cell
             values = sheet.range((1, 1), (last.row, last.column)).options(ndim=2, err_to_str=True).value
             rows = [[_cell(v) for v in row] for row in (values or [])]
-            self._cache[sheet_name] = (rows, [])
+            self._cache[sheet_name] = (rows, self._merged(sheet, last.row, last.column))
         return self._cache[sheet_name]
 
     def _rows(self, sheet_name: str) -> tuple[list[list], list]:
-        # Merged ranges cannot be had in a block call; Excel shows a merged block's value in its
-        # top-left cell only, which is what the clerk sees too.
-        return self._block(sheet_name)[0], []
+        # Excel shows a merged block's value in its top-left cell only; the grid reader reads it
+        # in every cell the block covers below the header, as the file reader does.
+        return self._block(sheet_name)
+
+    def _merged(self, sheet, rows: int, cols: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        """The merged blocks of the sheet's used range, 0-based ((first row, first col), (last
+        row, last col)) as the file readers give them. One call tells a sheet without any (the
+        usual case); otherwise the range is halved until each merged cell is found and asked for
+        its block, skipping the cells of blocks already known: the calls grow with the merged
+        cells, not with the rows. An engine that cannot tell (xlwings' remote engine) gives none:
+        there a merged block reads as Excel shows it, its value in the top-left cell only."""
+        found: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        try:
+            self._op()
+            if rows < 1 or cols < 1 or sheet.range((1, 1), (rows, cols)).merge_cells is False:
+                return found
+        except NotImplementedError:
+            self.operations -= 1  # nothing reached Excel
+            return found
+
+        def known(r0, c0, r1, c1) -> bool:  # the range lies inside one block already found
+            return any(a <= r0 and r1 <= b and c <= c0 and c1 <= d for (a, c), (b, d) in found)
+
+        def search(r0: int, c0: int, r1: int, c1: int, checked: bool) -> None:  # 1-based, inclusive
+            if known(r0 - 1, c0 - 1, r1 - 1, c1 - 1):
+                return
+            if not checked:
+                self._op()
+                if sheet.range((r0, c0), (r1, c1)).merge_cells is False:
+                    return
+            if (r0, c0) == (r1, c1):
+                self._op()
+                area = sheet.range((r0, c0)).merge_area
+                (ar, ac), (nr, nc) = (area.row, area.column), area.shape
+                if (nr, nc) != (1, 1):
+                    found.append(((ar - 1, ac - 1), (ar + nr - 2, ac + nc - 2)))
+                return
+            if r1 > r0:
+                mid = (r0 + r1) // 2
+                search(r0, c0, mid, c1, False)
+                search(mid + 1, c0, r1, c1, False)
+            else:
+                mid = (c0 + c1) // 2
+                search(r0, c0, r1, mid, False)
+                search(r0, mid + 1, r1, c1, False)
+
+        search(1, 1, rows, cols, True)
+        return found
 
     def read_table(self, spec: S.SheetSpec) -> RawTable:
         """Read ``spec`` from the one block of its sheet; error cells become problems (E-FMT-FORMULA),
@@ -152,6 +207,23 @@ class LiveBook(GridBook):
             if isinstance(fmt, str) and fmt and fmt != "General":
                 out[name] = [fmt if n else None for n in numeric]
         return out or None
+
+    def sheet_rows(self, name: str) -> list[list] | None:
+        """The cells of the sheet named ``name`` (surrounding spaces aside) from A1, as one block
+        read ("" for empty), for a sheet read by its own parser (评优规则); None without it."""
+        found = next((n for n in self.sheet_names if n.strip() == name), None)
+        return None if found is None else [list(r) for r in self._block(found)[0]]
+
+    def open_file(self, path) -> bool:
+        """Open the workbook file ``path`` in the clerk's Excel beside this one; False where the
+        engine cannot (xlwings' remote engine opens a client's JSON, never a file) or Excel refuses."""
+        if self.book.app.engine.type == "remote":
+            return False
+        try:
+            self.book.app.books.open(str(path))
+        except Exception:  # noqa: BLE001 - the file is written all the same; the clerk opens it by hand
+            return False
+        return True
 
     def stamp(self) -> ReadStamp:
         """The workbook as this backend holds it: its name and how many writes it made (within a
@@ -317,37 +389,62 @@ class LiveBook(GridBook):
                     sheet.range((c.row, c.col)).color = color
 
     def _plan_patches(self, spec: S.SheetSpec, patches, ops: _Ops) -> None:
+        """Each patched column: its rows found as the reader saw them, the same refusals as the
+        file backend (a patched cell in a merged block, or holding a formula), and the one block
+        write that sets it."""
         name = self._require_sheet(spec)
         seen = self.read_table(spec)
-        rows = self._block(name)[0]
-        _hdr, columns = self._header(spec, name, rows)
+        rows, merged = self._rows(name)
+        _hdr, columns = self._header(spec, name, rows, merged)
         for patch in patches:
             col = columns[patch.field] + 1
+            letter = col_letter(col - 1)
             where = rows_of_keys(spec, seen, set(patch.values), self.label)
             cells = {rn: _excel_value(cell_value(patch.values[key])) for key, rn in where.items()}
-            ops.calls.append(lambda name=name, col=col, cells=cells: self._write_column(name, col, cells))
+            if not cells:
+                continue
+            for (r0, c0), (r1, c1) in merged:  # 0-based, inclusive
+                inside = [rn for rn in cells if r0 + 1 <= rn <= r1 + 1] if c0 + 1 <= col <= c1 + 1 else []
+                if inside:
+                    raise covered_cell_refusal(self.label, spec, patch.field, letter, min(inside), MERGED_CELLS)
+            lo, hi = min(cells), max(cells)
+            formulas = self._formulas(name, col, lo, hi)
+            if formulas is None:  # an engine without formula reads: only the patched rows are written
+                ops.calls.append(lambda name=name, col=col, cells=cells: self._write_runs(name, col, cells))
+                continue
+            for rn in sorted(cells):
+                if _is_formula(formulas[rn - lo]):
+                    raise formula_cell_refusal(self.label, spec, patch.field, letter, rn)
+            shown = [rows[r - 1][col - 1] if r - 1 < len(rows) and col - 1 < len(rows[r - 1]) else ""
+                     for r in range(lo, hi + 1)]
+            block = merge_column(formulas, shown, cells, lo)
+            # a merged block crossing the column between the patched rows is never written into
+            # (Excel refuses to change part of one): the block is cut around it
+            skip = {r for (r0, c0), (r1, c1) in merged if c0 + 1 <= col <= c1 + 1 for r in range(r0 + 1, r1 + 2)}
+            for start, end in _pieces(lo, hi, skip, cells):
+                ops.calls.append(lambda name=name, col=col, start=start, end=end,
+                                 part=block[start - lo:end - lo + 1]: self._write_formulas(name, col, start, end, part))
 
-    def _write_column(self, name: str, col: int, cells: dict[int, object]) -> None:
-        """Set ``cells`` (Excel row -> value) of one column: formulas of the rows between read and
-        written back as one block; on an engine without formula reads, each run of rows written."""
-        if not cells:
-            return
-        sheet = self.book.sheets[name]
-        lo, hi = min(cells), max(cells)
-        block = sheet.range((lo, col), (hi, col))
+    def _formulas(self, name: str, col: int, lo: int, hi: int) -> list | None:
+        """The formulas of rows ``lo``..``hi`` of column ``col`` (a constant as Excel gives it, a
+        formula as its text), in one read; None where the engine cannot read formulas."""
         try:
             self._op()
-            formulas = block.options(ndim=2).formula
+            got = self.book.sheets[name].range((lo, col), (hi, col)).formula
         except NotImplementedError:
-            formulas = None
-        if formulas is not None:
-            # one cell reads as a text, a block as rows of cells
-            formulas = [[formulas]] if not isinstance(formulas, (list, tuple)) else \
-                [list(r) if isinstance(r, (list, tuple)) else [r] for r in formulas]
-            merged = [[_formula_text(cells[lo + i]) if lo + i in cells else row[0]] for i, row in enumerate(formulas)]
-            self._op()
-            block.formula = merged
-            return
+            return None
+        if not isinstance(got, (list, tuple)):  # one cell reads as its formula, a block as rows of cells
+            return [got]
+        return [r[0] if isinstance(r, (list, tuple)) else r for r in got]
+
+    def _write_formulas(self, name: str, col: int, lo: int, hi: int, block: list[list]) -> None:
+        self._op()
+        self.book.sheets[name].range((lo, col), (hi, col)).formula = block
+
+    def _write_runs(self, name: str, col: int, cells: dict[int, object]) -> None:
+        """Each run of consecutive patched rows written as values (an engine without formula reads
+        cannot tell a clerk's formula in the rows between: they are never written)."""
+        sheet = self.book.sheets[name]
         for start, values in _runs(cells):
             self._op()
             sheet.range((start, col)).options(ndim=2).value = [[v] for v in values]
@@ -367,10 +464,11 @@ class LiveBook(GridBook):
         return WriteResult(self.label, None, plan.added, tuple(plan.request.tables), patched)
 
     # -- helpers ---------------------------------------------------------------
-    def _header(self, spec: S.SheetSpec, sheet_name: str, rows: list[list]) -> tuple[int, dict[str, int]]:
+    def _header(self, spec: S.SheetSpec, sheet_name: str, rows: list[list],
+                merged: list | None = None) -> tuple[int, dict[str, int]]:
         """The header row (0-based) of ``rows`` and field -> 0-based column."""
         required = [c.header for c in spec.columns if c.required]
-        hdr, index, _start = self._locate_header(spec, sheet_name, rows, [], spec.headers, required)
+        hdr, index, _start = self._locate_header(spec, sheet_name, rows, merged or [], spec.headers, required)
         return hdr, {spec.column_by_header(h).field: i for h, i in index.items()}
 
 
@@ -397,12 +495,26 @@ def _excel_value(value):
 
 
 #: Text that Excel would not keep as typed (a number, a date, a formula, a boolean, an error ...).
-_COERCED_RE = re.compile(r"^(?:[\s0-9+\-=@.,$'%(#]|(?i:true|false)$)")
+_COERCED_RE = re.compile(r"^(?:[\s0-9０-９+\-＋－=@.,$'%(#]|(?i:true|false)$)")
 
 
 def _formula_text(value):
     """A new value written through ``Range.formula`` (empty as "")."""
     return "" if value is None else value
+
+
+def _is_formula(value) -> bool:
+    return isinstance(value, str) and value.startswith("=")
+
+
+def merge_column(formulas: list, values: list, cells: dict[int, object], lo: int) -> list[list]:
+    """The column block from row ``lo`` to write back through ``Range.formula``: the new value on
+    each patched row (``cells``: Excel row -> value), every other row's formula as it was read
+    (``formulas``), and a constant as its value was read (``values``: Excel's ``Formula`` of a
+    text 「0001」 reads as of the number 1, and would be written back as one)."""
+    return [[_formula_text(cells[lo + i]) if lo + i in cells else f if _is_formula(f)
+             else _formula_text(_excel_value(None if v == "" else v))]
+            for i, (f, v) in enumerate(zip(formulas, values))]
 
 
 def _text(value) -> str:
@@ -417,6 +529,24 @@ def _runs(cells: dict[int, object]) -> list[tuple[int, list]]:
             out[-1][1].append(cells[row])
         else:
             out.append((row, [cells[row]]))
+    return out
+
+
+def _pieces(lo: int, hi: int, skip: set[int], cells: dict[int, object]) -> list[tuple[int, int]]:
+    """Rows ``lo``..``hi`` without the rows in ``skip``, as (first, last) pieces, each cut to
+    the patched rows (``cells``) it holds; pieces without one are left out."""
+    if not any(lo <= r <= hi for r in skip):  # the usual case: no merged block in the way
+        return [(lo, hi)]
+    out: list[tuple[int, int]] = []
+    run: list[int] = []
+    for r in [*range(lo, hi + 1), None]:
+        if r is not None and r not in skip:
+            run.append(r)
+            continue
+        patched = [x for x in run if x in cells]
+        if patched:
+            out.append((patched[0], patched[-1]))
+        run = []
     return out
 
 

@@ -14,7 +14,7 @@ from ..ooxml.sheetxml import (RowScanner, array_ranges, column_number, column_st
                               cell_insert_at, merged_ranges, row_style_of)
 from ..schema import SheetSpec
 from .base import ColumnPatch, RawTable
-from .contract import rows_of_keys
+from .contract import covered_cell_refusal, formula_cell_refusal, rows_of_keys
 
 
 class PatchesCells:
@@ -50,9 +50,7 @@ class PatchesCells:
                          f"「{spec.header_of(pt.field)}」列（{letter}{rn}）")
                 inside = [kind for c1, r1, c2, r2, kind in covered if c1 <= col <= c2 and r1 <= rn <= r2]
                 if inside:
-                    raise errors.WriteRefused(
-                        f"{where}在{inside[0]}里，工具不会改写它，没有写入。"
-                        + ("请取消合并单元格后重试。" if inside[0] == "合并单元格" else "请把公式改为直接填写的内容后重试。"))
+                    raise covered_cell_refusal(self.display, spec, pt.field, letter, rn, inside[0])
                 row = located.get(rn)
                 if row is None:
                     raise errors.WriteRefused(
@@ -69,8 +67,7 @@ class PatchesCells:
                 else:
                     cs, ce, attrs, inner = cell
                     if formula_re(p).search(inner):
-                        raise errors.WriteRefused(
-                            f"{where}是公式，工具不会覆盖公式，没有写入。请把该单元格改为直接填写的内容后重试。")
+                        raise formula_cell_refusal(self.display, spec, pt.field, letter, rn)
                     a = _attrs(attrs)
                     span, keep = (cs, ce), "".join(f' {n}="{_escape_attr(a[n])}"' for n in ("s", "ph") if n in a)
                 new = f'<{p}c r="{letter}{rn}"{keep}{tail}' if tail is not None else (

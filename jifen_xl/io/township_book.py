@@ -120,6 +120,20 @@ def read_award_rules(path: str | Path, level: S.Level = S.LEVEL_TOWNSHIP) -> pd.
         rows = [list(r) for r in wb[names[spec.name]].iter_rows(values_only=True)]
     finally:
         wb.close()
+    return award_rules_from_rows(rows, p.name, level)
+
+
+def award_rules_from_rows(rows: list[list], book: str, level: S.Level = S.LEVEL_TOWNSHIP) -> pd.DataFrame | None:
+    """The 评优规则 of the sheet whose cells are ``rows`` (from A1; an empty cell None or ""), as
+    ``read_award_rules`` returns them: the one parser of both the file (``read_award_rules``) and a
+    workbook open in Excel (the 导入各村台账 button reads the sheet in one block).
+
+    :param book: the workbook's name, as the messages name it.
+    :raises ValidationFailed: a rule row is wrong (the message names the sheet, the row, the
+        column and the fix of every problem).
+    """
+    spec = S.level_spec(S.AWARD_RULES, level)
+    rows = [[None if v == "" else v for v in r] for r in rows]
 
     def texts(row) -> list[str]:
         return [str(v).strip() if v is not None else "" for v in row]
@@ -132,7 +146,7 @@ def read_award_rules(path: str | Path, level: S.Level = S.LEVEL_TOWNSHIP) -> pd.
     lacking = [c.header for c in spec.columns if c.required and c.field not in where]
     if lacking:
         raise ValidationFailed(
-            None, f"「{p.name}」的“{spec.name}”工作表第 {header_at + 1} 行缺少列“{'”“'.join(lacking)}”，汇总工作簿没有写入。"
+            None, f"「{book}」的“{spec.name}”工作表第 {header_at + 1} 行缺少列“{'”“'.join(lacking)}”，汇总工作簿没有写入。"
             f"请把列标题改回“{'”“'.join(spec.headers)}”，或删除整个“{spec.name}”工作表以恢复默认规则。")
     body = rows[header_at + 1:]
     raw = pd.DataFrame({f: pd.Series([r[i] if i < len(r) else None for r in body], dtype=object)
@@ -142,7 +156,7 @@ def read_award_rules(path: str | Path, level: S.Level = S.LEVEL_TOWNSHIP) -> pd.
     if problems:
         lines = [f"第 {p_.row} 行“{p_.column}”：{p_.message}。{p_.fix}" for p_ in problems]
         raise ValidationFailed(Report.of(problems),
-                               f"「{p.name}」的“{spec.name}”工作表有 {len(problems)} 处需要修改，汇总工作簿没有写入：\n"
+                               f"「{book}」的“{spec.name}”工作表有 {len(problems)} 处需要修改，汇总工作簿没有写入：\n"
                                + "\n".join(lines))
     return rules if len(rules) else None
 
