@@ -785,7 +785,7 @@ BUTTONS: tuple[Button, ...] = (
            "信任中心设置 → 宏设置）。只能在 Windows 版 Excel 中使用。",
            vba="ImportPythonUDFs"),
     Button("导入各村台账", "JifenTownshipImport", "township_import", TOWNSHIP_SUMMARY.name, BOOK_TOWNSHIP,
-           "导入各村交回的村级工作簿，重新生成本工作簿的各张汇总表（同 jifen-xl township import）。"),
+           "导入本工作簿旁“各村台账”文件夹中各村交回的工作簿，按本工作簿的“评优规则”生成新的汇总工作簿（文件名带导入日期）并打开（同 jifen-xl township import）。"),
 )
 
 
