@@ -14,7 +14,8 @@ there. Each step then runs in a fresh Python process, so its time and peak memor
 * ``calamine`` (baseline 1): bare python-calamine read (``to_python``) of the sheets the
   toolkit reads, every file, one after the other in one process;
 * ``openpyxl`` (baseline 2): ``pandas.read_excel(engine="openpyxl")`` of the same sheets, on the
-  first ``--sample`` files only, scaled to all files (the output says so);
+  first ``--sample`` files only, scaled to all files (the output says so); measured in every
+  round, as the bare read is, so each ratio compares steps of the same few minutes;
 * ``import-wN``: ``township.import_township`` with ``workers=N``: collect, read, validate,
   extract, consolidate and write the township workbook.
 
@@ -376,26 +377,31 @@ def main(argv=None) -> None:
         work = m["load"] + m["validate"] + m["extract"] + m["pickle"]
         print(f"  a worker's file: {work:.3f} s = {work / m['calamine']:.2f}× the bare read "
               f"(extract pickled: {r['pickled_mb']} MB)\n")
-    opx = None
-    if args.sample > 0:
-        r = run("openpyxl", folder, ["--sample", str(args.sample)])
-        opx = r["seconds"] * r["files"] / r["sampled"]
-        print(_line("openpyxl", r, f"  (measured on {r['sampled']} of {r['files']} files: {r['seconds']:.1f} s; "
-                                   f"scaled to all: {opx:.1f} s)"), flush=True)
     rounds = []
     for k in range(max(1, args.repeat)):
         if args.repeat > 1:
             print(f"round {k + 1}:")
         got = {}
-        for label, step, extra in (("calamine", "calamine", []), ("import-w1", "import", ["--workers", "1"]),
-                                   ("import-w2", "import", ["--workers", "2"])):
+        # every baseline is measured in each round, beside the imports it is compared with: this
+        # machine's speed drifts by ±20 % within minutes, so a baseline from another minute skews
+        # the ratio by as much
+        steps = [("calamine", "calamine", [])]
+        if args.sample > 0:
+            steps.append(("openpyxl", "openpyxl", ["--sample", str(args.sample)]))
+        steps += [("import-w1", "import", ["--workers", "1"]), ("import-w2", "import", ["--workers", "2"])]
+        for label, step, extra in steps:
             r = got[label] = run(step, folder, extra)
             note = ""
             if step == "import":
                 note = (f"  phases {r['phases']}  {r['villages']} villages  "
                         f"{'workbook written' if r['written'] else 'workbook NOT written'}")
+            if step == "openpyxl":
+                r["scaled"] = r["seconds"] * r["files"] / r["sampled"]
+                note = (f"  (measured on {r['sampled']} of {r['files']} files: {r['seconds']:.1f} s; "
+                        f"scaled to all: {r['scaled']:.1f} s)")
             print(_line(label, r, note), flush=True)
         rounds.append(got)
+        opx = got["openpyxl"]["scaled"] if "openpyxl" in got else None
         _print_ratios(_ratios(got["calamine"]["seconds"], got["import-w1"]["seconds"], got["import-w2"]["seconds"],
                               opx))
         cpu = {k: v["cpu_seconds"] for k, v in got.items()}
@@ -409,8 +415,8 @@ def main(argv=None) -> None:
         import statistics
 
         print(f"median of {len(rounds)} rounds (each ratio taken within its round):")
-        per_round = [_ratios(g["calamine"]["seconds"], g["import-w1"]["seconds"], g["import-w2"]["seconds"], opx)
-                     for g in rounds]
+        per_round = [_ratios(g["calamine"]["seconds"], g["import-w1"]["seconds"], g["import-w2"]["seconds"],
+                             g["openpyxl"]["scaled"] if "openpyxl" in g else None) for g in rounds]
         _print_ratios([(row[0], statistics.median(r[i][1] for r in per_round), row[2], row[3])
                        for i, row in enumerate(per_round[0])])
 

@@ -233,7 +233,8 @@ def township_import(book, confirm):
     """导入各村台账: every village workbook in the folder 各村台账 beside the township workbook,
     with the award rules (评优规则) as they stand in the workbook the button was pressed in.
 
-    The result goes to a NEW workbook beside this one, ``<this workbook's name>（M月D日导入）.xlsx``
+    The result goes to a NEW workbook beside this one, ``<this workbook's name>（M月D日导入）.xlsx``,
+    with the printable report beside it (``…汇总报告.pdf`` where LibreOffice is found, and ``.html``)
     (the day's date: an import later the same day replaces it, with a backup in 备份/), which is
     then opened in Excel: the workbook the officer is in cannot be replaced while Excel has it
     open, the charts and tables are drawn by the file writer (``io.township_book``) rather than
@@ -260,13 +261,14 @@ def township_import(book, confirm):
     today = dt.date.today()
     stem = f"{Path(book.fullname).stem}（{today.month}月{today.day}日导入）"
     out, html = folder / f"{stem}.xlsx", folder / f"{stem}汇总报告.html"
-    result = import_township(source, out, workers=1, html=html,
+    pdf = _pdf(folder / f"{stem}汇总报告.pdf")  # for the township meeting, as the print buttons make theirs
+    result = import_township(source, out, workers=1, html=html, pdf=pdf,
                              rules=rules if rules is not None else default_award_rules())
     counts = "，".join(f"{s} {n} 个" for s, n in result.counts.items() if n)
     opened = live.open_file(result.out)
     return "\n".join([f"已导入 {len(result.villages)} 个村的台账（「{VILLAGES_FOLDER}」中共 {len(result.files)} 个文件：{counts}）。",
                       f"已生成乡镇汇总工作簿「{result.out}」" + ("，已在 Excel 中打开。" if opened else "，请在文件夹中打开它。"),
-                      f"已生成汇总报告「{html}」。", *(f"注意：{w}" for w in result.warnings)])
+                      _made([pdf, html]), *(f"注意：{w}" for w in result.warnings)])
 
 
 if __name__ == "__main__":  # a developer's session: Excel open on the workbook, then run a function here

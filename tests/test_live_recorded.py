@@ -22,6 +22,7 @@ from jifen_xl import app, macros
 from jifen_xl import schema as S
 from jifen_xl.cli import closed_lines, published_lines
 from jifen_xl.core.clean import FORMATS, ROW
+from jifen_xl.io.pdf import find_soffice
 from jifen_xl.io import live as L
 from jifen_xl.io.live import LiveBook
 from jifen_xl.io.xlsx import XlsxFile
@@ -438,10 +439,13 @@ def test_township_import_takes_the_rules_edited_in_the_live_book_as_the_cli_take
     text = macros.township_import(remote.book, confirm=False)
     stem = f"中梁镇2026年积分汇总（{TODAY.month}月{TODAY.day}日导入）"
     made, report = tmp_path / f"{stem}.xlsx", tmp_path / f"{stem}汇总报告.html"
+    pdf = tmp_path / f"{stem}汇总报告.pdf"
     assert text.splitlines() == [
         f"已导入 2 个村的台账（「{macros.VILLAGES_FOLDER}」中共 2 个文件：{S.FILE_IMPORTED} 2 个）。",
         f"已生成乡镇汇总工作簿「{made}」，请在文件夹中打开它。",  # the remote engine opens no file
-        f"已生成汇总报告「{report}」。"]
+        *([f"已生成「{pdf}」。"] if find_soffice() else []), f"已生成「{report}」。",
+        *([] if find_soffice() else ["没有找到 LibreOffice，只生成了网页版（.html），可用浏览器打开后打印。"])]
+    assert pdf.exists() == bool(find_soffice()) and report.exists()
     assert remote.grid().funcs == ["alert"]  # the township workbook itself is not written
     # the CLI, on the file holding the same rules, writes the same workbook
     cli = run("township", "import", villages, "-o", file_copy, "--workers", "1")
