@@ -51,10 +51,10 @@ from ..core.problems import Problem, error
 from ..errors import JifenError
 from .base import (CAP_ADD_SHEET, CAP_LINKS, CAP_MARK_CELLS, CellRef, RawTable, ReadStamp, WritePlan, WriteRequest,
                    WriteResult)
-from .contract import (MERGED_CELLS, clerk_column_refusal, covered_cell_refusal, formula_cell_refusal, image_writes,
+from .contract import (MERGED_CELLS, covered_cell_refusal, formula_cell_refusal, image_writes,
                        owned_writes, patches_by_sheet, rows_of_keys, stale_refusal)
 from .grid import GridBook, col_letter
-from .memory import cell_value
+from .memory import cell_value, owned_rows
 
 #: At most this many findings get a hyperlink from 校验结果 (one Excel call each).
 MAX_LINKS = 200
@@ -254,18 +254,8 @@ class LiveBook(GridBook):
         else:
             rows = self._block(name)[0]
         hdr, columns = self._header(spec, name or spec.name, rows)
-        ours = {columns[c.field]: c.field for c in spec.columns if c.field in columns}
         old = rows[hdr + 1:]
-        for row in old:
-            for c, value in enumerate(row):
-                if c not in ours and value not in (None, ""):
-                    raise clerk_column_refusal(spec, col_letter(c))
-        width = max(len(rows[hdr]), *(c + 1 for c in ours))
-        data = [[None] * width for _ in range(len(write.frame))]
-        for c, field_name in ours.items():
-            if field_name in write.frame.columns:
-                for row, value in zip(data, write.frame[field_name].tolist()):
-                    row[c] = _excel_value(cell_value(value))
+        data, width = owned_rows(spec, rows, hdr, columns, write.frame, _excel_value)
         first = hdr + 2  # Excel row of the first data row
         old_last = hdr + 1 + len(old)
         new_last = hdr + 1 + len(data)

@@ -38,6 +38,28 @@ def cell_value(value):
     return value
 
 
+def owned_rows(spec, rows: list[list], hdr: int, columns: dict[str, int], frame,
+               convert=None) -> tuple[list[list], int]:
+    """The data rows an owned sheet is rewritten with: ``frame``'s fields in the sheet's own
+    columns (``columns``: field -> 0-based column, found under header row ``hdr`` of ``rows``),
+    each value through ``cell_value`` (then ``convert``), and the rows' width.
+
+    :raises WriteRefused: a clerk typed something in a column of the sheet the toolkit does not own.
+    """
+    ours = {columns[c.field]: c.field for c in spec.columns if c.field in columns}
+    for row in rows[hdr + 1:]:
+        for c, value in enumerate(row):
+            if c not in ours and value not in (None, ""):
+                raise clerk_column_refusal(spec, col_letter(c))
+    width = max(len(rows[hdr]), *(c + 1 for c in ours))
+    data = [[None] * width for _ in range(len(frame))]
+    for c, field_name in ours.items():
+        if field_name in frame.columns:
+            for row, value in zip(data, frame[field_name].tolist()):
+                row[c] = cell_value(value) if convert is None else convert(cell_value(value))
+    return data, width
+
+
 class MemoryWorkbook:
     """The workbook itself: ``{sheet name: rows}``, each row a list of cell values (rows may be
     ragged), its hyperlinks, and a version that every change bumps.
@@ -112,17 +134,7 @@ class MemoryBook(GridBook):
                 added.append(name)
             old = self.sheets.get(name) or [list(spec.headers)]
             hdr, columns = self._header(spec, old)
-            ours = {columns[c.field]: c.field for c in spec.columns if c.field in columns}
-            for row in old[hdr + 1:]:
-                for c, value in enumerate(row):
-                    if c not in ours and value not in (None, ""):
-                        raise clerk_column_refusal(spec, col_letter(c))
-            width = max(len(old[hdr]), *(c + 1 for c in ours))
-            data = [[None] * width for _ in range(len(write.frame))]
-            for c, field_name in ours.items():
-                if field_name in write.frame.columns:
-                    for row, value in zip(data, write.frame[field_name].tolist()):
-                        row[c] = cell_value(value)
+            data = owned_rows(spec, old, hdr, columns, write.frame)[0]
             blocks[name] = [list(r) for r in old[:hdr + 1]] + data
             if write.links is not None:
                 at = columns[request.link_field] + 1
